@@ -1,0 +1,8 @@
+"""Imports every table module so `Base.metadata` is complete (for migrations and tests)."""
+
+from omnidesk.directory import models as directory_models
+from omnidesk.platform import audit, eventlog, tenancy
+from omnidesk.platform.auth import models as auth_models
+from omnidesk.platform.database import Base
+
+__all__ = ["Base", "audit", "auth_models", "directory_models", "eventlog", "tenancy"]

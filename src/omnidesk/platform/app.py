@@ -1,0 +1,67 @@
+"""The ASGI application factory. Everything stateful is created in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import omnidesk
+from omnidesk.directory.endpoints import router as directory_router
+from omnidesk.directory.views import DirectoryView
+from omnidesk.platform import migrate
+from omnidesk.platform.auth.endpoints import router as auth_router
+from omnidesk.platform.auth.ratelimit import LoginRateLimiter
+from omnidesk.platform.bus import EventBus, InProcessBus
+from omnidesk.platform.database import Database
+from omnidesk.platform.endpoints import api as platform_router
+from omnidesk.platform.endpoints import probes
+from omnidesk.platform.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers
+from omnidesk.platform.logging import get_logger
+from omnidesk.platform.metrics import Metrics
+from omnidesk.platform.realtime import Hub
+from omnidesk.platform.services import AppServices
+from omnidesk.platform.settings import Settings
+
+API_PREFIX = "/api/v1"
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            migrate.upgrade(settings.database_url)
+        db = Database(settings.database_url)
+        services = AppServices(
+            settings=settings,
+            db=db,
+            bus=bus or InProcessBus(),
+            limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_seconds),
+            metrics=app.state.metrics,
+        )
+        app.state.services = services
+        app.state.hub = Hub(services, [DirectoryView()])
+        log.info("omnidesk started", database=db.backend)
+        try:
+            yield
+        finally:
+            app.state.hub.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Omnidesk",
+        version=omnidesk.__version__,
+        summary="Self-hosted omnichannel contact center",
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(probes)
+    app.include_router(auth_router, prefix=API_PREFIX)
+    app.include_router(directory_router, prefix=API_PREFIX)
+    app.include_router(platform_router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,53 @@
+"""The audit log of administrative actions, written in the same transaction as the action."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omnidesk.platform.database import Base, TenantScoped, utcnow
+from omnidesk.platform.uow import UnitOfWork
+
+
+class AuditEntry(TenantScoped, Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_user_id: Mapped[uuid.UUID | None]
+    actor_token_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(100))
+    target_type: Mapped[str] = mapped_column(String(50))
+    target_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]]
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+def audit(
+    uow: UnitOfWork,
+    action: str,
+    target_type: str,
+    target_id: object,
+    *,
+    actor_user_id: uuid.UUID | None = None,
+    actor_token_id: uuid.UUID | None = None,
+    ip: str | None = None,
+    **details: Any,
+) -> None:
+    uow.session.add(
+        AuditEntry(
+            actor_user_id=actor_user_id,
+            actor_token_id=actor_token_id,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            details=details,
+            ip=ip,
+        )
+    )

@@ -1,0 +1,34 @@
+"""Password hashing with argon2id (argon2-cffi's tuned defaults)."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps the response time the same, so the
+# login endpoint does not reveal which usernames exist.
+_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+MIN_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,211 @@
+"""Database engines, sessions and the one tenant-scoping mechanism.
+
+Every session is opened for a scope: a tenant id, or SYSTEM for the few operations that act
+across tenants (creating a tenant, migrations, login lookup by tenant slug). ORM queries on a
+tenant session get `tenant_id = :tenant` added to every tenant-owned table automatically, and
+rows added through it are stamped with (or checked against) that tenant. A session without a
+scope refuses to run queries at all, so a forgotten scope is an error, not a data leak.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, uuid.UUID: Uuid}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class TenantScoped:
+    """Mixin for every table whose rows belong to a tenant."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy's declared_attr signature
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+class _System(enum.Enum):
+    SYSTEM = "system"
+
+
+SYSTEM = _System.SYSTEM
+Scope = uuid.UUID | _System
+SCOPE_KEY = "omnidesk_scope"
+
+
+class ScopeError(RuntimeError):
+    """A programming error: a query ran on a session without a tenant scope."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_queries(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    scope = state.session.info.get(SCOPE_KEY)
+    if scope is None:
+        raise ScopeError("query on a session opened without a tenant scope")
+    if scope is SYSTEM:
+        return
+    tenant_id = scope
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    scope = session.info.get(SCOPE_KEY)
+    if scope is None:
+        raise ScopeError("flush on a session opened without a tenant scope")
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, TenantScoped):
+            continue
+        current = getattr(obj, "tenant_id", None)
+        if scope is SYSTEM:
+            if current is None:
+                raise ScopeError(f"{type(obj).__name__} added without a tenant on a system session")
+        elif current is None:
+            obj.tenant_id = scope
+        elif current != scope:
+            raise ScopeError(f"{type(obj).__name__} of another tenant written in tenant scope")
+
+
+@dataclass(frozen=True)
+class DatabaseURLs:
+    async_url: str
+    sync_url: str
+    backend: str  # "sqlite" | "postgresql"
+
+
+def resolve_urls(url: str) -> DatabaseURLs:
+    """Accept plain `sqlite:///file.db` / `postgresql://…` and pick the drivers we ship."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return DatabaseURLs(
+            async_url=parsed.set(drivername="sqlite+aiosqlite").render_as_string(False),
+            sync_url=parsed.set(drivername="sqlite").render_as_string(False),
+            backend="sqlite",
+        )
+    if backend in ("postgresql", "postgres"):
+        driver = parsed.set(drivername="postgresql+psycopg").render_as_string(False)
+        return DatabaseURLs(async_url=driver, sync_url=driver, backend="postgresql")
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        # Take transaction control from the driver so BEGIN IMMEDIATE below is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Why IMMEDIATE: a deferred transaction that reads and then writes can fail at once
+        # with SQLITE_BUSY when another writer committed in between; taking the write lock
+        # up front makes concurrent requests wait (busy_timeout) instead of failing, and it
+        # serialises event-sequence allocation exactly like the row lock does on PostgreSQL.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.urls = resolve_urls(url)
+        self.backend = self.urls.backend
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.backend == "postgresql":
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(self.urls.async_url, **kwargs)
+        if self.backend == "sqlite":
+            _configure_sqlite(self.engine)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self, scope: Scope) -> AsyncSession:
+        session = self._sessions()
+        session.info[SCOPE_KEY] = scope
+        return session
+
+    @asynccontextmanager
+    async def snapshot_session(self, scope: Scope) -> AsyncIterator[AsyncSession]:
+        """A read-only session whose reads all see one consistent point in time."""
+        session = self.session(scope)
+        try:
+            if self.backend == "postgresql":
+                conn = await session.connection(
+                    execution_options={"isolation_level": "REPEATABLE READ"}
+                )
+                await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield session
+        finally:
+            await session.rollback()
+            await session.close()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

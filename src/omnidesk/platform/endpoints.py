@@ -1,0 +1,103 @@
+"""Platform endpoints: health, readiness, metrics, the audit log, event replay, realtime."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, WebSocket
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import select, text
+
+from omnidesk.platform import eventlog, migrate, realtime
+from omnidesk.platform.audit import AuditEntry
+from omnidesk.platform.errors import Forbidden
+from omnidesk.platform.http import Ctx, services_of
+
+probes = APIRouter(tags=["operations"])
+api = APIRouter(tags=["platform"])
+
+
+@probes.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@probes.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    db = services_of(request).db
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            current = await conn.run_sync(migrate.current_revision_sync)
+    except Exception as exc:  # any failure to reach the database means not ready
+        return JSONResponse({"status": "unavailable", "detail": f"database: {exc.__class__.__name__}"}, 503)
+    head = migrate.head_revision()
+    if current != head:
+        return JSONResponse(
+            {"status": "unavailable", "detail": f"migrations at {current}, code expects {head}"}, 503
+        )
+    return JSONResponse({"status": "ready", "migration": current})
+
+
+@probes.get("/metrics")
+async def metrics(request: Request) -> PlainTextResponse:
+    registry = services_of(request).metrics.registry
+    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor_user_id: uuid.UUID | None
+    actor_token_id: uuid.UUID | None
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, Any]
+
+
+@api.get("/audit-log", response_model=list[AuditOut])
+async def audit_log(
+    ctx: Ctx,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AuditOut]:
+    if not ctx.principal.is_admin:
+        raise Forbidden("the audit log is for admins")
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(AuditEntry.id < before)
+    async with ctx.uow:
+        rows = (await ctx.uow.session.scalars(stmt)).all()
+        return [AuditOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+class EventPage(BaseModel):
+    events: list[dict[str, Any]]
+    last_event_id: int
+
+
+@api.get("/events", response_model=EventPage)
+async def events(
+    ctx: Ctx,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> EventPage:
+    """The events the caller may see after `after`, oldest first (the log, over HTTP)."""
+    async with ctx.uow:
+        rows = await eventlog.read_after(ctx.uow.session, after, limit=limit)
+    visible = [r.to_published() for r in rows]
+    cursor = visible[-1].seq if visible else after
+    return EventPage(
+        events=[e.to_wire() for e in visible if ctx.principal.sees(e.audience)],
+        last_event_id=cursor,
+    )
+
+
+@api.websocket("/realtime")
+async def realtime_socket(websocket: WebSocket) -> None:
+    await realtime.serve(websocket)

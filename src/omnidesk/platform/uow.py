@@ -1,0 +1,104 @@
+"""Unit of work: one transaction, the events it records, and their publication after commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.platform import eventlog
+from omnidesk.platform.bus import EventBus
+from omnidesk.platform.database import utcnow
+from omnidesk.platform.events import Audience, DomainEvent, PublishedEvent
+
+
+@dataclass(frozen=True)
+class _Pending:
+    event: DomainEvent
+    audience: Audience
+    occurred_at: datetime
+
+
+class UnitOfWork:
+    """Services receive this and never commit; whoever opened it commits or rolls back.
+
+    `async with uow:` commits on success (appending recorded events in the same transaction, then
+    publishing them) and rolls back on error (recorded events vanish unpublished).
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        bus: EventBus,
+        *,
+        tenant_id: uuid.UUID | None,
+        actor_id: uuid.UUID | None = None,
+    ) -> None:
+        self.session = session
+        self.bus = bus
+        self.tenant_id = tenant_id
+        self.actor_id = actor_id
+        self._pending: list[_Pending] = []
+        self.published: list[PublishedEvent] = []
+
+    def record(self, event: DomainEvent, audience: Audience | None = None) -> None:
+        if self.tenant_id is None:
+            raise RuntimeError("events can only be recorded in a tenant unit of work")
+        self._pending.append(_Pending(event, audience or Audience(), utcnow()))
+
+    async def commit(self) -> list[PublishedEvent]:
+        published = await self._append()
+        await self.session.commit()
+        self._pending.clear()
+        # Published only now: a subscriber must never see an event whose change could still roll back.
+        if published:
+            await self.bus.publish(published)
+        self.published.extend(published)
+        return published
+
+    async def rollback(self) -> None:
+        self._pending.clear()
+        await self.session.rollback()
+
+    async def _append(self) -> list[PublishedEvent]:
+        if not self._pending:
+            return []
+        assert self.tenant_id is not None
+        first = await eventlog.allocate(self.session, self.tenant_id, len(self._pending))
+        records = []
+        for offset, pending in enumerate(self._pending):
+            event = pending.event
+            records.append(
+                eventlog.EventRecord(
+                    tenant_id=self.tenant_id,
+                    seq=first + offset,
+                    type=event.event_name,
+                    version=event.event_version,
+                    occurred_at=pending.occurred_at,
+                    actor_id=self.actor_id,
+                    subject_type=event.subject_type,
+                    subject_id=event.subject_id(),
+                    payload=event.model_dump(mode="json"),
+                    audience=pending.audience.to_json(),
+                )
+            )
+        self.session.add_all(records)
+        await self.session.flush()
+        return [record.to_published() for record in records]
+
+    async def __aenter__(self) -> UnitOfWork:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            await self.commit()
+        else:
+            await self.rollback()
