@@ -27,7 +27,11 @@ from omnidesk.platform import migrate
 from omnidesk.platform.app import create_app
 from omnidesk.platform.settings import Settings, load_settings
 
-BACKENDS = [b.strip() for b in os.environ.get("OMNIDESK_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("OMNIDESK_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if b.strip()
+]
 PG_URL = os.environ.get("OMNIDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _counter = itertools.count()
 _RUN = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -36,8 +40,12 @@ _RUN = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 def _pg_admin() -> psycopg.Connection[Any]:
     url = make_url(PG_URL)
     return psycopg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-        dbname=url.database, autocommit=True,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        autocommit=True,
     )
 
 
@@ -84,7 +92,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return load_settings(None, database_url=database_url, auto_migrate=False, login_max_failures=5)
+    # The cheapest argon2 cost keeps the suite fast; production cost is the default.
+    return load_settings(
+        None,
+        database_url=database_url,
+        auto_migrate=False,
+        login_max_failures=5,
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
+    )
 
 
 @pytest.fixture
@@ -157,7 +174,9 @@ class As:
 
     def websocket(self, path: str = "/api/v1/realtime") -> Any:
         self.client.cookies.clear()
-        return self.client.websocket_connect(path, headers={"cookie": f"omnidesk_session={self.cookie}"})
+        return self.client.websocket_connect(
+            path, headers={"cookie": f"omnidesk_session={self.cookie}"}
+        )
 
 
 def login(client: TestClient, tenant: str, username: str, password: str) -> As:

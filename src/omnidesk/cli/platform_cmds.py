@@ -12,27 +12,38 @@ from rich.console import Console
 from rich.table import Table
 
 from omnidesk.platform.errors import DomainError
-from omnidesk.platform.settings import Settings, SettingsError, load_settings
+from omnidesk.platform.settings import (
+    Settings,
+    SettingsError,
+    apply_process_settings,
+    load_settings,
+)
 
 console = Console()
 err = Console(stderr=True)
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", help="sqlite:///path.db or postgresql://user@host/db", show_default=False),
+    typer.Option(
+        "--database-url", help="sqlite:///path.db or postgresql://user@host/db", show_default=False
+    ),
 ]
 ConfigFile = Annotated[
     Path | None,
-    typer.Option("--config", help="YAML settings file (env OMNIDESK_* wins over it)", show_default=False),
+    typer.Option(
+        "--config", help="YAML settings file (env OMNIDESK_* wins over it)", show_default=False
+    ),
 ]
 
 
 def _settings(config: Path | None, **overrides: object) -> Settings:
     try:
-        return load_settings(config, **overrides)
+        settings = load_settings(config, **overrides)
     except SettingsError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    apply_process_settings(settings)
+    return settings
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -73,9 +84,11 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
     database_url: DatabaseUrl = None,
     config: ConfigFile = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Load the demo tenant if the database has no tenant")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the demo tenant if the database has no tenant")
+    ] = False,
 ) -> None:
-    """Migrate the database and serve the API, realtime socket and web UI."""
+    """Migrate the database and serve the HTTP API and the realtime socket."""
     import uvicorn
 
     from omnidesk.platform.app import create_app
@@ -160,7 +173,11 @@ def create_user_cmd(
     role: Annotated[str, typer.Option(help="admin, supervisor or agent")] = "agent",
     display_name: Annotated[str | None, typer.Option(help="Shown name (default: username)")] = None,
     password: Annotated[
-        str | None, typer.Option(help="Password (asked for when omitted; env OMNIDESK_PASSWORD)", envvar="OMNIDESK_PASSWORD")
+        str | None,
+        typer.Option(
+            help="Password (asked for when omitted; env OMNIDESK_PASSWORD)",
+            envvar="OMNIDESK_PASSWORD",
+        ),
     ] = None,
     database_url: DatabaseUrl = None,
     config: ConfigFile = None,

@@ -90,7 +90,9 @@ async def delete_team(team_id: uuid.UUID, ctx: Ctx) -> Response:
 
 
 @router.put("/teams/{team_id}/members/{user_id}", response_model=TeamMemberOut)
-async def set_member(team_id: uuid.UUID, user_id: uuid.UUID, body: MemberSet, ctx: Ctx) -> TeamMemberOut:
+async def set_member(
+    team_id: uuid.UUID, user_id: uuid.UUID, body: MemberSet, ctx: Ctx
+) -> TeamMemberOut:
     async with ctx.uow:
         await service.set_member(ctx.uow, ctx.principal, team_id, user_id, body)
     return TeamMemberOut(user_id=user_id, role=body.role)

@@ -36,7 +36,9 @@ class User(TenantScoped, Base):
     username: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20, values_callable=_values))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=_values)
+    )
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
     # None for users that only authenticate with API tokens (integrations).
@@ -71,7 +73,9 @@ class TeamMember(TenantScoped, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[TeamRole] = mapped_column(Enum(TeamRole, native_enum=False, length=20, values_callable=_values))
+    role: Mapped[TeamRole] = mapped_column(
+        Enum(TeamRole, native_enum=False, length=20, values_callable=_values)
+    )
 
     team: Mapped[Team] = relationship(back_populates="members", lazy="selectin")
     user: Mapped[User] = relationship(back_populates="memberships", lazy="selectin")

@@ -1,4 +1,7 @@
-"""Directory queries. Tenant filtering is automatic (see platform.database); visibility by role is here."""
+"""Directory queries.
+
+Tenant filtering is automatic (see platform.database); visibility by role is decided here.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.errors import NotFound
 
 
-def visible_users(principal: Principal) -> Select[tuple[User]]:
+def visible_users(principal: Principal) -> Select[User]:
     stmt = select(User)
     if principal.is_admin:
         return stmt
@@ -25,7 +28,7 @@ def visible_users(principal: Principal) -> Select[tuple[User]]:
     return stmt.where(User.id == principal.user_id)
 
 
-def visible_teams(principal: Principal) -> Select[tuple[Team]]:
+def visible_teams(principal: Principal) -> Select[Team]:
     stmt = select(Team)
     if principal.is_admin:
         return stmt

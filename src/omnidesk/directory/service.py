@@ -39,18 +39,6 @@ def require_admin(principal: Principal) -> None:
         raise Forbidden("this action needs the admin role")
 
 
-def _audit(uow: UnitOfWork, by: Principal | None, action: str, kind: str, target: object, **details: object) -> None:
-    audit(
-        uow,
-        action,
-        kind,
-        target,
-        actor_user_id=by.user_id if by else None,
-        actor_token_id=by.token_id if by else None,
-        **details,
-    )
-
-
 def _team_ids(user: User) -> list[uuid.UUID]:
     return [m.team_id for m in user.memberships]
 
@@ -74,7 +62,7 @@ async def create_user(uow: UnitOfWork, by: Principal | None, data: UserCreate) -
     uow.session.add(user)
     await uow.session.flush()
     uow.record(UserCreated(user=UserCard.of(user)), Audience.of(users=[user.id]))
-    _audit(uow, by, "user.create", "user", user.id, username=user.username, role=user.role.value)
+    audit(uow, by, "user.create", "user", user.id, username=user.username, role=user.role.value)
     return user
 
 
@@ -82,9 +70,14 @@ async def update_user(uow: UnitOfWork, by: Principal, user_id: uuid.UUID, data: 
     require_admin(by)
     user = await repo.get_user(uow.session, by, user_id)
     changes = data.model_dump(exclude_unset=True)
-    if None in (changes.get("display_name", ""), changes.get("role", ""), changes.get("active", "")):
-        raise Invalid("display_name, role and active cannot be null")
-    if user.id == by.user_id and (changes.get("active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN):
+    # Only email may be cleared with null; the other columns are NOT NULL (and a null password
+    # would not hash), so null there is a client error, not a database error.
+    nulled = [name for name, value in changes.items() if value is None and name != "email"]
+    if nulled:
+        raise Invalid(f"{', '.join(nulled)} cannot be null", field=nulled[0])
+    if user.id == by.user_id and (
+        changes.get("active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
+    ):
         raise Conflict("admins cannot deactivate or demote themselves")
     changed: list[str] = []
     for name, value in changes.items():
@@ -101,7 +94,7 @@ async def update_user(uow: UnitOfWork, by: Principal, user_id: uuid.UUID, data: 
         for membership in user.memberships:
             if membership.role is TeamRole.SUPERVISOR:
                 membership.role = TeamRole.MEMBER
-    if "active" in changed and not user.active or "password" in changed:
+    if ("active" in changed and not user.active) or "password" in changed:
         await uow.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
     await uow.session.flush()
     scope_changed = bool({"role", "active"} & set(changed))
@@ -113,13 +106,11 @@ async def update_user(uow: UnitOfWork, by: Principal, user_id: uuid.UUID, data: 
             scope_change_for=[user.id] if scope_changed else [],
         ),
     )
-    _audit(uow, by, "user.update", "user", user.id, changed=changed)
+    audit(uow, by, "user.update", "user", user.id, changed=changed)
     return user
 
 
-async def change_own_password(
-    uow: UnitOfWork, by: Principal, current: str, new: str
-) -> None:
+async def change_own_password(uow: UnitOfWork, by: Principal, current: str, new: str) -> None:
     user = await repo.get_user(uow.session, by, by.user_id)
     if not verify_password(user.password_hash, current):
         raise Forbidden("the current password is wrong")
@@ -128,7 +119,7 @@ async def change_own_password(
     await uow.session.execute(
         delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.id != by.session_id)
     )
-    _audit(uow, by, "user.password_change", "user", user.id)
+    audit(uow, by, "user.password_change", "user", user.id)
 
 
 async def create_team(uow: UnitOfWork, by: Principal | None, data: TeamCreate) -> Team:
@@ -140,7 +131,7 @@ async def create_team(uow: UnitOfWork, by: Principal | None, data: TeamCreate) -
     uow.session.add(team)
     await uow.session.flush()
     uow.record(TeamCreated(team_id=team.id, name=team.name), Audience.of(teams=[team.id]))
-    _audit(uow, by, "team.create", "team", team.id, name=team.name)
+    audit(uow, by, "team.create", "team", team.id, name=team.name)
     return team
 
 
@@ -163,7 +154,7 @@ async def rename_team(uow: UnitOfWork, by: Principal, team_id: uuid.UUID, data: 
         TeamRenamed(team_id=team.id, name=team.name),
         Audience.of(users=_members(team), teams=[team.id]),
     )
-    _audit(uow, by, "team.rename", "team", team.id, old=old, new=team.name)
+    audit(uow, by, "team.rename", "team", team.id, old=old, new=team.name)
     return team
 
 
@@ -175,7 +166,7 @@ async def delete_team(uow: UnitOfWork, by: Principal, team_id: uuid.UUID) -> Non
     await uow.session.delete(team)
     await uow.session.flush()
     uow.record(TeamDeleted(team_id=team_id), audience)
-    _audit(uow, by, "team.delete", "team", team_id, name=team.name)
+    audit(uow, by, "team.delete", "team", team_id, name=team.name)
 
 
 async def set_member(
@@ -205,13 +196,17 @@ async def set_member(
     scope_changed = was_supervisor or data.role is TeamRole.SUPERVISOR
     uow.record(
         TeamMemberSet(team_id=team.id, team_name=team.name, user=UserCard.of(user), role=data.role),
-        Audience.of(users=[user.id], teams=[team.id], scope_change_for=[user.id] if scope_changed else []),
+        Audience.of(
+            users=[user.id], teams=[team.id], scope_change_for=[user.id] if scope_changed else []
+        ),
     )
-    _audit(uow, by, "team.member_set", "team", team.id, user_id=str(user.id), role=data.role.value)
+    audit(uow, by, "team.member_set", "team", team.id, user_id=str(user.id), role=data.role.value)
     return team
 
 
-async def remove_member(uow: UnitOfWork, by: Principal, team_id: uuid.UUID, user_id: uuid.UUID) -> Team:
+async def remove_member(
+    uow: UnitOfWork, by: Principal, team_id: uuid.UUID, user_id: uuid.UUID
+) -> Team:
     require_admin(by)
     team = await repo.get_team(uow.session, by, team_id)
     current = next((m for m in team.members if m.user_id == user_id), None)
@@ -222,7 +217,9 @@ async def remove_member(uow: UnitOfWork, by: Principal, team_id: uuid.UUID, user
     await uow.session.flush()
     uow.record(
         TeamMemberRemoved(team_id=team.id, user_id=user_id),
-        Audience.of(users=[user_id], teams=[team.id], scope_change_for=[user_id] if was_supervisor else []),
+        Audience.of(
+            users=[user_id], teams=[team.id], scope_change_for=[user_id] if was_supervisor else []
+        ),
     )
-    _audit(uow, by, "team.member_remove", "team", team.id, user_id=str(user_id))
+    audit(uow, by, "team.member_remove", "team", team.id, user_id=str(user_id))
     return team

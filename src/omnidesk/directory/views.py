@@ -39,5 +39,3 @@ class DirectoryView:
                 if full or m.user_id == principal.user_id
             },
         }
-
-

@@ -22,13 +22,15 @@ from omnidesk.platform.logging import get_logger
 from omnidesk.platform.metrics import Metrics
 from omnidesk.platform.realtime import Hub
 from omnidesk.platform.services import AppServices
-from omnidesk.platform.settings import Settings
+from omnidesk.platform.settings import Settings, apply_process_settings
 
 API_PREFIX = "/api/v1"
 log = get_logger(__name__)
 
 
 def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
+    apply_process_settings(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
@@ -59,7 +61,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(MetricsMiddleware, api_prefix=API_PREFIX)
     app.include_router(probes)
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(directory_router, prefix=API_PREFIX)

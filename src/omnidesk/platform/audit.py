@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.database import Base, TenantScoped, utcnow
 from omnidesk.platform.uow import UnitOfWork
 
@@ -31,23 +32,21 @@ class AuditEntry(TenantScoped, Base):
 
 def audit(
     uow: UnitOfWork,
+    by: Principal | None,
     action: str,
     target_type: str,
     target_id: object,
-    *,
-    actor_user_id: uuid.UUID | None = None,
-    actor_token_id: uuid.UUID | None = None,
-    ip: str | None = None,
     **details: Any,
 ) -> None:
+    """`by` is None when the system acts (CLI, demo loader)."""
     uow.session.add(
         AuditEntry(
-            actor_user_id=actor_user_id,
-            actor_token_id=actor_token_id,
+            actor_user_id=by.user_id if by else None,
+            actor_token_id=by.token_id if by else None,
             action=action,
             target_type=target_type,
             target_id=str(target_id),
             details=details,
-            ip=ip,
+            ip=by.ip if by else None,
         )
     )

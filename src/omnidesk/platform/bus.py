@@ -47,7 +47,7 @@ class InProcessBus:
                 try:
                     handler(published)
                 except Exception:  # one broken subscriber must not starve the others
-                    log.exception("event subscriber failed", event=published.type)
+                    log.exception("event subscriber failed", event_type=published.type)
 
     def subscribe(self, handler: Handler) -> Subscription:
         self._handlers.add(handler)

@@ -19,6 +19,8 @@ from omnidesk.platform.http import Ctx, services_of
 
 probes = APIRouter(tags=["operations"])
 api = APIRouter(tags=["platform"])
+# Ids are 64-bit in the database; a bigger number must be a 422, not a driver overflow.
+MAX_ID = 2**63 - 1
 
 
 @probes.get("/healthz")
@@ -34,11 +36,14 @@ async def readyz(request: Request) -> JSONResponse:
             await conn.execute(text("SELECT 1"))
             current = await conn.run_sync(migrate.current_revision_sync)
     except Exception as exc:  # any failure to reach the database means not ready
-        return JSONResponse({"status": "unavailable", "detail": f"database: {exc.__class__.__name__}"}, 503)
+        return JSONResponse(
+            {"status": "unavailable", "detail": f"database: {exc.__class__.__name__}"}, 503
+        )
     head = migrate.head_revision()
     if current != head:
         return JSONResponse(
-            {"status": "unavailable", "detail": f"migrations at {current}, code expects {head}"}, 503
+            {"status": "unavailable", "detail": f"migrations at {current}, code expects {head}"},
+            503,
         )
     return JSONResponse({"status": "ready", "migration": current})
 
@@ -63,7 +68,7 @@ class AuditOut(BaseModel):
 @api.get("/audit-log", response_model=list[AuditOut])
 async def audit_log(
     ctx: Ctx,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditOut]:
     if not ctx.principal.is_admin:
@@ -84,7 +89,7 @@ class EventPage(BaseModel):
 @api.get("/events", response_model=EventPage)
 async def events(
     ctx: Ctx,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> EventPage:
     """The events the caller may see after `after`, oldest first (the log, over HTTP)."""

@@ -56,9 +56,7 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
-def problem(
-    status: int, code: str, title: str, detail: str, **extra: Any
-) -> dict[str, Any]:
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
         "title": title,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, WebSocket
@@ -16,7 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from omnidesk.platform.auth import service as auth
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.database import SYSTEM
-from omnidesk.platform.errors import DomainError, Forbidden, TooManyRequests, Unauthenticated, problem
+from omnidesk.platform.errors import (
+    DomainError,
+    Forbidden,
+    TooManyRequests,
+    Unauthenticated,
+    problem,
+)
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.services import AppServices
 from omnidesk.platform.uow import UnitOfWork
@@ -42,7 +48,7 @@ class Context:
 
 
 def bearer_token(headers: Any) -> str | None:
-    value = headers.get("authorization")
+    value: str | None = headers.get("authorization")
     if not value:
         return None
     scheme, _, credentials = value.partition(" ")
@@ -80,7 +86,7 @@ async def request_context(request: Request) -> AsyncIterator[Context]:
     services = services_of(request)
     session = services.db.session(SYSTEM)
     try:
-        principal = await authenticate(request, session)
+        principal = replace(await authenticate(request, session), ip=client_ip(request))
         uow = UnitOfWork(
             session, services.bus, tenant_id=principal.tenant_id, actor_id=principal.user_id
         )
@@ -92,7 +98,9 @@ async def request_context(request: Request) -> AsyncIterator[Context]:
 Ctx = Annotated[Context, Depends(request_context)]
 
 
-def _problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+def _problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -115,8 +123,25 @@ def install_error_handlers(app: FastAPI) -> None:
             ctx = detail.get("ctx") or {}
             return _problem_response(
                 400,
-                problem(400, "malformed_json", "Malformed JSON",
-                        f"the body is not valid JSON: {ctx.get('error', 'parse error')}"),
+                problem(
+                    400,
+                    "malformed_json",
+                    "Malformed JSON",
+                    f"the body is not valid JSON: {ctx.get('error', 'parse error')}",
+                ),
+            )
+        if isinstance(exc.body, bytes | bytearray):
+            # FastAPI hands the raw bytes on when the Content-Type is not JSON; "body: Input should
+            # be a valid dictionary" would not tell the client what to change.
+            sent = request.headers.get("content-type") or "no Content-Type"
+            return _problem_response(
+                415,
+                problem(
+                    415,
+                    "unsupported_media_type",
+                    "Unsupported media type",
+                    f"request bodies must be JSON with Content-Type: application/json, not {sent}",
+                ),
             )
         cleaned = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
@@ -129,10 +154,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        titles = {
+            400: "Bad request",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Payload too large",
+        }
+        code = {
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }.get(exc.status_code, "http_error")
         return _problem_response(
             exc.status_code,
             problem(exc.status_code, code, titles.get(exc.status_code, "Error"), str(exc.detail)),
@@ -165,8 +198,12 @@ class BodyLimitMiddleware:
                 await JSONResponse(body, status_code=400, media_type=PROBLEM)(scope, receive, send)
                 return
             if int(declared) > self.max_bytes:
-                body = problem(413, "payload_too_large", "Payload too large",
-                               f"request bodies are limited to {self.max_bytes} bytes")
+                body = problem(
+                    413,
+                    "payload_too_large",
+                    "Payload too large",
+                    f"request bodies are limited to {self.max_bytes} bytes",
+                )
                 await JSONResponse(body, status_code=413, media_type=PROBLEM)(scope, receive, send)
                 return
         received = 0
@@ -177,15 +214,20 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise HTTPException(413, f"request bodies are limited to {self.max_bytes} bytes")
+                    raise HTTPException(
+                        413, f"request bodies are limited to {self.max_bytes} bytes"
+                    )
             return message
 
         await self.app(scope, limited, send)
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Counts requests by route template (never raw paths: ids would explode the label set)."""
+
+    def __init__(self, app: ASGIApp, api_prefix: str) -> None:
         self.app = app
+        self.api_prefix = api_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -205,6 +247,9 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
+            # Routes of included routers report their path without the router's prefix.
+            if scope["path"].startswith(self.api_prefix) and route is not None:
+                template = self.api_prefix + template
             metrics = scope["app"].state.metrics
             metrics.requests.labels(scope["method"], template, str(status)).inc()
             metrics.latency.labels(scope["method"], template).observe(time.perf_counter() - start)

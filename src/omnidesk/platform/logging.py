@@ -31,9 +31,10 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     # Route the standard library's loggers (uvicorn, alembic, sqlalchemy) through one format.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(processors=[*shared[1:], renderer])
-        if fmt == "json"
-        else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared[1:], structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

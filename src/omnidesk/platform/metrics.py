@@ -24,6 +24,8 @@ class Metrics:
             "omnidesk_realtime_clients", "Connected realtime clients", registry=self.registry
         )
         self.events_published = Counter(
-            "omnidesk_events_published_total", "Events published after commit", ["type"],
+            "omnidesk_events_published_total",
+            "Events published after commit",
+            ["type"],
             registry=self.registry,
         )

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # (cross-site WebSocket hijacking); empty means "same host as the request".
     allowed_origins: list[str] = Field(default_factory=list)
 
+    # argon2id cost (argon2-cffi's defaults: RFC 9106 low-memory profile).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
 
@@ -97,3 +102,12 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
         )
         raise SettingsError(f"invalid settings: {problems}") from exc
     return Settings.model_validate(configured.model_dump())
+
+
+def apply_process_settings(settings: Settings) -> None:
+    """Process-wide knobs taken from settings, applied by whoever starts Omnidesk (app or CLI)."""
+    from omnidesk.platform.auth.passwords import configure_hasher
+
+    configure_hasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )

@@ -53,7 +53,7 @@ class UnitOfWork:
         published = await self._append()
         await self.session.commit()
         self._pending.clear()
-        # Published only now: a subscriber must never see an event whose change could still roll back.
+        # Published only now: no subscriber may see an event whose change could still roll back.
         if published:
             await self.bus.publish(published)
         self.published.extend(published)

@@ -54,18 +54,30 @@ async def login(body: LoginIn, request: Request, response: Response) -> LoginOut
             user_agent=request.headers.get("user-agent"),
         )
         await session.commit()
-        out = LoginOut(user=UserOut.of(result.user), csrf_token=result.csrf_token, expires_at=result.expires_at)
+        out = LoginOut(
+            user=UserOut.of(result.user), csrf_token=result.csrf_token, expires_at=result.expires_at
+        )
     finally:
         await session.close()
     max_age = settings.session_ttl_seconds
     response.set_cookie(
-        settings.session_cookie_name, result.cookie_value, max_age=max_age, httponly=True,
-        samesite="lax", secure=settings.cookie_secure, path="/",
+        settings.session_cookie_name,
+        result.cookie_value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
     )
     # Readable by our own scripts (not HttpOnly) so they can echo it in the CSRF header.
     response.set_cookie(
-        settings.csrf_cookie_name, result.csrf_token, max_age=max_age, httponly=False,
-        samesite="strict", secure=settings.cookie_secure, path="/",
+        settings.csrf_cookie_name,
+        result.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
     )
     return out
 
@@ -84,7 +96,9 @@ async def logout(ctx: Ctx, request: Request) -> Response:
 @router.get("/auth/me", response_model=UserOut)
 async def me(ctx: Ctx) -> UserOut:
     async with ctx.uow:
-        return UserOut.of(await directory.get_user(ctx.uow.session, ctx.principal, ctx.principal.user_id))
+        return UserOut.of(
+            await directory.get_user(ctx.uow.session, ctx.principal, ctx.principal.user_id)
+        )
 
 
 @router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
@@ -114,8 +128,13 @@ class TokenOut(BaseModel):
     @classmethod
     def of(cls, token: ApiToken) -> TokenOut:
         return cls(
-            id=token.id, name=token.name, user_id=token.user_id, created_at=token.created_at,
-            expires_at=token.expires_at, revoked_at=token.revoked_at, last_used_at=token.last_used_at,
+            id=token.id,
+            name=token.name,
+            user_id=token.user_id,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            revoked_at=token.revoked_at,
+            last_used_at=token.last_used_at,
         )
 
 

@@ -10,7 +10,22 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the response time the same, so the
 # login endpoint does not reveal which usernames exist.
-_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY = ""
+
+
+def configure_hasher(time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Set the argon2id cost (settings `argon2_*`); existing hashes are upgraded at next login."""
+    global _hasher, _DUMMY
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    _DUMMY = ""
+
+
+def _dummy() -> str:
+    global _DUMMY
+    if not _DUMMY:
+        _DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY
+
 
 MIN_LENGTH = 10
 
@@ -21,7 +36,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

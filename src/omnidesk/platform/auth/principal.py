@@ -20,6 +20,7 @@ class Principal:
     session_id: str | None = None
     csrf_token: str | None = None
     token_id: uuid.UUID | None = None
+    ip: str | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -1,7 +1,7 @@
 """Login throttling: a sliding window of failures per username and per client address.
 
 Per process: on a multi-node install each node counts on its own, which still caps a scanner at
-N × nodes guesses per window (see docs/adr/0004-auth.md).
+N times the number of nodes guesses per window (see docs/adr/0004-auth.md).
 """
 
 from __future__ import annotations

@@ -121,9 +121,7 @@ async def _active_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
-async def from_cookie(
-    session: AsyncSession, settings: Settings, cookie_value: str
-) -> Principal:
+async def from_cookie(session: AsyncSession, settings: Settings, cookie_value: str) -> Principal:
     """Resolve a session cookie. Narrows the (SYSTEM) session to the user's tenant."""
     found = await session.get(AuthSession, _digest(cookie_value))
     if found is None:
@@ -188,12 +186,15 @@ async def create_token(
         raise NotFound(f"user {user_id} not found")
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
-        id=uuid.uuid4(), user_id=user.id, name=name, secret_hash=_digest(secret), expires_at=expires_at
+        id=uuid.uuid4(),
+        user_id=user.id,
+        name=name,
+        secret_hash=_digest(secret),
+        expires_at=expires_at,
     )
     uow.session.add(token)
     await uow.session.flush()
-    audit(uow, "api_token.create", "api_token", token.id, actor_user_id=by.user_id,
-          actor_token_id=by.token_id, user_id=str(user.id), name=name)
+    audit(uow, by, "api_token.create", "api_token", token.id, user_id=str(user.id), name=name)
     return IssuedToken(token, f"{TOKEN_PREFIX}{token.id.hex}.{secret}")
 
 
@@ -211,6 +212,5 @@ async def revoke_token(uow: UnitOfWork, by: Principal, token_id: uuid.UUID) -> A
         raise NotFound(f"API token {token_id} not found")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit(uow, "api_token.revoke", "api_token", token.id, actor_user_id=by.user_id,
-              actor_token_id=by.token_id)
+        audit(uow, by, "api_token.revoke", "api_token", token.id)
     return token

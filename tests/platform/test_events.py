@@ -1,0 +1,185 @@
+"""The event log: written with the change, published only after commit, gapless per tenant."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from realtime_client import ViewClient
+from sqlalchemy import select
+
+from omnidesk.directory import service
+from omnidesk.directory.models import Team
+from omnidesk.directory.schemas import TeamCreate
+from omnidesk.platform import eventlog
+from omnidesk.platform.bus import InProcessBus
+from omnidesk.platform.events import PublishedEvent
+from omnidesk.platform.tenancy import Tenant
+from omnidesk.platform.uow import UnitOfWork
+
+
+def _tenant_id(client, app, slug="demo") -> uuid.UUID:  # type: ignore[no-untyped-def]
+    async def go() -> uuid.UUID:
+        from omnidesk.platform.database import SYSTEM
+
+        session = app.state.services.db.session(SYSTEM)
+        try:
+            return (await session.scalars(select(Tenant.id).where(Tenant.slug == slug))).one()
+        finally:
+            await session.close()
+
+    return client.portal.call(go)
+
+
+def _log(client, app, tenant_id):  # type: ignore[no-untyped-def]
+    async def go() -> list[PublishedEvent]:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            return [r.to_published() for r in await eventlog.read_after(session, 0, limit=100_000)]
+        finally:
+            await session.close()
+
+    return client.portal.call(go)
+
+
+@pytest.fixture
+def published(app, client):  # type: ignore[no-untyped-def]
+    received: list[PublishedEvent] = []
+    subscription = app.state.services.bus.subscribe(received.append)
+    yield received
+    subscription.close()
+
+
+def test_commit_appends_and_then_publishes(client, app, tenants, published):
+    tenant_id = _tenant_id(client, app)
+    before = len(_log(client, app, tenant_id))
+
+    async def go() -> None:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            async with UnitOfWork(session, app.state.services.bus, tenant_id=tenant_id) as uow:
+                await service.create_team(uow, None, TeamCreate(name="Night shift"))
+                assert published == [], "published before commit"
+        finally:
+            await session.close()
+
+    client.portal.call(go)
+    log = _log(client, app, tenant_id)
+    assert len(log) == before + 1
+    assert [e.type for e in published] == ["team.created"]
+    assert published[0].seq == log[-1].seq == before + 1
+    assert published[0].payload["name"] == "Night shift"
+
+
+def test_rollback_publishes_nothing_and_logs_nothing(client, app, tenants, published):
+    tenant_id = _tenant_id(client, app)
+    before = _log(client, app, tenant_id)
+
+    async def go() -> None:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            with pytest.raises(RuntimeError, match="boom"):
+                async with UnitOfWork(session, app.state.services.bus, tenant_id=tenant_id) as uow:
+                    await service.create_team(uow, None, TeamCreate(name="Doomed"))
+                    raise RuntimeError("boom")
+        finally:
+            await session.close()
+        check = app.state.services.db.session(tenant_id)
+        try:
+            assert (await check.scalars(select(Team).where(Team.name == "Doomed"))).first() is None
+        finally:
+            await check.close()
+
+    client.portal.call(go)
+    assert published == []
+    assert _log(client, app, tenant_id) == before
+
+
+def test_failed_commit_publishes_nothing(client, app, tenants, published):
+    """The database refuses the commit (unique name); the recorded event must not escape."""
+    tenant_id = _tenant_id(client, app)
+    before = _log(client, app, tenant_id)
+
+    async def go() -> None:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            uow = UnitOfWork(session, app.state.services.bus, tenant_id=tenant_id)
+            with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+                async with uow:
+                    await service.create_team(uow, None, TeamCreate(name="Twin"))
+                    # Bypass the service's check: the constraint fires inside commit's flush.
+                    session.add(Team(id=uuid.uuid4(), name="Twin", members=[]))
+        finally:
+            await session.close()
+
+    client.portal.call(go)
+    assert published == []
+    assert _log(client, app, tenant_id) == before
+
+
+def test_api_error_records_no_event(as_user, client, app, tenants, published):
+    admin = as_user("admin")
+    r = admin.post(
+        "/api/v1/users", json={"username": "agent1", "display_name": "Dup", "role": "agent"}
+    )
+    assert r.status_code == 409
+    assert published == []
+
+
+def test_concurrent_writers_get_gapless_ordered_sequences(client, app, tenants, published):
+    tenant_id = _tenant_id(client, app)
+    start = len(_log(client, app, tenant_id))
+    writers = 12
+
+    async def write(n: int) -> None:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            async with UnitOfWork(session, app.state.services.bus, tenant_id=tenant_id) as uow:
+                await service.create_team(uow, None, TeamCreate(name=f"Team {n}"))
+                await asyncio.sleep(0)  # let the other writers interleave
+                await service.create_team(uow, None, TeamCreate(name=f"Team {n}b"))
+        finally:
+            await session.close()
+
+    async def go() -> None:
+        await asyncio.gather(*(write(n) for n in range(writers)))
+
+    client.portal.call(go)
+    seqs = [e.seq for e in _log(client, app, tenant_id)]
+    assert seqs == list(range(1, start + 2 * writers + 1))
+    # Each transaction's two events are consecutive: sequences follow commit order.
+    new = _log(client, app, tenant_id)[start:]
+    for first, second in zip(new[::2], new[1::2], strict=True):
+        assert second.payload["name"] == first.payload["name"] + "b"
+    assert sorted(e.seq for e in published) == seqs[start:]
+
+
+def test_out_of_order_bus_delivery_is_repaired(as_user, client, app, tenants):
+    """Committed events published late or in the wrong order reach a client once, in order."""
+    ids = tenants["demo"].ids
+    tenant_id = _tenant_id(client, app)
+    quiet_bus = InProcessBus()  # commits here reach no subscriber until we forward them
+    held: list[PublishedEvent] = []
+    quiet_bus.subscribe(held.append)
+
+    async def commit(name: str) -> None:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            async with UnitOfWork(session, quiet_bus, tenant_id=tenant_id) as uow:
+                await service.create_team(uow, None, TeamCreate(name=name))
+        finally:
+            await session.close()
+
+    with as_user("admin").websocket() as ws:
+        viewer = ViewClient(ws, ids["admin"])
+        start = viewer.register()["last_event_id"]
+        for name in ("One", "Two", "Three"):
+            client.portal.call(commit, name)
+        assert [e.seq for e in held] == [start + 1, start + 2, start + 3]
+        # Deliver the last one first, then a duplicate of it, then the others.
+        for event in (held[2], held[2], held[0], held[1]):
+            client.portal.call(app.state.services.bus.publish, [event])
+        viewer.sync()
+    assert [m["id"] for m in viewer.events] == [start + 1, start + 2, start + 3]
+    assert [m["data"]["name"] for m in viewer.events] == ["One", "Two", "Three"]
