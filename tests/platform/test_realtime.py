@@ -210,3 +210,33 @@ def test_deactivated_user_is_disconnected(as_user, tenants):
                 break
         assert messages[-1]["status"] == 401
         assert messages[0]["event"] == "user.updated"
+
+
+def test_socket_closes_when_the_session_expires(as_user, app, client, tenants):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from omnidesk.platform.auth.models import AuthSession
+    from omnidesk.platform.database import SYSTEM, utcnow
+
+    user = as_user("agent1")
+
+    async def expire_soon() -> None:
+        session = app.state.services.db.session(SYSTEM)
+        try:
+            await session.execute(
+                update(AuthSession).values(expires_at=utcnow() + timedelta(seconds=1))
+            )
+            await session.commit()
+        finally:
+            await session.close()
+
+    client.portal.call(expire_soon)
+    with user.websocket() as ws:
+        client_view = ViewClient(ws, tenants["demo"].ids["agent1"])
+        client_view.register()
+        error = ws.receive_json()  # nothing else happens: the expiry alone ends the stream
+        assert error["type"] == "error"
+        assert error["status"] == 401
+        assert "expired" in error["detail"]

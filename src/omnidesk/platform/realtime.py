@@ -28,7 +28,7 @@ from omnidesk.platform import eventlog
 from omnidesk.platform.auth.models import AuthSession
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.auth.service import principal_of
-from omnidesk.platform.database import SCOPE_KEY, SYSTEM
+from omnidesk.platform.database import SCOPE_KEY, SYSTEM, utcnow
 from omnidesk.platform.errors import DomainError, Unauthenticated
 from omnidesk.platform.events import PublishedEvent
 from omnidesk.platform.http import authenticate, services_of
@@ -88,6 +88,19 @@ class Connection:
         self.inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._limit = hub.services.settings.realtime_queue_size
         self._overflowed = False
+
+    async def next_item(self) -> tuple[str, Any]:
+        """The next inbox item, or ("expired", None) when the credential's lifetime ends."""
+        expires_at = self.principal.expires_at
+        if expires_at is None:
+            return await self.inbox.get()
+        remaining = (expires_at - utcnow()).total_seconds()
+        if remaining <= 0:
+            return ("expired", None)
+        try:
+            return await asyncio.wait_for(self.inbox.get(), remaining)
+        except TimeoutError:
+            return ("expired", None)
 
     def offer(self, item: tuple[str, Any]) -> None:
         if self._overflowed:
@@ -154,7 +167,11 @@ class Connection:
             if user is None or not user.active:
                 raise _Closed(4401, "the account is disabled")
             return principal_of(
-                user, session_id=old.session_id, csrf_token=old.csrf_token, token_id=old.token_id
+                user,
+                session_id=old.session_id,
+                csrf_token=old.csrf_token,
+                token_id=old.token_id,
+                expires_at=old.expires_at,
             )
         finally:
             await session.close()
@@ -230,7 +247,7 @@ async def serve(websocket: WebSocket) -> None:
             await connection.replay()
         reader = asyncio.create_task(_read_client(websocket, connection))
         while True:
-            kind, item = await connection.inbox.get()
+            kind, item = await connection.next_item()
             if kind == "event":
                 await connection.deliver(item)
             elif kind == "ping":
@@ -241,6 +258,8 @@ async def serve(websocket: WebSocket) -> None:
                 raise _Closed(4400, str(item))
             elif kind == "gone":
                 return
+            elif kind == "expired":
+                raise _Closed(4401, "the session has expired; log in again")
     except _Closed as closed:
         with contextlib.suppress(Exception):
             await websocket.send_text(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from omnidesk.directory.models import Role
 from omnidesk.platform.events import Audience
@@ -21,6 +22,8 @@ class Principal:
     csrf_token: str | None = None
     token_id: uuid.UUID | None = None
     ip: str | None = None
+    # When the credential stops being valid (session lifetime or token expiry), if it does.
+    expires_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:

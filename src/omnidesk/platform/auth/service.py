@@ -137,7 +137,9 @@ async def from_cookie(session: AsyncSession, settings: Settings, cookie_value: s
     if (now - found.last_seen_at).total_seconds() > 60:
         # Touch at most once a minute: an idle timeout needs it, every request writing does not.
         found.last_seen_at = now
-    return principal_of(user, session_id=found.id, csrf_token=found.csrf_token)
+    return principal_of(
+        user, session_id=found.id, csrf_token=found.csrf_token, expires_at=found.expires_at
+    )
 
 
 def parse_token(raw: str) -> tuple[uuid.UUID, str]:
@@ -167,7 +169,7 @@ async def from_token(session: AsyncSession, raw: str) -> Principal:
     user = await _active_user(session, token.user_id)
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
-    return principal_of(user, token_id=token.id)
+    return principal_of(user, token_id=token.id, expires_at=token.expires_at)
 
 
 @dataclass(frozen=True)
