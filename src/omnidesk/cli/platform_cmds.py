@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from omnidesk.platform.errors import DomainError
@@ -40,14 +41,15 @@ def _settings(config: Path | None, **overrides: object) -> Settings:
     try:
         settings = load_settings(config, **overrides)
     except SettingsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     apply_process_settings(settings)
     return settings
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    # Escaped: messages quote user input, and "[/x]" would otherwise crash rich's markup parser.
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -76,7 +78,18 @@ def _migrate(settings: Settings) -> None:
     try:
         migrate.upgrade(settings.database_url)
     except Exception as exc:
-        raise _fail(f"cannot migrate {settings.database_url}: {exc}") from exc
+        raise _fail(f"cannot migrate {_masked(settings.database_url)}: {exc}") from exc
+
+
+def _masked(url: str) -> str:
+    """The database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def serve(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 
 class SettingsError(Exception):
@@ -101,6 +102,9 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from exc
+    except PydanticSettingsError as exc:
+        # e.g. OMNIDESK_ALLOWED_ORIGINS that is not JSON: raised while reading the environment.
+        raise SettingsError(f"invalid settings: {exc}") from exc
     return Settings.model_validate(configured.model_dump())
 
 

@@ -1,0 +1,209 @@
+"""Tenant isolation on every endpoint: another tenant's ids are 404, lists never show its rows.
+
+The tables below are checked against the app's routes, so a new endpoint with an id in its path,
+or a new list endpoint, fails here until it is added (and so proven isolated).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi import FastAPI
+from spine_checks import (
+    all_events,
+    assert_no_new_events,
+    assert_problem,
+    audit_entries,
+    event_cursor,
+    routes,
+)
+
+MEMBER = "/api/v1/teams/{team_id}/members/{user_id}"
+
+# (method, route) -> (path parameter sets, body). "B:x" is tenant B's row x, "A:x" the caller's own;
+# routes with two ids also try each mix, so one foreign id is enough to get 404.
+FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None]] = {
+    ("GET", "/api/v1/users/{user_id}"): ([{"user_id": "B:agent1"}, {"user_id": "B:admin"}], None),
+    ("PATCH", "/api/v1/users/{user_id}"): (
+        [{"user_id": "B:agent1"}, {"user_id": "B:admin"}],
+        {"display_name": "Hijacked", "active": False},
+    ),
+    ("GET", "/api/v1/teams/{team_id}"): ([{"team_id": "B:team"}], None),
+    ("PATCH", "/api/v1/teams/{team_id}"): ([{"team_id": "B:team"}], {"name": "Hijacked"}),
+    ("DELETE", "/api/v1/teams/{team_id}"): ([{"team_id": "B:team"}], None),
+    ("PUT", MEMBER): (
+        [
+            {"team_id": "B:team", "user_id": "B:agent1"},
+            {"team_id": "A:team", "user_id": "B:agent1"},
+            {"team_id": "B:team", "user_id": "A:agent1"},
+        ],
+        {"role": "member"},
+    ),
+    ("DELETE", MEMBER): (
+        [
+            {"team_id": "B:team", "user_id": "B:agent1"},
+            {"team_id": "A:team", "user_id": "B:agent1"},
+            {"team_id": "B:team", "user_id": "A:agent2"},
+        ],
+        None,
+    ),
+    ("DELETE", "/api/v1/api-tokens/{token_id}"): ([{"token_id": "B:token"}], None),
+}
+
+# Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
+LISTS = {
+    "/api/v1/auth/me",
+    "/api/v1/users",
+    "/api/v1/teams",
+    "/api/v1/api-tokens",
+    "/api/v1/audit-log",
+    "/api/v1/events",
+    "/api/v1/realtime",
+}
+# Reads that hold no tenant data at all.
+NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}
+
+
+def test_every_route_with_an_id_is_in_the_isolation_table(app: FastAPI) -> None:
+    with_ids = {r for r in routes(app) if "{" in r[1]}
+    assert with_ids, "no routes with path parameters found: the route walk is broken"
+    missing = with_ids - set(FOREIGN)
+    assert not missing, (
+        f"routes with ids not proven tenant-isolated (add them to FOREIGN): {sorted(missing)}"
+    )
+    stale = set(FOREIGN) - with_ids
+    assert not stale, f"FOREIGN lists routes that no longer exist: {sorted(stale)}"
+    for (_, path), (param_sets, _) in FOREIGN.items():
+        names = set(re.findall(r"{(\w+)", path))
+        for params in param_sets:
+            assert set(params) == names, (path, params)
+            assert any(v.startswith("B:") for v in params.values()), (path, params)
+
+
+def test_every_read_without_ids_is_checked_for_leaks(app: FastAPI) -> None:
+    reads = {
+        path for method, path in routes(app) if method in ("GET", "WEBSOCKET") and "{" not in path
+    }
+    docs = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    unchecked = reads - LISTS - NO_TENANT_DATA - docs
+    assert not unchecked, (
+        f"reads not checked for other tenants' rows (add them to LISTS): {sorted(unchecked)}"
+    )
+    assert reads >= LISTS, f"LISTS names routes that no longer exist: {sorted(LISTS - reads)}"
+
+
+def _ids(tenants: dict[str, Any], admin_b: Any) -> dict[str, str]:
+    token = admin_b.post(
+        "/api/v1/api-tokens",
+        json={"name": "b-integration", "user_id": tenants["other"].ids["agent1"]},
+    )
+    assert token.status_code == 201, token.text
+    ids = {f"A:{k}": v for k, v in tenants["demo"].ids.items()}
+    ids.update({f"B:{k}": v for k, v in tenants["other"].ids.items()})
+    ids["B:token"] = token.json()["id"]
+    return ids
+
+
+def _state(admin: Any) -> dict[str, Any]:
+    """Everything an admin can read about their tenant (minus token last-use times)."""
+    tokens = admin.get("/api/v1/api-tokens").json()
+    return {
+        "users": admin.get("/api/v1/users").json(),
+        "teams": admin.get("/api/v1/teams").json(),
+        "tokens": [{k: v for k, v in t.items() if k != "last_used_at"} for t in tokens],
+        "audit": audit_entries(admin),
+    }
+
+
+def test_other_tenants_ids_are_not_found_on_every_route(tenants, as_user) -> None:
+    admin_a, admin_b = as_user("admin"), as_user("admin", tenant="other")
+    ids = _ids(tenants, admin_b)
+    created = admin_a.post(
+        "/api/v1/api-tokens", json={"name": "a-admin", "user_id": ids["A:admin"]}
+    )
+    assert created.status_code == 201, created.text
+    bearer = {"Authorization": f"Bearer {created.json()['token']}"}
+    before_b, cursor_b = _state(admin_b), event_cursor(admin_b)
+    audit_a, cursor_a = audit_entries(admin_a), event_cursor(admin_a)
+
+    callers = [
+        ("admin (cookie)", admin_a, None),
+        ("admin (API token)", admin_a, bearer),
+        ("supervisor", as_user("supervisor"), None),
+        ("agent", as_user("agent1"), None),
+    ]
+    foreign = {v for k, v in ids.items() if k.startswith("B:")}
+    for who, caller, headers in callers:
+        for (method, route), (param_sets, body) in FOREIGN.items():
+            for params in param_sets:
+                url = route.format(**{k: ids[v] for k, v in params.items()})
+                kwargs: dict[str, Any] = {} if body is None else {"json": body}
+                if headers:
+                    # The token alone, no session cookie: the token's tenant decides.
+                    caller.client.cookies.clear()
+                    response = caller.client.request(method, url, headers=headers, **kwargs)
+                else:
+                    response = caller.request(method, url, **kwargs)
+                # Non-admins are refused mutations before any lookup, which leaks nothing either.
+                allowed = (404,) if who.startswith("admin") or method == "GET" else (403, 404)
+                assert response.status_code in allowed, f"{who} {method} {url} -> {response.text}"
+                assert_problem(response, response.status_code)
+                for value in foreign - set(url.split("/")):
+                    assert value not in response.text, f"{who} {method} {url} leaked {value}"
+
+    assert _state(admin_b) == before_b
+    assert_no_new_events(admin_b, cursor_b)
+    assert_no_new_events(admin_a, cursor_a)
+    assert audit_entries(admin_a) == audit_a
+
+
+def test_lists_never_show_another_tenants_rows(tenants, as_user) -> None:
+    admin_b = as_user("admin", tenant="other")
+    ids = _ids(tenants, admin_b)
+    admin_a = as_user("admin")
+    token_a = admin_a.post("/api/v1/api-tokens", json={"name": "a", "user_id": ids["A:agent2"]})
+    assert token_a.status_code == 201
+    ids["A:token"] = token_a.json()["id"]
+    # Some activity in both tenants, so every list has rows of both in the database.
+    for admin in (admin_a, admin_b):
+        assert admin.post("/api/v1/teams", json={"name": "Sales"}).status_code == 201
+    foreign = {v for k, v in ids.items() if k.startswith("B:")}
+    b_sales = next(t["id"] for t in admin_b.get("/api/v1/teams").json() if t["name"] == "Sales")
+    foreign.add(b_sales)
+
+    def no_foreign(payload: Any) -> None:
+        text = json.dumps(payload)
+        leaked = [key for key, value in ids.items() if key.startswith("B:") and value in text]
+        assert not leaked and b_sales not in text, f"tenant B's ids leaked: {leaked}"
+
+    for who in ("admin", "supervisor", "agent1"):
+        caller = as_user(who)
+        for path in sorted(LISTS - {"/api/v1/realtime"}):
+            response = caller.get(path)
+            if response.status_code == 403:
+                continue  # admin-only lists: checked as admin below
+            assert response.status_code == 200, f"{who} {path}: {response.text}"
+            no_foreign(response.json())
+
+    # And the admin's lists do show the own tenant's rows (the checks above are not vacuous).
+    users = {u["id"] for u in admin_a.get("/api/v1/users").json()}
+    assert users == {ids[f"A:{u}"] for u in ("admin", "supervisor", "agent1", "agent2")}
+    teams = {t["id"] for t in admin_a.get("/api/v1/teams").json()}
+    assert ids["A:team"] in teams and len(teams) == 2
+    assert {t["id"] for t in admin_a.get("/api/v1/api-tokens").json()} == {ids["A:token"]}
+    audit = audit_entries(admin_a)
+    assert {e["target_id"] for e in audit} >= {ids["A:token"], ids["A:agent1"], ids["A:team"]}
+    events, _ = all_events(admin_a)
+    subjects = {e["subject"]["id"] for e in events}
+    assert {ids["A:agent1"], ids["A:team"]} <= subjects and not subjects & foreign
+    assert admin_a.get("/api/v1/auth/me").json()["id"] == ids["A:admin"]
+
+    # The realtime snapshot is a read too.
+    with admin_a.websocket() as ws:
+        ws.send_json({"type": "register", "last_event_id": None})
+        snapshot = ws.receive_json()
+        assert snapshot["type"] == "snapshot", snapshot
+        no_foreign(snapshot)
+        assert set(snapshot["state"]["directory"]["users"]) == users

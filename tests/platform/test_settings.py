@@ -1,0 +1,143 @@
+"""Typed settings: defaults < YAML file < environment (OMNIDESK_*) < explicit overrides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omnidesk.platform.settings import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's or CI's own OMNIDESK_* variables must not leak into these tests."""
+    for name in list(os.environ):
+        if name.upper().startswith("OMNIDESK_"):
+            monkeypatch.delenv(name)
+
+
+def _yaml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "omnidesk.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert isinstance(settings, Settings)
+    assert settings.database_url.startswith("sqlite:///")
+    assert (settings.host, settings.port, settings.environment) == (
+        "127.0.0.1",
+        8000,
+        "development",
+    )
+    assert settings.allowed_origins == []
+
+
+def test_yaml_file_is_read(tmp_path: Path) -> None:
+    path = _yaml(
+        tmp_path,
+        "port: 8100\n"
+        "database_url: postgresql://omnidesk@db/omnidesk\n"
+        "environment: production\n"
+        "allowed_origins:\n  - https://desk.example.com\n"
+        "login_max_failures: 7\n",
+    )
+    settings = load_settings(path)
+    assert settings.port == 8100
+    assert settings.database_url == "postgresql://omnidesk@db/omnidesk"
+    assert settings.environment == "production"
+    assert settings.allowed_origins == ["https://desk.example.com"]
+    assert settings.login_max_failures == 7
+    assert settings.host == "127.0.0.1"  # not in the file: the default
+    assert load_settings(str(path)).port == 8100  # a str path works as well
+
+
+def test_environment_beats_yaml_and_overrides_beat_both(tmp_path: Path, monkeypatch) -> None:
+    path = _yaml(tmp_path, "port: 8100\nhost: 0.0.0.0\nlog_level: debug\n")
+    monkeypatch.setenv("OMNIDESK_PORT", "9000")
+    monkeypatch.setenv("OMNIDESK_LOG_LEVEL", "warning")
+    monkeypatch.setenv("OMNIDESK_ALLOWED_ORIGINS", '["https://a.example", "https://b.example"]')
+    settings = load_settings(path)
+    assert settings.port == 9000
+    assert settings.log_level == "warning"
+    assert settings.host == "0.0.0.0"  # only in the file
+    assert settings.allowed_origins == ["https://a.example", "https://b.example"]
+    # Explicit overrides (CLI flags) win; a flag that was not given (None) does not count.
+    settings = load_settings(path, port=7000, host=None, database_url="sqlite:///x.db")
+    assert (settings.port, settings.host, settings.database_url) == (
+        7000,
+        "0.0.0.0",
+        "sqlite:///x.db",
+    )
+    assert load_settings(None).port == 9000
+
+
+def test_empty_yaml_file_means_defaults(tmp_path: Path) -> None:
+    assert load_settings(_yaml(tmp_path, "# nothing configured yet\n")).port == 8000
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("port: [8000\n", ["not valid YAML"]),
+        ("port: 8000\n  host: x\n", ["not valid YAML"]),
+        ("- port\n- 8000\n", ["mapping"]),
+        ("just a string\n", ["mapping"]),
+        ("port: 8000\nprot: 8001\n", ["prot"]),
+        ("database: sqlite:///x.db\n", ["database"]),
+        ("port: eighty\n", ["port"]),
+        ("port: 70000\n", ["port"]),
+        ("environment: staging\n", ["environment"]),
+        ("allowed_origins: https://a.example\n", ["allowed_origins"]),
+        ("session_ttl_seconds: 5\n", ["session_ttl_seconds"]),
+    ],
+)
+def test_bad_yaml_is_a_settings_error(tmp_path: Path, text: str, fragments: list[str]) -> None:
+    path = _yaml(tmp_path, text)
+    with pytest.raises(SettingsError) as info:
+        load_settings(path)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    if "YAML" in fragments[0] or "mapping" in fragments[0]:
+        assert str(path) in message, "the message names the file"
+
+
+def test_missing_or_unreadable_file_is_a_settings_error(tmp_path: Path) -> None:
+    for path in (tmp_path / "nope.yaml", tmp_path):
+        with pytest.raises(SettingsError, match="cannot read config file"):
+            load_settings(path)
+
+
+def test_bad_environment_and_overrides_are_settings_errors(monkeypatch) -> None:
+    monkeypatch.setenv("OMNIDESK_PORT", "not-a-port")
+    with pytest.raises(SettingsError, match="port"):
+        load_settings()
+    monkeypatch.delenv("OMNIDESK_PORT")
+    monkeypatch.setenv("OMNIDESK_ALLOWED_ORIGINS", "[not json")
+    with pytest.raises(SettingsError, match="allowed_origins"):
+        load_settings()
+    monkeypatch.delenv("OMNIDESK_ALLOWED_ORIGINS")
+    with pytest.raises(SettingsError, match="max_body_bytes"):
+        load_settings(max_body_bytes=10)
+    with pytest.raises(SettingsError, match="no_such_setting"):
+        load_settings(no_such_setting=1)
+
+
+def test_nothing_reads_config_or_connects_at_import() -> None:
+    # Importing the app and CLI with unusable settings must not fail: they are read at startup.
+    env = {
+        **os.environ,
+        "OMNIDESK_PORT": "not-a-port",
+        "OMNIDESK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+    }
+    code = "import omnidesk.platform.app, omnidesk.cli.main, omnidesk.cli.platform_cmds"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
