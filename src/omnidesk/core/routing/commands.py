@@ -1,0 +1,261 @@
+"""Commands: everything that can change the routing state comes in as one of these.
+
+Each is a frozen dataclass with a `type` string and `to_dict()`; `command_from_dict` reads one
+back, so the service layer can log commands (with the instant they were handled) and a standby
+can rebuild the state by replaying them through `Engine.handle`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from omnidesk.core.routing.codec import from_jsonable, to_jsonable
+from omnidesk.core.routing.errors import InvalidDefinition
+from omnidesk.core.routing.model import AgentDef, QueueDef
+
+AgentPresence = Literal["offline", "available", "away"]
+TransferKind = Literal["agent", "queue", "external"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    type: ClassVar[str] = "routing.command"
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = to_jsonable(self)
+        return {"type": self.type, **body}
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddQueue(Command):
+    type: ClassVar[str] = "routing.add_queue"
+    queue: QueueDef
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateQueue(Command):
+    """Replaces the definition. Waiting contacts keep their place; their workflow step is
+    recomputed from how long they have waited under the new steps."""
+
+    type: ClassVar[str] = "routing.update_queue"
+    queue: QueueDef
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveQueue(Command):
+    """Only an empty queue without members that no other queue overflows to."""
+
+    type: ClassVar[str] = "routing.remove_queue"
+    queue_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddAgent(Command):
+    """A new agent starts offline."""
+
+    type: ClassVar[str] = "routing.add_agent"
+    agent: AgentDef
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAgent(Command):
+    """Replaces the definition; refused if the agent would then hold more than its capacity."""
+
+    type: ClassVar[str] = "routing.update_agent"
+    agent: AgentDef
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveAgent(Command):
+    """Only an offline agent without contacts."""
+
+    type: ClassVar[str] = "routing.remove_agent"
+    agent_id: str
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetAgentState(Command):
+    """The agent's chosen presence. Busy and wrap-up are derived from the contacts held.
+
+    Going away or offline revokes pending offers (the contacts go back to their place in line);
+    going offline while holding active contacts is refused: end them, or report
+    `AgentDisconnected` if the agent is gone.
+    """
+
+    type: ClassVar[str] = "routing.set_agent_state"
+    agent_id: str
+    state: AgentPresence
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDisconnected(Command):
+    """The agent's session is gone: pending offers are revoked, active contacts go back to
+    their place in line, wrap-ups end, and the agent is offline."""
+
+    type: ClassVar[str] = "routing.agent_disconnected"
+    agent_id: str
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactArrived(Command):
+    """A new contact for a queue.
+
+    Preferred and last (sticky) agent: the contact is offered only to that agent for the given
+    seconds from arrival (preferred first, then last agent), then to anyone eligible. A
+    reservation for an agent who is offline at that moment is skipped. `queued_since` keeps an
+    earlier place in line (e.g. a callback that replaces a waiting call).
+    """
+
+    type: ClassVar[str] = "routing.contact_arrived"
+    contact_id: str
+    queue_id: str
+    channel: str
+    priority: int = 0
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    emergency: bool = False
+    preferred_agent_id: str | None = None
+    preferred_for_seconds: float = 30.0
+    last_agent_id: str | None = None
+    sticky_for_seconds: float = 30.0
+    queued_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelContact(Command):
+    """The customer left (hung up, closed the chat) while waiting or while being offered."""
+
+    type: ClassVar[str] = "routing.cancel_contact"
+    contact_id: str
+    reason: str = "abandoned"
+
+
+@dataclass(frozen=True, slots=True)
+class SetContactPriority(Command):
+    """Applies at once: a waiting contact moves to the place its new priority gives it."""
+
+    type: ClassVar[str] = "routing.set_contact_priority"
+    contact_id: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOffer(Command):
+    type: ClassVar[str] = "routing.accept_offer"
+    offer_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectOffer(Command):
+    type: ClassVar[str] = "routing.reject_offer"
+    offer_id: str
+    agent_id: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndContact(Command):
+    """The conversation is over: the contact ends, the agent goes into wrap-up for it."""
+
+    type: ClassVar[str] = "routing.end_contact"
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndWrapUp(Command):
+    type: ClassVar[str] = "routing.end_wrap_up"
+    agent_id: str
+    contact_id: str
+    disposition: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendWrapUp(Command):
+    """Once per wrap-up, and only a timed one; `seconds` defaults to the queue's setting."""
+
+    type: ClassVar[str] = "routing.extend_wrap_up"
+    agent_id: str
+    contact_id: str
+    seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer(Command):
+    """Blind transfer of an active contact; the transferring agent goes into wrap-up.
+
+    - agent: the contact waits in its queue reserved for that agent for `reserve_seconds`,
+      then anyone eligible in the queue may take it;
+    - queue: the contact joins the end of that queue's line;
+    - external (voice only): the contact leaves routing; the service layer dials `target`.
+    """
+
+    type: ClassVar[str] = "routing.transfer"
+    contact_id: str
+    target_kind: TransferKind
+    target: str
+    reserve_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Requeue(Command):
+    """An agent hands an active contact back: to its own queue at its original place in line,
+    or to the end of another queue. The agent is not offered it again and has no wrap-up."""
+
+    type: ClassVar[str] = "routing.requeue"
+    contact_id: str
+    queue_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tick(Command):
+    """Lets time pass: fires due timers (offer, wrap-up, workflow step, reservation, maximum
+    wait) and retries waiting contacts for rules that read the time of day."""
+
+    type: ClassVar[str] = "routing.tick"
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.type: cls
+    for cls in (
+        AddQueue,
+        UpdateQueue,
+        RemoveQueue,
+        AddAgent,
+        UpdateAgent,
+        RemoveAgent,
+        SetAgentState,
+        AgentDisconnected,
+        ContactArrived,
+        CancelContact,
+        SetContactPriority,
+        AcceptOffer,
+        RejectOffer,
+        EndContact,
+        EndWrapUp,
+        ExtendWrapUp,
+        Transfer,
+        Requeue,
+        Tick,
+    )
+}
+
+
+def command_from_dict(data: Mapping[str, Any]) -> Command:
+    kind = data.get("type")
+    cls = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise InvalidDefinition(f"unknown command type {kind!r}", field="type")
+    return from_jsonable(cls, data, kind or "command")

@@ -1,0 +1,309 @@
+"""Events: every change of routing state is one of these, in the order it happened.
+
+Frozen dataclasses with a `type` string and `to_dict()` (JSON-ready). `at` is the instant the
+change took effect: the command's time, or a timer's own deadline when a timer fired during a
+later command or tick (so reports do not depend on how often the service ticks).
+
+A contact's life in events: `contact_received`, then any of `contact_queued` /
+`offer_*` / `contact_step_changed` / `contact_overflowed` / `contact_transferred`, and finally
+exactly one `contact_ended` with the reason. Agents: `agent_state_changed` for every change of
+the derived state (offline, available, busy, wrap_up, away) or away reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from omnidesk.core.routing.codec import from_jsonable, to_jsonable
+from omnidesk.core.routing.errors import InvalidDefinition
+from omnidesk.core.routing.model import AgentDef, OverflowAction, QueueDef
+
+AgentState = Literal["offline", "available", "busy", "wrap_up", "away"]
+QueuedReason = Literal[
+    "arrived",
+    "overflow",
+    "transfer",
+    "requeue",
+    "rejected",
+    "timed_out",
+    "revoked",
+    "agent_disconnected",
+]
+EndReason = Literal["completed", "cancelled", "overflow", "transferred_external"]
+OverflowReason = Literal["closed", "full", "max_wait", "workflow", "loop"]
+RevokeReason = Literal["cancelled", "agent_away", "agent_offline", "agent_disconnected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: ClassVar[str] = "routing.event"
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = to_jsonable(self)
+        return {"type": self.type, **body}
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAdded(Event):
+    type: ClassVar[str] = "routing.queue_added"
+    queue: QueueDef
+
+
+@dataclass(frozen=True, slots=True)
+class QueueUpdated(Event):
+    type: ClassVar[str] = "routing.queue_updated"
+    queue: QueueDef
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRemoved(Event):
+    type: ClassVar[str] = "routing.queue_removed"
+    queue_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAdded(Event):
+    type: ClassVar[str] = "routing.agent_added"
+    agent: AgentDef
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpdated(Event):
+    type: ClassVar[str] = "routing.agent_updated"
+    agent: AgentDef
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRemoved(Event):
+    type: ClassVar[str] = "routing.agent_removed"
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged(Event):
+    type: ClassVar[str] = "routing.agent_state_changed"
+    agent_id: str
+    state: AgentState
+    reason: str | None
+    previous_state: AgentState
+    previous_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactReceived(Event):
+    type: ClassVar[str] = "routing.contact_received"
+    contact_id: str
+    queue_id: str
+    channel: str
+    priority: int
+    emergency: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactQueued(Event):
+    """The contact waits in `queue_id` (again). `reserved_for`: offered only to that agent for
+    now. After a rejected, timed-out or revoked offer it is back at its original place."""
+
+    type: ClassVar[str] = "routing.contact_queued"
+    contact_id: str
+    queue_id: str
+    channel: str
+    step: int
+    reserved_for: str | None
+    reason: QueuedReason
+
+
+@dataclass(frozen=True, slots=True)
+class ContactStepChanged(Event):
+    type: ClassVar[str] = "routing.contact_step_changed"
+    contact_id: str
+    queue_id: str
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactReservationEnded(Event):
+    """The contact is no longer reserved for `agent_id` (expired, or the agent declined)."""
+
+    type: ClassVar[str] = "routing.contact_reservation_ended"
+    contact_id: str
+    agent_id: str
+    reserved_for: str | None  # the next reservation, if any
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPriorityChanged(Event):
+    type: ClassVar[str] = "routing.contact_priority_changed"
+    contact_id: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCreated(Event):
+    type: ClassVar[str] = "routing.offer_created"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    queue_id: str
+    channel: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAccepted(Event):
+    type: ClassVar[str] = "routing.offer_accepted"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    queue_id: str
+    channel: str
+    waited_seconds: float
+    within_service_level: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRejected(Event):
+    type: ClassVar[str] = "routing.offer_rejected"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTimedOut(Event):
+    type: ClassVar[str] = "routing.offer_timed_out"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRevoked(Event):
+    type: ClassVar[str] = "routing.offer_revoked"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    reason: RevokeReason
+
+
+@dataclass(frozen=True, slots=True)
+class ContactTransferred(Event):
+    type: ClassVar[str] = "routing.contact_transferred"
+    contact_id: str
+    agent_id: str
+    target_kind: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactOverflowed(Event):
+    """The service layer acts on `action` (voicemail, callback offer, message + disconnect);
+    a queue overflow is carried out by the engine and followed by `contact_queued`."""
+
+    type: ClassVar[str] = "routing.contact_overflowed"
+    contact_id: str
+    queue_id: str
+    reason: OverflowReason
+    action: OverflowAction
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEnded(Event):
+    type: ClassVar[str] = "routing.contact_ended"
+    contact_id: str
+    queue_id: str
+    reason: EndReason
+    agent_id: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpStarted(Event):
+    type: ClassVar[str] = "routing.wrap_up_started"
+    agent_id: str
+    contact_id: str
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpExtended(Event):
+    type: ClassVar[str] = "routing.wrap_up_extended"
+    agent_id: str
+    contact_id: str
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpEnded(Event):
+    type: ClassVar[str] = "routing.wrap_up_ended"
+    agent_id: str
+    contact_id: str
+    disposition: str | None
+    automatic: bool
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        QueueAdded,
+        QueueUpdated,
+        QueueRemoved,
+        AgentAdded,
+        AgentUpdated,
+        AgentRemoved,
+        AgentStateChanged,
+        ContactReceived,
+        ContactQueued,
+        ContactStepChanged,
+        ContactReservationEnded,
+        ContactPriorityChanged,
+        OfferCreated,
+        OfferAccepted,
+        OfferRejected,
+        OfferTimedOut,
+        OfferRevoked,
+        ContactTransferred,
+        ContactOverflowed,
+        ContactEnded,
+        WrapUpStarted,
+        WrapUpExtended,
+        WrapUpEnded,
+    )
+}
+
+
+def _fast_init(cls: type[Event]) -> None:
+    """Give an event class an __init__ that sets its slots through their descriptors.
+
+    Why: events are built on the routing hot path, and the generated __init__ of a frozen
+    dataclass goes through object.__setattr__ per field, which costs about twice as much. The
+    class stays frozen (assignment still raises) and the signature is unchanged.
+    """
+    names = [f.name for f in dataclasses.fields(cls)]
+    namespace: dict[str, Any] = {}
+    for name in names:
+        owner = next(k for k in cls.__mro__ if name in k.__dict__)
+        namespace[f"_set_{name}"] = owner.__dict__[name].__set__
+    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    exec(f"def __init__(self, {', '.join(names)}):\n{body}", namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    setattr(cls, "__init__", init)  # noqa: B010 - mypy forbids assigning a method
+
+
+for _cls in EVENT_TYPES.values():
+    _fast_init(_cls)
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise InvalidDefinition(f"unknown event type {kind!r}", field="type")
+    return from_jsonable(cls, data, kind or "event")

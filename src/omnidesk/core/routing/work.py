@@ -1,0 +1,280 @@
+"""An agent's work on an accepted contact: end, wrap-up, transfer, requeue.
+
+Wrap-up belongs to the agent, not to the contact: the contact has ended (or moved on, after a
+transfer) while the agent still holds the slot, so the capacity stays taken until the wrap-up
+ends, by the agent, by its timer, or when the agent goes offline or disconnects.
+"""
+
+from __future__ import annotations
+
+from omnidesk.core.routing.clock import from_us, seconds_to_us
+from omnidesk.core.routing.commands import (
+    EndContact,
+    EndWrapUp,
+    ExtendWrapUp,
+    Requeue,
+    Transfer,
+)
+from omnidesk.core.routing.contacts import end_contact, enter_queue, leave_queue, place_waiting
+from omnidesk.core.routing.errors import (
+    IllegalTransition,
+    InvalidDefinition,
+    UnknownWrapUp,
+)
+from omnidesk.core.routing.events import (
+    ContactTransferred,
+    WrapUpEnded,
+    WrapUpExtended,
+    WrapUpStarted,
+)
+from omnidesk.core.routing.matching import route_agent
+from omnidesk.core.routing.state import T_WRAP, AgentRt, ContactRt, Core, QueueRt, Slot
+
+VOICE = "voice"
+
+
+def _active(core: Core, contact_id: str) -> tuple[ContactRt, AgentRt, Slot]:
+    contact = core.contact(contact_id)
+    if contact.state != "active":
+        raise IllegalTransition(
+            f"contact {contact_id!r} is {contact.state}, not active",
+            code="contact_not_active",
+            contact_id=contact_id,
+        )
+    agent = core.agents[contact.agent_id or ""]
+    return contact, agent, agent.slots[contact.id]
+
+
+def _after_agent_change(core: Core, agent: AgentRt) -> None:
+    core.reindex(agent)
+    core.sync_state(agent)
+    route_agent(core, agent)
+
+
+# --- wrap-up ---------------------------------------------------------------------------------
+
+
+def start_wrap_up(core: Core, agent: AgentRt, slot: Slot, queue: QueueRt) -> bool:
+    """Turn the agent's slot for a finished contact into wrap-up; True if there is none (the
+    queue says 0 s) and the slot was freed at once."""
+    seconds = queue.definition.wrap_up_seconds
+    if seconds == 0:
+        _record_handle_time(core, slot)
+        core.drop_slot(agent, slot.contact_id)
+        core.touch(agent)
+        return True
+    core.set_slot_kind(agent, slot, "wrap_up")
+    slot.wrap_until = None if seconds is None else core.now + seconds_to_us(seconds)
+    if slot.wrap_until is not None:
+        core.push_timer(slot.wrap_until, T_WRAP, slot.seq, agent.definition.id, slot.contact_id)
+    core.emit(
+        WrapUpStarted(
+            at=core.now_dt,
+            agent_id=agent.definition.id,
+            contact_id=slot.contact_id,
+            ends_at=None if slot.wrap_until is None else from_us(slot.wrap_until),
+        )
+    )
+    return False
+
+
+def _record_handle_time(core: Core, slot: Slot) -> None:
+    queue = core.queues.get(slot.queue_id)
+    if queue is None:
+        return
+    handled = float(core.now - slot.started)
+    weight = core.config.handle_time_smoothing
+    previous = queue.handle_us
+    queue.handle_us = handled if previous is None else previous + weight * (handled - previous)
+
+
+def finish_wrap_up(
+    core: Core, agent: AgentRt, slot: Slot, disposition: str | None, *, automatic: bool
+) -> None:
+    """End a wrap-up; the caller reindexes the agent and routes to it."""
+    _record_handle_time(core, slot)
+    core.drop_slot(agent, slot.contact_id)
+    core.touch(agent)
+    core.emit(
+        WrapUpEnded(
+            at=core.now_dt,
+            agent_id=agent.definition.id,
+            contact_id=slot.contact_id,
+            disposition=disposition,
+            automatic=automatic,
+        )
+    )
+
+
+def _wrap_slot(core: Core, agent_id: str, contact_id: str) -> tuple[AgentRt, Slot]:
+    agent = core.agent(agent_id)
+    slot = agent.slots.get(contact_id)
+    if slot is None or slot.kind != "wrap_up":
+        raise UnknownWrapUp(agent_id, contact_id)
+    return agent, slot
+
+
+def end_wrap_up(core: Core, cmd: EndWrapUp) -> None:
+    agent, slot = _wrap_slot(core, cmd.agent_id, cmd.contact_id)
+    if cmd.disposition is not None and (
+        not isinstance(cmd.disposition, str) or not 0 < len(cmd.disposition) <= 128
+    ):
+        raise InvalidDefinition("disposition must be 1-128 characters", field="disposition")
+    finish_wrap_up(core, agent, slot, cmd.disposition, automatic=False)
+    _after_agent_change(core, agent)
+
+
+def extend_wrap_up(core: Core, cmd: ExtendWrapUp) -> None:
+    agent, slot = _wrap_slot(core, cmd.agent_id, cmd.contact_id)
+    if slot.wrap_until is None:
+        raise IllegalTransition(
+            "this wrap-up has no timer to extend",
+            code="wrap_up_not_timed",
+            agent_id=cmd.agent_id,
+            contact_id=cmd.contact_id,
+        )
+    if slot.extended:
+        raise IllegalTransition(
+            "a wrap-up can be extended once",
+            code="wrap_up_already_extended",
+            agent_id=cmd.agent_id,
+            contact_id=cmd.contact_id,
+        )
+    seconds = cmd.seconds
+    if seconds is None:
+        queue = core.queues.get(slot.queue_id)
+        if queue is not None:
+            definition = queue.definition
+            seconds = definition.wrap_up_extension_seconds or definition.wrap_up_seconds
+    if (
+        seconds is None
+        or isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 < seconds <= 86400
+    ):
+        raise InvalidDefinition("seconds must be in (0, 86400]", field="seconds")
+    slot.wrap_until += seconds_to_us(seconds)
+    slot.extended = True
+    core.push_timer(slot.wrap_until, T_WRAP, slot.seq, agent.definition.id, slot.contact_id)
+    core.emit(
+        WrapUpExtended(
+            at=core.now_dt,
+            agent_id=agent.definition.id,
+            contact_id=slot.contact_id,
+            ends_at=from_us(slot.wrap_until),
+        )
+    )
+
+
+def on_wrap_timer(core: Core, deadline: int, agent_id: str, contact_id: str) -> None:
+    agent = core.agents.get(agent_id)
+    slot = None if agent is None else agent.slots.get(contact_id)
+    if agent is None or slot is None or slot.kind != "wrap_up" or slot.wrap_until != deadline:
+        return
+    finish_wrap_up(core, agent, slot, None, automatic=True)
+    _after_agent_change(core, agent)
+
+
+# --- end, transfer, requeue ------------------------------------------------------------------
+
+
+def end_contact_cmd(core: Core, cmd: EndContact) -> None:
+    contact, agent, slot = _active(core, cmd.contact_id)
+    queue = core.queues[contact.queue_id]
+    end_contact(core, contact, "completed", agent_id=agent.definition.id)
+    if start_wrap_up(core, agent, slot, queue):
+        _after_agent_change(core, agent)
+    else:
+        core.sync_state(agent)  # same load, so same pools and nothing new to offer
+
+
+def transfer(core: Core, cmd: Transfer) -> None:
+    contact, agent, slot = _active(core, cmd.contact_id)
+    queue = core.queues[contact.queue_id]
+    target_queue = queue
+    if cmd.target_kind == "agent":
+        target_agent = core.agent(cmd.target)
+        if target_agent is agent:
+            raise IllegalTransition("cannot transfer to yourself", code="transfer_to_self")
+        if target_agent.presence == "offline":
+            raise IllegalTransition(
+                f"agent {cmd.target!r} is offline", code="agent_offline", agent_id=cmd.target
+            )
+        if (
+            isinstance(cmd.reserve_seconds, bool)
+            or not isinstance(cmd.reserve_seconds, int | float)
+            or not 0 < cmd.reserve_seconds <= 86400
+        ):
+            raise InvalidDefinition(
+                "reserve_seconds must be in (0, 86400]", field="reserve_seconds"
+            )
+    elif cmd.target_kind == "queue":
+        target_queue = core.queue(cmd.target)
+        if contact.channel not in target_queue.definition.channels:
+            raise InvalidDefinition(
+                f"queue {cmd.target!r} does not serve channel {contact.channel!r}",
+                field="target",
+            )
+    elif cmd.target_kind == "external":
+        if contact.channel != VOICE:
+            raise IllegalTransition(
+                "only voice contacts can be transferred to an external number",
+                code="external_transfer_voice_only",
+            )
+        if not isinstance(cmd.target, str) or not 0 < len(cmd.target) <= 256:
+            raise InvalidDefinition("target must be 1-256 characters", field="target")
+    else:
+        raise InvalidDefinition("target_kind must be agent, queue or external", field="target_kind")
+
+    core.emit(
+        ContactTransferred(
+            at=core.now_dt,
+            contact_id=contact.id,
+            agent_id=agent.definition.id,
+            target_kind=cmd.target_kind,
+            target=cmd.target,
+        )
+    )
+    if cmd.target_kind == "external":
+        end_contact(
+            core, contact, "transferred_external", agent_id=agent.definition.id, detail=cmd.target
+        )
+    else:
+        leave_queue(core, contact)
+    freed = start_wrap_up(core, agent, slot, queue)
+    if freed:
+        core.reindex(agent)
+    core.sync_state(agent)
+    if cmd.target_kind != "external":
+        contact.declined = {agent.definition.id: None}
+        reservations = []
+        if cmd.target_kind == "agent":
+            reservations = [(cmd.target, core.now + seconds_to_us(cmd.reserve_seconds))]
+        enter_queue(core, contact, target_queue, "transfer", core.now, reservations)
+    if freed:
+        route_agent(core, agent)
+
+
+def requeue(core: Core, cmd: Requeue) -> None:
+    contact, agent, _ = _active(core, cmd.contact_id)
+    target = core.queue(cmd.queue_id) if cmd.queue_id is not None else None
+    if target is not None and contact.channel not in target.definition.channels:
+        raise InvalidDefinition(
+            f"queue {target.id!r} does not serve channel {contact.channel!r}", field="queue_id"
+        )
+    core.drop_slot(agent, contact.id)
+    core.touch(agent)
+    core.reindex(agent)
+    core.sync_state(agent)
+    if target is None or target.id == contact.queue_id:
+        # Back to its own queue at its original place; not to the agent who handed it back.
+        contact.state = "waiting"
+        contact.agent_id = None
+        contact.declined[agent.definition.id] = None
+        core.queues[contact.queue_id].queued += 1
+        place_waiting(core, contact, "requeue")
+    else:
+        leave_queue(core, contact)
+        contact.declined = {agent.definition.id: None}
+        enter_queue(core, contact, target, "requeue", core.now, [])
+    route_agent(core, agent)
