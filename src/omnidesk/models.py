@@ -4,5 +4,14 @@ from omnidesk.directory import models as directory_models
 from omnidesk.platform import audit, eventlog, tenancy
 from omnidesk.platform.auth import models as auth_models
 from omnidesk.platform.database import Base
+from omnidesk.routing import models as routing_models
 
-__all__ = ["Base", "audit", "auth_models", "directory_models", "eventlog", "tenancy"]
+__all__ = [
+    "Base",
+    "audit",
+    "auth_models",
+    "directory_models",
+    "eventlog",
+    "routing_models",
+    "tenancy",
+]

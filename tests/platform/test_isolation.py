@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI
 from spine_checks import (
@@ -50,6 +51,35 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
         None,
     ),
     ("DELETE", "/api/v1/api-tokens/{token_id}"): ([{"token_id": "B:token"}], None),
+    ("GET", "/api/v1/routing/queues/{queue_id}"): ([{"queue_id": "B:queue"}], None),
+    ("PUT", "/api/v1/routing/queues/{queue_id}"): (
+        [{"queue_id": "B:queue"}],
+        {"channels": ["chat"], "name": "Hijacked"},
+    ),
+    ("DELETE", "/api/v1/routing/queues/{queue_id}"): ([{"queue_id": "B:queue"}], None),
+    ("GET", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
+    ("PUT", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], {"skills": {}}),
+    ("DELETE", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
+    ("POST", "/api/v1/routing/agents/{user_id}/state"): (
+        [{"user_id": "B:agent1"}],
+        {"state": "offline"},
+    ),
+    ("GET", "/api/v1/routing/contacts/{contact_id}"): ([{"contact_id": "B:contact"}], None),
+    ("DELETE", "/api/v1/routing/contacts/{contact_id}"): ([{"contact_id": "B:contact"}], None),
+    ("POST", "/api/v1/routing/contacts/{contact_id}/end"): ([{"contact_id": "B:active"}], None),
+    ("POST", "/api/v1/routing/contacts/{contact_id}/priority"): (
+        [{"contact_id": "B:contact"}],
+        {"priority": 9},
+    ),
+    ("POST", "/api/v1/routing/contacts/{contact_id}/requeue"): ([{"contact_id": "B:active"}], {}),
+    ("POST", "/api/v1/routing/contacts/{contact_id}/transfer"): (
+        [{"contact_id": "B:active"}],
+        {"target_kind": "queue", "target": "bq"},
+    ),
+    ("POST", "/api/v1/routing/offers/{offer_id}/accept"): ([{"offer_id": "B:offer"}], None),
+    ("POST", "/api/v1/routing/offers/{offer_id}/reject"): ([{"offer_id": "B:offer"}], {}),
+    ("POST", "/api/v1/routing/wrap-ups/{contact_id}/end"): ([{"contact_id": "B:wrapup"}], {}),
+    ("POST", "/api/v1/routing/wrap-ups/{contact_id}/extend"): ([{"contact_id": "B:wrapup"}], {}),
 }
 
 # Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
@@ -61,6 +91,9 @@ LISTS = {
     "/api/v1/audit-log",
     "/api/v1/events",
     "/api/v1/realtime",
+    "/api/v1/routing/queues",
+    "/api/v1/routing/agents",
+    "/api/v1/routing/contacts",
 }
 # Reads that hold no tenant data at all.
 NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}
@@ -94,7 +127,50 @@ def test_every_read_without_ids_is_checked_for_leaks(app: FastAPI) -> None:
     assert reads >= LISTS, f"LISTS names routes that no longer exist: {sorted(LISTS - reads)}"
 
 
-def _ids(tenants: dict[str, Any], admin_b: Any) -> dict[str, str]:
+def _routing_b(tenants: dict[str, Any], admin_b: Any, agent_b: Any, ids: dict[str, str]) -> None:
+    """Tenant B's routing objects: a queue, an offer, a waiting, an active and a wrapped contact."""
+    queue = {"id": "bq", "channels": ["chat"], "offer_timeout_seconds": 3600}
+    assert admin_b.post("/api/v1/routing/queues", json=queue).status_code == 201
+    agent1, agent2 = tenants["other"].ids["agent1"], tenants["other"].ids["agent2"]
+    for user in (agent1, agent2):
+        profile = {"queues": {"bq": 1}, "capacity": {"chat": 1}}
+        assert admin_b.put(f"/api/v1/routing/agents/{user}", json=profile).status_code == 200
+    assert (
+        admin_b.post(
+            f"/api/v1/routing/agents/{agent1}/state", json={"state": "available"}
+        ).status_code
+        == 200
+    )
+
+    def arrive(contact_id: str) -> dict[str, Any]:
+        body = {"queue_id": "bq", "channel": "chat", "contact_id": contact_id}
+        response = admin_b.post("/api/v1/routing/contacts", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    done = arrive("b-done")
+    assert (
+        agent_b.post(
+            f"/api/v1/routing/offers/{done['offer_id'].replace('#', '%23')}/accept"
+        ).status_code
+        == 200
+    )
+    assert agent_b.post("/api/v1/routing/contacts/b-done/end").status_code == 200
+    ids["B:wrapup"] = "b-done"
+    assert (
+        admin_b.post(
+            f"/api/v1/routing/agents/{agent2}/state", json={"state": "available"}
+        ).status_code
+        == 200
+    )
+    active = arrive("b-active")
+    ids["B:offer"] = active["offer_id"].replace("#", "%23")
+    ids["B:active"] = "b-active"
+    ids["B:contact"] = arrive("b-waiting")["contact_id"]
+    ids["B:queue"] = "bq"
+
+
+def _ids(tenants: dict[str, Any], admin_b: Any, agent_b: Any | None = None) -> dict[str, str]:
     token = admin_b.post(
         "/api/v1/api-tokens",
         json={"name": "b-integration", "user_id": tenants["other"].ids["agent1"]},
@@ -103,6 +179,8 @@ def _ids(tenants: dict[str, Any], admin_b: Any) -> dict[str, str]:
     ids = {f"A:{k}": v for k, v in tenants["demo"].ids.items()}
     ids.update({f"B:{k}": v for k, v in tenants["other"].ids.items()})
     ids["B:token"] = token.json()["id"]
+    if agent_b is not None:
+        _routing_b(tenants, admin_b, agent_b, ids)
     return ids
 
 
@@ -114,12 +192,18 @@ def _state(admin: Any) -> dict[str, Any]:
         "teams": admin.get("/api/v1/teams").json(),
         "tokens": [{k: v for k, v in t.items() if k != "last_used_at"} for t in tokens],
         "audit": audit_entries(admin),
+        "queues": admin.get("/api/v1/routing/queues").json(),
+        # Without the wait estimate: waited time grows by itself.
+        "contacts": [
+            {k: v for k, v in c.items() if k != "estimate"}
+            for c in admin.get("/api/v1/routing/contacts").json()
+        ],
     }
 
 
 def test_other_tenants_ids_are_not_found_on_every_route(tenants, as_user) -> None:
     admin_a, admin_b = as_user("admin"), as_user("admin", tenant="other")
-    ids = _ids(tenants, admin_b)
+    ids = _ids(tenants, admin_b, as_user("agent1", tenant="other"))
     created = admin_a.post(
         "/api/v1/api-tokens", json={"name": "a-admin", "user_id": ids["A:admin"]}
     )
@@ -150,7 +234,8 @@ def test_other_tenants_ids_are_not_found_on_every_route(tenants, as_user) -> Non
                 allowed = (404,) if who.startswith("admin") or method == "GET" else (403, 404)
                 assert response.status_code in allowed, f"{who} {method} {url} -> {response.text}"
                 assert_problem(response, response.status_code)
-                for value in foreign - set(url.split("/")):
+                sent = unquote(url)
+                for value in (v for v in foreign if v not in sent):
                     assert value not in response.text, f"{who} {method} {url} leaked {value}"
 
     assert _state(admin_b) == before_b
@@ -161,7 +246,7 @@ def test_other_tenants_ids_are_not_found_on_every_route(tenants, as_user) -> Non
 
 def test_lists_never_show_another_tenants_rows(tenants, as_user) -> None:
     admin_b = as_user("admin", tenant="other")
-    ids = _ids(tenants, admin_b)
+    ids = _ids(tenants, admin_b, as_user("agent1", tenant="other"))
     admin_a = as_user("admin")
     token_a = admin_a.post("/api/v1/api-tokens", json={"name": "a", "user_id": ids["A:agent2"]})
     assert token_a.status_code == 201

@@ -23,6 +23,8 @@ from omnidesk.platform.metrics import Metrics
 from omnidesk.platform.realtime import Hub
 from omnidesk.platform.services import AppServices
 from omnidesk.platform.settings import Settings, apply_process_settings
+from omnidesk.routing.endpoints import router as routing_router
+from omnidesk.routing.service import RoutingService
 
 API_PREFIX = "/api/v1"
 log = get_logger(__name__)
@@ -45,10 +47,13 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
         )
         app.state.services = services
         app.state.hub = Hub(services, [DirectoryView()])
+        app.state.routing = RoutingService(db, services.bus)
+        app.state.routing.start()
         log.info("omnidesk started", database=db.backend)
         try:
             yield
         finally:
+            await app.state.routing.stop()
             app.state.hub.close()
             await db.dispose()
 
@@ -66,4 +71,5 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     app.include_router(auth_router, prefix=API_PREFIX)
     app.include_router(directory_router, prefix=API_PREFIX)
     app.include_router(platform_router, prefix=API_PREFIX)
+    app.include_router(routing_router, prefix=API_PREFIX)
     return app

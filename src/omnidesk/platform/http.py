@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omnidesk.core.routing.errors import RoutingError
 from omnidesk.platform.auth import service as auth
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.database import SYSTEM
@@ -87,6 +88,9 @@ async def request_context(request: Request) -> AsyncIterator[Context]:
     session = services.db.session(SYSTEM)
     try:
         principal = replace(await authenticate(request, session), ip=client_ip(request))
+        # Authentication is its own short transaction (it may touch last_seen): on SQLite an open
+        # transaction holds the write lock, which other units of work in this request need.
+        await session.commit()
         uow = UnitOfWork(
             session, services.bus, tenant_id=principal.tenant_id, actor_id=principal.user_id
         )
@@ -113,6 +117,17 @@ def install_error_handlers(app: FastAPI) -> None:
         extra = {k: v for k, v in exc.extra.items() if k != "retry_after"}
         return _problem_response(
             exc.status, problem(exc.status, exc.code, exc.title, exc.detail, **extra), headers
+        )
+
+    @app.exception_handler(RoutingError)
+    async def _routing(request: Request, exc: RoutingError) -> JSONResponse:
+        # The pure core's errors carry their status and code; render them like domain errors.
+        status = exc.http_status
+        title = {404: "Not found", 409: "Conflict", 422: "Invalid request"}.get(
+            status, "Bad request"
+        )
+        return _problem_response(
+            status, problem(status, exc.code, title, exc.message, **exc.details)
         )
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,322 @@
+"""Routing over HTTP: queues and agent profiles (admin), agent state, contacts, offers, wrap-up."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Body, Request, Response, status
+
+from omnidesk.core.routing import (
+    AcceptOffer,
+    AddAgent,
+    AddQueue,
+    AgentDef,
+    CancelContact,
+    Command,
+    ContactArrived,
+    EndContact,
+    EndWrapUp,
+    ExtendWrapUp,
+    QueueDef,
+    RejectOffer,
+    RemoveAgent,
+    RemoveQueue,
+    Requeue,
+    SetAgentState,
+    SetContactPriority,
+    Transfer,
+    UpdateAgent,
+    UpdateQueue,
+)
+from omnidesk.core.routing.events import Event
+from omnidesk.directory import repository as directory
+from omnidesk.directory.models import Role
+from omnidesk.directory.service import require_admin
+from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.errors import Forbidden, NotFound
+from omnidesk.platform.http import Ctx
+from omnidesk.routing.host import RoutingHost
+from omnidesk.routing.schemas import (
+    AgentProfile,
+    AgentStateIn,
+    ContactIn,
+    PriorityIn,
+    RejectIn,
+    RequeueIn,
+    TransferIn,
+    WrapUpEndIn,
+    WrapUpExtendIn,
+)
+from omnidesk.routing.service import RoutingService
+
+router = APIRouter(prefix="/routing", tags=["routing"])
+
+
+def _service(request: Request) -> RoutingService:
+    return request.app.state.routing  # type: ignore[no-any-return]
+
+
+async def _host(request: Request, ctx: Ctx) -> RoutingHost:
+    return await _service(request).host(ctx.principal.tenant_id)
+
+
+async def _run(request: Request, ctx: Ctx, command: Command) -> list[Event]:
+    return await _service(request).execute(ctx.principal.tenant_id, command, ctx.principal.user_id)
+
+
+def _events(events: list[Event]) -> list[dict[str, Any]]:
+    return [e.to_dict() for e in events]
+
+
+def _require_staff(principal: Principal) -> None:
+    if principal.role is Role.AGENT:
+        raise Forbidden("this action needs the supervisor or admin role")
+
+
+# --- queues --------------------------------------------------------------------------------
+
+
+@router.get("/queues")
+async def list_queues(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+    host = await _host(request, ctx)
+    return [
+        {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
+        for queue_id, definition in sorted(host.directory.queues.items())
+    ]
+
+
+@router.post("/queues", status_code=status.HTTP_201_CREATED)
+async def create_queue(
+    request: Request, ctx: Ctx, body: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
+    require_admin(ctx.principal)
+    queue = QueueDef.from_dict(body)
+    await _run(request, ctx, AddQueue(queue))
+    return (await _host(request, ctx)).directory.queues[queue.id]
+
+
+@router.get("/queues/{queue_id}")
+async def get_queue(queue_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    host = await _host(request, ctx)
+    definition = host.directory.queues.get(queue_id)
+    if definition is None:
+        raise NotFound(f"queue {queue_id!r} not found")
+    return {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
+
+
+@router.put("/queues/{queue_id}")
+async def update_queue(
+    queue_id: str, request: Request, ctx: Ctx, body: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
+    require_admin(ctx.principal)
+    queue = QueueDef.from_dict({**body, "id": queue_id})
+    await _run(request, ctx, UpdateQueue(queue))
+    return (await _host(request, ctx)).directory.queues[queue_id]
+
+
+@router.delete("/queues/{queue_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_queue(queue_id: str, request: Request, ctx: Ctx) -> Response:
+    require_admin(ctx.principal)
+    await _run(request, ctx, RemoveQueue(queue_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- agents --------------------------------------------------------------------------------
+
+
+async def _visible_user(ctx: Ctx, user_id: uuid.UUID) -> Any:
+    async with ctx.uow:
+        return await directory.get_user(ctx.uow.session, ctx.principal, user_id)
+
+
+@router.get("/agents")
+async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+    host = await _host(request, ctx)
+    async with ctx.uow:
+        visible = {str(u.id) for u in await directory.list_users(ctx.uow.session, ctx.principal)}
+    return [
+        {"definition": definition, "status": host.engine.agent(agent_id).to_dict()}
+        for agent_id, definition in sorted(host.directory.agents.items())
+        if agent_id in visible
+    ]
+
+
+@router.get("/agents/{user_id}")
+async def get_agent(user_id: uuid.UUID, request: Request, ctx: Ctx) -> dict[str, Any]:
+    await _visible_user(ctx, user_id)
+    host = await _host(request, ctx)
+    definition = host.directory.agents.get(str(user_id))
+    if definition is None:
+        raise NotFound(f"user {user_id} has no routing profile")
+    return {"definition": definition, "status": host.engine.agent(str(user_id)).to_dict()}
+
+
+@router.put("/agents/{user_id}")
+async def put_agent(
+    user_id: uuid.UUID, body: AgentProfile, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    require_admin(ctx.principal)
+    user = await _visible_user(ctx, user_id)
+    agent = AgentDef.from_dict(
+        {
+            **body.model_dump(),
+            "id": str(user.id),
+            "name": user.display_name,
+            "teams": sorted(str(m.team_id) for m in user.memberships),
+            "timezone": user.timezone,
+        }
+    )
+    host = await _host(request, ctx)
+    command: Command = UpdateAgent(agent) if agent.id in host.directory.agents else AddAgent(agent)
+    await _run(request, ctx, command)
+    return host.directory.agents[agent.id]
+
+
+@router.delete("/agents/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_agent(user_id: uuid.UUID, request: Request, ctx: Ctx) -> Response:
+    require_admin(ctx.principal)
+    await _visible_user(ctx, user_id)
+    await _run(request, ctx, RemoveAgent(str(user_id)))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/agents/{user_id}/state")
+async def set_agent_state(
+    user_id: uuid.UUID, body: AgentStateIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    """An agent sets their own state; supervisors of their teams and admins may too."""
+    if user_id != ctx.principal.user_id:
+        _require_staff(ctx.principal)
+        await _visible_user(ctx, user_id)
+    await _run(request, ctx, SetAgentState(str(user_id), body.state, body.reason))
+    return (await _host(request, ctx)).engine.agent(str(user_id)).to_dict()
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+def _contact_view(host: RoutingHost, contact_id: str) -> dict[str, Any]:
+    view = host.engine.contact(contact_id).to_dict()
+    if view["state"] == "waiting":
+        view["estimate"] = host.engine.wait_estimate(contact_id).to_dict()
+    return view
+
+
+async def _handled_by_me_or_staff(request: Request, ctx: Ctx, contact_id: str) -> RoutingHost:
+    host = await _host(request, ctx)
+    contact = host.engine.contact(contact_id)  # 404 when unknown
+    if ctx.principal.role is Role.AGENT and contact.agent_id != str(ctx.principal.user_id):
+        raise NotFound(f"contact {contact_id!r} not found")
+    return host
+
+
+@router.post("/contacts", status_code=status.HTTP_201_CREATED)
+async def create_contact(body: ContactIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    _require_staff(ctx.principal)
+    contact_id = body.contact_id or uuid.uuid4().hex
+    await _run(
+        request,
+        ctx,
+        ContactArrived(
+            contact_id=contact_id,
+            queue_id=body.queue_id,
+            channel=body.channel,
+            priority=body.priority,
+            attributes=body.attributes,
+            emergency=body.emergency,
+            preferred_agent_id=body.preferred_agent_id,
+            preferred_for_seconds=body.preferred_for_seconds,
+            last_agent_id=body.last_agent_id,
+            sticky_for_seconds=body.sticky_for_seconds,
+        ),
+    )
+    host = await _host(request, ctx)
+    if contact_id not in host.engine.contact_ids():
+        # Overflowed at once (closed, full): it left routing; the events say where to.
+        return {"contact_id": contact_id, "state": "ended"}
+    return _contact_view(host, contact_id)
+
+
+@router.get("/contacts")
+async def list_contacts(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+    host = await _host(request, ctx)
+    mine = str(ctx.principal.user_id)
+    views = [_contact_view(host, c) for c in host.engine.contact_ids()]
+    if ctx.principal.role is Role.AGENT:
+        views = [v for v in views if v["agent_id"] == mine]
+    return views
+
+
+@router.get("/contacts/{contact_id}")
+async def get_contact(contact_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    host = await _handled_by_me_or_staff(request, ctx, contact_id)
+    return _contact_view(host, contact_id)
+
+
+@router.delete("/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_contact(
+    contact_id: str, request: Request, ctx: Ctx, reason: str = "abandoned"
+) -> Response:
+    _require_staff(ctx.principal)
+    await _run(request, ctx, CancelContact(contact_id, reason[:64]))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/contacts/{contact_id}/priority")
+async def set_priority(
+    contact_id: str, body: PriorityIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    _require_staff(ctx.principal)
+    await _run(request, ctx, SetContactPriority(contact_id, body.priority))
+    return _contact_view(await _host(request, ctx), contact_id)
+
+
+@router.post("/contacts/{contact_id}/end")
+async def end_contact(contact_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    await _handled_by_me_or_staff(request, ctx, contact_id)
+    return {"events": _events(await _run(request, ctx, EndContact(contact_id)))}
+
+
+@router.post("/contacts/{contact_id}/transfer")
+async def transfer(contact_id: str, body: TransferIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    await _handled_by_me_or_staff(request, ctx, contact_id)
+    command = Transfer(contact_id, body.target_kind, body.target, body.reserve_seconds)
+    return {"events": _events(await _run(request, ctx, command))}
+
+
+@router.post("/contacts/{contact_id}/requeue")
+async def requeue(contact_id: str, body: RequeueIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    await _handled_by_me_or_staff(request, ctx, contact_id)
+    return {"events": _events(await _run(request, ctx, Requeue(contact_id, body.queue_id)))}
+
+
+# --- offers and wrap-up (the agent's own) --------------------------------------------------
+
+
+@router.post("/offers/{offer_id}/accept")
+async def accept_offer(offer_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    command = AcceptOffer(offer_id, str(ctx.principal.user_id))
+    return {"events": _events(await _run(request, ctx, command))}
+
+
+@router.post("/offers/{offer_id}/reject")
+async def reject_offer(offer_id: str, body: RejectIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    command = RejectOffer(offer_id, str(ctx.principal.user_id), body.reason)
+    return {"events": _events(await _run(request, ctx, command))}
+
+
+@router.post("/wrap-ups/{contact_id}/end")
+async def end_wrap_up(
+    contact_id: str, body: WrapUpEndIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    command = EndWrapUp(str(ctx.principal.user_id), contact_id, body.disposition)
+    return {"events": _events(await _run(request, ctx, command))}
+
+
+@router.post("/wrap-ups/{contact_id}/extend")
+async def extend_wrap_up(
+    contact_id: str, body: WrapUpExtendIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    command = ExtendWrapUp(str(ctx.principal.user_id), contact_id, body.seconds)
+    return {"events": _events(await _run(request, ctx, command))}
