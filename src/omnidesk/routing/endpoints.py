@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response, status
@@ -61,6 +63,15 @@ async def _host(request: Request, ctx: Ctx) -> RoutingHost:
     return await _service(request).host(ctx.principal.tenant_id)
 
 
+@asynccontextmanager
+async def _committed(request: Request, ctx: Ctx) -> AsyncIterator[RoutingHost]:
+    """The engine as committed: while a command's commit is in flight the engine is already
+    ahead of the database, and a crash then would make a reader's answer untrue."""
+    host = await _host(request, ctx)
+    async with host.lock:
+        yield host
+
+
 async def _run(request: Request, ctx: Ctx, command: Command) -> list[Event]:
     return await _service(request).execute(ctx.principal.tenant_id, command, ctx.principal.user_id)
 
@@ -79,11 +90,11 @@ def _require_staff(principal: Principal) -> None:
 
 @router.get("/queues")
 async def list_queues(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
-    host = await _host(request, ctx)
-    return [
-        {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
-        for queue_id, definition in sorted(host.directory.queues.items())
-    ]
+    async with _committed(request, ctx) as host:
+        return [
+            {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
+            for queue_id, definition in sorted(host.directory.queues.items())
+        ]
 
 
 @router.post("/queues", status_code=status.HTTP_201_CREATED)
@@ -93,16 +104,17 @@ async def create_queue(
     require_admin(ctx.principal)
     queue = QueueDef.from_dict(body)
     await _run(request, ctx, AddQueue(queue))
-    return (await _host(request, ctx)).directory.queues[queue.id]
+    async with _committed(request, ctx) as host:
+        return host.directory.queues[queue.id]
 
 
 @router.get("/queues/{queue_id}")
 async def get_queue(queue_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
-    host = await _host(request, ctx)
-    definition = host.directory.queues.get(queue_id)
-    if definition is None:
-        raise NotFound(f"queue {queue_id!r} not found")
-    return {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
+    async with _committed(request, ctx) as host:
+        definition = host.directory.queues.get(queue_id)
+        if definition is None:
+            raise NotFound(f"queue {queue_id!r} not found")
+        return {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
 
 
 @router.put("/queues/{queue_id}")
@@ -112,7 +124,8 @@ async def update_queue(
     require_admin(ctx.principal)
     queue = QueueDef.from_dict({**body, "id": queue_id})
     await _run(request, ctx, UpdateQueue(queue))
-    return (await _host(request, ctx)).directory.queues[queue_id]
+    async with _committed(request, ctx) as host:
+        return host.directory.queues[queue_id]
 
 
 @router.delete("/queues/{queue_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -132,24 +145,24 @@ async def _visible_user(ctx: Ctx, user_id: uuid.UUID) -> Any:
 
 @router.get("/agents")
 async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
-    host = await _host(request, ctx)
     async with ctx.uow:
         visible = {str(u.id) for u in await directory.list_users(ctx.uow.session, ctx.principal)}
-    return [
-        {"definition": definition, "status": host.engine.agent(agent_id).to_dict()}
-        for agent_id, definition in sorted(host.directory.agents.items())
-        if agent_id in visible
-    ]
+    async with _committed(request, ctx) as host:
+        return [
+            {"definition": definition, "status": host.engine.agent(agent_id).to_dict()}
+            for agent_id, definition in sorted(host.directory.agents.items())
+            if agent_id in visible
+        ]
 
 
 @router.get("/agents/{user_id}")
 async def get_agent(user_id: uuid.UUID, request: Request, ctx: Ctx) -> dict[str, Any]:
     await _visible_user(ctx, user_id)
-    host = await _host(request, ctx)
-    definition = host.directory.agents.get(str(user_id))
-    if definition is None:
-        raise NotFound(f"user {user_id} has no routing profile")
-    return {"definition": definition, "status": host.engine.agent(str(user_id)).to_dict()}
+    async with _committed(request, ctx) as host:
+        definition = host.directory.agents.get(str(user_id))
+        if definition is None:
+            raise NotFound(f"user {user_id} has no routing profile")
+        return {"definition": definition, "status": host.engine.agent(str(user_id)).to_dict()}
 
 
 @router.put("/agents/{user_id}")
@@ -167,10 +180,11 @@ async def put_agent(
             "timezone": user.timezone,
         }
     )
-    host = await _host(request, ctx)
-    command: Command = UpdateAgent(agent) if agent.id in host.directory.agents else AddAgent(agent)
-    await _run(request, ctx, command)
-    return host.directory.agents[agent.id]
+    async with _committed(request, ctx) as host:
+        known = agent.id in host.directory.agents
+    await _run(request, ctx, UpdateAgent(agent) if known else AddAgent(agent))
+    async with _committed(request, ctx) as host:
+        return host.directory.agents[agent.id]
 
 
 @router.delete("/agents/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -190,7 +204,8 @@ async def set_agent_state(
         _require_staff(ctx.principal)
         await _visible_user(ctx, user_id)
     await _run(request, ctx, SetAgentState(str(user_id), body.state, body.reason))
-    return (await _host(request, ctx)).engine.agent(str(user_id)).to_dict()
+    async with _committed(request, ctx) as host:
+        return host.engine.agent(str(user_id)).to_dict()
 
 
 # --- contacts ------------------------------------------------------------------------------
@@ -203,12 +218,11 @@ def _contact_view(host: RoutingHost, contact_id: str) -> dict[str, Any]:
     return view
 
 
-async def _handled_by_me_or_staff(request: Request, ctx: Ctx, contact_id: str) -> RoutingHost:
-    host = await _host(request, ctx)
-    contact = host.engine.contact(contact_id)  # 404 when unknown
+async def _handled_by_me_or_staff(request: Request, ctx: Ctx, contact_id: str) -> None:
+    async with _committed(request, ctx) as host:
+        contact = host.engine.contact(contact_id)  # 404 when unknown
     if ctx.principal.role is Role.AGENT and contact.agent_id != str(ctx.principal.user_id):
         raise NotFound(f"contact {contact_id!r} not found")
-    return host
 
 
 @router.post("/contacts", status_code=status.HTTP_201_CREATED)
@@ -231,18 +245,18 @@ async def create_contact(body: ContactIn, request: Request, ctx: Ctx) -> dict[st
             sticky_for_seconds=body.sticky_for_seconds,
         ),
     )
-    host = await _host(request, ctx)
-    if contact_id not in host.engine.contact_ids():
-        # Overflowed at once (closed, full): it left routing; the events say where to.
-        return {"contact_id": contact_id, "state": "ended"}
-    return _contact_view(host, contact_id)
+    async with _committed(request, ctx) as host:
+        if contact_id not in host.engine.contact_ids():
+            # Overflowed at once (closed, full): it left routing; the events say where to.
+            return {"contact_id": contact_id, "state": "ended"}
+        return _contact_view(host, contact_id)
 
 
 @router.get("/contacts")
 async def list_contacts(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
-    host = await _host(request, ctx)
     mine = str(ctx.principal.user_id)
-    views = [_contact_view(host, c) for c in host.engine.contact_ids()]
+    async with _committed(request, ctx) as host:
+        views = [_contact_view(host, c) for c in host.engine.contact_ids()]
     if ctx.principal.role is Role.AGENT:
         views = [v for v in views if v["agent_id"] == mine]
     return views
@@ -250,8 +264,9 @@ async def list_contacts(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
 
 @router.get("/contacts/{contact_id}")
 async def get_contact(contact_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
-    host = await _handled_by_me_or_staff(request, ctx, contact_id)
-    return _contact_view(host, contact_id)
+    await _handled_by_me_or_staff(request, ctx, contact_id)
+    async with _committed(request, ctx) as host:
+        return _contact_view(host, contact_id)
 
 
 @router.delete("/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -269,7 +284,8 @@ async def set_priority(
 ) -> dict[str, Any]:
     _require_staff(ctx.principal)
     await _run(request, ctx, SetContactPriority(contact_id, body.priority))
-    return _contact_view(await _host(request, ctx), contact_id)
+    async with _committed(request, ctx) as host:
+        return _contact_view(host, contact_id)
 
 
 @router.post("/contacts/{contact_id}/end")
