@@ -203,3 +203,35 @@ def test_restart_restores_waiting_contacts_in_order(app, settings, tenants, as_u
         assert restored["queued_at"] == view["queued_at"]
         assert restored["estimate"]["position"] == view["estimate"]["position"]
         assert restored["estimate"]["waited_seconds"] >= view["estimate"]["waited_seconds"]
+
+
+def test_restart_revokes_pending_offers_and_routes_again(app, settings, tenants, as_user, client):
+    """An offer pending at a crash is taken back (the agent may never have seen it), without
+    marking the agent as having missed it, and the contact is offered again."""
+    from omnidesk.platform.app import create_app
+
+    ids = tenants["demo"].ids
+    admin = _setup(as_user, ids)
+    _go_available(as_user, ids, "agent1")
+    r = admin.post(
+        "/api/v1/routing/contacts",
+        json={"queue_id": "support", "channel": "chat", "contact_id": "p1"},
+    )
+    first_offer = r.json()["offer_id"]
+    assert r.json()["state"] == "offered"
+    second = create_app(settings)
+    with TestClient(second) as other_client:
+        other_client.cookies.clear()
+        contact = other_client.get("/api/v1/routing/contacts/p1", headers=admin.headers()).json()
+        agent = other_client.get(
+            f"/api/v1/routing/agents/{ids['agent1']}", headers=admin.headers()
+        ).json()
+        events = other_client.get(
+            "/api/v1/events", params={"limit": 1000}, headers=admin.headers()
+        ).json()
+    assert contact["state"] == "offered"
+    assert contact["agent_id"] == ids["agent1"]
+    assert contact["offer_id"] != first_offer
+    assert agent["status"]["state"] != "away", "the agent was marked as missing the offer"
+    revoked = [e for e in events["events"] if e["event"] == "routing.offer_revoked"]
+    assert [e["data"]["offer_id"] for e in revoked] == [first_offer]

@@ -14,7 +14,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from omnidesk.core.routing import Command, Engine, RoutingError, Tick, command_from_dict
+from omnidesk.core.routing import (
+    Command,
+    Engine,
+    RevokeOffers,
+    RoutingError,
+    Tick,
+    command_from_dict,
+)
 from omnidesk.core.routing.clock import from_us, to_us
 from omnidesk.core.routing.events import Event
 from omnidesk.platform.bus import EventBus
@@ -175,7 +182,9 @@ class RoutingHost:
         self._last_us = max(int(time.time() * 1_000_000), self._last_us, to_us(self.engine.now))
         return from_us(self._last_us)
 
-    async def execute(self, command: Command, actor_id: uuid.UUID | None = None) -> list[Event]:
+    async def execute(
+        self, command: Command, actor_id: uuid.UUID | None = None, *, advance_first: bool = True
+    ) -> list[Event]:
         """Run one command; its events are committed and published before this returns.
         A refused command raises its RoutingError with nothing changed (timers may have fired)."""
         async with self.lock:
@@ -184,7 +193,7 @@ class RoutingHost:
             now = self._now()
             at_us = to_us(now)
             steps: list[_Step] = []
-            fired = self.engine.advance(now)
+            fired = self.engine.advance(now) if advance_first else []
             if fired:
                 steps.append(_Step("advance", at_us, None, fired))
             refused: RoutingError | None = None
@@ -205,6 +214,13 @@ class RoutingHost:
 
     async def tick(self) -> list[Event]:
         return await self.execute(Tick())
+
+    async def resume_after_restore(self) -> list[Event]:
+        """Pending offers may never have reached their agents: take them back (the agents are
+        not marked as missing them) and route again. Sent as the first step, with no advance
+        before it, so offers whose deadline passed while the server was down are revoked rather
+        than counted as timed out; every other timer fires at its own deadline."""
+        return await self.execute(RevokeOffers(), advance_first=False)
 
     async def _persist(
         self, steps: list[_Step], *, actor_id: uuid.UUID | None = None, force_snapshot: bool = False

@@ -66,9 +66,8 @@ class RoutingService:
             if host is None:
                 host = RoutingHost(tenant_id, self.db, self.bus, snapshot_every=self.snapshot_every)
                 await host.load()
-                # Offers and wrap-ups whose deadlines passed while we were down fire now, each
-                # as at its own deadline.
-                await host.tick()
+                if host.position:
+                    await host.resume_after_restore()
                 host.start_timers()
                 self._hosts[tenant_id] = host
         return host

@@ -14,7 +14,9 @@ step, on the primary:
   agent, never to the one who missed it while it stays in the same queue;
 - work conservation and index consistency (`Engine.verify`): no waiting contact could be offered
   to a ready agent whose step rule accepts it;
-- a refused command raises a typed error and leaves the state unchanged.
+- a refused command raises a typed error and leaves the state unchanged;
+- after a restart (restore from the snapshot), RevokeOffers leaves no offer of its agents that
+  was made before it, marks no agent as missed and times out none of their offers.
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ from omnidesk.core.routing import (
     Engine,
     EngineConfig,
     ExtendWrapUp,
+    Hours,
     OverflowAction,
     OverflowKind,
     QueueDef,
     RejectOffer,
     Requeue,
+    RevokeOffers,
     RoutingError,
     Selection,
     SetAgentState,
@@ -113,6 +117,16 @@ QUEUES = [
         wrap_up_seconds=0,
     ),
     QueueDef(id="q4", channels=("chat",), selection=Selection.LEAST_OCCUPIED),
+    # Open 09:00-09:06 and 09:08-10:00 UTC (T0 is 09:00): its waiting contacts overflow to q4
+    # when it closes, and arrivals while it is closed too.
+    QueueDef(
+        id="q5",
+        channels=("chat",),
+        hours=Hours("UTC", {"mon": (("09:00", "09:06"), ("09:08", "10:00"))}),
+        on_closed=OverflowAction(OverflowKind.QUEUE, queue_id="q4"),
+        overflow_waiting_on_close=True,
+        steps=(Step(target="skills.fr >= 1"),),
+    ),
 ]
 AGENTS = [
     AgentDef(
@@ -135,7 +149,7 @@ AGENTS = [
         skills={"en": 2},
         languages=("en",),
         capacity={"voice": 1, "chat": 1},
-        queues={"q1": 0, "q3": 1, "q4": 1},
+        queues={"q1": 0, "q3": 1, "q4": 1, "q5": 0},
     ),
     AgentDef(
         id="a4", skills={"de": 5}, languages=("de", "en"), capacity={"voice": 1}, queues={"q3": 0}
@@ -156,15 +170,18 @@ def _state(engine: Engine) -> dict[str, Any]:
 
 
 def run(engine: Engine, command: Command, now: datetime) -> tuple[Any, ...]:
-    """Apply a command; a refusal must leave the state as it was after time passed."""
-    fired = [e.to_dict() for e in engine.advance(now)]
-    before = _state(engine)
+    """Apply a command; a refusal must leave the state as it was after time passed.
+    RevokeOffers is sent without an advance first (it lets time pass its own way)."""
+    restart = isinstance(command, RevokeOffers)
+    fired = [] if restart else [e.to_dict() for e in engine.advance(now)]
+    before = engine.snapshot() if restart else _state(engine)
     try:
         events = [e.to_dict() for e in engine.handle(command, now)]
     except RoutingError as error:
         assert error.http_status in (404, 409, 422)
         assert not error.events  # timers fired in advance()
-        assert _state(engine) == before, f"{command} was refused but changed the state"
+        after = engine.snapshot() if restart else _state(engine)
+        assert after == before, f"{command} was refused but changed the state"
         return ("refused", error.code, fired)
     return ("ok", fired + events)
 
@@ -377,6 +394,38 @@ class RoutingMachine(RuleBasedStateMachine):
     @rule(dt=DT)
     def tick(self, dt: float) -> None:
         self.apply(Tick(), dt)
+
+    @rule(
+        scope=st.sampled_from([None, None, ("a1",), ("a2", "a3"), ("a4", "a1", "a4"), ("ghost",)]),
+        restart=st.booleans(),
+        dt=st.sampled_from([0.0, 2.0, 12.0, 45.0, 200.0]),
+    )
+    def revoke_offers(self, scope: tuple[str, ...] | None, restart: bool, dt: float) -> None:
+        if restart:  # kill -9: both engines come back from the primary's snapshot
+            snapshot = json.loads(json.dumps(self.engine.snapshot()))
+            self.engine = Engine.restore(snapshot, compiler=COMPILER)
+            self.twin = Engine.restore(snapshot, compiler=COMPILER)
+        outcome = self.apply(RevokeOffers(scope), dt)
+        if outcome[0] == "refused":
+            assert scope is not None and "ghost" in scope
+            return
+        agents = set(scope) if scope is not None else {a.id for a in AGENTS}
+        events = outcome[1]
+        for event in events:
+            assert event["type"] not in ("routing.offer_timed_out", "routing.offer_rejected") or (
+                event["agent_id"] not in agents
+            ), event
+            if event["type"] == "routing.agent_state_changed" and event["agent_id"] in agents:
+                assert event["reason"] != self.config.missed_reason, event
+        made_now = {
+            e["offer_id"]
+            for e in events
+            if e["type"] == "routing.offer_created" and e["at"] == at(self.t).isoformat()
+        }
+        for contact_id in self.ids("offered"):
+            status = self.engine.contact(contact_id)
+            if status.agent_id in agents:
+                assert status.offer_id in made_now, f"{status.offer_id} survived the revoke"
 
     @rule()
     def restore_twin(self) -> None:

@@ -35,6 +35,7 @@ from omnidesk.core.routing import (
     RemoveAgent,
     RemoveQueue,
     Requeue,
+    RevokeOffers,
     RoutingError,
     Selection,
     SetAgentState,
@@ -124,6 +125,8 @@ SAMPLE_COMMANDS: list[Command] = [
     ExtendWrapUp("a1", "c1", 20),
     Transfer("c1", "external", "+4930123", reserve_seconds=10),
     Requeue("c1", "support"),
+    RevokeOffers(),
+    RevokeOffers(("a1", "a2")),
     Tick(),
 ]
 

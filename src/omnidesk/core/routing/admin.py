@@ -23,6 +23,7 @@ from omnidesk.core.routing.commands import (
 from omnidesk.core.routing.contacts import (
     end_reservation,
     overflow,
+    schedule_close,
     schedule_waiting_timers,
     set_max_wait,
 )
@@ -42,19 +43,20 @@ from omnidesk.core.routing.expressions import (
     uses_clock,
     uses_contact,
 )
+from omnidesk.core.routing.hours import is_open
 from omnidesk.core.routing.matching import route_agent
 from omnidesk.core.routing.model import (
     MAX_SKILL_LEVEL,
     AgentDef,
     OverflowKind,
     QueueDef,
+    Selection,
     canonical,
     validate_agent,
     validate_queue,
 )
 from omnidesk.core.routing.selection import new_pool
-from omnidesk.core.routing.sortedlist import SortedList
-from omnidesk.core.routing.state import AgentRt, Core, QueueRt
+from omnidesk.core.routing.state import AgentRt, Core, Line, QueueRt
 
 
 def build_queue(core: Core, definition: QueueDef) -> QueueRt:
@@ -76,6 +78,7 @@ def build_queue(core: Core, definition: QueueDef) -> QueueRt:
         else:
             elapsed += seconds_to_us(step.timeout_seconds)
             bounds.append(elapsed)
+    static = [t is None or not (uses_contact(t) or uses_clock(t)) for t in targets]
     return QueueRt(
         definition=definition,
         targets=targets,
@@ -86,7 +89,12 @@ def build_queue(core: Core, definition: QueueDef) -> QueueRt:
             0 if t is None else MAX_SKILL_LEVEL * len(t.referenced_skills) for t in targets
         ],
         contact_free=[t is None or not uses_contact(t) for t in targets],
-        static=[t is None or not (uses_contact(t) or uses_clock(t)) for t in targets],
+        static=static,
+        # Why not for most skilled: its own pools are ordered by skill, the shared one is not.
+        shares_pool=[
+            ok and t is not None and definition.selection is not Selection.MOST_SKILLED
+            for ok, t in zip(static, targets, strict=True)
+        ],
         uses_clock=any(t is not None and uses_clock(t) for t in targets),
         offer_timeout=timedelta(microseconds=seconds_to_us(definition.offer_timeout_seconds)),
         offer_timeout_us=seconds_to_us(definition.offer_timeout_seconds),
@@ -126,23 +134,60 @@ def new_agent(definition: AgentDef) -> AgentRt:
 
 def install_queue(core: Core, queue: QueueRt) -> None:
     core.queues[queue.id] = queue
+    _install_pools(core, queue)
+    for channel in queue.definition.channels:
+        core.lines[(queue.id, channel)] = Line(len(queue.targets))
+
+
+def uninstall_queue(core: Core, queue: QueueRt) -> None:
+    _uninstall_pools(core, queue)
+    for channel in queue.definition.channels:
+        del core.lines[(queue.id, channel)]
+    del core.queues[queue.id]
+
+
+def _install_pools(core: Core, queue: QueueRt) -> None:
     selection = queue.definition.selection
     for channel in queue.definition.channels:
         for key, step in queue.pool_keys(channel):
             target = queue.targets[step] if step >= 0 else None
             skills = None if step < 0 else (target.referenced_skills if target else frozenset())
-            core.pools[key] = new_pool(selection, skills)
-        core.lanes[(queue.id, channel)] = [SortedList() for _ in queue.targets]
-        core.lane_sizes[(queue.id, channel)] = 0
+            core.pools[key] = new_pool(selection, skills, core.agents, channel)
+        queue.step_pools[channel] = [
+            core.pools[queue.pool_key(channel, step)] for step in range(len(queue.targets))
+        ]
 
 
-def uninstall_queue(core: Core, queue: QueueRt) -> None:
+def _uninstall_pools(core: Core, queue: QueueRt) -> None:
     for channel in queue.definition.channels:
         for key, _ in queue.pool_keys(channel):
             del core.pools[key]
-        del core.lanes[(queue.id, channel)]
-        del core.lane_sizes[(queue.id, channel)]
-    del core.queues[queue.id]
+    queue.step_pools = {}
+
+
+def split_pools(core: Core, queue: QueueRt, agents: list[AgentRt] | None = None) -> None:
+    """Give each step that shares the pool of all members its own pool as soon as one of
+    `agents` (None: every member) fails its rule. Agents must be linked (their verdicts known).
+    Rare (an admin change), and O(members): the queue's pools are rebuilt."""
+    checked = agents if agents is not None else [core.agents[a] for a in queue.members]
+    queue_id = queue.id
+    split = [
+        step
+        for step, shares in enumerate(queue.shares_pool)
+        if shares and any(not a.eligible.get((queue_id, step), True) for a in checked)
+    ]
+    if not split:
+        return
+    members = sorted((core.agents[a] for a in queue.members), key=lambda a: a.idle_seq)
+    for agent in members:
+        core.unindex(agent)
+    _uninstall_pools(core, queue)
+    for step in split:
+        queue.shares_pool[step] = False
+    _install_pools(core, queue)
+    for agent in members:  # in idle order, so each pool insert appends
+        core.link_agent(agent)
+        core.reindex(agent)
 
 
 def _overflow_targets(definition: QueueDef) -> set[str]:
@@ -163,7 +208,8 @@ def add_queue(core: Core, cmd: AddQueue) -> None:
     validate_queue(definition, {**core.queues, definition.id: None})
     queue = build_queue(core, definition)
     install_queue(core, queue)
-    core.emit(QueueAdded(at=core.now_dt, queue=definition))
+    schedule_close(core, queue)
+    core.events.append(QueueAdded(at=core.now_dt, queue=definition))
 
 
 def update_queue(core: Core, cmd: UpdateQueue) -> None:
@@ -193,7 +239,11 @@ def update_queue(core: Core, cmd: UpdateQueue) -> None:
     for agent in members:  # in idle order, so each pool insert appends
         core.link_agent(agent)
         core.reindex(agent)
-    core.emit(QueueUpdated(at=core.now_dt, queue=definition))
+    split_pools(core, new)
+    schedule_close(core, new)
+    core.events.append(QueueUpdated(at=core.now_dt, queue=definition))
+    # Updated to a closed queue whose waiting contacts overflow when it closes: they do now.
+    closed = definition.overflow_waiting_on_close and not is_open(definition.hours, core.now_dt)
 
     for contact in contacts:
         contact.key = core.line_key(contact, new)
@@ -204,7 +254,10 @@ def update_queue(core: Core, cmd: UpdateQueue) -> None:
         changed = step != contact.step
         if contact.state != "waiting":
             continue  # offered: its step (or overflow) is worked out if the offer fails
-        if contact.max_wait_at is not None and core.now >= contact.max_wait_at:
+        if closed:
+            assert definition.on_closed is not None
+            overflow(core, contact, new, "closed", definition.on_closed)
+        elif contact.max_wait_at is not None and core.now >= contact.max_wait_at:
             assert definition.on_max_wait is not None
             overflow(core, contact, new, "max_wait", definition.on_max_wait)
         elif step >= len(new.bounds):
@@ -215,7 +268,7 @@ def update_queue(core: Core, cmd: UpdateQueue) -> None:
             core.insert_into_line(contact)
             schedule_waiting_timers(core, contact, new)
             if changed:
-                core.emit(
+                core.events.append(
                     ContactStepChanged(
                         at=core.now_dt, contact_id=contact.id, queue_id=new.id, step=step
                     )
@@ -239,7 +292,7 @@ def remove_queue(core: Core, cmd: RemoveQueue) -> None:
     if any(s.queue_id == queue.id for a in core.agents.values() for s in a.slots.values()):
         raise Conflict("an agent is wrapping up a contact of this queue", code="queue_in_use")
     uninstall_queue(core, queue)
-    core.emit(QueueRemoved(at=core.now_dt, queue_id=queue.id))
+    core.events.append(QueueRemoved(at=core.now_dt, queue_id=queue.id))
 
 
 # --- agents ----------------------------------------------------------------------------------
@@ -256,7 +309,9 @@ def add_agent(core: Core, cmd: AddAgent) -> None:
     for queue_id, priority in definition.queues.items():
         core.queues[queue_id].members[definition.id] = priority
     core.link_agent(agent)
-    core.emit(AgentAdded(at=core.now_dt, agent=definition))
+    for queue_id in definition.queues:
+        split_pools(core, core.queues[queue_id], [agent])
+    core.events.append(AgentAdded(at=core.now_dt, agent=definition))
 
 
 def update_agent(core: Core, cmd: UpdateAgent) -> None:
@@ -280,7 +335,9 @@ def update_agent(core: Core, cmd: UpdateAgent) -> None:
         core.queues[queue_id].members[definition.id] = priority
     core.link_agent(agent)
     core.reindex(agent)
-    core.emit(AgentUpdated(at=core.now_dt, agent=definition))
+    for queue_id in definition.queues:
+        split_pools(core, core.queues[queue_id], [agent])
+    core.events.append(AgentUpdated(at=core.now_dt, agent=definition))
     route_agent(core, agent)
 
 
@@ -297,6 +354,6 @@ def remove_agent(core: Core, cmd: RemoveAgent) -> None:
     core.unindex(agent)
     reserved = core.reserved.get(cmd.agent_id, {})
     del core.agents[cmd.agent_id]
-    core.emit(AgentRemoved(at=core.now_dt, agent_id=cmd.agent_id))
+    core.events.append(AgentRemoved(at=core.now_dt, agent_id=cmd.agent_id))
     for contact in sorted((core.contacts[c] for c in reserved), key=lambda c: c.key):
         end_reservation(core, contact, cmd.agent_id)

@@ -47,9 +47,9 @@ def change_presence(core: Core, agent: AgentRt, presence: Presence, reason: str 
 
 def _drop_reservations(core: Core, agent: AgentRt) -> None:
     """Contacts waiting only for this agent stop waiting for it once it is offline."""
-    waiting = core.reserved.get(agent.definition.id, {})
+    waiting = core.reserved.get(agent.id, {})
     for contact in sorted((core.contacts[c] for c in waiting), key=lambda c: c.key):
-        end_reservation(core, contact, agent.definition.id)
+        end_reservation(core, contact, agent.id)
 
 
 def set_agent_state(core: Core, cmd: SetAgentState) -> None:
@@ -65,12 +65,12 @@ def set_agent_state(core: Core, cmd: SetAgentState) -> None:
         raise IllegalTransition(
             "the agent is handling contacts: end or transfer them first",
             code="agent_has_active_contacts",
-            agent_id=agent.definition.id,
+            agent_id=agent.id,
         )
     if cmd.state == "available" and not core.within_capacity(agent, agent.definition):
         raise CapacityExceeded(
             "the agent holds more contacts than its capacity allows",
-            agent_id=agent.definition.id,
+            agent_id=agent.id,
         )
     if cmd.state == "offline":
         for slot in _slots(agent, "wrap_up"):

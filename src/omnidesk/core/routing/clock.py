@@ -59,8 +59,13 @@ def to_us(instant: datetime, name: str = "now") -> int:
     return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
 
 
+_ONE_US = timedelta(microseconds=1)
+
+
 def from_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
+    # Why not timedelta(microseconds=us): normalising a large keyword costs ~5x as much as
+    # this exact integer product.
+    return EPOCH + _ONE_US * us
 
 
 def seconds_to_us(seconds: float) -> int:

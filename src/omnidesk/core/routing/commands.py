@@ -220,6 +220,24 @@ class Requeue(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class RevokeOffers(Command):
+    """Take back pending offers because the server restarted: the agents may never have seen
+    them. Each contact returns to its place in line, its agent is not marked as having missed
+    it (no missed state, not excluded, reservations kept), and routing runs again, so the
+    contact is typically offered again (a new offer id), to the same agent or a better one.
+    `agent_ids`: only these agents' offers (None: every pending offer).
+
+    Send it first after a restore (snapshot + replay), with the restart's instant and without
+    an `advance` before it: while time catches up to `now`, an offer of these agents whose
+    deadline passes is revoked too (reason "restart") instead of timing out, since nobody could
+    answer while the server was down. Every other timer fires at its deadline as usual.
+    """
+
+    type: ClassVar[str] = "routing.revoke_offers"
+    agent_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Tick(Command):
     """Lets time pass: fires due timers (offer, wrap-up, workflow step, reservation, maximum
     wait) and retries waiting contacts for rules that read the time of day."""
@@ -248,6 +266,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ExtendWrapUp,
         Transfer,
         Requeue,
+        RevokeOffers,
         Tick,
     )
 }

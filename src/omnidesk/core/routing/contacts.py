@@ -30,10 +30,11 @@ from omnidesk.core.routing.events import (
     QueuedReason,
     RevokeReason,
 )
-from omnidesk.core.routing.hours import is_open
+from omnidesk.core.routing.hours import HORIZON_DAYS, is_open, next_closing
 from omnidesk.core.routing.matching import choose_agent, make_offer, route_agent, route_contact
 from omnidesk.core.routing.model import OverflowAction, OverflowKind, validate_id
 from omnidesk.core.routing.state import (
+    T_CLOSE,
     T_MAX_WAIT,
     T_RESERVATION,
     T_STEP,
@@ -62,58 +63,54 @@ def _check_seconds(value: float, name: str) -> None:
 
 
 def contact_arrived(core: Core, cmd: ContactArrived) -> None:
-    validate_id(cmd.contact_id, "contact_id")
-    if cmd.contact_id in core.contacts:
-        raise DuplicateId(f"contact {cmd.contact_id!r} exists", contact_id=cmd.contact_id)
+    contact_id = cmd.contact_id
+    validate_id(contact_id, "contact_id")
+    contacts = core.contacts
+    if contact_id in contacts:
+        raise DuplicateId(f"contact {contact_id!r} exists", contact_id=contact_id)
     queue = core.queue(cmd.queue_id)
-    if cmd.channel not in queue.definition.channels:
+    channel = cmd.channel
+    if channel not in queue.definition.channels:
         raise InvalidDefinition(
-            f"queue {cmd.queue_id!r} does not serve channel {cmd.channel!r}", field="channel"
+            f"queue {cmd.queue_id!r} does not serve channel {channel!r}", field="channel"
         )
-    _check_priority(cmd.priority)
+    priority = cmd.priority
+    if type(priority) is not int or not -MAX_PRIORITY <= priority <= MAX_PRIORITY:
+        _check_priority(priority)
     attributes = normalize_json(dict(cmd.attributes), "attributes") if cmd.attributes else {}
     reservations: list[tuple[str, int]] = []
-    for agent_id, seconds, name in (
-        ()
-        if cmd.preferred_agent_id is None and cmd.last_agent_id is None
-        else (
+    if cmd.preferred_agent_id is not None or cmd.last_agent_id is not None:
+        for agent_id, seconds, name in (
             (cmd.preferred_agent_id, cmd.preferred_for_seconds, "preferred_for_seconds"),
             (cmd.last_agent_id, cmd.sticky_for_seconds, "sticky_for_seconds"),
-        )
-    ):
-        if agent_id is None:
-            continue
-        if agent_id not in core.agents:
-            raise UnknownAgent(agent_id)
-        _check_seconds(seconds, name)
-        if all(agent_id != other for other, _ in reservations):
-            reservations.append((agent_id, core.now + seconds_to_us(seconds)))
-    queued_at = core.now
+        ):
+            if agent_id is None:
+                continue
+            if agent_id not in core.agents:
+                raise UnknownAgent(agent_id)
+            _check_seconds(seconds, name)
+            if all(agent_id != other for other, _ in reservations):
+                reservations.append((agent_id, core.now + seconds_to_us(seconds)))
+    now = core.now
+    queued_at = now
     if cmd.queued_since is not None:
         queued_at = to_us(cmd.queued_since, "queued_since")
-        if queued_at > core.now:
+        if queued_at > now:
             raise InvalidDefinition("queued_since is in the future", field="queued_since")
 
+    emergency = bool(cmd.emergency)
     contact = ContactRt(
-        id=cmd.contact_id,
-        queue_id=queue.id,
-        channel=cmd.channel,
-        priority=cmd.priority,
-        attributes=attributes,
-        emergency=bool(cmd.emergency),
-        seq=0,
-        arrived_at=core.now,
-        queued_at=queued_at,
+        contact_id, queue.id, channel, priority, attributes, emergency, 0, now, queued_at
     )
-    core.contacts[contact.id] = contact
-    core.emit(
+    contacts[contact_id] = contact
+    core.events.append(
         ContactReceived(
             at=core.now_dt,
-            contact_id=contact.id,
+            contact_id=contact_id,
             queue_id=queue.id,
-            channel=contact.channel,
-            priority=contact.priority,
-            emergency=contact.emergency,
+            channel=channel,
+            priority=priority,
+            emergency=emergency,
         )
     )
     enter_queue(core, contact, queue, "arrived", queued_at, reservations)
@@ -127,7 +124,8 @@ def enter_queue(
     queued_at: int,
     reservations: list[tuple[str, int]],
 ) -> None:
-    """Give a contact (not in any queue's line) a new place in `queue`, or overflow it."""
+    """Give a contact (not in any queue's line) a new place in `queue`, or overflow it.
+    `reservations` becomes the contact's own list."""
     definition = queue.definition
     contact.queue_id = queue.id
     contact.state = "waiting"
@@ -142,14 +140,16 @@ def enter_queue(
         overflow(core, contact, queue, "full", definition.on_full)
         return
     contact.queued_at = queued_at
-    contact.seq = core.next_line_seq()
-    contact.reservations = list(reservations)
-    contact.step = core.step_at(queue, core.now - queued_at)
+    core.line_seq += 1
+    contact.seq = core.line_seq
+    contact.reservations = reservations
     queue.contacts[contact.id] = None
     queue.queued += 1
-    set_max_wait(contact, queue)
-    activate_reservation(core, contact)
-    place_waiting(core, contact, reason)
+    seconds = definition.max_wait_seconds
+    contact.max_wait_at = None if seconds is None else queued_at + seconds_to_us(seconds)
+    if reservations:
+        activate_reservation(core, contact)
+    place_waiting(core, contact, reason, entering=True)
 
 
 def set_max_wait(contact: ContactRt, queue: QueueRt) -> None:
@@ -174,31 +174,52 @@ def activate_reservation(core: Core, contact: ContactRt) -> None:
         reservations.pop(0)
 
 
-def place_waiting(core: Core, contact: ContactRt, reason: QueuedReason) -> None:
-    """Put a waiting contact (already counted in its queue) into line and try to route it."""
+def place_waiting(
+    core: Core,
+    contact: ContactRt,
+    reason: QueuedReason,
+    *,
+    route: bool = True,
+    entering: bool = False,
+) -> None:
+    """Put a waiting contact (already counted in its queue) into line and try to route it
+    (`route=False`: the caller routes later, after more contacts or agents have changed).
+    `entering`: it has just joined the queue, so it has no earlier step to change from."""
     queue = core.queues[contact.queue_id]
-    waited = core.now - contact.queued_at
-    if contact.max_wait_at is not None and core.now >= contact.max_wait_at:
-        assert queue.definition.on_max_wait is not None
-        overflow(core, contact, queue, "max_wait", queue.definition.on_max_wait)
+    now = core.now
+    definition = queue.definition
+    if definition.overflow_waiting_on_close and not is_open(definition.hours, core.now_dt):
+        assert definition.on_closed is not None
+        overflow(core, contact, queue, "closed", definition.on_closed)
         return
-    step = core.step_at(queue, waited)
-    if step >= len(queue.bounds):
+    if contact.max_wait_at is not None and now >= contact.max_wait_at:
+        assert definition.on_max_wait is not None
+        overflow(core, contact, queue, "max_wait", definition.on_max_wait)
+        return
+    waited = now - contact.queued_at
+    step = 0
+    for bound in queue.bounds:  # Core.step_at, inlined
+        if bound is None or waited < bound:
+            break
+        step += 1
+    else:
         assert queue.overflow is not None
         overflow(core, contact, queue, "workflow", queue.overflow)
         return
-    changed = step != contact.step
+    changed = not entering and step != contact.step
     contact.step = step
     contact.key = core.line_key(contact, queue)
     # Choose before joining the line: most contacts are offered at once, and then never
     # need a place in a lane (or a step timer).
-    reserved_for = core.current_reservation(contact)
-    agent = choose_agent(core, contact, reserved_for)
+    reservations = contact.reservations
+    reserved_for = reservations[0][0] if reservations and reservations[0][1] > now else None
+    agent = choose_agent(core, contact, reserved_for) if route else None
     if agent is None:
         core.insert_into_line(contact)
-    core.emit(
+    now_dt = core.now_dt
+    core.events.append(
         ContactQueued(
-            at=core.now_dt,
+            at=now_dt,
             contact_id=contact.id,
             queue_id=queue.id,
             channel=contact.channel,
@@ -208,8 +229,8 @@ def place_waiting(core: Core, contact: ContactRt, reason: QueuedReason) -> None:
         )
     )
     if changed:
-        core.emit(
-            ContactStepChanged(at=core.now_dt, contact_id=contact.id, queue_id=queue.id, step=step)
+        core.events.append(
+            ContactStepChanged(at=now_dt, contact_id=contact.id, queue_id=queue.id, step=step)
         )
     if agent is not None:
         make_offer(core, contact, agent)
@@ -228,7 +249,8 @@ def schedule_waiting_timers(core: Core, contact: ContactRt, queue: QueueRt) -> N
 
 
 def leave_queue(core: Core, contact: ContactRt) -> None:
-    core.remove_from_line(contact)
+    if contact.in_lane or contact.reserved_in is not None:
+        core.remove_from_line(contact)
     queue = core.queues.get(contact.queue_id)
     if queue is not None and contact.id in queue.contacts:
         del queue.contacts[contact.id]
@@ -246,7 +268,7 @@ def end_contact(
 ) -> None:
     leave_queue(core, contact)
     del core.contacts[contact.id]
-    core.emit(
+    core.events.append(
         ContactEnded(
             at=core.now_dt,
             contact_id=contact.id,
@@ -261,7 +283,7 @@ def end_contact(
 def overflow(
     core: Core, contact: ContactRt, queue: QueueRt, reason: OverflowReason, action: OverflowAction
 ) -> None:
-    core.emit(
+    core.events.append(
         ContactOverflowed(
             at=core.now_dt, contact_id=contact.id, queue_id=queue.id, reason=reason, action=action
         )
@@ -276,7 +298,7 @@ def overflow(
             return
         # Why: queues may overflow into each other (both closed at night); stop the ping-pong.
         action = OverflowAction(kind=OverflowKind.DISCONNECT)
-        core.emit(
+        core.events.append(
             ContactOverflowed(
                 at=core.now_dt,
                 contact_id=contact.id,
@@ -307,10 +329,41 @@ def on_step_timer(core: Core, deadline: int, contact_id: str) -> None:
     if contact.step_deadline is not None:
         core.push_timer(contact.step_deadline, T_STEP, contact.seq, contact.id)
     core.insert_into_line(contact)
-    core.emit(
+    core.events.append(
         ContactStepChanged(at=core.now_dt, contact_id=contact.id, queue_id=queue.id, step=step)
     )
     route_contact(core, contact)
+
+
+def schedule_close(core: Core, queue: QueueRt) -> None:
+    """For a queue whose waiting contacts overflow when it closes: a timer at its next
+    closing (or a look again at the horizon, if it does not close before)."""
+    hours = queue.definition.hours
+    if not queue.definition.overflow_waiting_on_close or hours is None:
+        queue.close_at = None
+        return
+    closing = next_closing(hours, core.now)
+    queue.close_at = closing if closing is not None else core.now + HORIZON_DAYS * 86_400_000_000
+    core.push_timer(queue.close_at, T_CLOSE, 0, queue.id)
+
+
+def close_queue(core: Core, queue: QueueRt) -> None:
+    """The queue is closed: its waiting contacts overflow with `on_closed`, best first.
+    (Offered ones keep their offer; if it fails they come back, find it closed and overflow.)"""
+    action = queue.definition.on_closed
+    assert action is not None
+    waiting = [core.contacts[c] for c in queue.contacts]
+    for contact in sorted((c for c in waiting if c.state == "waiting"), key=lambda c: c.key):
+        overflow(core, contact, queue, "closed", action)
+
+
+def on_close_timer(core: Core, deadline: int, queue_id: str) -> None:
+    queue = core.queues.get(queue_id)
+    if queue is None or queue.close_at != deadline:
+        return
+    if not is_open(queue.definition.hours, core.now_dt):
+        close_queue(core, queue)
+    schedule_close(core, queue)
 
 
 def on_max_wait_timer(core: Core, deadline: int, contact_id: str) -> None:
@@ -345,7 +398,7 @@ def end_reservation(core: Core, contact: ContactRt, agent_id: str) -> None:
     if waiting:
         core.remove_from_line(contact)
         core.insert_into_line(contact)
-    core.emit(
+    core.events.append(
         ContactReservationEnded(
             at=core.now_dt,
             contact_id=contact.id,
@@ -366,12 +419,12 @@ def release_offer(core: Core, contact: ContactRt, agent: AgentRt, *, declined: b
     contact.agent_id = contact.offer_id = None
     contact.offer_expires = None
     if declined:
-        agent_id = agent.definition.id
+        agent_id = agent.id
         contact.declined[agent_id] = None
         if any(r[0] == agent_id for r in contact.reservations):
             contact.reservations = [r for r in contact.reservations if r[0] != agent_id]
             activate_reservation(core, contact)
-            core.emit(
+            core.events.append(
                 ContactReservationEnded(
                     at=core.now_dt,
                     contact_id=contact.id,
@@ -384,12 +437,12 @@ def release_offer(core: Core, contact: ContactRt, agent: AgentRt, *, declined: b
 def revoke_offer(core: Core, contact: ContactRt, agent: AgentRt, reason: RevokeReason) -> None:
     """Take an offer back because of the agent (away, offline, gone); the contact returns to
     its place in line and is routed again."""
-    core.emit(
+    core.events.append(
         OfferRevoked(
             at=core.now_dt,
             offer_id=contact.offer_id or "",
             contact_id=contact.id,
-            agent_id=agent.definition.id,
+            agent_id=agent.id,
             reason=reason,
         )
     )
@@ -411,12 +464,12 @@ def cancel_contact(core: Core, cmd: CancelContact) -> None:
     agent = None
     if contact.state == "offered":
         agent = core.agents[contact.agent_id or ""]
-        core.emit(
+        core.events.append(
             OfferRevoked(
                 at=core.now_dt,
                 offer_id=contact.offer_id or "",
                 contact_id=contact.id,
-                agent_id=agent.definition.id,
+                agent_id=agent.id,
                 reason="cancelled",
             )
         )
@@ -444,6 +497,8 @@ def set_contact_priority(core: Core, cmd: SetContactPriority) -> None:
     contact.key = core.line_key(contact, queue)
     if waiting:
         core.insert_into_line(contact)
-    core.emit(ContactPriorityChanged(at=core.now_dt, contact_id=contact.id, priority=cmd.priority))
+    core.events.append(
+        ContactPriorityChanged(at=core.now_dt, contact_id=contact.id, priority=cmd.priority)
+    )
     if waiting:
         route_contact(core, contact)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from omnidesk.core.routing import admin, agents, contacts, offers, snapshot, timers, views, work
 from omnidesk.core.routing.clock import Clock, from_us, to_us
@@ -36,6 +36,7 @@ from omnidesk.core.routing.commands import (
     RemoveAgent,
     RemoveQueue,
     Requeue,
+    RevokeOffers,
     SetAgentState,
     SetContactPriority,
     Tick,
@@ -74,6 +75,7 @@ _HANDLERS: dict[type[Command], Callable[[Core, Any], None]] = {
     ExtendWrapUp: work.extend_wrap_up,
     Transfer: work.transfer,
     Requeue: work.requeue,
+    RevokeOffers: offers.revoke_offers,
     Tick: _tick,
 }
 
@@ -99,12 +101,21 @@ class Engine:
             now = self._clock_now()
         given = to_us(now)
         core.events = []
-        timers.advance(core, max(given, core.now))
+        kind = type(command)
+        if kind is RevokeOffers:
+            self._catch_up_after_restart(cast(RevokeOffers, command), given)
+        else:
+            until = given if given > core.now else core.now
+            pending = core.timers
+            if pending and pending[0][0] <= until:
+                timers.advance(core, until)
+            else:
+                core.now = until
         if given == core.now and now.tzinfo is UTC:
             core.adopt_now_dt(now)  # saves building the same datetime again for events
         fired = core.events
         core.events = []
-        handler = _HANDLERS.get(type(command))
+        handler = _HANDLERS.get(kind)
         try:
             if handler is None:
                 raise InvalidDefinition(
@@ -119,6 +130,19 @@ class Engine:
         events = fired + core.events if fired else core.events
         core.events = []
         return events
+
+    def _catch_up_after_restart(self, command: RevokeOffers, given: int) -> None:
+        """Let time pass for RevokeOffers: the offers of its agents whose deadline passes are
+        revoked, not timed out (validated first: the catch-up depends on the command)."""
+        core = self._core
+        offers.check_revoke_offers(core, command)
+        core.restart_all = command.agent_ids is None
+        core.restart_agents = frozenset(command.agent_ids or ())
+        try:
+            timers.advance(core, max(given, core.now))
+        finally:
+            core.restart_all = False
+            core.restart_agents = frozenset()
 
     def advance(self, now: datetime | None = None) -> list[Event]:
         """Let time pass to `now`: due timers fire. Same as handling `Tick` without the retry

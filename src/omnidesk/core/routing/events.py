@@ -35,7 +35,7 @@ QueuedReason = Literal[
 ]
 EndReason = Literal["completed", "cancelled", "overflow", "transferred_external"]
 OverflowReason = Literal["closed", "full", "max_wait", "workflow", "loop"]
-RevokeReason = Literal["cancelled", "agent_away", "agent_offline", "agent_disconnected"]
+RevokeReason = Literal["cancelled", "agent_away", "agent_offline", "agent_disconnected", "restart"]
 
 
 @dataclass(frozen=True, slots=True)

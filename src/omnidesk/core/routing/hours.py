@@ -1,11 +1,18 @@
-"""Opening hours: is a queue open at an instant, in its own time zone, holidays excluded."""
+"""Opening hours: is a queue open at an instant, in its own time zone, holidays excluded; and
+when does it next close (for queues whose waiting contacts overflow at closing time)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from omnidesk.core.routing.clock import from_us, to_us
 from omnidesk.core.routing.model import WEEKDAYS, Hours, WeeklyHours
+
+# How far ahead `next_closing` looks; a queue closed (or open) for longer is looked at again
+# then (a long holiday, a queue open around the clock).
+HORIZON_DAYS = 14
 
 
 def _minutes(hhmm: str) -> int:
@@ -36,3 +43,49 @@ def is_open(hours: Hours | None, instant: datetime) -> bool:
     if local.date().isoformat() in hours.holidays:
         return False
     return within_weekly(hours.weekly, local)
+
+
+def _open_us(hours: Hours, us: int) -> bool:
+    return is_open(hours, from_us(us))
+
+
+def next_closing(hours: Hours, after_us: int) -> int | None:
+    """The first instant after `after_us` at which the queue is closed having been open just
+    before (in microseconds), or None if there is none within HORIZON_DAYS.
+
+    Why samples and a bisection instead of converting each interval end: local times that do
+    not exist or exist twice on a daylight-saving day shift a boundary by an hour. Sampling
+    every boundary time on every local day (both readings of an ambiguous time) and bisecting
+    between an open and a closed sample finds the exact instant whatever the zone does.
+    """
+    zone = ZoneInfo(hours.timezone)
+    marks = {time(0, 0)}
+    for intervals in hours.weekly.values():
+        for interval in intervals:
+            for text in interval:
+                minutes = _minutes(text) % (24 * 60)  # 24:00 is the next day's midnight
+                marks.add(time(minutes // 60, minutes % 60))
+    first_day = from_us(after_us).astimezone(zone).date() - timedelta(days=1)
+    samples = {after_us}
+    for offset in range(HORIZON_DAYS + 2):
+        day = first_day + timedelta(days=offset)
+        for mark in marks:
+            for fold in (0, 1):
+                local = datetime.combine(day, mark, tzinfo=zone).replace(fold=fold)
+                us = to_us(local)
+                if after_us < us <= after_us + HORIZON_DAYS * 86_400_000_000:
+                    samples.add(us)
+    ordered = sorted(samples)
+    was_open = _open_us(hours, ordered[0])
+    for lo, hi in pairwise(ordered):
+        now_open = _open_us(hours, hi)
+        if was_open and not now_open:
+            while hi - lo > 1:  # open at lo, closed at hi
+                mid = (lo + hi) // 2
+                if _open_us(hours, mid):
+                    lo = mid
+                else:
+                    hi = mid
+            return hi
+        was_open = now_open
+    return None

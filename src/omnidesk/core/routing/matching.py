@@ -15,9 +15,12 @@ higher-priority queue memberships, then effective priority (with aging), then ti
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from omnidesk.core.routing.events import OfferCreated
 from omnidesk.core.routing.expressions import TargetExpression, TrackedMapping, make_context
 from omnidesk.core.routing.model import Selection
+from omnidesk.core.routing.selection import IdlePool
 from omnidesk.core.routing.sortedlist import SortedList
 from omnidesk.core.routing.state import (
     T_OFFER,
@@ -35,34 +38,45 @@ Rank = tuple[int, int, int, float, int, int]
 
 
 def make_offer(core: Core, contact: ContactRt, agent: AgentRt) -> None:
+    # The hot path of every decision: Core.add_slot and Core.touch are inlined.
     queue = core.queues[contact.queue_id]
-    core.remove_from_line(contact)
-    contact.offer_count += 1
-    offer_id = f"{contact.id}#{contact.offer_count}"
-    expires = core.now + queue.offer_timeout_us
+    if contact.in_lane or contact.reserved_in is not None:
+        core.remove_from_line(contact)
+    count = contact.offer_count + 1
+    contact.offer_count = count
+    contact_id = contact.id
+    offer_id = f"{contact_id}#{count}"
+    now = core.now
+    expires = now + queue.offer_timeout_us
+    agent_id = agent.id
+    channel = contact.channel
     contact.state = "offered"
-    contact.agent_id = agent.definition.id
+    contact.agent_id = agent_id
     contact.offer_id = offer_id
     contact.offer_expires = expires
     contact.step_deadline = None  # no step timer while offered; recomputed if it comes back
-    core.add_slot(
-        agent,
-        Slot(contact.id, contact.channel, contact.queue_id, "offered", contact.seq, offer_id),
+    agent.slots[contact_id] = Slot(
+        contact_id, channel, contact.queue_id, "offered", contact.seq, offer_id
     )
-    core.touch(agent)
+    load = agent.load
+    load[channel] = load.get(channel, 0) + 1
+    core.idle_counter += 1
+    agent.idle_seq = core.idle_counter
+    agent.idle_since = now
     core.reindex(agent)
     if queue.definition.selection is Selection.ROUND_ROBIN:
-        queue.rr_last = agent.definition.id
-    core.push_timer(expires, T_OFFER, contact.seq, contact.id, offer_id)
-    core.emit(
+        queue.rr_last = agent_id
+    heappush(core.timers, (expires, T_OFFER, contact.seq, contact_id, offer_id))
+    now_dt = core.now_dt
+    core.events.append(
         OfferCreated(
-            at=core.now_dt,
+            at=now_dt,
             offer_id=offer_id,
-            contact_id=contact.id,
-            agent_id=agent.definition.id,
+            contact_id=contact_id,
+            agent_id=agent_id,
             queue_id=contact.queue_id,
-            channel=contact.channel,
-            expires_at=core.now_dt + queue.offer_timeout,
+            channel=channel,
+            expires_at=now_dt + queue.offer_timeout,
         )
     )
 
@@ -70,7 +84,7 @@ def make_offer(core: Core, contact: ContactRt, agent: AgentRt) -> None:
 def _excluded(agent: AgentRt, contact: ContactRt) -> bool:
     # An agent who declined (or handed back) the contact is not offered it again, nor is one
     # still wrapping up an earlier leg of it.
-    return agent.definition.id in contact.declined or contact.id in agent.slots
+    return agent.id in contact.declined or contact.id in agent.slots
 
 
 def route_contact(core: Core, contact: ContactRt) -> bool:
@@ -98,18 +112,35 @@ def choose_agent(core: Core, contact: ContactRt, reserved_for: str | None) -> Ag
         return None
     queue = core.queues[contact.queue_id]
     step = contact.step
-    pool = core.pools[queue.pool_key(contact.channel, step)]
-    if not len(pool):
-        return None
+    pool = queue.step_pools[contact.channel][step]
     agents = core.agents
     rule = queue.targets[step]
     if rule is None or queue.static[step]:
         # Every agent in this pool passes the step's rule (its verdict was stored when its
         # definition was): take the first the contact does not exclude. No rule evaluation.
+        declined = contact.declined
+        contact_id = contact.id
+        if type(pool) is IdlePool:
+            # IdlePool.order, inlined: the walk of nearly every decision.
+            entries = pool.entries
+            channel = pool.channel
+            i = pool.head
+            n = len(entries)
+            while i < n:
+                seq, agent_id = entries[i]
+                agent = agents.get(agent_id)
+                if agent is None or agent.pooled.get(channel) != seq:
+                    if i == pool.head:
+                        pool.head = i + 1  # stale at the head: never looked at again
+                elif agent_id not in declined and contact_id not in agent.slots:
+                    return agent
+                i += 1
+            return None
         for agent_id in pool.order(queue.rr_last):
-            agent = agents[agent_id]
-            if not _excluded(agent, contact):
-                return agent
+            if agent_id not in declined:
+                agent = agents[agent_id]
+                if contact_id not in agent.slots:
+                    return agent
         return None
     if queue.definition.selection is Selection.MOST_SKILLED:
         return _most_skilled(core, contact, queue, rule)
@@ -130,7 +161,7 @@ def _most_skilled(
     view = core.contact_view(contact)
     best: AgentRt | None = None
     best_score = -1
-    for agent_id in core.pools[queue.pool_key(contact.channel, contact.step)].order(None):
+    for agent_id in queue.step_pools[contact.channel][contact.step].order(None):
         agent = core.agents[agent_id]
         if _excluded(agent, contact):
             continue
@@ -177,7 +208,7 @@ def _rank(core: Core, contact: ContactRt, reserved: int, membership: int) -> Ran
 def best_contact_for(core: Core, agent: AgentRt) -> ContactRt | None:
     best: ContactRt | None = None
     best_rank: Rank | None = None
-    reserved = core.reserved.get(agent.definition.id)
+    reserved = core.reserved.get(agent.id)
     if reserved:
         for contact_id in reserved:
             contact = core.contacts[contact_id]
@@ -186,24 +217,22 @@ def best_contact_for(core: Core, agent: AgentRt) -> ContactRt | None:
             rank = _rank(core, contact, 0, 0)
             if best_rank is None or rank < best_rank:
                 best, best_rank = contact, rank
-    for queue_id, membership in agent.definition.queues.items():
-        queue = core.queues[queue_id]
-        for channel in queue.definition.channels:
-            if not core.lane_sizes[(queue_id, channel)] or not core.can_take(agent, channel):
+    for membership, queue, channel, line in agent.lines:
+        if not line.size or not core.can_take(agent, channel):
+            continue
+        queue_id = queue.id
+        eligible = agent.eligible
+        for step, lane in enumerate(line.lanes):
+            if not lane or eligible.get((queue_id, step)) is False:
                 continue
-            lanes = core.lanes[(queue_id, channel)]
-            eligible = agent.eligible
-            for step, lane in enumerate(lanes):
-                if not lane or eligible.get((queue_id, step)) is False:
-                    continue
-                head = core.contacts[lane.first()[4]]
-                if best_rank is not None and _rank(core, head, 1, membership) >= best_rank:
-                    continue  # nothing in this lane can beat the best found so far
-                found = _first_eligible(core, agent, queue, step, lane)
-                if found is not None:
-                    rank = _rank(core, found, 1, membership)
-                    if best_rank is None or rank < best_rank:
-                        best, best_rank = found, rank
+            head = core.contacts[lane.first()[4]]
+            if best_rank is not None and _rank(core, head, 1, membership) >= best_rank:
+                continue  # nothing in this lane can beat the best found so far
+            found = _first_eligible(core, agent, queue, step, lane)
+            if found is not None:
+                rank = _rank(core, found, 1, membership)
+                if best_rank is None or rank < best_rank:
+                    best, best_rank = found, rank
     return best
 
 

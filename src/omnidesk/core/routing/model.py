@@ -103,6 +103,10 @@ class QueueDef:
     wrap_up_extension_seconds: float | None = None  # default: wrap_up_seconds again
     # Used for the estimated wait time until the queue has handled contacts of its own.
     default_handle_seconds: float = 180.0
+    # When the queue closes (its hours end, or an update makes it closed), contacts already
+    # waiting overflow with `on_closed` (reason "closed"), as does a contact that comes back
+    # to line while it is closed. False: they keep waiting; only arrivals overflow.
+    overflow_waiting_on_close: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = to_jsonable(self)
@@ -264,6 +268,10 @@ def validate_queue(queue: QueueDef, queue_ids: Mapping[str, Any]) -> None:
                 raise _bad(f"queue.hours.holidays[{i}]", "expected YYYY-MM-DD") from None
         if queue.on_closed is None:
             raise _bad("queue.on_closed", "required when the queue has hours")
+    if not isinstance(queue.overflow_waiting_on_close, bool):
+        raise _bad("queue.overflow_waiting_on_close", "must be true or false")
+    if queue.overflow_waiting_on_close and queue.hours is None:
+        raise _bad("queue.overflow_waiting_on_close", "requires hours")
     _validate_seconds(queue.max_wait_seconds, "queue.max_wait_seconds")
     if queue.max_wait_seconds is not None and queue.on_max_wait is None:
         raise _bad("queue.on_max_wait", "required with max_wait_seconds")

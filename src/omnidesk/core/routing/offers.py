@@ -7,15 +7,22 @@ a contact still in routing is told apart (409 `offer_not_pending`) from an id ne
 from __future__ import annotations
 
 from omnidesk.core.routing.agents import change_presence
-from omnidesk.core.routing.commands import AcceptOffer, RejectOffer
+from omnidesk.core.routing.commands import AcceptOffer, RejectOffer, RevokeOffers
 from omnidesk.core.routing.contacts import place_waiting, release_offer
-from omnidesk.core.routing.errors import Conflict, OfferNotPending, UnknownAgent, UnknownOffer
+from omnidesk.core.routing.errors import (
+    Conflict,
+    InvalidDefinition,
+    OfferNotPending,
+    UnknownAgent,
+    UnknownOffer,
+)
 from omnidesk.core.routing.events import (
     OfferAccepted,
     OfferRejected,
+    OfferRevoked,
     OfferTimedOut,
 )
-from omnidesk.core.routing.matching import route_agent
+from omnidesk.core.routing.matching import route_agent, route_contact
 from omnidesk.core.routing.state import AgentRt, ContactRt, Core
 
 
@@ -46,16 +53,18 @@ def accept_offer(core: Core, cmd: AcceptOffer) -> None:
     contact, agent = _pending_offer(core, cmd.offer_id, cmd.agent_id)
     queue = core.queues[contact.queue_id]
     slot = agent.slots[contact.id]
-    core.set_slot_kind(agent, slot, "active")
-    slot.started = core.now
+    slot.kind = "active"  # Core.set_slot_kind, inlined: offered -> active
+    agent.n_active += 1
+    now = core.now
+    slot.started = now
     slot.offer_id = None
     contact.state = "active"
     contact.offer_id = None
     contact.offer_expires = None
     contact.reservations = []
     queue.queued -= 1
-    waited = (core.now - contact.queued_at) / 1_000_000
-    core.emit(
+    waited = (now - contact.queued_at) / 1_000_000
+    core.events.append(
         OfferAccepted(
             at=core.now_dt,
             offer_id=cmd.offer_id,
@@ -72,7 +81,7 @@ def accept_offer(core: Core, cmd: AcceptOffer) -> None:
 
 def reject_offer(core: Core, cmd: RejectOffer) -> None:
     contact, agent = _pending_offer(core, cmd.offer_id, cmd.agent_id)
-    core.emit(
+    core.events.append(
         OfferRejected(
             at=core.now_dt,
             offer_id=cmd.offer_id,
@@ -89,10 +98,12 @@ def on_offer_timer(core: Core, deadline: int, contact_id: str, offer_id: str) ->
     if contact is None or contact.offer_id != offer_id or contact.offer_expires != deadline:
         return
     agent = core.agents[contact.agent_id or ""]
-    core.emit(
-        OfferTimedOut(
-            at=core.now_dt, offer_id=offer_id, contact_id=contact.id, agent_id=agent.definition.id
-        )
+    if core.restart_all or agent.id in core.restart_agents:
+        # Time is catching up after a restart: nobody could answer this offer.
+        revoke_for_restart(core, [contact], route=False)
+        return
+    core.events.append(
+        OfferTimedOut(at=core.now_dt, offer_id=offer_id, contact_id=contact.id, agent_id=agent.id)
     )
     _missed(core, contact, agent, "timed_out")
 
@@ -108,3 +119,74 @@ def _missed(core: Core, contact: ContactRt, agent: AgentRt, reason: str) -> None
         core.sync_state(agent)
     place_waiting(core, contact, "rejected" if reason == "rejected" else "timed_out")
     route_agent(core, agent)
+
+
+# --- revoked after a restart -------------------------------------------------------------------
+
+
+def check_revoke_offers(core: Core, cmd: RevokeOffers) -> None:
+    """Validate before time passes (the catch-up depends on the command); 404 for an unknown
+    agent, and nothing has changed."""
+    if cmd.agent_ids is None:
+        return
+    if not isinstance(cmd.agent_ids, tuple | list) or not all(
+        isinstance(a, str) for a in cmd.agent_ids
+    ):
+        raise InvalidDefinition("agent_ids must be a list of agent ids", field="agent_ids")
+    for agent_id in cmd.agent_ids:
+        if agent_id not in core.agents:
+            raise UnknownAgent(agent_id)
+
+
+def revoke_offers(core: Core, cmd: RevokeOffers) -> None:
+    check_revoke_offers(core, cmd)
+    if cmd.agent_ids is None:
+        agents = list(core.agents.values())
+    else:
+        agents = [core.agents[a] for a in dict.fromkeys(cmd.agent_ids)]
+    contacts = [
+        core.contacts[slot.contact_id]
+        for agent in agents
+        for slot in agent.slots.values()
+        if slot.kind == "offered"
+    ]
+    revoke_for_restart(core, contacts, route=True)
+
+
+def revoke_for_restart(core: Core, contacts: list[ContactRt], *, route: bool) -> None:
+    """Revoke these pending offers as if they had never been made, then (`route`) route again.
+
+    All contacts first go back to their places (best in line first) and their agents get their
+    room back; then each freed agent, in that order, takes the best contact it may take (as
+    any agent that gains room does: often the same contact again, with a new offer); then a
+    revoked contact still waiting goes to the best ready agent. So the outcome does not depend
+    on which offer happened to be revoked first. While time catches up (`route=False`), the
+    routing waits for the end of the command: an offer made in between could not be answered
+    either.
+    """
+    for contact in sorted(contacts, key=lambda c: c.key):
+        agent = core.agents[contact.agent_id or ""]
+        core.events.append(
+            OfferRevoked(
+                at=core.now_dt,
+                offer_id=contact.offer_id or "",
+                contact_id=contact.id,
+                agent_id=agent.id,
+                reason="restart",
+            )
+        )
+        release_offer(core, contact, agent, declined=False)
+        core.reindex(agent)
+        core.sync_state(agent)
+        core.restart_freed[agent.id] = agent
+        core.restart_contacts.append(contact)
+        place_waiting(core, contact, "revoked", route=False)
+    if not route:
+        return
+    freed, revoked = core.restart_freed, core.restart_contacts
+    core.restart_freed, core.restart_contacts = {}, []
+    for agent in freed.values():
+        route_agent(core, agent)
+    for contact in sorted(revoked, key=lambda c: c.key):
+        if core.contacts.get(contact.id) is contact and contact.state == "waiting":
+            route_contact(core, contact)

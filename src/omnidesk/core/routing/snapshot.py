@@ -7,7 +7,7 @@ exactly like the original for any following commands (the property tests check t
 
 Format "omnidesk.routing/1" (instants are ISO 8601 UTC strings):
     {"format", "now", "config", "line_seq", "idle_counter",
-     "queues":   [{"definition", "rr_last", "handle_seconds"}],
+     "queues":   [{"definition", "rr_last", "handle_seconds", "close_at"}],
      "agents":   [{"definition", "presence", "reason", "state", "state_reason",
                    "idle_seq", "idle_since",
                    "slots": [{"contact_id", "channel", "queue_id", "kind", "seq", "offer_id",
@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from omnidesk.core.routing.admin import build_queue, install_queue, new_agent
+from omnidesk.core.routing.admin import build_queue, install_queue, new_agent, split_pools
 from omnidesk.core.routing.clock import iso, parse_iso
+from omnidesk.core.routing.contacts import schedule_close
 from omnidesk.core.routing.errors import InvalidDefinition
 from omnidesk.core.routing.expressions import RuleCompiler
 from omnidesk.core.routing.model import AgentDef, EngineConfig, QueueDef, validate_queue
 from omnidesk.core.routing.state import (
+    T_CLOSE,
     T_MAX_WAIT,
     T_OFFER,
     T_RESERVATION,
@@ -64,6 +66,7 @@ def take(core: Core) -> dict[str, Any]:
                 "definition": q.definition.to_dict(),
                 "rr_last": q.rr_last,
                 "handle_seconds": None if q.handle_us is None else q.handle_us / 1_000_000,
+                "close_at": _opt_iso(q.close_at),
             }
             for q in sorted(core.queues.values(), key=lambda q: q.id)
         ],
@@ -146,6 +149,12 @@ def _restore(snap: dict[str, Any], compiler: RuleCompiler) -> Core:
         seconds = record["handle_seconds"]
         queue.handle_us = None if seconds is None else float(seconds) * 1_000_000
         install_queue(core, queue)
+        if "close_at" in record:
+            queue.close_at = _opt_us(record["close_at"], "close_at")
+            if queue.close_at is not None:
+                core.push_timer(queue.close_at, T_CLOSE, 0, queue.id)
+        else:  # a snapshot from before the field existed
+            schedule_close(core, queue)
 
     for record in snap["agents"]:
         agent = new_agent(AgentDef.from_dict(record["definition"]))
@@ -181,6 +190,8 @@ def _restore(snap: dict[str, Any], compiler: RuleCompiler) -> Core:
     for agent in sorted(core.agents.values(), key=lambda a: a.idle_seq):
         core.link_agent(agent)
         core.reindex(agent)
+    for queue in core.queues.values():
+        split_pools(core, queue)
     return core
 
 

@@ -18,7 +18,7 @@ from omnidesk.core.routing.errors import UnknownAgent, UnknownContact, UnknownQu
 from omnidesk.core.routing.events import AgentState, AgentStateChanged, Event
 from omnidesk.core.routing.expressions import RuleCompiler, TargetExpression, make_context
 from omnidesk.core.routing.model import AgentDef, EngineConfig, OverflowAction, QueueDef
-from omnidesk.core.routing.selection import AgentPool, IdlePool
+from omnidesk.core.routing.selection import AgentPool, IdlePool, Pool
 from omnidesk.core.routing.sortedlist import SortedList
 
 # Aging is computed relative to this instant to keep the float products small and precise.
@@ -31,7 +31,7 @@ ContactState = Literal["waiting", "offered", "active"]
 LineKey = tuple[int, float, int, int, str]
 
 # Timer kinds; at equal deadlines they fire in this order.
-T_OFFER, T_WRAP, T_RESERVATION, T_STEP, T_MAX_WAIT = range(5)
+T_OFFER, T_WRAP, T_RESERVATION, T_STEP, T_MAX_WAIT, T_CLOSE = range(6)
 Timer = tuple[int, int, int, str, str]  # deadline, kind, seq, id, second id
 
 
@@ -67,12 +67,21 @@ class AgentRt:
     idle_since: int = 0
     # (queue id, step) -> passes the step's rule, for steps whose rule reads only the agent.
     eligible: dict[tuple[str, int], bool] = field(default_factory=dict)
-    # The pools the agent is in while ready for the pool's channel (see Core.link_agent).
-    pool_refs: list[tuple[AgentPool, str]] = field(default_factory=list)
+    # The pools the agent is in while ready for their channel (see Core.link_agent): per
+    # channel, its longest-idle pools (the hot path: every change of load appends the agent to
+    # each) and its other pools.
+    pools: dict[str, tuple[list[IdlePool], list[AgentPool]]] = field(default_factory=dict)
+    # channel -> the idle sequence of its live entries in those longest-idle pools (absent:
+    # no room for the channel, or not available; see selection.IdlePool).
+    pooled: dict[str, int] = field(default_factory=dict)
+    # What the agent serves, for finding its next contact: (membership priority, queue,
+    # channel, the queue's line for the channel).
+    lines: list[tuple[int, QueueRt, str, Line]] = field(default_factory=list)
 
-    @property
-    def id(self) -> str:
-        return self.definition.id
+    id: str = field(init=False)  # the definition's, which never changes
+
+    def __post_init__(self) -> None:
+        self.id = self.definition.id
 
     @property
     def skill_levels(self) -> Mapping[str, int]:
@@ -110,6 +119,17 @@ class ContactRt:
     in_lane: bool = False
 
 
+class Line:
+    """The waiting contacts of one queue and channel: one sorted lane per workflow step (a
+    contact is in the lane of its current step), and how many there are in all."""
+
+    __slots__ = ("lanes", "size")
+
+    def __init__(self, steps: int) -> None:
+        self.lanes: list[SortedList[LineKey]] = [SortedList() for _ in range(steps)]
+        self.size = 0
+
+
 @dataclass(slots=True, eq=False)
 class QueueRt:
     definition: QueueDef
@@ -120,34 +140,49 @@ class QueueRt:
     max_skill_score: list[int]
     contact_free: list[bool]  # per step: the rule never reads the contact
     # Per step: the rule reads only the agent (or there is none), so each agent's verdict is
-    # computed once per definition and the step has its own pool of passing agents.
+    # computed once per definition and the step has its own pool of passing agents...
     static: list[bool]
+    # ... unless every member passes it (typical of the widest steps, "skills.x >= 1"): then
+    # the step shares the pool of all ready members, and an agent is in fewer pools to keep
+    # in order. Set when the queue is built; cleared for good (the step gets its own pool)
+    # as soon as a member fails the rule (see admin.split_pools).
+    shares_pool: list[bool]
     uses_clock: bool  # some step's rule reads the time of day
     offer_timeout: timedelta
     offer_timeout_us: int
+    # Per channel, per agent-targeting step: the pool a contact at that step is offered from
+    # (filled in when the queue is installed).
+    step_pools: dict[str, list[Pool]] = field(default_factory=dict)
     members: dict[str, int] = field(default_factory=dict)  # agent id -> membership priority
     contacts: dict[str, None] = field(default_factory=dict)  # waiting, offered or active here
     queued: int = 0  # waiting + offered: what max_size limits
     rr_last: str | None = None
     handle_us: float | None = None  # moving average of handle time
+    # The next closing time, for a queue whose waiting contacts overflow when it closes.
+    close_at: int | None = None
 
-    @property
-    def id(self) -> str:
-        return self.definition.id
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = self.definition.id
+
+    def own_pool(self, step: int) -> bool:
+        return self.static[step] and self.targets[step] is not None and not self.shares_pool[step]
 
     def pool_key(self, channel: str, step: int) -> tuple[str, str, int]:
-        if self.static[step] and self.targets[step] is not None:
+        if self.own_pool(step):
             return (self.definition.id, channel, step)
         return (self.definition.id, channel, -1)
 
     def pool_keys(self, channel: str) -> list[tuple[tuple[str, str, int], int]]:
         """Every pool of a channel with its step; -1 is the pool of all ready members, used by
-        steps without a rule and by steps whose rule reads the contact or the clock."""
+        steps without a rule, by steps whose rule reads the contact or the clock and by steps
+        whose rule every member passes."""
         queue_id = self.definition.id
         keys = []
         shared = False
-        for step, rule in enumerate(self.targets):
-            if rule is not None and self.static[step]:
+        for step in range(len(self.targets)):
+            if self.own_pool(step):
                 keys.append(((queue_id, channel, step), step))
             else:
                 shared = True
@@ -163,9 +198,8 @@ class Core:
         self.queues: dict[str, QueueRt] = {}
         self.agents: dict[str, AgentRt] = {}
         self.contacts: dict[str, ContactRt] = {}
-        self.pools: dict[tuple[str, str, int], AgentPool] = {}
-        self.lanes: dict[tuple[str, str], list[SortedList[LineKey]]] = {}
-        self.lane_sizes: dict[tuple[str, str], int] = {}  # contacts in all lanes of the key
+        self.pools: dict[tuple[str, str, int], Pool] = {}
+        self.lines: dict[tuple[str, str], Line] = {}  # (queue id, channel) -> its line
         self.reserved: dict[str, dict[str, None]] = {}
         self.timers: list[Timer] = []
         self.now = to_us(EPOCH)
@@ -174,6 +208,13 @@ class Core:
         self.line_seq = 0
         self.idle_counter = 0
         self.events: list[Event] = []
+        # While a RevokeOffers command lets time catch up: the agents whose offers are revoked
+        # ("restart") rather than timed out when their deadline passes (see offers.py).
+        self.restart_all = False
+        self.restart_agents: frozenset[str] = frozenset()
+        # Freed agents and revoked contacts that await routing at the end of that command.
+        self.restart_freed: dict[str, AgentRt] = {}
+        self.restart_contacts: list[ContactRt] = []
 
     # --- lookups (404 for unknown ids) ------------------------------------------------------
 
@@ -212,9 +253,6 @@ class Core:
             self._dt_us = self.now
         return self._dt
 
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
     def push_timer(self, deadline: int, kind: int, seq: int, a: str, b: str = "") -> None:
         heapq.heappush(self.timers, (deadline, kind, seq, a, b))
 
@@ -246,13 +284,15 @@ class Core:
         return all(n <= definition.capacity.get(ch, 0) for ch, n in agent.load.items())
 
     def link_agent(self, agent: AgentRt) -> None:
-        """Recompute which pools the agent belongs to and its verdicts for rules that read
-        only the agent. After any change of the agent's definition or of a member queue."""
+        """Recompute which pools and lines the agent belongs to and its verdicts for rules
+        that read only the agent. After any change of the agent's definition or of a member
+        queue. The caller reindexes the agent."""
         self.unindex(agent)
         eligible: dict[tuple[str, int], bool] = {}
-        refs: list[tuple[AgentPool, str]] = []
+        pools: dict[str, tuple[list[IdlePool], list[AgentPool]]] = {}
+        lines: list[tuple[int, QueueRt, str, Line]] = []
         no_contact: dict[str, Any] = {}
-        for queue_id in agent.definition.queues:
+        for queue_id, membership in agent.definition.queues.items():
             queue = self.queues[queue_id]
             for step, rule in enumerate(queue.targets):
                 if queue.static[step]:
@@ -260,43 +300,72 @@ class Core:
                         rule.matches(make_context(no_contact, agent.view, self.now_dt))
                     )
             for channel in queue.definition.channels:
+                lines.append((membership, queue, channel, self.lines[(queue_id, channel)]))
+                idle, other = pools.setdefault(channel, ([], []))
                 for key, step in queue.pool_keys(channel):
                     if step < 0 or eligible[(queue_id, step)]:
-                        refs.append((self.pools[key], channel))
+                        pool = self.pools[key]
+                        if isinstance(pool, IdlePool):
+                            idle.append(pool)
+                        else:
+                            other.append(pool)
         agent.eligible = eligible
-        agent.pool_refs = refs
+        agent.pools = pools
+        agent.lines = lines
 
     def reindex(self, agent: AgentRt) -> None:
-        """Put the agent into exactly the pools it belongs in, at its current idle position."""
+        """Put the agent into exactly the pools it belongs in, at its current idle position.
+        After every touch (and every change of room or presence)."""
         ready = agent.presence == "available"
-        agent_id = agent.definition.id
+        agent_id = agent.id
         seq = agent.idle_seq
-        room: dict[str, bool] = {}
-        for pool, channel in agent.pool_refs:
-            ok = room.get(channel)
-            if ok is None:
-                ok = room[channel] = ready and self.can_take(agent, channel)
-            if type(pool) is IdlePool:  # IdlePool.put / discard, inlined: the hot path
-                members = pool.members
-                if not ok:
-                    members.pop(agent_id, None)
-                elif members.get(agent_id) != seq:
-                    members.pop(agent_id, None)
-                    members[agent_id] = seq
-                    if seq >= pool.last:
-                        pool.last = seq
+        pooled = agent.pooled
+        # Touched last (the usual case): appending keeps every pool in idle order.
+        last = seq == self.idle_counter
+        load = agent.load
+        definition = agent.definition
+        capacity = definition.capacity
+        blending = definition.blending
+        for channel, (idle, other) in agent.pools.items():
+            # Room for the channel: Core.can_take, inlined.
+            room = ready and load.get(channel, 0) < capacity.get(channel, 0)
+            if room and blending:
+                for held, count in load.items():
+                    if count and held != channel:
+                        allowed = blending.get(held)
+                        if allowed is not None and channel not in allowed:
+                            room = False
+                            break
+            if room:
+                if pooled.get(channel) != seq:
+                    pooled[channel] = seq  # its older entries go stale
+                    entry = (seq, agent_id)
+                    if last:
+                        for pool in idle:  # IdlePool.insert, inlined
+                            entries = pool.entries
+                            entries.append(entry)
+                            if len(entries) > pool.limit:
+                                pool.compact()
                     else:
-                        pool.resort()
-            elif ok:
-                pool.put(agent_id, seq, agent)
+                        for pool in idle:
+                            pool.insert(entry)
+                for agent_pool in other:
+                    agent_pool.put(agent_id, seq, agent)
             else:
-                pool.discard(agent_id)
+                pooled.pop(channel, None)  # its entries in every pool of the channel go stale
+                for agent_pool in other:
+                    agent_pool.discard(agent_id)
 
     def unindex(self, agent: AgentRt) -> None:
-        agent_id = agent.definition.id
-        for pool, _ in agent.pool_refs:
-            pool.discard(agent_id)
-        agent.pool_refs = []
+        agent_id = agent.id
+        for idle, other in agent.pools.values():
+            for pool in idle:
+                pool.purge(agent_id)
+            for agent_pool in other:
+                agent_pool.discard(agent_id)
+        agent.pools = {}
+        agent.pooled = {}
+        agent.lines = []
 
     def derive_state(self, agent: AgentRt) -> tuple[AgentState, str | None]:
         if agent.presence == "offline":
@@ -310,12 +379,25 @@ class Core:
         return "available", None
 
     def sync_state(self, agent: AgentRt) -> None:
-        state, reason = self.derive_state(agent)
+        # derive_state, inlined: this runs after nearly every command.
+        presence = agent.presence
+        state: AgentState
+        reason = None
+        if presence == "offline":
+            state = "offline"
+        elif agent.n_active:
+            state = "busy"
+        elif agent.n_wrap:
+            state = "wrap_up"
+        elif presence == "away":
+            state, reason = "away", agent.reason
+        else:
+            state = "available"
         if state != agent.state or reason != agent.state_reason:
-            self.emit(
+            self.events.append(
                 AgentStateChanged(
                     at=self.now_dt,
-                    agent_id=agent.definition.id,
+                    agent_id=agent.id,
                     state=state,
                     reason=reason,
                     previous_state=agent.state,
@@ -333,11 +415,15 @@ class Core:
             agent.n_wrap += 1
 
     def set_slot_kind(self, agent: AgentRt, slot: Slot, kind: SlotKind) -> None:
-        for old, delta in ((slot.kind, -1), (kind, 1)):
-            if old == "active":
-                agent.n_active += delta
-            elif old == "wrap_up":
-                agent.n_wrap += delta
+        old = slot.kind
+        if old == "active":
+            agent.n_active -= 1
+        elif old == "wrap_up":
+            agent.n_wrap -= 1
+        if kind == "active":
+            agent.n_active += 1
+        elif kind == "wrap_up":
+            agent.n_wrap += 1
         slot.kind = kind
 
     def drop_slot(self, agent: AgentRt, contact_id: str) -> Slot:
@@ -389,21 +475,21 @@ class Core:
             self.reserved.setdefault(reserved_for, {})[contact.id] = None
             contact.reserved_in = reserved_for
         else:
-            lane = (contact.queue_id, contact.channel)
-            self.lanes[lane][contact.step].add(contact.key)
-            self.lane_sizes[lane] += 1
+            line = self.lines[(contact.queue_id, contact.channel)]
+            line.lanes[contact.step].add(contact.key)
+            line.size += 1
             contact.in_lane = True
 
     def remove_from_line(self, contact: ContactRt) -> None:
         if contact.in_lane:
-            lane = (contact.queue_id, contact.channel)
-            self.lanes[lane][contact.step].remove(contact.key)
-            self.lane_sizes[lane] -= 1
+            line = self.lines[(contact.queue_id, contact.channel)]
+            line.lanes[contact.step].remove(contact.key)
+            line.size -= 1
             contact.in_lane = False
         elif contact.reserved_in is not None:
-            line = self.reserved[contact.reserved_in]
-            del line[contact.id]
-            if not line:
+            reserved = self.reserved[contact.reserved_in]
+            del reserved[contact.id]
+            if not reserved:
                 del self.reserved[contact.reserved_in]
             contact.reserved_in = None
 

@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import heapq
 
-from omnidesk.core.routing.contacts import on_max_wait_timer, on_reservation_timer, on_step_timer
+from omnidesk.core.routing.contacts import (
+    on_close_timer,
+    on_max_wait_timer,
+    on_reservation_timer,
+    on_step_timer,
+)
 from omnidesk.core.routing.matching import route_agent
 from omnidesk.core.routing.offers import on_offer_timer
 from omnidesk.core.routing.state import (
+    T_CLOSE,
     T_MAX_WAIT,
     T_OFFER,
     T_RESERVATION,
@@ -30,10 +36,11 @@ from omnidesk.core.routing.work import on_wrap_timer
 
 def advance(core: Core, until: int) -> None:
     timers = core.timers
+    pop = heapq.heappop
     while timers and timers[0][0] <= until:
-        deadline, kind, _, a, b = heapq.heappop(timers)
+        deadline, kind, _, a, b = pop(timers)
         if deadline > core.now:
-            core.set_now(deadline)
+            core.now = deadline
         if kind == T_OFFER:
             on_offer_timer(core, deadline, a, b)
         elif kind == T_WRAP:
@@ -44,12 +51,17 @@ def advance(core: Core, until: int) -> None:
             on_step_timer(core, deadline, a)
         elif kind == T_MAX_WAIT:
             on_max_wait_timer(core, deadline, a)
+        elif kind == T_CLOSE:
+            on_close_timer(core, deadline, a)
     if until > core.now:
-        core.set_now(until)
+        core.now = until
 
 
 def is_live(core: Core, timer: Timer) -> bool:
     deadline, kind, _, a, b = timer
+    if kind == T_CLOSE:
+        queue = core.queues.get(a)
+        return queue is not None and queue.close_at == deadline
     if kind == T_WRAP:
         agent = core.agents.get(a)
         slot = None if agent is None else agent.slots.get(b)
@@ -85,7 +97,7 @@ def rescan(core: Core) -> None:
     for queue_id in sorted(q.id for q in core.queues.values() if q.uses_clock):
         queue = core.queues[queue_id]
         for channel in queue.definition.channels:
-            if not core.lane_sizes[(queue_id, channel)]:
+            if not core.lines[(queue_id, channel)].size:
                 continue
             for key, _ in queue.pool_keys(channel):
                 for agent_id in list(core.pools[key].order(None)):

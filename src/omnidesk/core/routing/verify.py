@@ -7,6 +7,7 @@ AssertionError with what is wrong.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 from omnidesk.core.routing.expressions import make_context
 from omnidesk.core.routing.selection import IdlePool
@@ -49,11 +50,11 @@ def _agents(core: Core) -> None:
 
 
 def _contacts(core: Core) -> None:
-    in_lanes = {key[4] for lanes in core.lanes.values() for lane in lanes for key in lane}
-    lane_total = sum(len(lane) for lanes in core.lanes.values() for lane in lanes)
+    in_lanes = {key[4] for line in core.lines.values() for lane in line.lanes for key in lane}
+    lane_total = sum(len(lane) for line in core.lines.values() for lane in line.lanes)
     assert lane_total == len(in_lanes)
-    for key, lanes in core.lanes.items():
-        assert core.lane_sizes[key] == sum(len(lane) for lane in lanes), key
+    for key, line in core.lines.items():
+        assert line.size == sum(len(lane) for lane in line.lanes), key
     in_reserved = {c: a for a, line in core.reserved.items() for c in line}
     assert all(core.reserved.values())
     for queue in core.queues.values():
@@ -73,7 +74,7 @@ def _contacts(core: Core) -> None:
         assert contact.step < len(queue.bounds), contact.id
         assert contact.in_lane != (contact.reserved_in is not None), contact.id
         if contact.in_lane:
-            lane = core.lanes[(contact.queue_id, contact.channel)][contact.step]
+            lane = core.lines[(contact.queue_id, contact.channel)].lanes[contact.step]
             assert contact.key in lane, contact.id
             assert core.current_reservation(contact) is None, contact.id
         else:
@@ -89,6 +90,17 @@ def _pools(core: Core) -> None:
         for key, _ in queue.pool_keys(channel)
     }
     assert set(core.pools) == expected_keys
+    for queue in core.queues.values():
+        for step, shares in enumerate(queue.shares_pool):
+            if shares:  # the step's rule passes every member
+                rule = queue.targets[step]
+                assert rule is not None and queue.static[step], (queue.id, step)
+                for agent_id in queue.members:
+                    view = core.agents[agent_id].view
+                    assert rule.matches(make_context({}, view, core.now_dt)), (queue.id, step)
+        for channel in queue.definition.channels:
+            pools = [core.pools[queue.pool_key(channel, s)] for s in range(len(queue.targets))]
+            assert queue.step_pools[channel] == pools, (queue.id, channel)
     for queue in core.queues.values():
         for channel in queue.definition.channels:
             for key, step in queue.pool_keys(channel):
@@ -111,6 +123,9 @@ def _pools(core: Core) -> None:
                 if isinstance(pool, IdlePool):
                     seqs = [core.agents[a].idle_seq for a in actual]
                     assert seqs == sorted(seqs), key
+                    live = [e for e in pool.entries[pool.head :] if pool.live(e)]
+                    assert [e[0] for e in live] == seqs, key  # one live entry per agent
+                    assert all(e < f for e, f in pairwise(pool.entries[pool.head :])), key
 
 
 def _no_idle_match(core: Core) -> None:

@@ -148,7 +148,8 @@ def queue_status(core: Core, queue_id: str) -> QueueStatus:
 
 def position(core: Core, contact: ContactRt) -> int:
     ahead = sum(
-        lane.count_before(contact.key) for lane in core.lanes[(contact.queue_id, contact.channel)]
+        lane.count_before(contact.key)
+        for lane in core.lines[(contact.queue_id, contact.channel)].lanes
     )
     for line in core.reserved.values():
         for other_id in line:

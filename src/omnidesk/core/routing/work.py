@@ -7,6 +7,8 @@ ends, by the agent, by its timer, or when the agent goes offline or disconnects.
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from omnidesk.core.routing.clock import from_us, seconds_to_us
 from omnidesk.core.routing.commands import (
     EndContact,
@@ -64,15 +66,16 @@ def start_wrap_up(core: Core, agent: AgentRt, slot: Slot, queue: QueueRt) -> boo
         core.touch(agent)
         return True
     core.set_slot_kind(agent, slot, "wrap_up")
-    slot.wrap_until = None if seconds is None else core.now + seconds_to_us(seconds)
-    if slot.wrap_until is not None:
-        core.push_timer(slot.wrap_until, T_WRAP, slot.seq, agent.definition.id, slot.contact_id)
-    core.emit(
+    ends_at = None
+    if seconds is not None:
+        slot.wrap_until = until = core.now + seconds_to_us(seconds)
+        heappush(core.timers, (until, T_WRAP, slot.seq, agent.id, slot.contact_id))
+        ends_at = from_us(until)
+    else:
+        slot.wrap_until = None
+    core.events.append(
         WrapUpStarted(
-            at=core.now_dt,
-            agent_id=agent.definition.id,
-            contact_id=slot.contact_id,
-            ends_at=None if slot.wrap_until is None else from_us(slot.wrap_until),
+            at=core.now_dt, agent_id=agent.id, contact_id=slot.contact_id, ends_at=ends_at
         )
     )
     return False
@@ -83,9 +86,11 @@ def _record_handle_time(core: Core, slot: Slot) -> None:
     if queue is None:
         return
     handled = float(core.now - slot.started)
-    weight = core.config.handle_time_smoothing
     previous = queue.handle_us
-    queue.handle_us = handled if previous is None else previous + weight * (handled - previous)
+    if previous is None:
+        queue.handle_us = handled
+    else:
+        queue.handle_us = previous + core.config.handle_time_smoothing * (handled - previous)
 
 
 def finish_wrap_up(
@@ -94,11 +99,13 @@ def finish_wrap_up(
     """End a wrap-up; the caller reindexes the agent and routes to it."""
     _record_handle_time(core, slot)
     core.drop_slot(agent, slot.contact_id)
-    core.touch(agent)
-    core.emit(
+    core.idle_counter += 1  # Core.touch, inlined
+    agent.idle_seq = core.idle_counter
+    agent.idle_since = core.now
+    core.events.append(
         WrapUpEnded(
             at=core.now_dt,
-            agent_id=agent.definition.id,
+            agent_id=agent.id,
             contact_id=slot.contact_id,
             disposition=disposition,
             automatic=automatic,
@@ -155,11 +162,11 @@ def extend_wrap_up(core: Core, cmd: ExtendWrapUp) -> None:
         raise InvalidDefinition("seconds must be in (0, 86400]", field="seconds")
     slot.wrap_until += seconds_to_us(seconds)
     slot.extended = True
-    core.push_timer(slot.wrap_until, T_WRAP, slot.seq, agent.definition.id, slot.contact_id)
-    core.emit(
+    core.push_timer(slot.wrap_until, T_WRAP, slot.seq, agent.id, slot.contact_id)
+    core.events.append(
         WrapUpExtended(
             at=core.now_dt,
-            agent_id=agent.definition.id,
+            agent_id=agent.id,
             contact_id=slot.contact_id,
             ends_at=from_us(slot.wrap_until),
         )
@@ -179,9 +186,14 @@ def on_wrap_timer(core: Core, deadline: int, agent_id: str, contact_id: str) -> 
 
 
 def end_contact_cmd(core: Core, cmd: EndContact) -> None:
-    contact, agent, slot = _active(core, cmd.contact_id)
+    contact = core.contacts.get(cmd.contact_id)
+    if contact is None or contact.state != "active":
+        _active(core, cmd.contact_id)  # raises the right error
+    assert contact is not None
+    agent = core.agents[contact.agent_id or ""]
+    slot = agent.slots[contact.id]
     queue = core.queues[contact.queue_id]
-    end_contact(core, contact, "completed", agent_id=agent.definition.id)
+    end_contact(core, contact, "completed", agent_id=agent.id)
     if start_wrap_up(core, agent, slot, queue):
         _after_agent_change(core, agent)
     else:
@@ -226,19 +238,17 @@ def transfer(core: Core, cmd: Transfer) -> None:
     else:
         raise InvalidDefinition("target_kind must be agent, queue or external", field="target_kind")
 
-    core.emit(
+    core.events.append(
         ContactTransferred(
             at=core.now_dt,
             contact_id=contact.id,
-            agent_id=agent.definition.id,
+            agent_id=agent.id,
             target_kind=cmd.target_kind,
             target=cmd.target,
         )
     )
     if cmd.target_kind == "external":
-        end_contact(
-            core, contact, "transferred_external", agent_id=agent.definition.id, detail=cmd.target
-        )
+        end_contact(core, contact, "transferred_external", agent_id=agent.id, detail=cmd.target)
     else:
         leave_queue(core, contact)
     freed = start_wrap_up(core, agent, slot, queue)
@@ -246,7 +256,7 @@ def transfer(core: Core, cmd: Transfer) -> None:
         core.reindex(agent)
     core.sync_state(agent)
     if cmd.target_kind != "external":
-        contact.declined = {agent.definition.id: None}
+        contact.declined = {agent.id: None}
         reservations = []
         if cmd.target_kind == "agent":
             reservations = [(cmd.target, core.now + seconds_to_us(cmd.reserve_seconds))]
@@ -270,11 +280,11 @@ def requeue(core: Core, cmd: Requeue) -> None:
         # Back to its own queue at its original place; not to the agent who handed it back.
         contact.state = "waiting"
         contact.agent_id = None
-        contact.declined[agent.definition.id] = None
+        contact.declined[agent.id] = None
         core.queues[contact.queue_id].queued += 1
         place_waiting(core, contact, "requeue")
     else:
         leave_queue(core, contact)
-        contact.declined = {agent.definition.id: None}
+        contact.declined = {agent.id: None}
         enter_queue(core, contact, target, "requeue", core.now, [])
     route_agent(core, agent)
