@@ -15,10 +15,11 @@ app = typer.Typer(
 def _register() -> None:
     # Imported here, not at module import, so `omnidesk --help` stays fast and nothing
     # runs at import time.
-    from omnidesk.cli import erlang, platform_cmds
+    from omnidesk.cli import bench, erlang, platform_cmds
 
     platform_cmds.register(app)
     erlang.register(app)
+    bench.register(app)
 
 
 def main() -> None:

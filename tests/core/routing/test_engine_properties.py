@@ -116,7 +116,14 @@ QUEUES = [
         ),
         wrap_up_seconds=0,
     ),
-    QueueDef(id="q4", channels=("chat",), selection=Selection.LEAST_OCCUPIED),
+    # Every member passes its first step at first (the step shares the queue's pool of all
+    # members) until a redefinition drops a member's English (the step gets its own pool).
+    QueueDef(
+        id="q4",
+        channels=("chat",),
+        selection=Selection.LEAST_OCCUPIED,
+        steps=(Step(target="skills.en >= 1", timeout_seconds=30), Step(target=None)),
+    ),
     # Open 09:00-09:06 and 09:08-10:00 UTC (T0 is 09:00): its waiting contacts overflow to q4
     # when it closes, and arrivals while it is closed too.
     QueueDef(
@@ -372,16 +379,25 @@ class RoutingMachine(RuleBasedStateMachine):
             self.apply(SetContactPriority(data.draw(st.sampled_from(candidates)), priority), dt)
 
     @rule(
-        index=st.integers(0, len(AGENTS) - 1), chat=st.integers(0, 3), de=st.integers(1, 5), dt=DT
+        index=st.integers(0, len(AGENTS) - 1),
+        chat=st.integers(0, 3),
+        de=st.integers(1, 5),
+        en=st.sampled_from([None, None, 0, 2]),
+        dt=DT,
     )
-    def redefine_agent(self, index: int, chat: int, de: int, dt: float) -> None:
+    def redefine_agent(self, index: int, chat: int, de: int, en: int | None, dt: float) -> None:
         agent = AGENTS[index]
         capacity = {**agent.capacity, "chat": chat}
+        skills = {**agent.skills, "de": de}
+        if en == 0:
+            skills.pop("en", None)
+        elif en is not None:
+            skills["en"] = en
         self.apply(
             UpdateAgent(
                 AgentDef(
                     id=agent.id,
-                    skills={**agent.skills, "de": de},
+                    skills=skills,
                     languages=agent.languages,
                     capacity=capacity,
                     blending=agent.blending,

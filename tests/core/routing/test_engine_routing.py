@@ -433,3 +433,29 @@ def test_rules_see_custom_attributes_at_the_top_level_and_under_attributes() -> 
     attributes = {"language": "de", "tier": "gold", "blocked": ["blocked"], "channel": "x"}
     desk.do(ContactArrived("c1", "q", "chat", attributes=attributes), 1)
     assert desk.offers() == [("c1", "senior")]
+
+
+# --- pools ------------------------------------------------------------------------------------
+
+
+def test_a_step_every_member_passes_shares_the_pool_until_one_does_not() -> None:
+    from omnidesk.core.routing import UpdateAgent
+
+    desk = Desk()
+    steps = (Step(target="skills.de >= 1", timeout_seconds=30), Step(target=None))
+    desk.queue(channels=("chat",), steps=steps)
+    desk.agent("a1", skills={"de": 2})
+    desk.agent("a2", skills={"de": 5}, capacity={"chat": 1})
+    core = desk.engine._core  # what the test is about: which pools exist
+    assert sorted(k[2] for k in core.pools) == [-1]  # step 0 uses the pool of all members
+    desk.do(ContactArrived("c1", "q", "chat"), 1)
+    assert desk.offers() == [("c1", "a1")]
+    desk.do(AcceptOffer("c1#1", "a1"))
+    # a1 loses German: step 0 gets a pool of its own, and routing follows the rule.
+    desk.do(UpdateAgent(AgentDef(id="a1", capacity={"chat": 3}, queues={"q": 0})), 2)
+    assert sorted(k[2] for k in core.pools) == [-1, 0]
+    desk.do(ContactArrived("c2", "q", "chat"), 3)
+    desk.do(ContactArrived("c3", "q", "chat"), 4)  # a2 is full, a1 has room but no German
+    assert desk.offers()[1:] == [("c2", "a2")]
+    desk.do(Tick(), 34)  # step 1: anyone
+    assert desk.offers()[-1] == ("c3", "a1")

@@ -152,7 +152,7 @@ def _install_pools(core: Core, queue: QueueRt) -> None:
         for key, step in queue.pool_keys(channel):
             target = queue.targets[step] if step >= 0 else None
             skills = None if step < 0 else (target.referenced_skills if target else frozenset())
-            core.pools[key] = new_pool(selection, skills, core.agents, channel)
+            core.pools[key] = new_pool(selection, skills)
         queue.step_pools[channel] = [
             core.pools[queue.pool_key(channel, step)] for step in range(len(queue.targets))
         ]

@@ -103,14 +103,15 @@ def contact_arrived(core: Core, cmd: ContactArrived) -> None:
         contact_id, queue.id, channel, priority, attributes, emergency, 0, now, queued_at
     )
     contacts[contact_id] = contact
+    # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
         ContactReceived(
-            at=core.now_dt,
-            contact_id=contact_id,
-            queue_id=queue.id,
-            channel=channel,
-            priority=priority,
-            emergency=emergency,
+            core.now_dt,
+            contact_id,
+            queue.id,
+            channel,
+            priority,
+            emergency,
         )
     )
     enter_queue(core, contact, queue, "arrived", queued_at, reservations)
@@ -217,15 +218,16 @@ def place_waiting(
     if agent is None:
         core.insert_into_line(contact)
     now_dt = core.now_dt
+    # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
         ContactQueued(
-            at=now_dt,
-            contact_id=contact.id,
-            queue_id=queue.id,
-            channel=contact.channel,
-            step=step,
-            reserved_for=reserved_for,
-            reason=reason,
+            now_dt,
+            contact.id,
+            queue.id,
+            contact.channel,
+            step,
+            reserved_for,
+            reason,
         )
     )
     if changed:
@@ -268,14 +270,15 @@ def end_contact(
 ) -> None:
     leave_queue(core, contact)
     del core.contacts[contact.id]
+    # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
         ContactEnded(
-            at=core.now_dt,
-            contact_id=contact.id,
-            queue_id=contact.queue_id,
-            reason=reason,
-            agent_id=agent_id,
-            detail=detail,
+            core.now_dt,
+            contact.id,
+            contact.queue_id,
+            reason,
+            agent_id,
+            detail,
         )
     )
 

@@ -8,6 +8,9 @@ A contact's life in events: `contact_received`, then any of `contact_queued` /
 `offer_*` / `contact_step_changed` / `contact_overflowed` / `contact_transferred`, and finally
 exactly one `contact_ended` with the reason. Agents: `agent_state_changed` for every change of
 the derived state (offline, available, busy, wrap_up, away) or away reason.
+
+Add new fields at the end of a class: the engine builds the hottest events with positional
+arguments (marked where it does), so the declared order is part of that code.
 """
 
 from __future__ import annotations

@@ -29,6 +29,12 @@ from omnidesk.core.routing.state import AgentRt, ContactRt, Core
 def _pending_offer(core: Core, offer_id: str, agent_id: str) -> tuple[ContactRt, AgentRt]:
     contact_id, _, number = offer_id.rpartition("#")
     contact = core.contacts.get(contact_id)
+    if contact is not None and contact.offer_id == offer_id and contact.agent_id == agent_id:
+        # The usual answer: the offer is pending for this agent (an offer id is only on a
+        # contact while offered), so the checks below would all pass.
+        agent = core.agents.get(agent_id)
+        if agent is not None:
+            return contact, agent
     if contact is None or not number.isdigit() or not 1 <= int(number) <= contact.offer_count:
         raise UnknownOffer(offer_id)
     agent = core.agents.get(agent_id)
@@ -64,16 +70,17 @@ def accept_offer(core: Core, cmd: AcceptOffer) -> None:
     contact.reservations = []
     queue.queued -= 1
     waited = (now - contact.queued_at) / 1_000_000
+    # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
         OfferAccepted(
-            at=core.now_dt,
-            offer_id=cmd.offer_id,
-            contact_id=contact.id,
-            agent_id=cmd.agent_id,
-            queue_id=queue.id,
-            channel=contact.channel,
-            waited_seconds=waited,
-            within_service_level=waited <= queue.definition.service_level_seconds,
+            core.now_dt,
+            cmd.offer_id,
+            contact.id,
+            cmd.agent_id,
+            queue.id,
+            contact.channel,
+            waited,
+            waited <= queue.definition.service_level_seconds,
         )
     )
     core.sync_state(agent)

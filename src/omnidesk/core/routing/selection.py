@@ -9,24 +9,17 @@ the contact or the time share one pool per (queue, channel) and evaluate the rul
 in pool order, stopping at the first match.
 
 Orders:
-- longest idle (`IdlePool`): a list of versioned entries (idle sequence, agent id) in idle order.
-  An agent gets a fresh, globally increasing idle sequence number whenever its load or presence
-  changes; it is then appended to each of its pools (appending keeps the order) and its older
-  entries are simply left behind. An entry is live while the agent's `pooled[channel]` still
-  holds that sequence number, so leaving a pool (no room, away) is one assignment for all its
-  pools of the channel, and walks skip stale entries (dropping them at the head; a pool is
-  compacted when stale entries outnumber live ones). Why: every offer and every finished
-  contact changes an agent's place in up to (queues x steps) pools; moving it in each was the
-  largest cost of a routing decision.
-- least occupied / most skilled: one insertion-ordered dict per level (occupancy; minus the
-  summed levels of the step's skills), levels walked in ascending order.
+- longest idle: an insertion-ordered dict. An agent re-enters with a fresh, globally increasing
+  idle sequence number whenever its load or presence changes, so appending keeps the order.
+- least occupied / most skilled: one such dict per level (occupancy; minus the summed levels of
+  the step's skills), levels walked in ascending order.
 - round robin: agent ids sorted; the walk starts after the last agent offered in the queue.
 Ties fall to the idle order, which is the order the engine processed events: deterministic.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_right, insort
 from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
@@ -34,10 +27,6 @@ from omnidesk.core.routing.model import Selection
 
 
 class PoolMember(Protocol):
-    # channel -> the idle sequence of the agent's live entries in its longest-idle pools of
-    # that channel; ~sequence (negative) while it has no room there (entries kept, not live).
-    pooled: dict[str, int]
-
     @property
     def occupancy(self) -> float: ...
 
@@ -46,9 +35,6 @@ class PoolMember(Protocol):
 
 
 class AgentPool(Protocol):
-    """A pool that Core.reindex maintains with put / discard (least occupied, most skilled,
-    round robin); `Pool` is any pool, the longest-idle IdlePool included."""
-
     def put(self, agent_id: str, seq: int, agent: PoolMember) -> None:
         """Insert the agent, or move it to the place its idle sequence `seq` (and level)
         gives it."""
@@ -78,95 +64,32 @@ def put_in_order(members: dict[str, int], agent_id: str, seq: int) -> None:
         members[agent_id] = seq
 
 
-class _Bucket:
-    """Agents of one level of a LeveledPool, in idle order."""
+class IdlePool:
+    """Longest idle first: agent id -> idle sequence, in idle order.
+
+    `members` is public and never replaced: Core.reindex works on it directly (the hot path:
+    every offer and every finished contact moves an agent to the end of each of its pools).
+    """
 
     __slots__ = ("members",)
 
     def __init__(self) -> None:
         self.members: dict[str, int] = {}
 
-    def put(self, agent_id: str, seq: int) -> None:
+    def put(self, agent_id: str, seq: int, agent: PoolMember) -> None:
         put_in_order(self.members, agent_id, seq)
 
     def discard(self, agent_id: str) -> None:
         self.members.pop(agent_id, None)
 
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self.members
+
     def __len__(self) -> int:
         return len(self.members)
 
-    def order(self) -> Iterator[str]:
-        return iter(self.members)
-
-
-Entry = tuple[int, str]  # (idle sequence, agent id)
-
-
-class IdlePool:
-    """Longest idle first, with versioned entries (see the module docstring).
-
-    Core.reindex appends to `entries` directly (the hot path) and calls `compact` when the list
-    outgrows `limit`; everything else goes through the methods. `agents` is the engine's agent
-    table, read to tell live entries from stale ones.
-    """
-
-    __slots__ = ("agents", "channel", "entries", "head", "limit")
-
-    def __init__(self, agents: Mapping[str, PoolMember], channel: str) -> None:
-        self.agents = agents
-        self.channel = channel
-        self.entries: list[Entry] = []
-        self.head = 0  # entries before it are stale
-        self.limit = 32
-
-    def live(self, entry: Entry) -> bool:
-        agent = self.agents.get(entry[1])
-        return agent is not None and agent.pooled.get(self.channel) == entry[0]
-
-    def insert(self, entry: Entry) -> None:
-        """Add a live entry at its place in idle order (appending when it is the newest)."""
-        entries = self.entries
-        if entries and entry < entries[-1]:
-            # Rare (a restore, an admin change): the agent was not touched last.
-            i = bisect_left(entries, entry, lo=self.head)
-            if i < len(entries) and entries[i] == entry:
-                return
-            entries.insert(i, entry)
-        elif not entries or entries[-1] != entry:
-            entries.append(entry)
-        if len(entries) > self.limit:
-            self.compact()
-
-    def compact(self) -> None:
-        live = [e for e in self.entries[self.head :] if self.live(e)]
-        self.entries = live
-        self.head = 0
-        self.limit = 2 * len(live) + 32
-
-    def purge(self, agent_id: str) -> None:
-        """Drop every entry of an agent that no longer belongs here (definition changed)."""
-        self.entries = [e for e in self.entries[self.head :] if e[1] != agent_id]
-        self.head = 0
-
-    def __contains__(self, agent_id: object) -> bool:
-        return any(agent_id == a for a in self.order())
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self.order())
-
     def order(self, start_after: str | None = None) -> Iterator[str]:
-        entries = self.entries
-        agents = self.agents
-        channel = self.channel
-        i = self.head
-        while i < len(entries):
-            seq, agent_id = entries[i]
-            agent = agents.get(agent_id)
-            if agent is not None and agent.pooled.get(channel) == seq:
-                yield agent_id
-            elif i == self.head:
-                self.head = i + 1  # stale at the head: never looked at again
-            i += 1
+        return iter(self.members)
 
 
 class LeveledPool:
@@ -174,7 +97,7 @@ class LeveledPool:
 
     def __init__(self, level: Callable[[PoolMember], float]) -> None:
         self._level = level
-        self._buckets: dict[float, _Bucket] = {}
+        self._buckets: dict[float, IdlePool] = {}
         self._levels: list[float] = []
         self._where: dict[str, float] = {}
 
@@ -185,9 +108,9 @@ class LeveledPool:
             self.discard(agent_id)
         bucket = self._buckets.get(level)
         if bucket is None:
-            bucket = self._buckets[level] = _Bucket()
+            bucket = self._buckets[level] = IdlePool()
             insort(self._levels, level)
-        bucket.put(agent_id, seq)
+        bucket.put(agent_id, seq, agent)
         self._where[agent_id] = level
 
     def discard(self, agent_id: str) -> None:
@@ -249,15 +172,7 @@ def _occupancy(agent: PoolMember) -> float:
     return agent.occupancy
 
 
-Pool = AgentPool | IdlePool
-
-
-def new_pool(
-    selection: Selection,
-    skills: frozenset[str] | None,
-    agents: Mapping[str, PoolMember],
-    channel: str,
-) -> Pool:
+def new_pool(selection: Selection, skills: frozenset[str] | None) -> AgentPool:
     """`skills`: the step's referenced skills when its pool holds only agents that pass its
     rule (most skilled orders by them); None for a pool shared by rule-evaluating steps."""
     if selection is Selection.LEAST_OCCUPIED:
@@ -272,4 +187,4 @@ def new_pool(
             return -float(sum(levels.get(name, 0) for name in names))
 
         return LeveledPool(minus_score)
-    return IdlePool(agents, channel)
+    return IdlePool()

@@ -18,7 +18,7 @@ from omnidesk.core.routing.errors import UnknownAgent, UnknownContact, UnknownQu
 from omnidesk.core.routing.events import AgentState, AgentStateChanged, Event
 from omnidesk.core.routing.expressions import RuleCompiler, TargetExpression, make_context
 from omnidesk.core.routing.model import AgentDef, EngineConfig, OverflowAction, QueueDef
-from omnidesk.core.routing.selection import AgentPool, IdlePool, Pool
+from omnidesk.core.routing.selection import AgentPool, IdlePool
 from omnidesk.core.routing.sortedlist import SortedList
 
 # Aging is computed relative to this instant to keep the float products small and precise.
@@ -68,12 +68,11 @@ class AgentRt:
     # (queue id, step) -> passes the step's rule, for steps whose rule reads only the agent.
     eligible: dict[tuple[str, int], bool] = field(default_factory=dict)
     # The pools the agent is in while ready for their channel (see Core.link_agent): per
-    # channel, its longest-idle pools (the hot path: every change of load appends the agent to
-    # each) and its other pools.
+    # channel, its longest-idle pools (the hot path: every change of load moves the agent to the
+    # end of each) and its other pools.
     pools: dict[str, tuple[list[IdlePool], list[AgentPool]]] = field(default_factory=dict)
-    # channel -> the idle sequence of its live entries in those longest-idle pools (absent:
-    # no room for the channel, or not available; see selection.IdlePool).
-    pooled: dict[str, int] = field(default_factory=dict)
+    # The channels for which the agent is in those pools now (it had room when last indexed).
+    pooled: set[str] = field(default_factory=set)
     # What the agent serves, for finding its next contact: (membership priority, queue,
     # channel, the queue's line for the channel).
     lines: list[tuple[int, QueueRt, str, Line]] = field(default_factory=list)
@@ -152,7 +151,7 @@ class QueueRt:
     offer_timeout_us: int
     # Per channel, per agent-targeting step: the pool a contact at that step is offered from
     # (filled in when the queue is installed).
-    step_pools: dict[str, list[Pool]] = field(default_factory=dict)
+    step_pools: dict[str, list[AgentPool]] = field(default_factory=dict)
     members: dict[str, int] = field(default_factory=dict)  # agent id -> membership priority
     contacts: dict[str, None] = field(default_factory=dict)  # waiting, offered or active here
     queued: int = 0  # waiting + offered: what max_size limits
@@ -198,7 +197,7 @@ class Core:
         self.queues: dict[str, QueueRt] = {}
         self.agents: dict[str, AgentRt] = {}
         self.contacts: dict[str, ContactRt] = {}
-        self.pools: dict[tuple[str, str, int], Pool] = {}
+        self.pools: dict[tuple[str, str, int], AgentPool] = {}
         self.lines: dict[tuple[str, str], Line] = {}  # (queue id, channel) -> its line
         self.reserved: dict[str, dict[str, None]] = {}
         self.timers: list[Timer] = []
@@ -319,13 +318,13 @@ class Core:
         ready = agent.presence == "available"
         agent_id = agent.id
         seq = agent.idle_seq
-        pooled = agent.pooled
         # Touched last (the usual case): appending keeps every pool in idle order.
         last = seq == self.idle_counter
         load = agent.load
         definition = agent.definition
         capacity = definition.capacity
         blending = definition.blending
+        pooled = agent.pooled
         for channel, (idle, other) in agent.pools.items():
             # Room for the channel: Core.can_take, inlined.
             room = ready and load.get(channel, 0) < capacity.get(channel, 0)
@@ -337,22 +336,24 @@ class Core:
                             room = False
                             break
             if room:
-                if pooled.get(channel) != seq:
-                    pooled[channel] = seq  # its older entries go stale
-                    entry = (seq, agent_id)
-                    if last:
-                        for pool in idle:  # IdlePool.insert, inlined
-                            entries = pool.entries
-                            entries.append(entry)
-                            if len(entries) > pool.limit:
-                                pool.compact()
-                    else:
-                        for pool in idle:
-                            pool.insert(entry)
+                if not last:
+                    for pool in idle:
+                        pool.put(agent_id, seq, agent)
+                elif channel in pooled:
+                    for pool in idle:  # IdlePool.put, inlined: to the end
+                        members = pool.members
+                        del members[agent_id]
+                        members[agent_id] = seq
+                else:
+                    for pool in idle:
+                        pool.members[agent_id] = seq
+                pooled.add(channel)
                 for agent_pool in other:
                     agent_pool.put(agent_id, seq, agent)
-            else:
-                pooled.pop(channel, None)  # its entries in every pool of the channel go stale
+            elif channel in pooled:
+                pooled.discard(channel)
+                for pool in idle:
+                    del pool.members[agent_id]
                 for agent_pool in other:
                     agent_pool.discard(agent_id)
 
@@ -360,11 +361,11 @@ class Core:
         agent_id = agent.id
         for idle, other in agent.pools.values():
             for pool in idle:
-                pool.purge(agent_id)
+                pool.members.pop(agent_id, None)
             for agent_pool in other:
                 agent_pool.discard(agent_id)
         agent.pools = {}
-        agent.pooled = {}
+        agent.pooled = set()
         agent.lines = []
 
     def derive_state(self, agent: AgentRt) -> tuple[AgentState, str | None]:
@@ -394,14 +395,15 @@ class Core:
         else:
             state = "available"
         if state != agent.state or reason != agent.state_reason:
+            # Fields in declaration order: positional is cheaper on this hot path.
             self.events.append(
                 AgentStateChanged(
-                    at=self.now_dt,
-                    agent_id=agent.id,
-                    state=state,
-                    reason=reason,
-                    previous_state=agent.state,
-                    previous_reason=agent.state_reason,
+                    self.now_dt,
+                    agent.id,
+                    state,
+                    reason,
+                    agent.state,
+                    agent.state_reason,
                 )
             )
             agent.state, agent.state_reason = state, reason
