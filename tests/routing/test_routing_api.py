@@ -235,3 +235,24 @@ def test_restart_revokes_pending_offers_and_routes_again(app, settings, tenants,
     assert agent["status"]["state"] != "away", "the agent was marked as missing the offer"
     revoked = [e for e in events["events"] if e["event"] == "routing.offer_revoked"]
     assert [e["data"]["offer_id"] for e in revoked] == [first_offer]
+
+
+def test_supervisors_see_contacts_of_queues_their_teams_serve(as_user, tenants):
+    ids = tenants["demo"].ids
+    admin = _setup(as_user, ids)  # agent1 and agent2 (team Support) serve "support"
+    lonely = {**QUEUE, "id": "lonely", "steps": [{"target": None}]}
+    assert admin.post("/api/v1/routing/queues", json=lonely).status_code == 201
+    for queue_id, contact_id in (("support", "s1"), ("lonely", "l1")):
+        body = {"queue_id": queue_id, "channel": "chat", "contact_id": contact_id}
+        assert admin.post("/api/v1/routing/contacts", json=body).status_code == 201
+    seen = as_user("supervisor").get("/api/v1/events", params={"limit": 1000}).json()["events"]
+    received = {e["subject"]["id"] for e in seen if e["event"] == "routing.contact_received"}
+    assert received == {"s1"}
+    # A profile change moves the index: once agent1 also serves "lonely", its contacts show.
+    profile = {"skills": {"lang.de": 4}, "queues": {"support": 1, "lonely": 1}}
+    assert admin.put(f"/api/v1/routing/agents/{ids['agent1']}", json=profile).status_code == 200
+    body = {"queue_id": "lonely", "channel": "chat", "contact_id": "l2"}
+    assert admin.post("/api/v1/routing/contacts", json=body).status_code == 201
+    seen = as_user("supervisor").get("/api/v1/events", params={"limit": 1000}).json()["events"]
+    received = {e["subject"]["id"] for e in seen if e["event"] == "routing.contact_received"}
+    assert received == {"s1", "l2"}

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.directory.models import Team
-from omnidesk.directory.repository import visible_teams, visible_users
+from omnidesk.directory.repository import member_view, visible_teams, visible_users
 from omnidesk.directory.schemas import UserCard
 from omnidesk.platform.auth.principal import Principal
 
@@ -29,13 +29,8 @@ class DirectoryView:
 
     @staticmethod
     def _team(team: Team, principal: Principal) -> dict[str, Any]:
-        full = principal.is_admin or team.id in principal.supervised_teams
         return {
             "id": str(team.id),
             "name": team.name,
-            "members": {
-                str(m.user_id): m.role.value
-                for m in team.members
-                if full or m.user_id == principal.user_id
-            },
+            "members": {str(m.user_id): m.role.value for m in member_view(principal, team)},
         }

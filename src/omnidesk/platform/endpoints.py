@@ -95,10 +95,11 @@ async def events(
     """The events the caller may see after `after`, oldest first (the log, over HTTP)."""
     async with ctx.uow:
         rows = await eventlog.read_after(ctx.uow.session, after, limit=limit)
-    visible = [r.to_published() for r in rows]
-    cursor = visible[-1].seq if visible else after
+    # The cursor moves past events the caller may not see, so paging never stalls on them.
+    published = [r.to_published() for r in rows]
+    cursor = published[-1].seq if published else after
     return EventPage(
-        events=[e.to_wire() for e in visible if ctx.principal.sees(e.audience)],
+        events=[e.to_wire() for e in published if ctx.principal.sees(e.audience)],
         last_event_id=cursor,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -77,8 +78,6 @@ async def authenticate(request: Request | WebSocket, uow_session: Any) -> Princi
 
 
 def _same(a: str, b: str) -> bool:
-    import hmac
-
     return hmac.compare_digest(a.encode(), b.encode())
 
 

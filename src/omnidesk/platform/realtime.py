@@ -29,7 +29,7 @@ from omnidesk.platform.auth.models import AuthSession
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.auth.service import principal_of
 from omnidesk.platform.database import SCOPE_KEY, SYSTEM, utcnow
-from omnidesk.platform.errors import DomainError, Unauthenticated
+from omnidesk.platform.errors import DomainError
 from omnidesk.platform.events import PublishedEvent
 from omnidesk.platform.http import authenticate, services_of
 from omnidesk.platform.logging import get_logger
@@ -268,9 +268,6 @@ async def serve(websocket: WebSocket) -> None:
             await websocket.close(code=closed.code, reason=closed.detail[:120])
     except (WebSocketDisconnect, RuntimeError):
         return
-    except Unauthenticated as exc:
-        with contextlib.suppress(Exception):
-            await websocket.close(code=4401, reason=exc.detail[:120])
     finally:
         if reader is not None:
             reader.cancel()

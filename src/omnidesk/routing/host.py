@@ -42,6 +42,11 @@ class Directory:
 
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # queue id -> teams of its members; derived from `agents`, rebuilt lazily after agent
+    # changes (rare) so the per-event audience lookup stays O(1) instead of scanning agents.
+    _queue_teams: dict[str, frozenset[uuid.UUID]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def observe(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -53,23 +58,29 @@ class Directory:
             elif event.type in ("routing.agent_added", "routing.agent_updated"):
                 agent = event.to_dict()["agent"]
                 self.agents[agent["id"]] = agent
+                self._queue_teams = None
             elif event.type == "routing.agent_removed":
                 self.agents.pop(event.to_dict()["agent_id"], None)
+                self._queue_teams = None
 
     def load_snapshot(self, state: dict[str, Any]) -> None:
         self.queues = {q["definition"]["id"]: q["definition"] for q in state.get("queues", [])}
         self.agents = {a["definition"]["id"]: a["definition"] for a in state.get("agents", [])}
+        self._queue_teams = None
 
     def teams_of_agent(self, agent_id: str) -> set[uuid.UUID]:
         agent = self.agents.get(agent_id) or {}
         return {t for t in (as_uuid(str(x)) for x in agent.get("teams", ())) if t is not None}
 
-    def teams_of_queue(self, queue_id: str) -> set[uuid.UUID]:
-        teams: set[uuid.UUID] = set()
-        for agent_id, agent in self.agents.items():
-            if queue_id in (agent.get("queues") or {}):
-                teams |= self.teams_of_agent(agent_id)
-        return teams
+    def teams_of_queue(self, queue_id: str) -> frozenset[uuid.UUID]:
+        if self._queue_teams is None:
+            index: dict[str, set[uuid.UUID]] = {}
+            for agent_id, agent in self.agents.items():
+                teams = self.teams_of_agent(agent_id)
+                for member_of in agent.get("queues") or {}:
+                    index.setdefault(member_of, set()).update(teams)
+            self._queue_teams = {q: frozenset(t) for q, t in index.items()}
+        return self._queue_teams.get(queue_id, frozenset())
 
     def audience(self, event: Event) -> Audience:
         payload = event.to_dict()

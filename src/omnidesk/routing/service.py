@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import uuid
 
-from sqlalchemy import select, union
+from sqlalchemy import exists, or_, select
 
 from omnidesk.core.routing import Command
 from omnidesk.core.routing.events import Event
 from omnidesk.platform.bus import EventBus
 from omnidesk.platform.database import SYSTEM, Database
 from omnidesk.platform.logging import get_logger
+from omnidesk.platform.tenancy import Tenant
 from omnidesk.routing.host import RoutingHost
 from omnidesk.routing.models import RoutingLogEntry, RoutingSnapshot
 
@@ -47,11 +48,12 @@ class RoutingService:
     async def _restore_once(self) -> None:
         session = self.db.session(SYSTEM)
         try:
-            tenants = (
-                await session.scalars(
-                    union(select(RoutingLogEntry.tenant_id), select(RoutingSnapshot.tenant_id))
-                )
-            ).all()
+            # One indexed probe per tenant rather than a DISTINCT over the whole log.
+            has_state = or_(
+                exists().where(RoutingLogEntry.tenant_id == Tenant.id),
+                exists().where(RoutingSnapshot.tenant_id == Tenant.id),
+            )
+            tenants = (await session.scalars(select(Tenant.id).where(has_state))).all()
         finally:
             await session.close()
         for tenant_id in tenants:
