@@ -54,6 +54,8 @@ def to_domain(event: Event) -> RoutingEvent:
 def agent_ids_of(payload: dict[str, Any]) -> Iterable[str]:
     if payload.get("agent_id"):
         yield str(payload["agent_id"])
+    if payload.get("consultant_id"):  # a consult concerns both agents
+        yield str(payload["consultant_id"])
     agent = payload.get("agent")
     if isinstance(agent, dict):
         yield str(agent["id"])

@@ -38,7 +38,9 @@ from omnidesk.core.routing import (
     AgentDisconnected,
     CancelContact,
     Command,
+    Consult,
     ContactArrived,
+    EndConsult,
     EndContact,
     EndWrapUp,
     Engine,
@@ -204,6 +206,8 @@ class RoutingMachine(RuleBasedStateMachine):
         self.serial = 0
         self.received: set[str] = set()
         self.ended: Counter[str] = Counter()
+        self.legs: set[str] = set()  # open consult legs
+        self.legs_ended: Counter[str] = Counter()
         self.events: list[dict[str, Any]] = []
         for queue in QUEUES:
             self.apply(AddQueue(queue))
@@ -226,6 +230,11 @@ class RoutingMachine(RuleBasedStateMachine):
                 self.received.add(event["contact_id"])
             elif event["type"] == "routing.contact_ended":
                 self.ended[event["contact_id"]] += 1
+            elif event["type"] == "routing.consult_started":
+                self.legs.add(event["consult_id"])
+            elif event["type"] == "routing.consult_ended":
+                self.legs.discard(event["consult_id"])
+                self.legs_ended[event["consult_id"]] += 1
         self._check_missed_offers_reroute(events)
         return outcome
 
@@ -297,6 +306,8 @@ class RoutingMachine(RuleBasedStateMachine):
                 ContactArrived("x", "q9", "chat"),
                 ContactArrived("x", "q4", "voice"),
                 Transfer("ghost", "queue", "q1"),
+                Consult("ghost", "k0", "agent", "a1"),
+                EndConsult("ghost"),
             ]
         ),
     )
@@ -352,6 +363,28 @@ class RoutingMachine(RuleBasedStateMachine):
             "external": Transfer(contact, "external", "+4930123"),
         }
         self.apply(commands[action], dt)
+
+    @precondition(lambda self: self.ids("active"))
+    @rule(
+        data=st.data(),
+        whom=st.sampled_from(
+            [("agent", "a1"), ("agent", "a2"), ("agent", "a3"), ("agent", "a4")]
+            + [("queue", q.id) for q in QUEUES]
+            + [("agent", "ghost"), ("queue", "q9")]
+        ),
+        dt=DT,
+    )
+    def consult(self, data: st.DataObject, whom: tuple[str, str], dt: float) -> None:
+        contact = data.draw(st.sampled_from(self.ids("active")))
+        self.serial += 1
+        kind, target_id = whom
+        self.apply(Consult(contact, f"k{self.serial}", kind, target_id), dt)  # type: ignore[arg-type]
+
+    @precondition(lambda self: self.legs)
+    @rule(data=st.data(), transfer=st.booleans(), dt=DT)
+    def end_consult(self, data: st.DataObject, transfer: bool, dt: float) -> None:
+        leg = data.draw(st.sampled_from(sorted(self.legs)))
+        self.apply(EndConsult(leg, transfer=transfer), dt)
 
     @precondition(lambda self: self.wrap_ups())
     @rule(data=st.data(), extend=st.booleans(), dt=DT)
@@ -477,6 +510,14 @@ class RoutingMachine(RuleBasedStateMachine):
         alive = set(self.engine.contact_ids())
         for contact in alive:
             assert self.engine.contact(contact).state in ("waiting", "offered", "active")
+        # Consult legs: open ones are alive, each ended exactly once, and never outlive the
+        # contact they belong to.
+        assert self.legs <= alive
+        assert all(count == 1 for count in self.legs_ended.values())
+        for leg in self.legs:
+            parent = self.engine.contact(leg).consult_of
+            assert parent is not None and self.engine.contact(parent).state == "active"
+        alive -= self.legs
         assert all(count == 1 for count in self.ended.values())
         assert alive | set(self.ended) == self.received
         assert not alive & set(self.ended)
@@ -503,6 +544,13 @@ class RoutingMachine(RuleBasedStateMachine):
                 continue
             contact, agent = event["contact_id"], event["agent_id"]
             later = events[i + 1 :]
+            if contact in self.legs or contact in self.legs_ended:
+                # A consult not taken ends (it never waits in line).
+                assert any(
+                    e["type"] == "routing.consult_ended" and e["consult_id"] == contact
+                    for e in later
+                ), f"missed consult {contact} did not end"
+                continue
             back = [
                 e
                 for e in later

@@ -8,6 +8,7 @@ No agent stays reserved: leaving "available" revokes every pending offer.
 from __future__ import annotations
 
 from omnidesk.core.routing.commands import AgentDisconnected, SetAgentState
+from omnidesk.core.routing.consult import end_leg, end_open_consult
 from omnidesk.core.routing.contacts import end_reservation, place_waiting, revoke_offer
 from omnidesk.core.routing.errors import (
     CapacityExceeded,
@@ -87,6 +88,10 @@ def agent_disconnected(core: Core, cmd: AgentDisconnected) -> None:
         revoke_offer(core, core.contacts[slot.contact_id], agent, "agent_disconnected")
     for slot in _slots(agent, "active"):
         contact = core.contacts[slot.contact_id]
+        if contact.parent_id is not None:
+            end_leg(core, contact, "revoked", route=False)
+            continue
+        end_open_consult(core, contact, "contact_requeued")
         core.drop_slot(agent, contact.id)
         contact.state = "waiting"
         contact.agent_id = None

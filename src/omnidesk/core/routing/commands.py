@@ -18,6 +18,7 @@ from omnidesk.core.routing.model import AgentDef, QueueDef
 
 AgentPresence = Literal["offline", "available", "away"]
 TransferKind = Literal["agent", "queue", "external"]
+ConsultKind = Literal["agent", "queue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +221,32 @@ class Requeue(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class Consult(Command):
+    """The agent handling an active contact asks another agent for help while keeping the
+    contact: a consult leg `consult_id` is offered at once to `target` (an agent) or to the
+    best ready agent of `target` (a queue, widest step that has one). Nobody ready: refused
+    (409), nothing changes; consults never wait in line, the customer is already on hold.
+    One open consult per contact."""
+
+    type: ClassVar[str] = "routing.consult"
+    contact_id: str
+    consult_id: str
+    target_kind: ConsultKind
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndConsult(Command):
+    """Finish a consult. `transfer`: warm transfer, the consultant (who accepted the leg)
+    takes over the contact and the requesting agent goes into wrap-up; otherwise the
+    consultant is released (a pending leg offer is withdrawn) and the requester keeps it."""
+
+    type: ClassVar[str] = "routing.end_consult"
+    consult_id: str
+    transfer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RevokeOffers(Command):
     """Take back pending offers because the server restarted: the agents may never have seen
     them. Each contact returns to its place in line, its agent is not marked as having missed
@@ -266,6 +293,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ExtendWrapUp,
         Transfer,
         Requeue,
+        Consult,
+        EndConsult,
         RevokeOffers,
         Tick,
     )

@@ -450,14 +450,27 @@ def revoke_offer(core: Core, contact: ContactRt, agent: AgentRt, reason: RevokeR
         )
     )
     release_offer(core, contact, agent, declined=False)
+    if contact.parent_id is not None:
+        from omnidesk.core.routing.consult import end_leg  # consult imports this module
+
+        end_leg(core, contact, "revoked", released_by=agent, route=False)
+        return
     place_waiting(core, contact, "revoked")
 
 
 # --- customer-side commands ------------------------------------------------------------------
 
 
+def _refuse_leg(contact: ContactRt, action: str) -> None:
+    if contact.parent_id is not None:
+        from omnidesk.core.routing.consult import refuse_leg  # consult imports this module
+
+        refuse_leg(contact, action)
+
+
 def cancel_contact(core: Core, cmd: CancelContact) -> None:
     contact = core.contact(cmd.contact_id)
+    _refuse_leg(contact, "cancel")
     if contact.state == "active":
         raise IllegalTransition(
             "an active contact is ended with EndContact",
@@ -485,6 +498,7 @@ def cancel_contact(core: Core, cmd: CancelContact) -> None:
 
 def set_contact_priority(core: Core, cmd: SetContactPriority) -> None:
     contact = core.contact(cmd.contact_id)
+    _refuse_leg(contact, "reprioritise")
     _check_priority(cmd.priority)
     if contact.state == "active":
         raise IllegalTransition(

@@ -19,7 +19,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from omnidesk.core.routing import admin, agents, contacts, offers, snapshot, timers, views, work
+from omnidesk.core.routing import (
+    admin,
+    agents,
+    consult,
+    contacts,
+    offers,
+    snapshot,
+    timers,
+    views,
+    work,
+)
 from omnidesk.core.routing.clock import Clock, from_us, to_us
 from omnidesk.core.routing.commands import (
     AcceptOffer,
@@ -28,7 +38,9 @@ from omnidesk.core.routing.commands import (
     AgentDisconnected,
     CancelContact,
     Command,
+    Consult,
     ContactArrived,
+    EndConsult,
     EndContact,
     EndWrapUp,
     ExtendWrapUp,
@@ -75,6 +87,8 @@ _HANDLERS: dict[type[Command], Callable[[Core, Any], None]] = {
     ExtendWrapUp: work.extend_wrap_up,
     Transfer: work.transfer,
     Requeue: work.requeue,
+    Consult: consult.consult,
+    EndConsult: consult.end_consult,
     RevokeOffers: offers.revoke_offers,
     Tick: _tick,
 }

@@ -37,6 +37,15 @@ QueuedReason = Literal[
     "agent_disconnected",
 ]
 EndReason = Literal["completed", "cancelled", "overflow", "transferred_external"]
+ConsultOutcome = Literal[
+    "ended",
+    "transferred",
+    "rejected",
+    "timed_out",
+    "revoked",
+    "contact_ended",
+    "contact_requeued",
+]
 OverflowReason = Literal["closed", "full", "max_wait", "workflow", "loop"]
 RevokeReason = Literal["cancelled", "agent_away", "agent_offline", "agent_disconnected", "restart"]
 
@@ -217,6 +226,35 @@ class ContactOverflowed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultStarted(Event):
+    """`agent_id` (handling `contact_id`) consults: the leg `consult_id` is offered next (an
+    `offer_created` whose contact_id is the leg). A leg has no `contact_received` or
+    `contact_ended` of its own, so contact counts are not inflated by consults."""
+
+    type: ClassVar[str] = "routing.consult_started"
+    consult_id: str
+    contact_id: str
+    agent_id: str
+    target_kind: str
+    target: str
+    queue_id: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded(Event):
+    """The leg is over. `consultant_id`: the agent it was offered to or accepted by, if any.
+    "transferred": the consultant now handles `contact_id` (its handle time starts now)."""
+
+    type: ClassVar[str] = "routing.consult_ended"
+    consult_id: str
+    contact_id: str
+    agent_id: str
+    consultant_id: str | None
+    outcome: ConsultOutcome
+
+
+@dataclass(frozen=True, slots=True)
 class ContactEnded(Event):
     type: ClassVar[str] = "routing.contact_ended"
     contact_id: str
@@ -274,6 +312,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ContactTransferred,
         ContactOverflowed,
         ContactEnded,
+        ConsultStarted,
+        ConsultEnded,
         WrapUpStarted,
         WrapUpExtended,
         WrapUpEnded,

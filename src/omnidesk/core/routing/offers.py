@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from omnidesk.core.routing.agents import change_presence
 from omnidesk.core.routing.commands import AcceptOffer, RejectOffer, RevokeOffers
+from omnidesk.core.routing.consult import end_leg
 from omnidesk.core.routing.contacts import place_waiting, release_offer
 from omnidesk.core.routing.errors import (
     Conflict,
@@ -17,6 +18,7 @@ from omnidesk.core.routing.errors import (
     UnknownOffer,
 )
 from omnidesk.core.routing.events import (
+    ConsultOutcome,
     OfferAccepted,
     OfferRejected,
     OfferRevoked,
@@ -117,6 +119,11 @@ def on_offer_timer(core: Core, deadline: int, contact_id: str, offer_id: str) ->
 
 def _missed(core: Core, contact: ContactRt, agent: AgentRt, reason: str) -> None:
     release_offer(core, contact, agent, declined=True)
+    if contact.parent_id is not None:
+        # A consult not taken just ends: no missed state, nothing goes back in line.
+        outcome: ConsultOutcome = "rejected" if reason == "rejected" else "timed_out"
+        end_leg(core, contact, outcome, released_by=agent)
+        return
     if core.config.missed_state == "away" and agent.presence == "available":
         # The agent is not offered the contact again either way; going away first means the
         # contact's re-routing below cannot land on an agent who is not there.
@@ -183,9 +190,12 @@ def revoke_for_restart(core: Core, contacts: list[ContactRt], *, route: bool) ->
             )
         )
         release_offer(core, contact, agent, declined=False)
+        core.restart_freed[agent.id] = agent
+        if contact.parent_id is not None:
+            end_leg(core, contact, "revoked", released_by=agent, route=False)
+            continue
         core.reindex(agent)
         core.sync_state(agent)
-        core.restart_freed[agent.id] = agent
         core.restart_contacts.append(contact)
         place_waiting(core, contact, "revoked", route=False)
     if not route:

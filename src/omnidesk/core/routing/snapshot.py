@@ -122,6 +122,8 @@ def _contact(c: ContactRt) -> dict[str, Any]:
         "offer_expires": _opt_iso(c.offer_expires),
         "offer_count": c.offer_count,
         "hops": c.hops,
+        "parent_id": c.parent_id,
+        "consult_id": c.consult_id,
     }
 
 
@@ -217,6 +219,9 @@ def _restore_contact(core: Core, r: dict[str, Any]) -> None:
         offer_expires=_opt_us(r["offer_expires"], "offer_expires"),
         offer_count=int(r["offer_count"]),
         hops=int(r["hops"]),
+        # .get: snapshots taken before consults existed have neither field.
+        parent_id=r.get("parent_id"),
+        consult_id=r.get("consult_id"),
     )
     queue = core.queues[contact.queue_id]
     contact.key = core.line_key(contact, queue)

@@ -116,6 +116,10 @@ class ContactRt:
     hops: int = 0
     reserved_in: str | None = None  # the agent whose reserved line holds it while waiting
     in_lane: bool = False
+    # Consults: a leg knows the contact it is about (`parent_id`), and that contact its open
+    # leg (`consult_id`). A leg is only ever offered or active, never waiting in line.
+    parent_id: str | None = None
+    consult_id: str | None = None
 
 
 class Line:

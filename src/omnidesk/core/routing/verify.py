@@ -72,6 +72,14 @@ def _contacts(core: Core) -> None:
     for contact in core.contacts.values():
         queue = core.queues[contact.queue_id]
         assert contact.key == core.line_key(contact, queue), contact.id
+        if contact.parent_id is not None:
+            # A leg is offered or active, for an active contact that points back at it.
+            parent = core.contacts[contact.parent_id]
+            assert contact.state != "waiting", contact.id
+            assert parent.state == "active" and parent.consult_id == contact.id, contact.id
+            assert contact.agent_id != parent.agent_id, contact.id
+        if contact.consult_id is not None:
+            assert core.contacts[contact.consult_id].parent_id == contact.id, contact.id
         if contact.state != "waiting":
             assert not contact.in_lane and contact.reserved_in is None, contact.id
             assert contact.id not in in_lanes and contact.id not in in_reserved

@@ -44,6 +44,8 @@ class ContactStatus:
     agent_id: str | None
     offer_id: str | None
     reserved_for: str | None
+    consult_of: str | None = None  # set on a consult leg: the contact it is about
+    consult_id: str | None = None  # set on a contact with an open consult: its leg
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = to_jsonable(self)
@@ -94,6 +96,8 @@ def contact_status(core: Core, contact_id: str) -> ContactStatus:
         agent_id=c.agent_id,
         offer_id=c.offer_id,
         reserved_for=c.reserved_in,
+        consult_of=c.parent_id,
+        consult_id=c.consult_id,
     )
 
 

@@ -17,6 +17,7 @@ from omnidesk.core.routing.commands import (
     Requeue,
     Transfer,
 )
+from omnidesk.core.routing.consult import end_open_consult, refuse_leg, refuse_open_consult
 from omnidesk.core.routing.contacts import end_contact, enter_queue, leave_queue, place_waiting
 from omnidesk.core.routing.errors import (
     IllegalTransition,
@@ -198,6 +199,9 @@ def end_contact_cmd(core: Core, cmd: EndContact) -> None:
     if contact is None or contact.state != "active":
         _active(core, cmd.contact_id)  # raises the right error
     assert contact is not None
+    if contact.parent_id is not None or contact.consult_id is not None:
+        refuse_leg(contact, "end")
+        end_open_consult(core, contact, "contact_ended")
     agent = core.agents[contact.agent_id or ""]
     slot = agent.slots[contact.id]
     queue = core.queues[contact.queue_id]
@@ -210,6 +214,8 @@ def end_contact_cmd(core: Core, cmd: EndContact) -> None:
 
 def transfer(core: Core, cmd: Transfer) -> None:
     contact, agent, slot = _active(core, cmd.contact_id)
+    refuse_leg(contact, "transfer")
+    refuse_open_consult(contact)
     queue = core.queues[contact.queue_id]
     target_queue = queue
     if cmd.target_kind == "agent":
@@ -275,6 +281,8 @@ def transfer(core: Core, cmd: Transfer) -> None:
 
 def requeue(core: Core, cmd: Requeue) -> None:
     contact, agent, _ = _active(core, cmd.contact_id)
+    refuse_leg(contact, "requeue")
+    refuse_open_consult(contact)
     target = core.queue(cmd.queue_id) if cmd.queue_id is not None else None
     if target is not None and contact.channel not in target.definition.channels:
         raise InvalidDefinition(
