@@ -76,6 +76,12 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
         [{"contact_id": "B:active"}],
         {"target_kind": "queue", "target": "bq"},
     ),
+    ("POST", "/api/v1/routing/contacts/{contact_id}/consult"): (
+        [{"contact_id": "B:active"}],
+        {"target_kind": "queue", "target": "bq"},
+    ),
+    # A real consult of another tenant is refused in test_routing_consult_api.py.
+    ("POST", "/api/v1/routing/consults/{consult_id}/end"): ([{"consult_id": "B:active"}], {}),
     ("POST", "/api/v1/routing/offers/{offer_id}/accept"): ([{"offer_id": "B:offer"}], None),
     ("POST", "/api/v1/routing/offers/{offer_id}/reject"): ([{"offer_id": "B:offer"}], {}),
     ("POST", "/api/v1/routing/wrap-ups/{contact_id}/end"): ([{"contact_id": "B:wrapup"}], {}),

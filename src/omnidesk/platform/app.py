@@ -25,6 +25,7 @@ from omnidesk.platform.services import AppServices
 from omnidesk.platform.settings import Settings, apply_process_settings
 from omnidesk.routing.endpoints import router as routing_router
 from omnidesk.routing.service import RoutingService
+from omnidesk.routing.views import RoutingView
 
 API_PREFIX = "/api/v1"
 log = get_logger(__name__)
@@ -46,8 +47,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             metrics=app.state.metrics,
         )
         app.state.services = services
-        app.state.hub = Hub(services, [DirectoryView()])
         app.state.routing = RoutingService(db, services.bus)
+        app.state.hub = Hub(services, [DirectoryView(), RoutingView(app.state.routing)])
         app.state.routing.start()
         log.info("omnidesk started", database=db.backend)
         try:

@@ -40,6 +40,10 @@ REGISTER_TIMEOUT = 15.0
 
 
 class SnapshotProvider(Protocol):
+    """One section of the snapshot. A provider whose state is not read from the database (the
+    routing engine, in memory) also has `hold(principal)`: an async context manager that keeps
+    that state still, held while every section and the last event id are read."""
+
     name: str
 
     async def build(self, session: AsyncSession, principal: Principal) -> Any: ...
@@ -118,9 +122,17 @@ class Connection:
 
     async def send_snapshot(self, reason: str) -> None:
         db = self.hub.services.db
-        async with db.snapshot_session(self.principal.tenant_id) as session:
-            state = {p.name: await p.build(session, self.principal) for p in self.hub.providers}
-            seq = await eventlog.last_seq(session, self.principal.tenant_id)
+        async with contextlib.AsyncExitStack() as held:
+            # Held before the database session is opened, as writers take them: the state of a
+            # holding provider and the last event id then describe the same instant (no event of
+            # that provider can commit in between).
+            for provider in self.hub.providers:
+                hold = getattr(provider, "hold", None)
+                if hold is not None:
+                    await held.enter_async_context(hold(self.principal))
+            async with db.snapshot_session(self.principal.tenant_id) as session:
+                state = {p.name: await p.build(session, self.principal) for p in self.hub.providers}
+                seq = await eventlog.last_seq(session, self.principal.tenant_id)
         self.cursor = seq
         await self.send(
             {"type": "snapshot", "reason": reason, "last_event_id": seq, "state": state}

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Body, Request, Response, status
 
 from omnidesk.core.routing import (
     AcceptOffer,
-    AddAgent,
     AddQueue,
-    AgentDef,
     CancelContact,
     Command,
+    Consult,
     ContactArrived,
+    EndConsult,
     EndContact,
     EndWrapUp,
     ExtendWrapUp,
@@ -28,7 +28,6 @@ from omnidesk.core.routing import (
     SetAgentState,
     SetContactPriority,
     Transfer,
-    UpdateAgent,
     UpdateQueue,
 )
 from omnidesk.core.routing.events import Event
@@ -42,6 +41,8 @@ from omnidesk.routing.host import RoutingHost
 from omnidesk.routing.schemas import (
     AgentProfile,
     AgentStateIn,
+    ConsultEndIn,
+    ConsultIn,
     ContactIn,
     PriorityIn,
     RejectIn,
@@ -170,21 +171,17 @@ async def put_agent(
     user_id: uuid.UUID, body: AgentProfile, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
     require_admin(ctx.principal)
-    user = await _visible_user(ctx, user_id)
-    agent = AgentDef.from_dict(
-        {
-            **body.model_dump(),
-            "id": str(user.id),
-            "name": user.display_name,
-            "teams": sorted(str(m.team_id) for m in user.memberships),
-            "timezone": user.timezone,
-        }
+    await _visible_user(ctx, user_id)
+    # Name, time zone and (unless given) teams come from the directory, and follow it.
+    await _service(request).put_agent(
+        ctx.principal.tenant_id,
+        user_id,
+        body.model_dump(exclude={"teams"}),
+        teams=body.teams,
+        actor_id=ctx.principal.user_id,
     )
     async with _committed(request, ctx) as host:
-        known = agent.id in host.directory.agents
-    await _run(request, ctx, UpdateAgent(agent) if known else AddAgent(agent))
-    async with _committed(request, ctx) as host:
-        return host.directory.agents[agent.id]
+        return host.directory.agents[str(user_id)]
 
 
 @router.delete("/agents/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -305,6 +302,34 @@ async def transfer(contact_id: str, body: TransferIn, request: Request, ctx: Ctx
 async def requeue(contact_id: str, body: RequeueIn, request: Request, ctx: Ctx) -> dict[str, Any]:
     await _handled_by_me_or_staff(request, ctx, contact_id)
     return {"events": _events(await _run(request, ctx, Requeue(contact_id, body.queue_id)))}
+
+
+@router.post("/contacts/{contact_id}/consult", status_code=status.HTTP_201_CREATED)
+async def consult(contact_id: str, body: ConsultIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    await _handled_by_me_or_staff(request, ctx, contact_id)
+    consult_id = body.consult_id or uuid.uuid4().hex
+    command = Consult(contact_id, consult_id, body.target_kind, body.target)
+    return {"consult_id": consult_id, "events": _events(await _run(request, ctx, command))}
+
+
+@router.post("/consults/{consult_id}/end")
+async def end_consult(
+    consult_id: str, body: ConsultEndIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    # The requesting agent may release or hand over; the consultant may only hang up.
+    async with _committed(request, ctx) as host:
+        leg = host.engine.contact(consult_id)  # 404 when unknown
+        parent = host.engine.contact(leg.consult_of) if leg.consult_of else None
+    if parent is None:
+        raise NotFound(f"consult {consult_id!r} not found")
+    me = str(ctx.principal.user_id)
+    if ctx.principal.role is Role.AGENT:
+        if me not in (parent.agent_id, leg.agent_id):
+            raise NotFound(f"consult {consult_id!r} not found")
+        if body.transfer and me != parent.agent_id:
+            raise Forbidden("only the agent who asked for the consult can hand the contact over")
+    command = EndConsult(consult_id, body.transfer)
+    return {"events": _events(await _run(request, ctx, command))}
 
 
 # --- offers and wrap-up (the agent's own) --------------------------------------------------

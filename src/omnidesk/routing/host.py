@@ -1,5 +1,11 @@
 """One tenant's routing engine, made durable: each step is logged and its events committed before
-anyone hears of them; restore is snapshot + replay (docs/adr/0006-routing-service-durability.md)."""
+anyone hears of them; restore is snapshot + replay (docs/adr/0006-routing-service-durability.md).
+
+Audiences: an event about a contact reaches whoever saw that contact just before it and whoever
+sees it just after: its queue's teams (the teams of the queue's members), the agent holding it and
+that agent's teams. An agent's own events reach the agent and its teams. The realtime view
+(routing/views.py) shows each principal exactly what these audiences let them follow.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,13 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.core.routing import (
     Command,
@@ -24,6 +31,7 @@ from omnidesk.core.routing import (
 )
 from omnidesk.core.routing.clock import from_us, to_us
 from omnidesk.core.routing.events import Event
+from omnidesk.directory.models import TeamMember, TeamRole
 from omnidesk.platform.bus import EventBus
 from omnidesk.platform.database import Database
 from omnidesk.platform.events import Audience
@@ -31,17 +39,53 @@ from omnidesk.platform.logging import get_logger
 from omnidesk.platform.uow import UnitOfWork
 from omnidesk.routing.events import agent_ids_of, as_uuid, to_domain
 from omnidesk.routing.models import RoutingLogEntry, RoutingSnapshot
+from omnidesk.routing.views import ContactPlaced, contact_card, is_consult_leg
 
 log = get_logger(__name__)
 MAX_TIMER_SLEEP = 1.0  # clock-based rules and opening hours are re-checked at least this often
+# The host's own part of a stored snapshot (next to the engine's records): what the engine's
+# read models do not keep but realtime views show, e.g. since when each agent is in its state.
+SERVICE_KEY = "service"
+
+
+_AGENT_DEFS = ("routing.agent_added", "routing.agent_updated", "routing.agent_removed")
+_OFFER_FAILED = ("routing.offer_rejected", "routing.offer_timed_out", "routing.offer_revoked")
+# A contact_queued for these reasons gives the contact a new place (another queue, or the end
+# of a line): realtime viewers get its whole card afterwards (see Directory.placed).
+_NEW_PLACE = ("overflow", "transfer", "requeue")
+
+
+@dataclass
+class Seen:
+    """Who an event concerns: its audience, and the teams whose supervisors' view of routing
+    changes with it (an agent's teams or queues changed), who get a fresh snapshot."""
+
+    audience: Audience
+    resync_teams: frozenset[uuid.UUID] = frozenset()
 
 
 @dataclass
 class Directory:
-    """What the host knows of definitions, for audiences and the admin API (from events)."""
+    """What the host knows beyond the engine's read models, kept from its events: definitions
+    (for audiences and the admin API) and what realtime views show that the read models do
+    not (who holds which contact, the channel of a wrap-up, when an agent's state changed)."""
 
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # contact id -> (queue id, agent id holding it (offered or active) or None); for the
+    # audience of events that do not name them (a requeue leaves the agent who held it).
+    contacts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # (agent id, contact id) -> {"queue_id", "channel", "offer_id", "ends_at"} for each contact
+    # an agent holds: offered, active or wrapping up.
+    held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # agent id -> ISO instant of its last state change (or of its creation).
+    since: dict[str, str] = field(default_factory=dict)
+    # Contacts whose card realtime viewers need after this step, and arrivals to check for it.
+    placed: dict[str, None] = field(default_factory=dict)
+    arrived: dict[str, str] = field(default_factory=dict)
+    # Slots whose contact ended or left this step: dropped at the end of the step unless a
+    # wrap-up started for them (a queue without wrap-up frees the slot with no event).
+    _ending: set[tuple[str, str]] = field(default_factory=set, repr=False)
     # queue id -> teams of its members; derived from `agents`, rebuilt lazily after agent
     # changes (rare) so the per-event audience lookup stays O(1) instead of scanning agents.
     _queue_teams: dict[str, frozenset[uuid.UUID]] | None = field(
@@ -49,24 +93,166 @@ class Directory:
     )
 
     def observe(self, events: Iterable[Event]) -> None:
+        """Follow one step's events (replay: no audiences needed)."""
         for event in events:
-            if event.type in ("routing.queue_added", "routing.queue_updated"):
-                queue = event.to_dict()["queue"]
-                self.queues[queue["id"]] = queue
-            elif event.type == "routing.queue_removed":
-                self.queues.pop(event.to_dict()["queue_id"], None)
-            elif event.type in ("routing.agent_added", "routing.agent_updated"):
-                agent = event.to_dict()["agent"]
-                self.agents[agent["id"]] = agent
-                self._queue_teams = None
-            elif event.type == "routing.agent_removed":
-                self.agents.pop(event.to_dict()["agent_id"], None)
-                self._queue_teams = None
+            self.observe_one(event)
+        self.end_step()
+
+    def observe_one(self, event: Event) -> Seen:
+        payload = event.to_dict()
+        return self.observe_payload(event.type, payload)
+
+    def observe_payload(self, kind: str, payload: dict[str, Any]) -> Seen:
+        contact_id = payload.get("contact_id")
+        before = self.contacts.get(contact_id) if contact_id else None
+        old_def: dict[str, Any] | None = None
+        if kind in _AGENT_DEFS:
+            old_def = self.agents.get(_def_agent_id(payload))
+        self._track(kind, payload)
+        after = self.contacts.get(contact_id) if contact_id else None
+
+        agents = set(agent_ids_of(payload))
+        if payload.get("consultant_id"):
+            agents.add(str(payload["consultant_id"]))
+        queues = {payload.get("queue_id") or (payload.get("queue") or {}).get("id")}
+        for where in (before, after):
+            if where is not None:
+                queues.add(where[0])
+                agents.add(where[1] or "")
+        agents.discard("")
+        users = {u for u in (as_uuid(a) for a in agents) if u is not None}
+        teams: set[uuid.UUID] = set()
+        for agent_id in agents:
+            teams |= self.teams_of_agent(agent_id)
+        for queue_id in queues:
+            if queue_id:
+                teams |= self.teams_of_queue(str(queue_id))
+        resync: frozenset[uuid.UUID] = frozenset()
+        if kind in _AGENT_DEFS:
+            old_teams, old_queues = _teams_and_queues(old_def)
+            new_teams, new_queues = _teams_and_queues(self.agents.get(_def_agent_id(payload)))
+            teams |= old_teams  # a removed agent's (or a team it left) supervisors hear of it
+            if (old_teams, old_queues) != (new_teams, new_queues):
+                resync = frozenset(old_teams | new_teams)
+        return Seen(Audience.of(users=users, teams=teams), resync)
+
+    def end_step(self) -> None:
+        for key in self._ending:
+            self.held.pop(key, None)
+        self._ending.clear()
+
+    def _track(self, kind: str, p: dict[str, Any]) -> None:
+        contact_id = str(p.get("contact_id") or "")
+        agent_id = str(p.get("agent_id") or "")
+        if kind in ("routing.queue_added", "routing.queue_updated"):
+            self.queues[p["queue"]["id"]] = p["queue"]
+        elif kind == "routing.queue_removed":
+            self.queues.pop(p["queue_id"], None)
+        elif kind in ("routing.agent_added", "routing.agent_updated"):
+            self.agents[p["agent"]["id"]] = p["agent"]
+            if kind == "routing.agent_added":
+                self.since[p["agent"]["id"]] = p["at"]
+            self._queue_teams = None
+        elif kind == "routing.agent_removed":
+            self.agents.pop(agent_id, None)
+            self.since.pop(agent_id, None)
+            self._queue_teams = None
+        elif kind == "routing.agent_state_changed":
+            self.since[agent_id] = p["at"]
+        elif kind == "routing.contact_received":
+            self.contacts[contact_id] = (p["queue_id"], None)
+            self.arrived[contact_id] = p["at"]
+        elif kind == "routing.contact_queued":
+            previous = self.contacts.get(contact_id)
+            if previous is not None and previous[1]:
+                # Handed back (requeue) or its agent disconnected: the slot is gone.
+                self.held.pop((previous[1], contact_id), None)
+            self.contacts[contact_id] = (p["queue_id"], None)
+            if p["reason"] in _NEW_PLACE:
+                self.placed[contact_id] = None
+        elif kind == "routing.offer_created":
+            self.contacts[contact_id] = (p["queue_id"], agent_id)
+            self.held[(agent_id, contact_id)] = {
+                "queue_id": p["queue_id"],
+                "channel": p["channel"],
+                "offer_id": p["offer_id"],
+                "ends_at": p["expires_at"],
+            }
+        elif kind == "routing.offer_accepted":
+            self._set_agent(contact_id, agent_id)
+            slot = self.held.get((agent_id, contact_id))
+            if slot is not None:
+                slot.update(offer_id=None, ends_at=None)
+        elif kind in _OFFER_FAILED:
+            self._set_agent(contact_id, None)
+            self.held.pop((agent_id, contact_id), None)
+        elif kind == "routing.contact_transferred":
+            self._set_agent(contact_id, None)
+            self._ending.add((agent_id, contact_id))
+        elif kind == "routing.contact_ended":
+            self.contacts.pop(contact_id, None)
+            self.placed.pop(contact_id, None)
+            if agent_id:
+                self._ending.add((agent_id, contact_id))
+        elif kind in ("routing.wrap_up_started", "routing.wrap_up_extended"):
+            self._ending.discard((agent_id, contact_id))
+            slot = self.held.get((agent_id, contact_id))
+            if slot is not None:
+                slot.update(offer_id=None, ends_at=p["ends_at"])
+        elif kind == "routing.wrap_up_ended":
+            self.held.pop((agent_id, contact_id), None)
+        elif kind == "routing.consult_ended":
+            self._consult_ended(p)
+
+    def _consult_ended(self, p: dict[str, Any]) -> None:
+        # The leg is gone. After a warm transfer the consultant holds the contact in the slot the
+        # leg had (the engine keeps channel and capacity): shown with the leg's queue and
+        # channel, which is what the consultant's viewers have heard of.
+        leg = str(p["consult_id"])
+        consultant = str(p.get("consultant_id") or "")
+        self.contacts.pop(leg, None)
+        slot = self.held.pop((consultant, leg), None)
+        if p.get("outcome") == "transferred" and consultant:
+            contact_id = str(p["contact_id"])
+            self._set_agent(contact_id, consultant)
+            self.held[(consultant, contact_id)] = {
+                **(slot or {}),
+                "offer_id": None,
+                "ends_at": None,
+            }
+
+    def _set_agent(self, contact_id: str, agent_id: str | None) -> None:
+        entry = self.contacts.get(contact_id)
+        if entry is not None:
+            self.contacts[contact_id] = (entry[0], agent_id)
 
     def load_snapshot(self, state: dict[str, Any]) -> None:
+        """From a stored routing snapshot: the engine's records (format omnidesk.routing/1)
+        plus the host's own `service` part."""
         self.queues = {q["definition"]["id"]: q["definition"] for q in state.get("queues", [])}
         self.agents = {a["definition"]["id"]: a["definition"] for a in state.get("agents", [])}
+        self.contacts = {
+            c["id"]: (c["queue_id"], c.get("agent_id")) for c in state.get("contacts", [])
+        }
+        offers = {c["id"]: c.get("offer_expires") for c in state.get("contacts", [])}
+        self.held = {}
+        for agent in state.get("agents", []):
+            for slot in agent.get("slots", []):
+                offered = slot["kind"] == "offered"
+                self.held[(agent["definition"]["id"], slot["contact_id"])] = {
+                    "queue_id": slot["queue_id"],
+                    "channel": slot["channel"],
+                    "offer_id": slot.get("offer_id") if offered else None,
+                    "ends_at": offers.get(slot["contact_id"]) if offered else slot["wrap_until"],
+                }
+        self.since = dict((state.get(SERVICE_KEY) or {}).get("agent_state_since") or {})
+        self.placed.clear()
+        self.arrived.clear()
+        self._ending.clear()
         self._queue_teams = None
+
+    def service_state(self) -> dict[str, Any]:
+        return {"agent_state_since": dict(self.since)}
 
     def teams_of_agent(self, agent_id: str) -> set[uuid.UUID]:
         agent = self.agents.get(agent_id) or {}
@@ -82,19 +268,26 @@ class Directory:
             self._queue_teams = {q: frozenset(t) for q, t in index.items()}
         return self._queue_teams.get(queue_id, frozenset())
 
-    def audience(self, event: Event) -> Audience:
-        payload = event.to_dict()
-        users: set[uuid.UUID] = set()
-        teams: set[uuid.UUID] = set()
-        for agent_id in agent_ids_of(payload):
-            user = as_uuid(agent_id)
-            if user is not None:
-                users.add(user)
-            teams |= self.teams_of_agent(agent_id)
-        queue_id = payload.get("queue_id") or (payload.get("queue") or {}).get("id")
-        if queue_id:
-            teams |= self.teams_of_queue(str(queue_id))
-        return Audience.of(users=users, teams=teams)
+    def agent_audience(self, agent_id: str) -> Audience:
+        """Who receives this agent's own events (state, offers, wrap-ups)."""
+        user = as_uuid(agent_id)
+        return Audience.of(users=[user] if user else [], teams=self.teams_of_agent(agent_id))
+
+    def queue_audience(self, queue_id: str) -> Audience:
+        """Who receives the events of this queue and of every contact in it."""
+        return Audience.of(teams=self.teams_of_queue(queue_id))
+
+
+def _def_agent_id(payload: dict[str, Any]) -> str:
+    agent = payload.get("agent")
+    return str(agent["id"]) if isinstance(agent, dict) else str(payload.get("agent_id") or "")
+
+
+def _teams_and_queues(definition: dict[str, Any] | None) -> tuple[set[uuid.UUID], set[str]]:
+    if definition is None:
+        return set(), set()
+    teams = {t for t in (as_uuid(str(x)) for x in definition.get("teams", ())) if t is not None}
+    return teams, set(definition.get("queues") or {})
 
 
 @dataclass
@@ -140,7 +333,10 @@ class RoutingHost:
             directory = Directory()
             position = 0
             if snapshot is not None:
-                engine = Engine.restore(snapshot.state)
+                # The host stores its own part next to the engine's records; the engine gets
+                # exactly what it produced.
+                records = {k: v for k, v in snapshot.state.items() if k != SERVICE_KEY}
+                engine = Engine.restore(records)
                 directory.load_snapshot(snapshot.state)
                 position = snapshot.position
             entries = await session.scalars(
@@ -159,6 +355,8 @@ class RoutingHost:
                 position = entry.position
         finally:
             await session.close()
+        directory.placed.clear()  # cards are for live viewers, not for a replay
+        directory.arrived.clear()
         self.engine = engine
         self.directory = directory
         self.position = position
@@ -186,6 +384,15 @@ class RoutingHost:
             async with self.lock:
                 await self._persist([], force_snapshot=True)
 
+    @contextlib.asynccontextmanager
+    async def consistent(self) -> AsyncIterator[RoutingHost]:
+        """The engine exactly as committed, held still: no routing event of this tenant can
+        commit until the block ends (every one is written under this lock)."""
+        async with self.lock:
+            if self._broken:
+                await self.load()
+            yield self
+
     # --- commands ----------------------------------------------------------------------------
 
     def _now(self) -> datetime:
@@ -198,9 +405,30 @@ class RoutingHost:
     ) -> list[Event]:
         """Run one command; its events are committed and published before this returns.
         A refused command raises its RoutingError with nothing changed (timers may have fired)."""
+
+        async def just_this() -> list[Command]:
+            return [command]
+
+        return await self.execute_with(just_this, actor_id, advance_first=advance_first)
+
+    async def execute_with(
+        self,
+        make: Callable[[], Awaitable[list[Command]]],
+        actor_id: uuid.UUID | None = None,
+        *,
+        advance_first: bool = True,
+    ) -> list[Event]:
+        """Run the commands `make` decides on while holding the lock, so that they are built
+        from the state they apply to (e.g. an agent's definition merged with directory data
+        read under the lock: no change can slip in between). Each is handled in turn; a
+        refused one changes nothing and the first refusal is raised after the others are
+        committed. Nothing to do: nothing happens, not even an advance."""
         async with self.lock:
             if self._broken:
                 await self.load()
+            commands = await make()
+            if not commands:
+                return []
             now = self._now()
             at_us = to_us(now)
             steps: list[_Step] = []
@@ -209,14 +437,16 @@ class RoutingHost:
                 steps.append(_Step("advance", at_us, None, fired))
             refused: RoutingError | None = None
             events: list[Event] = []
-            try:
-                events = self.engine.handle(command, now)
-            except RoutingError as error:
-                refused = error
-            else:
+            for command in commands:
+                try:
+                    handled = self.engine.handle(command, now)
+                except RoutingError as error:
+                    refused = refused or error
+                    continue
+                events.extend(handled)
                 # An idle tick changes nothing worth replaying; every other command is logged.
-                if events or not isinstance(command, Tick):
-                    steps.append(_Step("command", at_us, command.to_dict(), events))
+                if handled or not isinstance(command, Tick):
+                    steps.append(_Step("command", at_us, command.to_dict(), handled))
             if steps:
                 await self._persist(steps, actor_id=actor_id)
             if refused is not None:
@@ -238,6 +468,7 @@ class RoutingHost:
     ) -> None:
         session = self.db.session(self.tenant_id)
         position = self.position
+        directory = self.directory
         try:
             uow = UnitOfWork(session, self.bus, tenant_id=self.tenant_id, actor_id=actor_id)
             for step in steps:
@@ -247,12 +478,25 @@ class RoutingHost:
                         position=position, kind=step.kind, at_us=step.at_us, command=step.command
                     )
                 )
-                self.directory.observe(step.events)
                 for event in step.events:
-                    uow.record(to_domain(event), self.directory.audience(event))
+                    # One event at a time: its audience is who saw the contact or agent just
+                    # before it and who sees it just after (a requeue leaves its agent, an
+                    # overflow its queue's supervisors).
+                    seen = directory.observe_one(event)
+                    audience = seen.audience
+                    if seen.resync_teams:
+                        audience = replace(
+                            audience,
+                            scope_change_for=await _supervisors(session, seen.resync_teams),
+                        )
+                    uow.record(to_domain(event), audience)
+                directory.end_step()
+            for card, audience in self._cards():
+                uow.record(card, audience)
             snapshot_due = position - self.snapshot_position >= self.snapshot_every
             if force_snapshot or snapshot_due:
-                session.add(RoutingSnapshot(position=position, state=self.engine.snapshot()))
+                state = {**self.engine.snapshot(), SERVICE_KEY: directory.service_state()}
+                session.add(RoutingSnapshot(position=position, state=state))
             await uow.commit()
         except BaseException:
             # The engine moved on but the database did not: rebuild from the database before
@@ -261,10 +505,34 @@ class RoutingHost:
             log.exception("routing step not persisted; reloading", tenant=str(self.tenant_id))
             raise
         finally:
+            directory.placed.clear()
+            directory.arrived.clear()
             await session.close()
         self.position = position
         if force_snapshot or snapshot_due:
             self.snapshot_position = position
+
+    def _cards(self) -> list[tuple[ContactPlaced, Audience]]:
+        """The whole card of each contact that took a new place in this step (moved queue,
+        transferred, requeued, or arrived with an earlier place than its arrival): its events
+        alone do not say where it now stands in line, and the viewers of its new queue may
+        never have seen it. Sent after the step's events, with the contact's final state."""
+        directory = self.directory
+        engine = self.engine
+        cards = []
+        for contact_id in dict.fromkeys([*directory.placed, *directory.arrived]):
+            try:
+                status = engine.contact(contact_id)
+            except RoutingError:
+                continue  # it left routing in the same step
+            if contact_id not in directory.placed and (
+                status.queued_at.isoformat() == directory.arrived[contact_id]
+            ):
+                continue  # an arrival whose place is its arrival: its events say it all
+            if not is_consult_leg(status):
+                audience = directory.queue_audience(status.queue_id)
+                cards.append((ContactPlaced(**contact_card(status)), audience))
+        return cards
 
     async def _run_timers(self) -> None:
         while True:
@@ -277,3 +545,12 @@ class RoutingHost:
                 await self.tick()
             except Exception:
                 log.exception("routing timer step failed", tenant=str(self.tenant_id))
+
+
+async def _supervisors(session: AsyncSession, teams: frozenset[uuid.UUID]) -> frozenset[uuid.UUID]:
+    rows = await session.scalars(
+        select(TeamMember.user_id).where(
+            TeamMember.team_id.in_(teams), TeamMember.role == TeamRole.SUPERVISOR
+        )
+    )
+    return frozenset(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -12,7 +13,8 @@ Name = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class AgentProfile(Input):
-    """An agent's routing profile; id, name and teams come from the user and their teams."""
+    """An agent's routing profile; id, name and time zone come from the user, and teams from
+    the user's teams unless given (a later membership change replaces them with those)."""
 
     skills: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict)
     capacity: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
@@ -23,6 +25,7 @@ class AgentProfile(Input):
     languages: list[str] = Field(default_factory=list)
     working_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
     attributes: dict[str, Any] = Field(default_factory=dict)
+    teams: Annotated[list[uuid.UUID], Field(max_length=100)] | None = None
 
 
 class AgentStateIn(Input):
@@ -59,6 +62,16 @@ class TransferIn(Input):
     target_kind: Literal["agent", "queue", "external"]
     target: Annotated[str, Field(min_length=1, max_length=128)]
     reserve_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+
+class ConsultIn(Input):
+    target_kind: Literal["agent", "queue"]
+    target: Annotated[str, Field(min_length=1, max_length=128)]
+    consult_id: Name | None = None  # generated when not given
+
+
+class ConsultEndIn(Input):
+    transfer: bool = False  # warm transfer: the consultant takes the contact over
 
 
 class RequeueIn(Input):
