@@ -155,3 +155,26 @@ def test_missing_option_is_a_usage_error(app: typer.Typer) -> None:
     code, _, err = run(app, "c", "--calls", "100")
     assert code == 2
     assert "--interval-seconds" in err or "Missing option" in err
+
+
+def test_bench_erlang_runs_beside_pyworkforce_with_identical_agent_counts() -> None:
+    main_app = typer.Typer()
+
+    @main_app.callback()
+    def _root() -> None:
+        """Stand-in for the omnidesk main app."""
+
+    erlang_cli.register(main_app)
+    result = runner.invoke(main_app, ["bench", "erlang", "--intervals", "300", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["intervals"] == 300
+    # Both staff the same intervals; the counts must agree (they are exact Erlang C answers).
+    assert data["identical_agent_counts"] == 300, data["differing_intervals"]
+    assert data["omnidesk"]["total_agents"] == data["pyworkforce"]["total_agents"]
+    assert data["speed_ratio"] > 0
+    table = runner.invoke(main_app, ["bench", "erlang", "--intervals", "50", "--no-peers"])
+    assert table.exit_code == 0, table.output
+    assert "pyworkforce not run" in table.stdout
+    bad = runner.invoke(main_app, ["bench", "erlang", "--intervals", "0"])
+    assert bad.exit_code == 2

@@ -220,8 +220,54 @@ def staff_cmd(
     _run(f"Staffing (Erlang {model.upper()})", as_json, compute)
 
 
+def bench_erlang_cmd(
+    intervals: Annotated[
+        int, typer.Option("--intervals", min=1, max=1_000_000, help="Intervals to staff.")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random intervals.")] = 2024,
+    peers: Annotated[
+        bool, typer.Option("--peers/--no-peers", help="Also run pyworkforce (bench extra).")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Erlang C staffing (80 % in 20 s) over many intervals, beside pyworkforce."""
+    from omnidesk.wfm import bench_erlang
+
+    result = bench_erlang.run(intervals, seed=seed, peers=peers)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    table = Table(title=f"Erlang C staffing of {intervals:,} intervals")
+    table.add_column("Measure")
+    table.add_column("Omnidesk", justify="right")
+    table.add_column("pyworkforce", justify="right")
+    own, peer = result["omnidesk"], result["pyworkforce"] or {}
+    table.add_row("seconds", f"{own['seconds']:.4f}", _opt(peer.get("seconds"), ".3f"))
+    table.add_row(
+        "intervals/s",
+        f"{own['intervals_per_second']:,.0f}",
+        _opt(peer.get("intervals_per_second"), ",.0f"),
+    )
+    table.add_row("total agents", str(own["total_agents"]), _opt(peer.get("total_agents"), "d"))
+    Console().print(table)
+    if result["pyworkforce"] is None:
+        typer.echo("pyworkforce not run (--no-peers, or not installed: pip install '.[bench]')")
+    else:
+        typer.echo(
+            f"speed ratio {result['speed_ratio']:.0f}x; identical agent counts in "
+            f"{result['identical_agent_counts']:,} of {intervals:,} intervals"
+        )
+
+
+def _opt(value: float | int | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the `erlang` command group to the main app."""
+    """Add the `erlang` command group to the main app, and `erlang` to the `bench` group."""
+    from omnidesk.cli.bench import bench_group
+
+    bench_group(app).command("erlang")(bench_erlang_cmd)
     group = typer.Typer(
         name="erlang",
         help="Erlang B, C and A queueing figures and staffing.",
