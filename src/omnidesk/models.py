@@ -5,6 +5,8 @@ from omnidesk.platform import audit, eventlog, tenancy
 from omnidesk.platform.auth import models as auth_models
 from omnidesk.platform.database import Base
 from omnidesk.routing import models as routing_models
+from omnidesk.wfm.forecasting import models as forecasting_models
+from omnidesk.wfm.scheduling import models as scheduling_models
 
 __all__ = [
     "Base",
@@ -12,6 +14,8 @@ __all__ = [
     "auth_models",
     "directory_models",
     "eventlog",
+    "forecasting_models",
     "routing_models",
+    "scheduling_models",
     "tenancy",
 ]

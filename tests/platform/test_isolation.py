@@ -86,7 +86,33 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("POST", "/api/v1/routing/offers/{offer_id}/reject"): ([{"offer_id": "B:offer"}], {}),
     ("POST", "/api/v1/routing/wrap-ups/{contact_id}/end"): ([{"contact_id": "B:wrapup"}], {}),
     ("POST", "/api/v1/routing/wrap-ups/{contact_id}/extend"): ([{"contact_id": "B:wrapup"}], {}),
+    ("GET", "/api/v1/wfm/forecasts/{forecast_id}"): ([{"forecast_id": "B:forecast"}], None),
+    ("POST", "/api/v1/wfm/forecasts/{forecast_id}/reforecast"): (
+        [{"forecast_id": "B:forecast"}],
+        {"day_error": 0.1},
+    ),
+    ("POST", "/api/v1/wfm/forecasts/{forecast_id}/staffing"): (
+        [{"forecast_id": "B:forecast"}],
+        {"answer_time": 20, "target_sl": 0.8},
+    ),
+    ("GET", "/api/v1/wfm/agents/{user_id}/profile"): ([{"user_id": "B:agent1"}], None),
+    ("PUT", "/api/v1/wfm/agents/{user_id}/profile"): (
+        [{"user_id": "B:agent1"}],
+        {"skills": ["lang.en"], "min_hours_per_week": 0},
+    ),
+    ("GET", "/api/v1/wfm/schedules/{schedule_id}"): ([{"schedule_id": "B:schedule"}], None),
+    ("GET", "/api/v1/wfm/schedules/{schedule_id}/agents/{user_id}"): (
+        [
+            {"schedule_id": "B:schedule", "user_id": "B:agent1"},
+            {"schedule_id": "B:schedule", "user_id": "A:agent1"},
+        ],
+        None,
+    ),
 }
+# Routes agents may not use at all: they are refused (403) before any lookup, reads included.
+STAFF_ONLY_PREFIXES = ("/api/v1/wfm/",)
+# ... except schedules, profiles and adherence: agents read their own there (the rest is 404).
+AGENT_READABLE_PREFIXES = ("/api/v1/wfm/schedules", "/api/v1/wfm/agents/", "/api/v1/wfm/adherence")
 
 # Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
 LISTS = {
@@ -100,6 +126,10 @@ LISTS = {
     "/api/v1/routing/queues",
     "/api/v1/routing/agents",
     "/api/v1/routing/contacts",
+    "/api/v1/wfm/history",
+    "/api/v1/wfm/forecasts",
+    "/api/v1/wfm/schedules",
+    "/api/v1/wfm/adherence",
 }
 # Reads that hold no tenant data at all.
 NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}
@@ -185,9 +215,39 @@ def _ids(tenants: dict[str, Any], admin_b: Any, agent_b: Any | None = None) -> d
     ids = {f"A:{k}": v for k, v in tenants["demo"].ids.items()}
     ids.update({f"B:{k}": v for k, v in tenants["other"].ids.items()})
     ids["B:token"] = token.json()["id"]
+    csv = "interval_start,queue_id,channel,volume,aht\n2025-03-03T09:00:00Z,bq,chat,4,120\n"
+    forecast = admin_b.post(
+        "/api/v1/wfm/forecasts",
+        json={
+            "source": "csv",
+            "csv": csv,
+            "interval_minutes": 60,
+            "method": "seasonal_naive",
+            "backtest_days": 0,
+        },
+    )
+    assert forecast.status_code == 201, forecast.text
+    ids["B:forecast"] = forecast.json()["id"]
+    ids["B:schedule"] = _schedule_b(admin_b, ids["B:agent1"])
     if agent_b is not None:
         _routing_b(tenants, admin_b, agent_b, ids)
     return ids
+
+
+def _schedule_b(admin_b: Any, agent1: str) -> str:
+    """Tenant B's published schedule: one agent, one day."""
+    profile = admin_b.put(f"/api/v1/wfm/agents/{agent1}/profile", json={"skills": ["lang.en"]})
+    assert profile.status_code == 200, profile.text
+    body = {
+        "horizon": {"start": "2026-03-23", "days": 1, "interval_minutes": 60},
+        "requirement": {"lang.en": [0] * 8 + [1] * 8 + [0] * 8},
+        "shift_templates": [{"name": "day", "length_minutes": 480, "start_times": ["08:00"]}],
+        "agents": [agent1],
+        "time_limit_seconds": 5,
+    }
+    schedule = admin_b.post("/api/v1/wfm/schedules", json=body)
+    assert schedule.status_code == 201, schedule.text
+    return str(schedule.json()["id"])
 
 
 def _state(admin: Any) -> dict[str, Any]:
@@ -204,6 +264,8 @@ def _state(admin: Any) -> dict[str, Any]:
             {k: v for k, v in c.items() if k != "estimate"}
             for c in admin.get("/api/v1/routing/contacts").json()
         ],
+        "forecasts": admin.get("/api/v1/wfm/forecasts").json(),
+        "schedules": admin.get("/api/v1/wfm/schedules").json(),
     }
 
 
@@ -238,6 +300,12 @@ def test_other_tenants_ids_are_not_found_on_every_route(tenants, as_user) -> Non
                     response = caller.request(method, url, **kwargs)
                 # Non-admins are refused mutations before any lookup, which leaks nothing either.
                 allowed = (404,) if who.startswith("admin") or method == "GET" else (403, 404)
+                if (
+                    who == "agent"
+                    and route.startswith(STAFF_ONLY_PREFIXES)
+                    and not route.startswith(AGENT_READABLE_PREFIXES)
+                ):
+                    allowed = (403,)
                 assert response.status_code in allowed, f"{who} {method} {url} -> {response.text}"
                 assert_problem(response, response.status_code)
                 sent = unquote(url)

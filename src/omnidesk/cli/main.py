@@ -15,11 +15,14 @@ app = typer.Typer(
 def _register() -> None:
     # Imported here, not at module import, so `omnidesk --help` stays fast and nothing
     # runs at import time.
-    from omnidesk.cli import bench, erlang, platform_cmds
+    from omnidesk.cli import bench, erlang, forecast, platform_cmds, schedule, simulate
 
     platform_cmds.register(app)
     erlang.register(app)
     bench.register(app)
+    forecast.register(app)
+    simulate.register(app)
+    schedule.register(app)
 
 
 def main() -> None:

@@ -26,6 +26,9 @@ from omnidesk.platform.settings import Settings, apply_process_settings
 from omnidesk.routing.endpoints import router as routing_router
 from omnidesk.routing.service import RoutingService
 from omnidesk.routing.views import RoutingView
+from omnidesk.wfm.endpoints import router as wfm_router
+from omnidesk.wfm.forecasting.endpoints import router as forecasting_router
+from omnidesk.wfm.scheduling.endpoints import router as scheduling_router
 
 API_PREFIX = "/api/v1"
 log = get_logger(__name__)
@@ -73,4 +76,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     app.include_router(directory_router, prefix=API_PREFIX)
     app.include_router(platform_router, prefix=API_PREFIX)
     app.include_router(routing_router, prefix=API_PREFIX)
+    app.include_router(wfm_router, prefix=API_PREFIX)
+    app.include_router(forecasting_router, prefix=API_PREFIX)
+    app.include_router(scheduling_router, prefix=API_PREFIX)
     return app

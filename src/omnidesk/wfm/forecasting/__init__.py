@@ -1,0 +1,1 @@
+"""Contact-volume and handle-time forecasting (pure model, storage, API). See docs/wfm.md."""

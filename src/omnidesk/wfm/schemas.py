@@ -1,0 +1,117 @@
+"""API shapes of workforce management: the staffing table and single Erlang figures.
+
+Ranges (rates > 0, targets < 1, ...) are checked once, by the pure functions in
+omnidesk.wfm.erlang / staffing, whose errors name the field and the interval; the shapes here
+only fix types and sizes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_INTERVALS = 20_000
+
+
+class Input(BaseModel):
+    """Request bodies refuse unknown fields: a misspelt target must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Targets(Input):
+    """What every interval must meet (each may be overridden per interval), and the model."""
+
+    model: Literal["c", "a"] = "c"
+    answer_time: float = Field(description="Service-level threshold T in seconds.")
+    target_sl: float | None = Field(None, description="Service level to reach, e.g. 0.8.")
+    target_asa: float | None = Field(None, description="Largest acceptable ASA in seconds.")
+    max_occupancy: float | None = Field(None, description="Occupancy cap, e.g. 0.85.")
+    max_abandon: float | None = Field(None, description="Abandonment cap (model a only).")
+    shrinkage: float = Field(0.0, description="Share of paid time off the phones, e.g. 0.3.")
+    patience: float | None = Field(None, description="Mean patience in seconds (model a).")
+
+
+class StaffingInterval(Input):
+    start: datetime
+    calls: float
+    aht: float
+    answer_time: float | None = None
+    target_sl: float | None = None
+    target_asa: float | None = None
+    max_occupancy: float | None = None
+    max_abandon: float | None = None
+    shrinkage: float | None = None
+    patience: float | None = None
+
+
+class StaffingIn(Targets):
+    interval_seconds: float = Field(description="Length of every interval, e.g. 1800.")
+    intervals: list[StaffingInterval] = Field(min_length=1, max_length=MAX_INTERVALS)
+
+
+class StaffingIntervalOut(BaseModel):
+    start: datetime
+    calls: float
+    aht: float
+    offered_load: float
+    agents: int
+    agents_with_shrinkage: int
+    service_level: float
+    p_wait: float
+    asa: float
+    occupancy: float
+    p_abandon: float | None = None
+
+
+class StaffingTotals(BaseModel):
+    """Calls-weighted service level and P(abandon), answered-weighted ASA, occupancy = carried
+    workload / staffed agent time; agent hours = sum of agents x interval length."""
+
+    calls: float
+    workload_hours: float
+    agent_hours: float
+    agent_hours_with_shrinkage: float
+    peak_agents: int
+    peak_agents_with_shrinkage: int
+    service_level: float
+    asa: float
+    occupancy: float
+    p_abandon: float | None = None
+
+
+class StaffingOut(BaseModel):
+    model: Literal["c", "a"]
+    interval_seconds: float
+    intervals: list[StaffingIntervalOut]
+    totals: StaffingTotals
+
+
+class ErlangIn(Input):
+    """`b`: load and lines. `c`: calls, interval_seconds, aht, agents, answer_time.
+    `a`: as c plus patience."""
+
+    model: Literal["b", "c", "a"]
+    load: float | None = None
+    lines: int | None = None
+    calls: float | None = None
+    interval_seconds: float | None = None
+    aht: float | None = None
+    agents: int | None = None
+    answer_time: float | None = None
+    patience: float | None = None
+
+
+class ErlangOut(BaseModel):
+    model: Literal["b", "c", "a"]
+    blocking: float | None = None
+    offered_load: float | None = None
+    p_wait: float | None = None
+    service_level: float | None = None
+    asa: float | None = Field(None, description="null when the queue is unstable (infinite)")
+    occupancy: float | None = None
+    p_abandon: float | None = None
+    mean_wait: float | None = None
+    mean_queue: float | None = None

@@ -1,0 +1,361 @@
+"""The discrete-event loop: the real routing engine on a virtual clock.
+
+One heap of timed twin actions (an agent answers an offer, a conversation ends, a customer
+hangs up, a wrap-up ends, a shift starts or ends, a break) merged with the customers' arrival
+list and with the engine's own timers: when `engine.next_deadline()` comes first, the loop
+calls `advance` to exactly that instant, so every event carries the instant the loop is at and
+no Tick is sent unless a rule reads the clock. Reactions due at the same instant (an answer
+delay of 0, say) go through a small FIFO instead of the heap.
+
+Everything measured comes from the engine's events (received, accepted, ended, agent state
+changed); the twin's own bookkeeping (which offer is pending, which contact is still waiting)
+only keeps it from sending a command the engine would refuse.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from omnidesk.core.routing import (
+    AcceptOffer,
+    AddAgent,
+    CancelContact,
+    Command,
+    ContactArrived,
+    EndContact,
+    EndWrapUp,
+    Engine,
+    SetAgentState,
+    Tick,
+)
+from omnidesk.core.routing.clock import from_us, to_us
+from omnidesk.core.routing.events import (
+    AgentStateChanged,
+    ContactEnded,
+    ContactReceived,
+    Event,
+    OfferAccepted,
+    OfferCreated,
+    OfferRejected,
+    OfferRevoked,
+    OfferTimedOut,
+    WrapUpEnded,
+    WrapUpStarted,
+)
+from omnidesk.wfm.twin.arrivals import ANSWER_AGAIN, NEVER, Customers, rng_for
+from omnidesk.wfm.twin.build import Plan, install
+from omnidesk.wfm.twin.distributions import Fixed, sample
+
+# Heap actions.
+_ACCEPT, _END, _ABANDON, _END_WRAP, _LOGIN, _LOGOUT, _BREAK, _BACK, _UNMISS, _TICK = range(10)
+# Contact states as the twin knows them from the events.
+_WAITING, _ACTIVE, _ENDED = 1, 2, 3
+# How a contact left routing (ContactEnded.reason); 0: still in routing when the run stopped.
+END_CODES = {"completed": 1, "cancelled": 2, "overflow": 3, "transferred_external": 4}
+COMPLETED, CANCELLED, OVERFLOWED = 1, 2, 3
+END_OF_SHIFT, BREAK = "end_of_shift", "break"
+# Events the twin reacts to; the others (queued, step changed, ...) are skipped at once.
+_K_OFFER, _K_STATE, _K_ACCEPTED, _K_RECEIVED, _K_ENDED, _K_WRAP_START, _K_WRAP_END, _K_FAIL = range(
+    8
+)
+_KINDS: dict[type[Event], int] = {
+    OfferCreated: _K_OFFER,
+    AgentStateChanged: _K_STATE,
+    OfferAccepted: _K_ACCEPTED,
+    ContactReceived: _K_RECEIVED,
+    ContactEnded: _K_ENDED,
+    WrapUpStarted: _K_WRAP_START,
+    WrapUpEnded: _K_WRAP_END,
+    OfferTimedOut: _K_FAIL,
+    OfferRevoked: _K_FAIL,
+    OfferRejected: _K_FAIL,
+}
+_BIG = 1 << 62
+US = 1_000_000
+_NO_DELAY = Fixed(kind="fixed", value=0)
+
+
+@dataclass
+class Outcome:
+    """One replication, as the engine's events tell it. Per contact (by position, -1: never
+    happened): when it was received, its entry stream, when it was answered and by which
+    agent group, when and why it left routing. Per agent: the timeline of the states the
+    engine reported (instant, agent id, new state)."""
+
+    received_us: list[int]
+    stream: list[int]
+    answered_us: list[int]
+    answered_group: list[int]
+    ended_us: list[int]
+    end_code: list[int]
+    timeline: list[tuple[int, str, str]]
+    stop_us: int
+    commands: int
+    events: int
+
+
+def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> Outcome:
+    """Run one replication. `check_times`: assert that every event carries the loop's instant
+    (for tests: it shows that no timer fired late, between two twin actions)."""
+    engine = Engine(plan.engine_config)
+    start_us = plan.start_us
+    start_dt = from_us(start_us)
+    install(engine, plan.queues, start_dt)
+    group_of: dict[str, int] = {}
+    for group in plan.groups:
+        for agent in group.agents:
+            engine.handle(AddAgent(agent), start_dt)
+            group_of[agent.id] = group.index
+
+    n = len(customers)
+    arrive_us, handle_us = customers.arrive_us, customers.handle_us
+    patience_us, answer_us, wrap_us = customers.patience_us, customers.answer_us, customers.wrap_us
+    priorities, attributes, cust_stream = customers.priority, customers.attributes, customers.stream
+    stream_target = [(s.queue_id, s.channel) for s in plan.streams]
+    stream_of = plan.stream_of
+
+    received = [-1] * n
+    entry = [-1] * n
+    answered = [-1] * n
+    answered_group = [-1] * n
+    ended = [-1] * n
+    end_code = [0] * n
+    state = [0] * n
+    offer: list[str | None] = [None] * n
+    tries = [0] * n  # offers made so far
+    answer_dist = [s.answer_delay or _NO_DELAY for s in plan.streams]
+    again = rng_for(customers.seed, customers.replication, ANSWER_AGAIN)
+    in_routing = 0
+
+    # Agent states as the engine reports them: (instant, agent, new state); occupancy is
+    # computed from this timeline after the run (stats.tally), not on the hot path.
+    timeline: list[tuple[int, str, str]] = []
+    on_shift: dict[str, bool] = dict.fromkeys(group_of, False)
+    on_break: dict[str, bool] = dict.fromkeys(group_of, False)
+    wrapping: set[tuple[str, str]] = set()
+    missed_reason = plan.engine_config.missed_reason
+    missed_away = plan.engine_config.missed_state == "away"
+
+    heap: list[tuple[int, int, int, Any, Any]] = []
+    # The counter breaks ties between actions due at the same instant: first pushed, first.
+    order = itertools.count()
+    heappush, heappop = heapq.heappush, heapq.heappop
+
+    def push(t: int, action: int, a: Any, b: Any = None) -> None:
+        heappush(heap, (t, next(order), action, a, b))
+
+    for group in plan.groups:
+        if group.periods is None:
+            push(start_us, _LOGIN, group.index)
+        else:
+            for p0, p1 in group.periods:
+                push(p0, _LOGIN, group.index)
+                push(p1, _LOGOUT, group.index)
+        for agent, breaks in zip(group.agents, group.breaks, strict=True):
+            for b0, b1 in breaks:
+                push(b0, _BREAK, agent.id)
+                push(b1, _BACK, agent.id)
+    if plan.uses_clock:
+        push(start_us + plan.tick_us, _TICK, None)
+
+    soon: deque[Command] = deque()
+    counters = [0, 0]  # commands, events
+
+    def check(events: list[Event], t: int) -> None:
+        for ev in events:
+            if to_us(ev.at) != t:
+                raise AssertionError(f"{ev.type} at {ev.at}, loop at {from_us(t)}")
+
+    kinds = _KINDS
+
+    def react(events: list[Event], t: int) -> None:
+        nonlocal in_routing
+        counters[1] += len(events)
+        if check_times:
+            check(events, t)
+        # Any: each branch reads its own event class's fields (dispatched on the exact class).
+        for ev in cast(list[Any], events):
+            kind = kinds.get(ev.__class__)
+            if kind is None:
+                continue
+            if kind == _K_OFFER:
+                c = int(ev.contact_id)
+                offer[c] = ev.offer_id
+                if tries[c]:
+                    # A second offer goes to another agent: a fresh delay, from its own
+                    # stream (drawn in the order offers happen; the first offers of every
+                    # contact keep common random numbers across variants).
+                    delay = round(float(sample(answer_dist[cust_stream[c]], again, 1)[0]) * US)
+                else:
+                    delay = answer_us[c]
+                tries[c] += 1
+                if delay:
+                    heappush(heap, (t + delay, next(order), _ACCEPT, c, (ev.offer_id, ev.agent_id)))
+                else:
+                    soon.append(AcceptOffer(ev.offer_id, ev.agent_id))
+            elif kind == _K_STATE:
+                agent_id = ev.agent_id
+                timeline.append((t, agent_id, ev.state))
+                if ev.state == "away":
+                    if ev.reason == END_OF_SHIFT and not on_shift[agent_id]:
+                        # Away for the end of the shift and holding nothing: log off.
+                        soon.append(SetAgentState(agent_id, "offline"))
+                    elif ev.reason == missed_reason and missed_away:
+                        push(t + plan.missed_away_us, _UNMISS, agent_id)
+            elif kind == _K_ACCEPTED:
+                c = int(ev.contact_id)
+                offer[c] = None
+                state[c] = _ACTIVE
+                answered[c] = t
+                answered_group[c] = group_of[ev.agent_id]
+                heappush(heap, (t + handle_us[c], next(order), _END, c, None))
+            elif kind == _K_RECEIVED:
+                c = int(ev.contact_id)
+                received[c] = t
+                entry[c] = stream_of[(ev.queue_id, ev.channel)]
+                state[c] = _WAITING
+                in_routing += 1
+                patience = patience_us[c]
+                if patience != NEVER:
+                    heappush(heap, (t + patience, next(order), _ABANDON, c, None))
+            elif kind == _K_ENDED:
+                c = int(ev.contact_id)
+                ended[c] = t
+                end_code[c] = END_CODES.get(ev.reason, 4)
+                state[c] = _ENDED
+                offer[c] = None
+                in_routing -= 1
+            elif kind == _K_WRAP_START:
+                if ev.ends_at is None:  # the queue leaves ending it to the agent: we do
+                    pair = (ev.agent_id, ev.contact_id)
+                    wrapping.add(pair)
+                    wrap = wrap_us[int(ev.contact_id)]
+                    if wrap:
+                        push(t + wrap, _END_WRAP, pair)
+                    else:
+                        soon.append(EndWrapUp(ev.agent_id, ev.contact_id))
+            elif kind == _K_WRAP_END:
+                wrapping.discard((ev.agent_id, ev.contact_id))
+            else:  # the offer failed: timed out, revoked or rejected
+                c = int(ev.contact_id)
+                if offer[c] == ev.offer_id:
+                    offer[c] = None
+
+    handle = engine.handle
+
+    def follow_up(t: int, now: datetime) -> None:
+        """The reactions due at this same instant, in order. Each is checked again first: an
+        earlier one in the queue may have changed what is pending."""
+        while soon:
+            command = soon.popleft()
+            kind = command.__class__
+            if kind is AcceptOffer:
+                offer_id = cast(AcceptOffer, command).offer_id
+                if offer[int(offer_id.rpartition("#")[0])] != offer_id:
+                    continue
+            elif kind is EndWrapUp:
+                pending = cast(EndWrapUp, command)
+                if (pending.agent_id, pending.contact_id) not in wrapping:
+                    continue
+            counters[0] += 1
+            react(handle(command, now), t)
+
+    def run(command: Command, t: int) -> None:
+        now = from_us(t)
+        counters[0] += 1
+        react(handle(command, now), t)
+        if soon:
+            follow_up(t, now)
+
+    def agents_of(group_index: int) -> list[str]:
+        return [a.id for a in plan.groups[group_index].agents]
+
+    end_us, drain_end = plan.end_us, plan.drain_end_us
+    next_deadline = engine.next_deadline
+    i = 0
+    t = start_us
+    due_at = next_deadline()
+    due = _BIG if due_at is None else to_us(due_at)
+    while True:
+        t_next = arrive_us[i] if i < n else _BIG
+        if heap and heap[0][0] < t_next:
+            t_next = heap[0][0]
+        if due <= t_next:
+            if due > drain_end:
+                break
+            t = due
+            counters[0] += 1
+            now = from_us(t)
+            react(engine.advance(now), t)
+            if soon:
+                follow_up(t, now)
+            due_at = next_deadline()
+            due = _BIG if due_at is None else to_us(due_at)
+            continue
+        if t_next > drain_end or (t_next > end_us and not in_routing and i >= n):
+            break
+        t = t_next
+        if i < n and arrive_us[i] == t and not (heap and heap[0][0] == t):
+            queue_id, channel = stream_target[cust_stream[i]]
+            run(ContactArrived(str(i), queue_id, channel, priorities[i], attributes[i]), t)
+            i += 1
+            due_at = next_deadline()
+            due = _BIG if due_at is None else to_us(due_at)
+            continue
+        _, _, action, a, b = heappop(heap)
+        if action == _END:
+            run(EndContact(str(a)), t)
+        elif action == _ACCEPT:
+            if offer[a] == b[0]:
+                run(AcceptOffer(b[0], b[1]), t)
+        elif action == _ABANDON:
+            if state[a] == _WAITING:
+                run(CancelContact(str(a)), t)
+        elif action == _END_WRAP:
+            if a in wrapping:
+                run(EndWrapUp(a[0], a[1]), t)
+        elif action == _LOGIN:
+            for agent_id in agents_of(a):
+                on_shift[agent_id] = True
+                if not on_break[agent_id]:
+                    run(SetAgentState(agent_id, "available"), t)
+        elif action == _LOGOUT:
+            for agent_id in agents_of(a):
+                on_shift[agent_id] = False
+                run(SetAgentState(agent_id, "away", END_OF_SHIFT), t)
+        elif action == _BREAK:
+            on_break[a] = True
+            if on_shift[a]:
+                run(SetAgentState(a, "away", BREAK), t)
+        elif action == _BACK:
+            on_break[a] = False
+            if on_shift[a]:
+                run(SetAgentState(a, "available"), t)
+        elif action == _UNMISS:
+            if on_shift[a] and not on_break[a]:
+                run(SetAgentState(a, "available"), t)
+        elif action == _TICK:
+            run(Tick(), t)
+            if t + plan.tick_us <= drain_end and (t < end_us or in_routing):
+                push(t + plan.tick_us, _TICK, None)
+        due_at = next_deadline()
+        due = _BIG if due_at is None else to_us(due_at)
+
+    return Outcome(
+        received_us=received,
+        stream=entry,
+        answered_us=answered,
+        answered_group=answered_group,
+        ended_us=ended,
+        end_code=end_code,
+        timeline=timeline,
+        # Contacts still in routing waited until the run gave up on them.
+        stop_us=drain_end if in_routing else t,
+        commands=counters[0],
+        events=counters[1],
+    )
