@@ -14,31 +14,12 @@ from omnidesk.platform.database import SYSTEM
 from omnidesk.platform.eventlog import EventRecord
 from omnidesk.platform.tenancy import tenant_by_slug
 from omnidesk.wfm.staffing import staff
+from spine_checks import assert_problem, events_of
 
 START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
 HOURS = range(8, 18)
 FORECASTS = "/api/v1/wfm/forecasts"
 AUDIENCE = {"users": [], "teams": [], "scope_change_for": []}
-
-
-def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    for fragment in fragments:
-        assert fragment.lower() in body["detail"].lower(), (fragment, body["detail"])
-    return body
-
-
-def events_of(admin: Any, kind: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page = admin.get("/api/v1/events", params={"after": after, "limit": 1000}).json()
-        found.extend(e for e in page["events"] if e["event"] == kind)
-        if page["last_event_id"] == after:
-            return found
-        after = page["last_event_id"]
 
 
 def pattern(day: int, hour: int) -> int:

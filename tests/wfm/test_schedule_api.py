@@ -8,32 +8,14 @@ from typing import Any
 
 import pytest
 
+from spine_checks import assert_problem, events_of
+
 SCHEDULES = "/api/v1/wfm/schedules"
 DAY_START = date(2026, 3, 28)  # Saturday; Berlin changes to summer time on Sunday 29th
 
 
 def profile_url(user_id: str) -> str:
     return f"/api/v1/wfm/agents/{user_id}/profile"
-
-
-def problem_of(response: Any, status: int, *fragments: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    for fragment in fragments:
-        assert fragment.lower() in body["detail"].lower(), (fragment, body["detail"])
-    return body
-
-
-def events_of(admin: Any, kind: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page = admin.get("/api/v1/events", params={"after": after, "limit": 1000}).json()
-        found.extend(e for e in page["events"] if e["event"] == kind)
-        if page["last_event_id"] == after:
-            return found
-        after = page["last_event_id"]
 
 
 def hourly(windows: list[tuple[int, int, int]]) -> list[int]:
@@ -98,15 +80,15 @@ def test_profiles_publish_read_and_roles(as_user, tenants) -> None:
         "skills_from": "profile",
     }
     assert mine.json()["max_shifts_per_week"] == 5
-    problem_of(agent1.get(profile_url(ids["agent2"])), 404)
-    problem_of(agent1.put(profile_url(ids["agent1"]), json={}), 403)
+    assert_problem(agent1.get(profile_url(ids["agent2"])), 404)
+    assert_problem(agent1.put(profile_url(ids["agent1"]), json={}), 403)
     # The supervisor manages the agents of their team.
     r = as_user("supervisor").put(profile_url(ids["agent2"]), json={"skills": ["lang.en"]})
     assert r.status_code == 200, r.text
     assert r.json()["effective"]["timezone"] == "UTC"  # the user's own zone now
     setup_profiles(admin, ids)
 
-    problem_of(agent1.post(SCHEDULES, json=two_day_body()), 403)
+    assert_problem(agent1.post(SCHEDULES, json=two_day_body()), 403)
     created = admin.post(SCHEDULES, json=two_day_body(agents=[ids["agent1"], ids["agent2"]]))
     assert created.status_code == 201, created.text
     schedule = created.json()
@@ -140,13 +122,13 @@ def test_profiles_publish_read_and_roles(as_user, tenants) -> None:
     assert starts == ["2026-03-28T09:00:00+01:00", "2026-03-29T10:00:00+02:00"]
     tokyo = agent1.get(f"{SCHEDULES}/{sid}/agents/{ids['agent1']}", params={"tz": "Asia/Tokyo"})
     assert tokyo.json()["shifts"][0]["start"] == "2026-03-28T17:00:00+09:00"
-    problem_of(
+    assert_problem(
         agent1.get(f"{SCHEDULES}/{sid}/agents/{ids['agent1']}", params={"tz": "Mars/Base"}),
         422,
         "tz",
     )
     # Agents read only their own shifts.
-    problem_of(agent1.get(f"{SCHEDULES}/{sid}/agents/{ids['agent2']}"), 404)
+    assert_problem(agent1.get(f"{SCHEDULES}/{sid}/agents/{ids['agent2']}"), 404)
     own = agent1.get(f"{SCHEDULES}/{sid}").json()
     assert [a["user_id"] for a in own["agents"]] == [ids["agent1"]] and "coverage" not in own
     full = as_user("supervisor").get(f"{SCHEDULES}/{sid}", params={"tz": "local"}).json()
@@ -157,7 +139,7 @@ def test_profiles_publish_read_and_roles(as_user, tenants) -> None:
     # A schedule without agent2 is invisible to them.
     only1 = admin.post(SCHEDULES, json=two_day_body(agents=[ids["agent1"]])).json()
     assert [s["id"] for s in agent2.get(SCHEDULES).json()] == [sid]
-    problem_of(agent2.get(f"{SCHEDULES}/{only1['id']}"), 404)
+    assert_problem(agent2.get(f"{SCHEDULES}/{only1['id']}"), 404)
     assert [s["id"] for s in admin.get(SCHEDULES).json()] == [only1["id"], sid]
 
 
@@ -243,22 +225,22 @@ def test_bad_schedule_requests_name_the_field(as_user, tenants, change, status, 
     setup_profiles(admin, tenants["demo"].ids)
     if "agents" in change:
         change = {"agents": [ids[a] for a in change["agents"]]}
-    problem_of(admin.post(SCHEDULES, json=two_day_body(**change)), status, fragment)
+    assert_problem(admin.post(SCHEDULES, json=two_day_body(**change)), status, fragment)
     assert admin.get(SCHEDULES).json() == []
 
 
 def test_infeasible_and_bad_profiles(as_user, tenants) -> None:
     ids = tenants["demo"].ids
     admin = as_user("admin")
-    problem_of(
+    assert_problem(
         admin.put(profile_url(ids["agent1"]), json={"min_hours_per_week": 50}),
         422,
         "max_hours_per_week",
     )
-    problem_of(
+    assert_problem(
         admin.put(profile_url(ids["agent1"]), json={"timezone": "Mars/Base"}), 422, "timezone"
     )
-    problem_of(
+    assert_problem(
         admin.put(profile_url(ids["agent1"]), json={"availability": {"mon": [["25:00", "26:00"]]}}),
         422,
         "availability",
@@ -272,7 +254,7 @@ def test_infeasible_and_bad_profiles(as_user, tenants) -> None:
         },  # 10 h in a 2-day plan, 4 h available
     )
     assert r.status_code == 200, r.text
-    body = problem_of(
+    body = assert_problem(
         admin.post(SCHEDULES, json=two_day_body(agents=[ids["agent1"]])),
         422,
         "min_hours_per_week",
@@ -355,15 +337,15 @@ def test_adherence_from_the_routing_event_log(as_user, tenants) -> None:
     assert default.status_code == 200 and default.json()["schedule_id"] == sid
     assert default.json()["report"]["scheduled_seconds"] >= scheduled
     # Nobody else's adherence for an agent; none at all for a user in no schedule.
-    problem_of(agent1.get("/api/v1/wfm/adherence", params={"user_id": ids["agent2"]}), 404)
+    assert_problem(agent1.get("/api/v1/wfm/adherence", params={"user_id": ids["agent2"]}), 404)
     nothing = as_user("agent2").get("/api/v1/wfm/adherence").json()
     assert nothing == {"schedule_id": None, "user_id": ids["agent2"], "report": None}
-    problem_of(
+    assert_problem(
         admin.get("/api/v1/wfm/adherence", params={**params, "end": shift_start.isoformat()}),
         422,
         "end",
     )
-    problem_of(
+    assert_problem(
         admin.get("/api/v1/wfm/adherence", params={**params, "start": "2026-01-01T00:00:00"}),
         422,
         "start",
@@ -383,7 +365,7 @@ def test_other_tenants_schedules_are_not_found(as_user, tenants) -> None:
         f"{SCHEDULES}/{sid}/agents/{b_ids['agent1']}",
         profile_url(b_ids["agent1"]),
     ):
-        problem_of(admin_a.get(url), 404)
-    problem_of(admin_a.get("/api/v1/wfm/adherence", params={"schedule_id": sid}), 404)
+        assert_problem(admin_a.get(url), 404)
+    assert_problem(admin_a.get("/api/v1/wfm/adherence", params={"schedule_id": sid}), 404)
     assert admin_a.get(SCHEDULES).json() == []
     assert [s["id"] for s in admin_b.get(SCHEDULES).json()] == [sid]

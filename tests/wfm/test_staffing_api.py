@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pytest
 
 from omnidesk.wfm.staffing import staff
+from spine_checks import assert_problem
 
 URL = "/api/v1/wfm/staffing"
-
-
-def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any]:
-    """A problem-details response with this status whose detail mentions every fragment."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    for fragment in fragments:
-        assert fragment.lower() in body["detail"].lower(), (fragment, body["detail"])
-    return body
 
 
 COMMON = {

@@ -68,3 +68,8 @@ def routes(app: Any) -> set[tuple[str, str]]:
         for method in set(methods) - {"HEAD", "OPTIONS"}:
             result.add((method, route.path))
     return result
+
+
+def events_of(admin: Any, kind: str) -> list[dict[str, Any]]:
+    """Every event of one type an admin sees."""
+    return [e for e in all_events(admin)[0] if e["event"] == kind]
