@@ -9,13 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from spine_checks import assert_no_new_events, assert_problem, event_cursor
 from sqlalchemy import select, update
 
 from conftest import As, login
 from omnidesk.platform.auth.models import ApiToken, AuthSession
 from omnidesk.platform.auth.ratelimit import LoginRateLimiter
 from omnidesk.platform.database import SYSTEM, utcnow
+from spine_checks import assert_no_new_events, assert_problem, event_cursor
 
 LOGIN = "/api/v1/auth/login"
 

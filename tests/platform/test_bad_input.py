@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from spine_checks import assert_no_new_events, assert_problem, audit_entries, event_cursor
 
 JSON = {"content-type": "application/json"}

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from fastapi import FastAPI
+
 from spine_checks import (
     all_events,
     assert_no_new_events,

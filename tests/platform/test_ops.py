@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from spine_checks import routes
 from sqlalchemy import text
 
 from omnidesk.platform import migrate
 from omnidesk.platform.app import create_app
 from omnidesk.platform.database import SYSTEM
 from omnidesk.platform.settings import load_settings
+from spine_checks import routes
 
 
 def test_healthz_and_readyz(client) -> None:

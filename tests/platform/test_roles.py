@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from spine_checks import assert_no_new_events, assert_problem, audit_entries, event_cursor
 
 
