@@ -54,26 +54,16 @@ _DIFF_ROWS = (
     ("answered", "Answered"),
     ("abandoned", "Abandoned"),
 )
-_PERCENT = {
-    "service_level",
-    "service_level_design",
-    "abandon_rate",
-    "abandon_rate_design",
-    "p_wait",
-    "occupancy",
-    "occupancy_design",
-}
-_COUNT = {"offered", "answered", "abandoned", "overflowed", "unanswered"}
 
 
 def _value(key: str, value: float | None, *, signed: bool = False) -> str:
     if value is None or not math.isfinite(value):
         return "-"
+    from omnidesk.wfm.twin.stats import PERCENT  # loaded by now: figures come from the twin
+
     sign = "+" if signed else ""
-    if key in _PERCENT:
+    if key in PERCENT:
         return f"{value * 100:{sign}.1f}%"
-    if key in _COUNT:
-        return f"{value:{sign},.1f}"
     return f"{value:{sign},.1f}"
 
 
@@ -82,7 +72,9 @@ def _with_ci(key: str, figure: dict[str, Any]) -> str:
     half = figure["half_width"]
     if half is None or text == "-":
         return text
-    if key in _PERCENT:
+    from omnidesk.wfm.twin.stats import PERCENT
+
+    if key in PERCENT:
         return f"{text} ±{half * 100:.1f}"
     return f"{text} ±{half:,.1f}"
 

@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.http import Ctx
-from omnidesk.wfm.endpoints import require_planner
 from omnidesk.wfm.forecasting import service
 from omnidesk.wfm.forecasting.schemas import (
     ForecastCreate,
@@ -23,6 +22,7 @@ from omnidesk.wfm.forecasting.schemas import (
     ReforecastOut,
 )
 from omnidesk.wfm.schemas import StaffingOut
+from omnidesk.wfm.service import require_planner
 
 router = APIRouter(prefix="/wfm", tags=["wfm"])
 

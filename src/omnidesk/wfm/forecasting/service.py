@@ -22,7 +22,6 @@ from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.errors import Invalid, NotFound
 from omnidesk.platform.events import Audience
 from omnidesk.platform.uow import UnitOfWork
-from omnidesk.wfm.endpoints import staffing_table
 from omnidesk.wfm.forecasting import csvio, history, model
 from omnidesk.wfm.forecasting.events import ForecastCreated
 from omnidesk.wfm.forecasting.holidaycal import HolidaySpec
@@ -51,6 +50,7 @@ from omnidesk.wfm.forecasting.series import (
 )
 from omnidesk.wfm.forecasting.series import check_interval as _check_interval
 from omnidesk.wfm.schemas import StaffingOut
+from omnidesk.wfm.service import staffing_table
 
 DEFAULT_INTERVAL_MINUTES = 30
 DEFAULT_HISTORY_DAYS = 56
