@@ -6,10 +6,24 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgresql lint format lock clean
+# Debian packages the voice engine and its tests use: the real SIP peers (sipp, baresip) and
+# the prompt/audio tools (espeak-ng, sox). Installed only when one is missing.
+SYSTEM_TOOLS := sipp baresip espeak-ng sox
+SYSTEM_PACKAGES := sip-tester baresip espeak-ng sox
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install system-packages run test test-sqlite test-postgresql lint format lock clean
 
 # Idempotent: re-installs only when pyproject.toml or the lock file changed.
-install: $(STAMP)
+install: system-packages $(STAMP)
+
+system-packages:
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
