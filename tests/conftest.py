@@ -91,11 +91,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     # The cheapest argon2 cost keeps the suite fast; production cost is the default.
     return load_settings(
         None,
         database_url=database_url,
+        data_dir=tmp_path / "data",
         auto_migrate=False,
         login_max_failures=5,
         argon2_time_cost=1,

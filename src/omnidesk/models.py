@@ -1,5 +1,6 @@
 """Imports every table module so `Base.metadata` is complete (for migrations and tests)."""
 
+from omnidesk.channels.voice import models as voice_models
 from omnidesk.directory import models as directory_models
 from omnidesk.platform import audit, eventlog, tenancy
 from omnidesk.platform.auth import models as auth_models
@@ -18,4 +19,5 @@ __all__ = [
     "routing_models",
     "scheduling_models",
     "tenancy",
+    "voice_models",
 ]

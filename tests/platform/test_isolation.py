@@ -6,8 +6,10 @@ or a new list endpoint, fails here until it is added (and so proven isolated).
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import wave
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +25,16 @@ from spine_checks import (
 )
 
 MEMBER = "/api/v1/teams/{team_id}/members/{user_id}"
+SIP = "/api/v1/voice/agents/{user_id}/sip"
+TRUNK = "/api/v1/voice/trunks/{trunk_id}"
+NUMBER = "/api/v1/voice/numbers/{number_id}"
+FLOW = "/api/v1/voice/flows/{flow_id}"
+POLICY = "/api/v1/voice/queues/{queue_id}/policy"
+AUDIO = "/api/v1/voice/audio/{name}"
+# Live calls exist only while a call is up: the real cross-tenant probe of these routes is in
+# tests/e2e/voice/test_voice_calls.py (tenant "other" against a live call of "demo").
+CALL = "/api/v1/voice/calls/{call_id}"
+NO_FLOW = "00000000-0000-4000-8000-000000000001"
 
 # (method, route) -> (path parameter sets, body). "B:x" is tenant B's row x, "A:x" the caller's own;
 # routes with two ids also try each mix, so one foreign id is enough to get 404.
@@ -109,11 +121,48 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
         ],
         None,
     ),
+    ("GET", SIP): ([{"user_id": "B:agent1"}], None),
+    ("PUT", SIP): ([{"user_id": "B:agent1"}], {"username": "hijack", "password": "password1"}),
+    ("DELETE", SIP): ([{"user_id": "B:agent1"}], None),
+    ("GET", TRUNK): ([{"trunk_id": "B:trunk"}], None),
+    ("PUT", TRUNK): ([{"trunk_id": "B:trunk"}], {"name": "Hijacked"}),
+    ("DELETE", TRUNK): ([{"trunk_id": "B:trunk"}], None),
+    ("GET", NUMBER): ([{"number_id": "B:number"}], None),
+    ("PUT", NUMBER): ([{"number_id": "B:number"}], {"number": "+442071838751", "flow_id": NO_FLOW}),
+    ("DELETE", NUMBER): ([{"number_id": "B:number"}], None),
+    ("GET", FLOW): ([{"flow_id": "B:flow"}], None),
+    ("PUT", FLOW): ([{"flow_id": "B:flow"}], {"name": "Hijacked", "definition": {"a": 1}}),
+    ("DELETE", FLOW): ([{"flow_id": "B:flow"}], None),
+    ("GET", FLOW + "/versions/{version}"): ([{"flow_id": "B:flow", "version": "A:version"}], None),
+    ("GET", POLICY): ([{"queue_id": "B:queue"}], None),
+    ("PUT", POLICY): ([{"queue_id": "B:queue"}], {"record": "never"}),
+    ("GET", AUDIO): ([{"name": "B:audio"}], None),
+    ("DELETE", AUDIO): ([{"name": "B:audio"}], None),
+    ("GET", CALL): ([{"call_id": "B:call"}], None),
+    **{
+        ("POST", f"{CALL}/{action}"): ([{"call_id": "B:call"}], body)
+        for action, body in (
+            ("hold", None),
+            ("resume", None),
+            ("mute", None),
+            ("unmute", None),
+            ("hangup", None),
+            ("dtmf", {"digits": "1"}),
+            ("recording", {"action": "pause"}),
+        )
+    },
 }
 # Routes agents may not use at all: they are refused (403) before any lookup, reads included.
-STAFF_ONLY_PREFIXES = ("/api/v1/wfm/",)
-# ... except schedules, profiles and adherence: agents read their own there (the rest is 404).
-AGENT_READABLE_PREFIXES = ("/api/v1/wfm/schedules", "/api/v1/wfm/agents/", "/api/v1/wfm/adherence")
+STAFF_ONLY_PREFIXES = ("/api/v1/wfm/", "/api/v1/voice/")
+# ... except schedules, profiles and adherence: agents read their own there (the rest is 404);
+# their own SIP credential; and the calls they are on.
+AGENT_READABLE_PREFIXES = (
+    "/api/v1/wfm/schedules",
+    "/api/v1/wfm/agents/",
+    "/api/v1/wfm/adherence",
+    "/api/v1/voice/agents/",
+    "/api/v1/voice/calls",
+)
 
 # Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
 LISTS = {
@@ -131,6 +180,12 @@ LISTS = {
     "/api/v1/wfm/forecasts",
     "/api/v1/wfm/schedules",
     "/api/v1/wfm/adherence",
+    "/api/v1/voice/settings",
+    "/api/v1/voice/trunks",
+    "/api/v1/voice/numbers",
+    "/api/v1/voice/flows",
+    "/api/v1/voice/audio",
+    "/api/v1/voice/calls",
 }
 # Reads that hold no tenant data at all.
 NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}
@@ -232,7 +287,46 @@ def _ids(tenants: dict[str, Any], admin_b: Any, agent_b: Any | None = None) -> d
     ids["B:schedule"] = _schedule_b(admin_b, ids["B:agent1"])
     if agent_b is not None:
         _routing_b(tenants, admin_b, agent_b, ids)
+        _voice_b(admin_b, ids)
+    ids["B:call"] = "0" * 32  # see CALL above
     return ids
+
+
+def _voice_b(admin_b: Any, ids: dict[str, str]) -> None:
+    """Tenant B's voice configuration: domain, an agent's SIP login, trunk, flow, DID, audio."""
+
+    def ok(response: Any) -> dict[str, Any]:
+        assert response.status_code in (200, 201), response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    ids["B:domain"] = "voice.other.example"
+    ok(admin_b.put("/api/v1/voice/settings", json={"sip_domain": ids["B:domain"]}))
+    sip = {"username": "b-1001", "password": "b-password"}
+    ok(admin_b.put(f"/api/v1/voice/agents/{ids['B:agent1']}/sip", json=sip))
+    trunk = {"name": "b-carrier", "allowed_addresses": ["198.51.100.0/24"]}
+    ids["B:trunk"] = ok(admin_b.post("/api/v1/voice/trunks", json=trunk))["id"]
+    definition = {"id": "b", "start": "b", "nodes": {"b": {"type": "hangup"}}}
+    flow = {"name": "b-flow", "definition": definition}
+    ids["B:flow"] = ok(admin_b.post("/api/v1/voice/flows", json=flow))["id"]
+    ids["A:version"] = "1"
+    ids["B:did"] = "+442071838750"
+    number = {"number": ids["B:did"], "flow_id": ids["B:flow"], "trunk_id": ids["B:trunk"]}
+    ids["B:number"] = ok(admin_b.post("/api/v1/voice/numbers", json=number))["id"]
+    ok(admin_b.put(f"/api/v1/voice/queues/{ids['B:queue']}/policy", json={"record": "never"}))
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x01" * 800)
+    ids["B:audio"] = "b-hello.wav"
+    ok(
+        admin_b.post(
+            f"/api/v1/voice/audio?name={ids['B:audio']}",
+            content=wav.getvalue(),
+            headers={"content-type": "audio/wav"},
+        )
+    )
 
 
 def _schedule_b(admin_b: Any, agent1: str) -> str:
@@ -267,6 +361,27 @@ def _state(admin: Any) -> dict[str, Any]:
         ],
         "forecasts": admin.get("/api/v1/wfm/forecasts").json(),
         "schedules": admin.get("/api/v1/wfm/schedules").json(),
+        "voice": [
+            admin.get(path).json()
+            for path in (
+                "/api/v1/voice/settings",
+                "/api/v1/voice/trunks",
+                "/api/v1/voice/numbers",
+                "/api/v1/voice/audio",
+            )
+        ],
+        "flows": [
+            admin.get(f"/api/v1/voice/flows/{flow['id']}").json()
+            for flow in admin.get("/api/v1/voice/flows").json()
+        ],
+        "sip": [
+            admin.get(f"/api/v1/voice/agents/{user['id']}/sip").json()
+            for user in admin.get("/api/v1/users").json()
+        ],
+        "policies": [
+            admin.get(f"/api/v1/voice/queues/{queue['definition']['id']}/policy").json()
+            for queue in admin.get("/api/v1/routing/queues").json()
+        ],
     }
 
 

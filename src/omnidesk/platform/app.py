@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import omnidesk
+from omnidesk.channels.voice.call_endpoints import router as call_router
+from omnidesk.channels.voice.endpoints import router as voice_router
+from omnidesk.channels.voice.wiring import start_voice, stop_voice
 from omnidesk.directory.endpoints import router as directory_router
 from omnidesk.directory.views import DirectoryView
 from omnidesk.platform import migrate
@@ -53,10 +56,15 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
         app.state.routing = RoutingService(db, services.bus)
         app.state.hub = Hub(services, [DirectoryView(), RoutingView(app.state.routing)])
         app.state.routing.start()
+        app.state.voice = None
+        if settings.voice_enabled:
+            app.state.voice = await start_voice(settings, services, app.state.routing)
         log.info("omnidesk started", database=db.backend)
         try:
             yield
         finally:
+            if app.state.voice is not None:
+                await stop_voice(app.state.voice)
             await app.state.routing.stop()
             app.state.hub.close()
             await db.dispose()
@@ -69,7 +77,12 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     )
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # WAV prompts are far larger than any JSON body; the route checks them itself too.
+        overrides={f"{API_PREFIX}/voice/audio": settings.voice_audio_max_bytes},
+    )
     app.add_middleware(MetricsMiddleware, api_prefix=API_PREFIX)
     app.include_router(probes)
     app.include_router(auth_router, prefix=API_PREFIX)
@@ -79,4 +92,6 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     app.include_router(wfm_router, prefix=API_PREFIX)
     app.include_router(forecasting_router, prefix=API_PREFIX)
     app.include_router(scheduling_router, prefix=API_PREFIX)
+    app.include_router(voice_router, prefix=API_PREFIX)
+    app.include_router(call_router, prefix=API_PREFIX)
     return app

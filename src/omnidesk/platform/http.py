@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -195,28 +195,48 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimitMiddleware:
-    """Rejects request bodies over the limit with 413, by Content-Length or while streaming."""
+    """Rejects request bodies over the limit with 413, by Content-Length or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `overrides` maps a path prefix to its own limit (an upload route that takes larger bodies
+    than the API's JSON); the longest prefix that matches whole path segments wins.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Longest first, so "/a/b" is tried before "/a"; trailing slashes do not matter.
+        self.overrides = sorted(
+            ((prefix.rstrip("/"), limit) for prefix, limit in (overrides or {}).items()),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.overrides:
+            # By whole segments: "/upload" must not also cover "/uploads-admin".
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 body = problem(400, "bad_content_length", "Bad request", "invalid Content-Length")
                 await JSONResponse(body, status_code=400, media_type=PROBLEM)(scope, receive, send)
                 return
-            if int(declared) > self.max_bytes:
+            if int(declared) > max_bytes:
                 body = problem(
                     413,
                     "payload_too_large",
                     "Payload too large",
-                    f"request bodies are limited to {self.max_bytes} bytes",
+                    f"request bodies are limited to {max_bytes} bytes",
                 )
                 await JSONResponse(body, status_code=413, media_type=PROBLEM)(scope, receive, send)
                 return
@@ -227,10 +247,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(
-                        413, f"request bodies are limited to {self.max_bytes} bytes"
-                    )
+                if received > max_bytes:
+                    raise HTTPException(413, f"request bodies are limited to {max_bytes} bytes")
             return message
 
         await self.app(scope, limited, send)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMNIDESK_", extra="forbid")
 
     database_url: str = "sqlite:///./var/omnidesk.db"
+    # Files the database does not hold (voice prompts and recordings, the sealing key file).
+    data_dir: Path = Path("./var")
+    # Seals secrets kept reversibly (outbound SIP trunk passwords); every node must share it.
+    # Unset: a random key file in data_dir is made on first use.
+    secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     environment: Literal["development", "production"] = "development"
@@ -50,6 +55,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     realtime_queue_size: int = Field(default=10_000, ge=10)
     realtime_page_size: int = Field(default=500, ge=10)
+
+    # Uploaded WAV prompts; the upload route's body limit instead of max_body_bytes.
+    voice_audio_max_bytes: int = Field(default=5_000_000, ge=1024)
+
+    # The voice server (SIP on UDP and TCP, RTP on a port range). Off unless asked for, so a
+    # process that only serves the API never takes the SIP port.
+    voice_enabled: bool = False
+    voice_host: str = "127.0.0.1"
+    voice_sip_port: int = Field(default=5060, ge=0, le=65535)
+    # 0: any free even port the system gives (tests; several servers on one host).
+    voice_rtp_port_min: int = Field(default=20000, ge=0, le=65534)
+    voice_rtp_port_max: int = Field(default=30000, ge=1025, le=65535)
+    voice_ring_timeout_seconds: float = Field(default=30.0, gt=0)
 
 
 class _YamlSource(PydanticBaseSettingsSource):

@@ -1,0 +1,127 @@
+"""Call control for the agent desktop: live calls, hold/resume, mute, DTMF, recording, hang-up."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from omnidesk.channels.voice.calls import VoiceCall
+from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.directory.models import Role
+from omnidesk.platform.errors import NotFound
+from omnidesk.platform.http import Ctx
+
+router = APIRouter(prefix="/voice/calls", tags=["voice calls"])
+
+
+class DtmfIn(BaseModel):
+    digits: str = Field(pattern=r"^[0-9*#A-D]{1,32}$")
+
+
+class RecordingIn(BaseModel):
+    action: Literal["start", "pause", "resume"]
+
+
+def _server(request: Request) -> VoiceServer | None:
+    # Without a voice server (OMNIDESK_VOICE_ENABLED off) there are simply no live calls.
+    server: VoiceServer | None = getattr(request.app.state, "voice", None)
+    return server
+
+
+def _visible(call: VoiceCall, ctx: Any) -> bool:
+    if call.tenant_id != ctx.principal.tenant_id:
+        return False
+    if ctx.principal.role is Role.AGENT:
+        return call.agent_id == str(ctx.principal.user_id)
+    return True
+
+
+def _call(request: Request, ctx: Any, call_id: str) -> tuple[VoiceServer, VoiceCall]:
+    server = _server(request)
+    call = server.calls.get(call_id) if server is not None else None
+    if server is None or call is None or not _visible(call, ctx):
+        raise NotFound(f"call {call_id!r} not found")
+    return server, call
+
+
+def view(call: VoiceCall) -> dict[str, Any]:
+    return {
+        "call_id": call.id,
+        "state": call.state,
+        "contact_id": call.contact_id,
+        "queue_id": call.queue_id,
+        "agent_id": call.agent_id,
+        "caller": call.caller,
+        "number": call.number,
+        "started_at": call.started_at,
+        "connected_at": call.connected_at,
+        "muted": bool(call.agent_leg is not None and call.agent_leg.muted),
+        "recording": None
+        if call.recorder is None
+        else ("paused" if call.recorder.paused else "recording"),
+        "monitors": [{"user_id": k, "mode": v[2]} for k, v in call.monitors.items()],
+    }
+
+
+@router.get("")
+async def list_calls(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+    server = _server(request)
+    if server is None:
+        return []
+    return [view(c) for c in list(server.calls.values()) if _visible(c, ctx)]
+
+
+@router.get("/{call_id}")
+async def get_call(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    return view(_call(request, ctx, call_id)[1])
+
+
+@router.post("/{call_id}/hold")
+async def hold(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, server.hold)
+    return view(call)
+
+
+@router.post("/{call_id}/resume")
+async def resume(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, server.resume)
+    return view(call)
+
+
+@router.post("/{call_id}/mute")
+async def mute(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, server.mute, True)
+    return view(call)
+
+
+@router.post("/{call_id}/unmute")
+async def unmute(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, server.mute, False)
+    return view(call)
+
+
+@router.post("/{call_id}/dtmf")
+async def dtmf(call_id: str, body: DtmfIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, server.send_dtmf, body.digits)
+    return view(call)
+
+
+@router.post("/{call_id}/recording")
+async def recording(call_id: str, body: RecordingIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, server.recording_control, body.action)
+    return view(call)
+
+
+@router.post("/{call_id}/hangup")
+async def hangup(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, server.hang_up, f"hung up by {ctx.principal.role.value}")
+    return view(call)

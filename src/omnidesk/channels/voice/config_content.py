@@ -1,0 +1,369 @@
+"""Voice configuration use cases, part two: IVR flows (versioned), queue voice policies and
+audio files. Same rules as config_service (never commits; audited; events recorded)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from omnidesk.channels.voice import repository as repo
+from omnidesk.channels.voice.audio import AudioStore, WavInfo
+from omnidesk.channels.voice.config_service import (
+    check_audio,
+    flush_unique,
+    require_admin,
+    require_staff,
+)
+from omnidesk.channels.voice.events import AudioChanged, FlowChanged, QueuePolicyChanged
+from omnidesk.channels.voice.ivr.flow import Flow as IvrFlow
+from omnidesk.channels.voice.ivr.flow import validate_flow
+from omnidesk.channels.voice.models import AudioFile, Flow, FlowVersion, QueuePolicy
+from omnidesk.channels.voice.schemas import FlowIn, QueuePolicyIn
+from omnidesk.platform.audit import audit
+from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.errors import Conflict, Invalid, NotFound
+from omnidesk.platform.uow import UnitOfWork
+
+DEFAULT_POLICY = QueuePolicyIn()
+
+
+# --- flows ----------------------------------------------------------------------------------
+
+
+def check_flow(definition: dict[str, Any]) -> IvrFlow:
+    """The definition as the IVR will run it, or 422 naming the path of every issue."""
+    result = validate_flow(definition)
+    if isinstance(result, IvrFlow):
+        return result
+    issues = [
+        {"path": f"definition.{i.path}" if i.path else "definition", "message": i.message}
+        for i in result
+    ]
+    detail = "; ".join(f"{i['path']}: {i['message']}" for i in issues)
+    raise Invalid(detail, field="definition", issues=issues)
+
+
+def _audio_file(name: str) -> str:
+    # As the IVR's prompt player resolves it: {wav: hold-music} plays hold-music.wav.
+    return name if name.lower().endswith(".wav") else f"{name}.wav"
+
+
+def flow_audio(flow: IvrFlow, definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path in the request, audio file name) for every prompt file and hold music the flow
+    plays. `definition` is the raw JSON, to name paths as the admin wrote them: a single
+    `{wav: x}` prompt has no list index."""
+    used: list[tuple[str, str]] = []
+    raw_nodes = definition.get("nodes") or {}
+    for node_id, node in flow.nodes.items():
+        base = f"definition.nodes.{node_id}"
+        raw = raw_nodes.get(node_id) or {}
+        for field, prompts in node.prompt_fields():
+            listed = isinstance(raw.get(field), list)
+            for index, item in enumerate(prompts):
+                if item.wav is not None:
+                    where = f"{base}.{field}.{index}.wav" if listed else f"{base}.{field}.wav"
+                    used.append((where, _audio_file(item.wav)))
+        moh = getattr(node, "moh", None)
+        if isinstance(moh, str):
+            used.append((f"{base}.moh", _audio_file(moh)))
+    return used
+
+
+def _audio_in_stored(definition: dict[str, Any]) -> set[str]:
+    flow = validate_flow(definition)
+    if isinstance(flow, IvrFlow):
+        return {name for _, name in flow_audio(flow, definition)}
+    # A stored definition the current schema no longer reads: every wav/moh string anywhere
+    # counts, so that a file it might play is never deleted from under it.
+    found: set[str] = set()
+    todo: list[Any] = [definition]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("wav", "moh") and isinstance(item, str):
+                    found.add(_audio_file(item))
+                else:
+                    todo.append(item)
+        elif isinstance(value, list):
+            todo.extend(value)
+    return found
+
+
+async def _check_flow_audio(uow: UnitOfWork, flow: IvrFlow, definition: dict[str, Any]) -> None:
+    used = flow_audio(flow, definition)
+    if not used:
+        return
+    names = {name for _, name in used}
+    stmt = select(AudioFile.name).where(AudioFile.name.in_(names))
+    present = set((await uow.session.scalars(stmt)).all())
+    issues = [
+        {"path": where, "message": f"no audio file {name!r} (upload it to /api/v1/voice/audio)"}
+        for where, name in used
+        if name not in present
+    ]
+    if issues:
+        detail = "; ".join(f"{i['path']}: {i['message']}" for i in issues)
+        raise Invalid(detail, field="definition", issues=issues)
+
+
+async def _flows_using_audio(uow: UnitOfWork, name: str) -> list[str]:
+    """Names of the flows whose version in use plays `name` (old versions do not count: no
+    call starts on them)."""
+    stmt = select(Flow.name, FlowVersion.definition).join(
+        FlowVersion, (FlowVersion.flow_id == Flow.id) & (FlowVersion.version == Flow.version)
+    )
+    rows = (await uow.session.execute(stmt.order_by(Flow.name))).all()
+    return [flow_name for flow_name, definition in rows if name in _audio_in_stored(definition)]
+
+
+async def _flow_view(uow: UnitOfWork, row: Flow) -> dict[str, Any]:
+    versions = await repo.flow_versions(uow.session, row.id)
+    current = next(v for v in versions if v.version == row.version)
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "version": row.version,
+        "definition": current.definition,
+        "versions": [
+            {
+                "version": v.version,
+                "created_at": v.created_at.isoformat(),
+                "created_by": str(v.created_by) if v.created_by else None,
+            }
+            for v in versions
+        ],
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def _flow_summary(row: Flow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "version": row.version,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+async def list_flows(uow: UnitOfWork, by: Principal) -> list[dict[str, Any]]:
+    require_staff(by)
+    return [_flow_summary(f) for f in await repo.list_flows(uow.session)]
+
+
+async def get_flow(uow: UnitOfWork, by: Principal, flow_id: uuid.UUID) -> dict[str, Any]:
+    require_staff(by)
+    return await _flow_view(uow, await repo.get_flow(uow.session, flow_id))
+
+
+async def get_flow_version(
+    uow: UnitOfWork, by: Principal, flow_id: uuid.UUID, version: int
+) -> dict[str, Any]:
+    require_staff(by)
+    flow = await repo.get_flow(uow.session, flow_id)
+    row = await repo.flow_version(uow.session, flow.id, version)
+    return {
+        "id": str(flow.id),
+        "name": flow.name,
+        "version": row.version,
+        "current": row.version == flow.version,
+        "definition": row.definition,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+async def create_flow(uow: UnitOfWork, by: Principal, data: FlowIn) -> dict[str, Any]:
+    require_admin(by)
+    definition = data.definition
+    await _check_flow_audio(uow, check_flow(definition), definition)
+    if await repo.flow_by_name(uow.session, data.name) is not None:
+        raise Conflict(f"a flow named {data.name!r} exists", field="name")
+    row = Flow(id=uuid.uuid4(), name=data.name, version=1, updated_by=by.user_id)
+    uow.session.add(row)
+    await flush_unique(uow, f"a flow named {data.name!r} exists", "name")
+    uow.session.add(
+        FlowVersion(flow_id=row.id, version=1, definition=definition, created_by=by.user_id)
+    )
+    await uow.session.flush()
+    uow.record(FlowChanged(id=str(row.id), action="created", version=1, data=_flow_summary(row)))
+    audit(uow, by, "voice.flow.create", "voice_flow", row.id, name=row.name, version=1)
+    return await _flow_view(uow, row)
+
+
+async def update_flow(
+    uow: UnitOfWork, by: Principal, flow_id: uuid.UUID, data: FlowIn
+) -> dict[str, Any]:
+    """A changed definition becomes a new version (the old ones are kept); the same definition
+    again only renames, so retrying a request does not pile up versions."""
+    require_admin(by)
+    row = await repo.get_flow(uow.session, flow_id)
+    definition = data.definition
+    await _check_flow_audio(uow, check_flow(definition), definition)
+    other = await repo.flow_by_name(uow.session, data.name)
+    if other is not None and other.id != row.id:
+        raise Conflict(f"a flow named {data.name!r} exists", field="name")
+    current = await repo.flow_version(uow.session, row.id, row.version)
+    if current.definition != definition:
+        row.version += 1
+        uow.session.add(
+            FlowVersion(
+                flow_id=row.id, version=row.version, definition=definition, created_by=by.user_id
+            )
+        )
+    row.name = data.name
+    row.updated_by = by.user_id
+    await flush_unique(uow, f"a flow named {data.name!r} exists", "name")
+    uow.record(
+        FlowChanged(id=str(row.id), action="updated", version=row.version, data=_flow_summary(row))
+    )
+    audit(uow, by, "voice.flow.update", "voice_flow", row.id, name=row.name, version=row.version)
+    return await _flow_view(uow, row)
+
+
+async def delete_flow(uow: UnitOfWork, by: Principal, flow_id: uuid.UUID) -> None:
+    require_admin(by)
+    row = await repo.get_flow(uow.session, flow_id)
+    used = await repo.numbers_using(uow.session, flow_id=row.id)
+    if used:
+        raise Conflict(f"flow {row.name!r} is used by number(s) {', '.join(used)}", numbers=used)
+    await uow.session.execute(delete(FlowVersion).where(FlowVersion.flow_id == row.id))
+    await uow.session.delete(row)
+    await uow.session.flush()
+    uow.record(FlowChanged(id=str(row.id), action="deleted", version=row.version))
+    audit(uow, by, "voice.flow.delete", "voice_flow", row.id, name=row.name)
+
+
+# --- queue policies -------------------------------------------------------------------------
+
+
+def policy_view(queue_id: str, row: QueuePolicy | None) -> dict[str, Any]:
+    if row is None:
+        return {"queue_id": queue_id, **DEFAULT_POLICY.model_dump(), "configured": False}
+    return {
+        "queue_id": queue_id,
+        "record": row.record,
+        "consent_prompt": row.consent_prompt,
+        "announce_every_s": row.announce_every_s,
+        "moh": row.moh,
+        "max_wait_s": row.max_wait_s,
+        "voicemail_queue": row.voicemail_queue,
+        "configured": True,
+    }
+
+
+def _require_queue(queue_id: str, queues: Collection[str]) -> None:
+    if queue_id not in queues:
+        raise NotFound(f"queue {queue_id!r} not found")
+
+
+async def get_queue_policy(
+    uow: UnitOfWork, by: Principal, queue_id: str, queues: Collection[str]
+) -> dict[str, Any]:
+    """`queues`: the routing queue ids of the tenant (the queues live in the routing engine)."""
+    require_staff(by)
+    _require_queue(queue_id, queues)
+    return policy_view(queue_id, await repo.queue_policy(uow.session, queue_id))
+
+
+async def put_queue_policy(
+    uow: UnitOfWork, by: Principal, queue_id: str, data: QueuePolicyIn, queues: Collection[str]
+) -> dict[str, Any]:
+    require_admin(by)
+    _require_queue(queue_id, queues)
+    if data.voicemail_queue is not None and data.voicemail_queue not in queues:
+        raise Invalid(
+            f"voicemail_queue: queue {data.voicemail_queue!r} not found", field="voicemail_queue"
+        )
+    await check_audio(uow, data.moh, "moh")
+    row = await repo.queue_policy(uow.session, queue_id)
+    if row is None:
+        row = QueuePolicy(queue_id=queue_id)
+        uow.session.add(row)
+    for name, value in data.model_dump().items():
+        setattr(row, name, value)
+    row.updated_by = by.user_id
+    await flush_unique(uow, f"queue {queue_id!r} was given a policy meanwhile", "queue_id")
+    view = policy_view(queue_id, row)
+    uow.record(QueuePolicyChanged(id=queue_id, action="updated", data=view))
+    audit(uow, by, "voice.queue_policy.set", "queue", queue_id, **data.model_dump())
+    return view
+
+
+# --- audio files ----------------------------------------------------------------------------
+
+
+def audio_view(row: AudioFile) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "size": row.size,
+        "sha256": row.sha256,
+        "sample_rate": row.sample_rate,
+        "channels": row.channels,
+        "sample_width": row.sample_width,
+        "duration_s": round(row.duration_s, 3),
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+async def list_audio(uow: UnitOfWork, by: Principal) -> list[dict[str, Any]]:
+    require_staff(by)
+    return [audio_view(a) for a in await repo.list_audio(uow.session)]
+
+
+async def get_audio(uow: UnitOfWork, by: Principal, name: str) -> AudioFile:
+    require_staff(by)
+    row = await repo.audio_by_name(uow.session, name)
+    if row is None:
+        raise NotFound(f"audio file {name!r} not found")
+    return row
+
+
+async def add_audio(
+    uow: UnitOfWork, by: Principal, name: str, info: WavInfo, data: bytes, store: AudioStore
+) -> tuple[dict[str, Any], uuid.UUID]:
+    """Writes the file before the row; the caller removes it again if the commit fails."""
+    require_admin(by)
+    if await repo.audio_by_name(uow.session, name) is not None:
+        raise Conflict(f"audio file {name!r} exists (delete it first)", field="name")
+    row = AudioFile(
+        id=uuid.uuid4(),
+        name=name,
+        size=info.size,
+        sha256=info.sha256,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        sample_width=info.sample_width,
+        duration_s=info.duration_s,
+        created_by=by.user_id,
+    )
+    uow.session.add(row)
+    await flush_unique(uow, f"audio file {name!r} exists", "name")
+    store.write(by.tenant_id, row.id, data)
+    view = audio_view(row)
+    uow.record(AudioChanged(id=name, action="created", data=view))
+    audit(uow, by, "voice.audio.add", "voice_audio", name, size=info.size, sha256=info.sha256)
+    return view, row.id
+
+
+async def delete_audio(uow: UnitOfWork, by: Principal, name: str) -> uuid.UUID:
+    """Returns the file id, whose bytes the caller removes after the commit."""
+    require_admin(by)
+    row = await get_audio(uow, by, name)
+    users = [f"queue {q!r}" for q in await repo.queues_using_audio(uow.session, name)]
+    users += [f"flow {f!r}" for f in await _flows_using_audio(uow, name)]
+    settings = await repo.settings(uow.session)
+    if settings is not None:
+        prompt = settings.options.get("recording_consent_prompt") or {}
+        if name in (settings.options.get("default_moh"), prompt.get("audio")):
+            users.append("the tenant's voice settings")
+    if users:
+        raise Conflict(f"audio file {name!r} is used by {', '.join(users)}", used_by=users)
+    await uow.session.delete(row)
+    await uow.session.flush()
+    uow.record(AudioChanged(id=name, action="deleted"))
+    audit(uow, by, "voice.audio.delete", "voice_audio", name, sha256=row.sha256)
+    return row.id

@@ -1,0 +1,296 @@
+"""Voice configuration over HTTP (thin: the rules are in config_service / config_content)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from omnidesk.channels.voice import config_content as content
+from omnidesk.channels.voice import config_service as service
+from omnidesk.channels.voice.audio import AudioStore, check_wav
+from omnidesk.channels.voice.schemas import (
+    FlowIn,
+    NumberIn,
+    QueuePolicyIn,
+    SipCredentialIn,
+    TrunkIn,
+    VoiceSettingsIn,
+)
+from omnidesk.channels.voice.vault import install_key
+from omnidesk.platform.errors import DomainError, NotFound
+from omnidesk.platform.http import Ctx, services_of
+
+router = APIRouter(prefix="/voice", tags=["voice"])
+WAV_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "application/octet-stream"}
+AUDIO_NAME = r"^[a-z0-9][a-z0-9._-]{0,59}\.wav$"
+AudioNamePath = Annotated[str, Path(pattern=AUDIO_NAME)]
+AudioNameQuery = Annotated[str, Query(pattern=AUDIO_NAME)]
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+def _key(request: Request) -> bytes:
+    settings = services_of(request).settings
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return install_key(secret, settings.data_dir)
+
+
+def _store(request: Request) -> AudioStore:
+    return AudioStore(services_of(request).settings.data_dir)
+
+
+async def _queues(request: Request, ctx: Ctx) -> set[str]:
+    """The tenant's routing queue ids, as committed (without loading routing for a tenant
+    that has none)."""
+    async with request.app.state.routing.reading(ctx.principal.tenant_id) as host:
+        return set(host.directory.queues) if host is not None else set()
+
+
+# --- SIP credentials ------------------------------------------------------------------------
+
+
+@router.get("/agents/{user_id}/sip")
+async def get_sip(user_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.get_sip_credential(ctx.uow, ctx.principal, user_id)
+
+
+@router.put("/agents/{user_id}/sip")
+async def put_sip(user_id: uuid.UUID, body: SipCredentialIn, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.put_sip_credential(ctx.uow, ctx.principal, user_id, body)
+
+
+@router.delete("/agents/{user_id}/sip", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_sip(user_id: uuid.UUID, ctx: Ctx) -> Response:
+    async with ctx.uow:
+        await service.delete_sip_credential(ctx.uow, ctx.principal, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@router.get("/settings")
+async def get_settings(ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.get_settings(ctx.uow, ctx.principal)
+
+
+@router.put("/settings")
+async def put_settings(body: VoiceSettingsIn, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.put_settings(ctx.uow, ctx.principal, body)
+
+
+# --- trunks ---------------------------------------------------------------------------------
+
+
+@router.get("/trunks")
+async def list_trunks(ctx: Ctx) -> list[dict[str, Any]]:
+    async with ctx.uow:
+        return await service.list_trunks(ctx.uow, ctx.principal)
+
+
+@router.post("/trunks", status_code=status.HTTP_201_CREATED)
+async def create_trunk(body: TrunkIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    service.require_admin(ctx.principal)
+    async with ctx.uow:
+        return await service.create_trunk(ctx.uow, ctx.principal, body, _key(request))
+
+
+@router.get("/trunks/{trunk_id}")
+async def get_trunk(trunk_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.get_trunk(ctx.uow, ctx.principal, trunk_id)
+
+
+@router.put("/trunks/{trunk_id}")
+async def update_trunk(
+    trunk_id: uuid.UUID, body: TrunkIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    service.require_admin(ctx.principal)
+    async with ctx.uow:
+        return await service.update_trunk(ctx.uow, ctx.principal, trunk_id, body, _key(request))
+
+
+@router.delete("/trunks/{trunk_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_trunk(trunk_id: uuid.UUID, ctx: Ctx) -> Response:
+    async with ctx.uow:
+        await service.delete_trunk(ctx.uow, ctx.principal, trunk_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+@router.get("/numbers")
+async def list_numbers(ctx: Ctx) -> list[dict[str, Any]]:
+    async with ctx.uow:
+        return await service.list_numbers(ctx.uow, ctx.principal)
+
+
+@router.post("/numbers", status_code=status.HTTP_201_CREATED)
+async def create_number(body: NumberIn, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.create_number(ctx.uow, ctx.principal, body)
+
+
+@router.get("/numbers/{number_id}")
+async def get_number(number_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.get_number(ctx.uow, ctx.principal, number_id)
+
+
+@router.put("/numbers/{number_id}")
+async def update_number(number_id: uuid.UUID, body: NumberIn, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await service.update_number(ctx.uow, ctx.principal, number_id, body)
+
+
+@router.delete("/numbers/{number_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_number(number_id: uuid.UUID, ctx: Ctx) -> Response:
+    async with ctx.uow:
+        await service.delete_number(ctx.uow, ctx.principal, number_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- flows ----------------------------------------------------------------------------------
+
+
+@router.get("/flows")
+async def list_flows(ctx: Ctx) -> list[dict[str, Any]]:
+    async with ctx.uow:
+        return await content.list_flows(ctx.uow, ctx.principal)
+
+
+@router.post("/flows", status_code=status.HTTP_201_CREATED)
+async def create_flow(body: FlowIn, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await content.create_flow(ctx.uow, ctx.principal, body)
+
+
+@router.get("/flows/{flow_id}")
+async def get_flow(flow_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await content.get_flow(ctx.uow, ctx.principal, flow_id)
+
+
+@router.get("/flows/{flow_id}/versions/{version}")
+async def get_flow_version(
+    flow_id: uuid.UUID, version: Annotated[int, Path(ge=1)], ctx: Ctx
+) -> dict[str, Any]:
+    async with ctx.uow:
+        return await content.get_flow_version(ctx.uow, ctx.principal, flow_id, version)
+
+
+@router.put("/flows/{flow_id}")
+async def update_flow(flow_id: uuid.UUID, body: FlowIn, ctx: Ctx) -> dict[str, Any]:
+    async with ctx.uow:
+        return await content.update_flow(ctx.uow, ctx.principal, flow_id, body)
+
+
+@router.delete("/flows/{flow_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_flow(flow_id: uuid.UUID, ctx: Ctx) -> Response:
+    async with ctx.uow:
+        await content.delete_flow(ctx.uow, ctx.principal, flow_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- queue policies -------------------------------------------------------------------------
+
+
+@router.get("/queues/{queue_id}/policy")
+async def get_queue_policy(queue_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    service.require_staff(ctx.principal)
+    queues = await _queues(request, ctx)
+    async with ctx.uow:
+        return await content.get_queue_policy(ctx.uow, ctx.principal, queue_id, queues)
+
+
+@router.put("/queues/{queue_id}/policy")
+async def put_queue_policy(
+    queue_id: str, body: QueuePolicyIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    service.require_admin(ctx.principal)
+    queues = await _queues(request, ctx)
+    async with ctx.uow:
+        return await content.put_queue_policy(ctx.uow, ctx.principal, queue_id, body, queues)
+
+
+# --- audio ----------------------------------------------------------------------------------
+
+
+@router.get("/audio")
+async def list_audio(ctx: Ctx) -> list[dict[str, Any]]:
+    async with ctx.uow:
+        return await content.list_audio(ctx.uow, ctx.principal)
+
+
+@router.post("/audio", status_code=status.HTTP_201_CREATED)
+async def upload_audio(request: Request, ctx: Ctx, name: AudioNameQuery) -> dict[str, Any]:
+    """The WAV file as the raw request body (Content-Type audio/wav), its name in `?name=`."""
+    service.require_admin(ctx.principal)
+    kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if kind not in WAV_TYPES:
+        raise UnsupportedMediaType(
+            f"send the WAV file as the body with Content-Type audio/wav, not {kind or 'none'}"
+        )
+    limit = services_of(request).settings.voice_audio_max_bytes
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise PayloadTooLarge(f"audio files are limited to {limit} bytes")
+    raw = bytes(data)
+    info = check_wav(raw)
+    store = _store(request)
+    written: list[uuid.UUID] = []
+    try:
+        async with ctx.uow:
+            view, file_id = await content.add_audio(ctx.uow, ctx.principal, name, info, raw, store)
+            written.append(file_id)
+    except BaseException:
+        # The row did not commit: its bytes must not stay behind.
+        for file_id in written:
+            store.remove(ctx.principal.tenant_id, file_id)
+        raise
+    return view
+
+
+@router.get("/audio/{name}")
+async def download_audio(name: AudioNamePath, request: Request, ctx: Ctx) -> Response:
+    async with ctx.uow:
+        row = await content.get_audio(ctx.uow, ctx.principal, name)
+    path = _store(request).path(ctx.principal.tenant_id, row.id)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        # The row outlived its bytes (data directory lost or not shared between nodes).
+        raise NotFound(f"audio file {name!r} is missing from the data directory") from None
+    return Response(
+        content=data,
+        media_type="audio/wav",
+        headers={"Content-Disposition": f'attachment; filename="{row.name}"'},
+    )
+
+
+@router.delete("/audio/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_audio(name: AudioNamePath, request: Request, ctx: Ctx) -> Response:
+    async with ctx.uow:
+        file_id = await content.delete_audio(ctx.uow, ctx.principal, name)
+    # Only after the commit: a rolled-back delete must still have its file.
+    _store(request).remove(ctx.principal.tenant_id, file_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,44 @@
+"""Creating and stopping the voice server inside the app's lifespan."""
+
+from __future__ import annotations
+
+from omnidesk.channels.voice.audio import AudioStore
+from omnidesk.channels.voice.lookups import VoiceLookups
+from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.channels.voice.vault import install_key
+from omnidesk.platform.services import AppServices
+from omnidesk.platform.settings import Settings
+from omnidesk.routing.service import RoutingService
+
+
+async def start_voice(
+    settings: Settings, services: AppServices, routing: RoutingService
+) -> VoiceServer:
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    lookups = VoiceLookups(
+        services.db,
+        services.bus,
+        sealing_key=install_key(secret, settings.data_dir),
+        audio=AudioStore(settings.data_dir),
+    )
+    lookups.start()
+    server = VoiceServer(
+        db=services.db,
+        bus=services.bus,
+        routing=routing,
+        lookups=lookups,
+        data_dir=settings.data_dir,
+        host=settings.voice_host,
+        sip_port=settings.voice_sip_port,
+        rtp_ports=(settings.voice_rtp_port_min, settings.voice_rtp_port_max)
+        if settings.voice_rtp_port_min
+        else None,
+        ring_timeout_s=settings.voice_ring_timeout_seconds,
+    )
+    await server.start()
+    return server
+
+
+async def stop_voice(server: VoiceServer) -> None:
+    await server.stop()
+    server.lookups.close()

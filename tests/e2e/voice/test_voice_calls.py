@@ -1,0 +1,196 @@
+"""A real call end to end: sipp calls a number from a trunk, picks the menu option by DTMF,
+waits in the queue, routing offers the call to agent1, whose baresip softphone rings, answers
+and talks; the audio paths are checked by frequency (caller 600 Hz, agent 1000 Hz) in what the
+agent heard and in the recording; the call detail record and events are in the log."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from baresip_agent import BaresipAgent
+from sqlalchemy import select
+from voice_call_helpers import (
+    AGENT_HZ,
+    CALLER_HZ,
+    DOMAIN,
+    caller_scenario,
+    configure,
+    finish_sipp,
+    free_port,
+    read_wav,
+    start_sipp,
+    tone_share,
+)
+
+from omnidesk.channels.voice.media.analysis import dominant_tones
+from omnidesk.channels.voice.models import Call as CallRow
+from omnidesk.channels.voice.models import Recording as RecordingRow
+from omnidesk.platform.database import SYSTEM
+from spine_checks import all_events
+
+pytestmark = [
+    pytest.mark.skipif(
+        not (shutil.which("sipp") and shutil.which("baresip") and shutil.which("sox")),
+        reason="needs sipp, baresip and sox (make install)",
+    ),
+    pytest.mark.slow,
+]
+
+
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    return settings.model_copy(
+        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
+    )
+
+
+async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        found = predicate()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def _diagnose(voice: Any) -> str:
+    return (
+        "; ".join(
+            f"call {c.id} state={c.state} ivr={c.session.trail.entries if c.session else None} "
+            f"leg={vars(c.leg.stats)}"
+            for c in voice.calls.values()
+        )
+        or "no live call"
+    )
+
+
+async def _rows(app: Any, model: Any) -> list[Any]:
+    db = app.state.services.db
+    session = db.session(SYSTEM)
+    try:
+        return list((await session.scalars(select(model))).all())
+    finally:
+        await session.close()
+
+
+@pytest.mark.parametrize(("how", "hold"), [("rfc4733", False), ("info", True)])
+async def test_call_through_ivr_queue_and_agent_softphone(
+    how, hold, app, client, tenants, as_user, settings, tmp_path: Path
+):  # type: ignore[no-untyped-def]
+    ids = tenants["demo"].ids
+    admin = as_user("admin")
+    configure(admin, ids)
+    voice = app.state.voice
+    agent = BaresipAgent(
+        tmp_path / "agent1",
+        "agent1",
+        "s3cret-pass",
+        DOMAIN,
+        settings.voice_sip_port,
+        tone_hz=AGENT_HZ,
+    )
+    await agent.start()
+    try:
+        # Registered with digest auth in the tenant's domain (it may register before the
+        # control socket is up, so look at the registrar rather than at baresip's events).
+        await _wait(lambda: voice.sip.registrar.lookup(f"sip:agent1@{DOMAIN}"), what="REGISTER")
+        r = as_user("agent1").post(
+            f"/api/v1/routing/agents/{ids['agent1']}/state", json={"state": "available"}
+        )
+        assert r.status_code == 200, r.text
+
+        scenario = caller_scenario(tmp_path, digit="1", how="info" if how == "info" else "pcap")
+        sipp = await start_sipp(tmp_path, scenario, settings.voice_sip_port)
+        try:
+            try:
+                await agent.wait_event("CALL_ESTABLISHED", within=40)
+            except TimeoutError:
+                ended = [
+                    e["data"] for e in all_events(admin)[0] if e["event"].startswith("voice.c")
+                ]
+                raise AssertionError(f"{_diagnose(voice)}; {ended}") from None
+            call = await _wait(lambda: next(iter(voice.calls.values()), None), what="the live call")
+            await _wait(lambda: call.state == "connected", what="the bridge")
+            assert call.agent_id == ids["agent1"]
+            await asyncio.sleep(2.0)  # talk
+            live = admin.get("/api/v1/voice/calls").json()
+            assert [c["state"] for c in live] == ["connected"]
+            assert live[0]["recording"] == "recording"
+            url = f"/api/v1/voice/calls/{call.id}"
+            # Another tenant and another agent of the same tenant do not see the live call.
+            other = as_user("admin", "other")
+            assert other.get("/api/v1/voice/calls").json() == []
+            assert other.get(url).status_code == 404
+            assert other.post(f"{url}/hold").status_code == 404
+            assert as_user("agent2").get(url).status_code == 404
+            assert as_user("agent2").get("/api/v1/voice/calls").json() == []
+            assert as_user("agent1").get(url).json()["agent_id"] == ids["agent1"]
+            if hold:
+                # The agent holds from the desktop: the caller hears music, the agent silence.
+                mine = as_user("agent1")
+                r = mine.post(f"{url}/hold")
+                assert r.status_code == 200 and r.json()["state"] == "held", r.text
+                assert mine.post(f"{url}/hold").json()["state"] == "held"  # idempotent
+                await asyncio.sleep(2.0)
+                r = mine.post(f"{url}/resume")
+                assert r.status_code == 200 and r.json()["state"] == "connected", r.text
+                assert mine.post(f"{url}/resume").status_code == 409  # not on hold
+                assert mine.post(f"{url}/dtmf", json={"digits": "x"}).status_code == 422
+                await asyncio.sleep(2.0)
+            # The agent hangs up on the softphone: the caller gets a BYE, sipp ends cleanly.
+            await agent.command("hangup")
+            await agent.wait_event("CALL_CLOSED")
+            await finish_sipp(sipp, tmp_path)
+        finally:
+            if sipp.returncode is None:
+                sipp.kill()
+                await sipp.wait()
+        await _wait(lambda: not voice.calls, what="the call to end")
+    finally:
+        await agent.stop()
+
+    # What the agent heard: the caller's tone, not their own.
+    heard = agent.heard()[-1]
+    talk = heard[len(heard) // 4 :]
+    assert tone_share(talk, CALLER_HZ, (AGENT_HZ,)) > 0.9
+    if hold:
+        # A gap of at least 1.4 s without the caller between stretches with them: the hold.
+        present = [CALLER_HZ in w for w in dominant_tones(heard, (CALLER_HZ, AGENT_HZ))]
+        first, last = present.index(True), len(present) - 1 - present[::-1].index(True)
+        gap = max(
+            len(run) for run in "".join("x" if p else "." for p in present[first:last]).split("x")
+        )
+        assert gap >= 7, present
+
+    [row] = client.portal.call(_rows, app, CallRow)
+    assert row.agent_id is not None and str(row.agent_id) == ids["agent1"]
+    assert row.answered_at is not None and row.ended_at is not None
+    assert row.end_reason.startswith("agent")
+    [rec] = client.portal.call(_rows, app, RecordingRow)
+    assert row.recording_ids == [str(rec.id)]
+    samples, channels = read_wav(settings.data_dir / rec.path)
+    assert channels == 2
+    left, right = samples[:, 0], samples[:, 1]
+    assert tone_share(left, CALLER_HZ, (AGENT_HZ,)) > 0.9  # the caller on the left
+    assert tone_share(right, AGENT_HZ, (CALLER_HZ,)) > 0.9  # the agent on the right
+
+    events, _ = all_events(admin)
+    kinds = [e["event"] for e in events]
+    for expected in (
+        "voice.call_started",
+        "voice.call_state_changed",
+        "routing.offer_accepted",
+        "voice.recording_saved",
+        "voice.call_ended",
+    ):
+        assert expected in kinds, expected
+    states = [e["data"]["state"] for e in events if e["event"] == "voice.call_state_changed"]
+    assert states[:1] and "queued" in states and "ringing" in states and "connected" in states
+    [ended] = [e for e in events if e["event"] == "voice.call_ended"]
+    assert ended["data"]["ivr_path"][:2] == ["menu", "support"]
