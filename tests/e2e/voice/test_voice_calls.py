@@ -30,7 +30,7 @@ from omnidesk.channels.voice.media.analysis import dominant_tones
 from omnidesk.channels.voice.models import Call as CallRow
 from omnidesk.channels.voice.models import Recording as RecordingRow
 from omnidesk.platform.database import SYSTEM
-from spine_checks import all_events
+from spine_checks import all_events, events_of
 
 pytestmark = [
     pytest.mark.skipif(
@@ -192,5 +192,10 @@ async def test_call_through_ivr_queue_and_agent_softphone(
         assert expected in kinds, expected
     states = [e["data"]["state"] for e in events if e["event"] == "voice.call_state_changed"]
     assert states[:1] and "queued" in states and "ringing" in states and "connected" in states
+    # The call's events reach the supervisor of the queue's team and the agent on the call,
+    # not another agent.
+    assert len(events_of(as_user("supervisor"), "voice.call_ended")) == 1
+    assert len(events_of(as_user("agent1"), "voice.call_ended")) == 1
+    assert events_of(as_user("agent2"), "voice.call_ended") == []
     [ended] = [e for e in events if e["event"] == "voice.call_ended"]
     assert ended["data"]["ivr_path"][:2] == ["menu", "support"]

@@ -105,6 +105,10 @@ class VoiceServer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        from omnidesk.channels.voice.recovery import recover_recordings
+
+        # Before any call records: a crash's recordings are repaired and marked partial.
+        await recover_recordings(self)
         await self.media.start()
         await self.sip.start()
         self._subscription = self.bus.subscribe(self._on_event)
@@ -742,8 +746,18 @@ class VoiceServer:
         return UnitOfWork(self.db.session(tenant_id), self.bus, tenant_id=tenant_id)
 
     def _audience(self, call: VoiceCall) -> Audience:
-        users = frozenset({uuid.UUID(call.agent_id)}) if call.agent_id else frozenset()
-        return Audience(users=users)
+        """Who follows a call besides admins: the same people as its routing contact — the
+        supervisors of the teams serving its queue — plus its agent and the agent's teams."""
+        users: set[uuid.UUID] = set()
+        teams: set[uuid.UUID] = set()
+        host = self.routing.loaded_host(call.tenant_id)
+        if host is not None and call.queue_id:
+            teams |= host.directory.queue_audience(call.queue_id).teams
+        if call.agent_id:
+            users.add(uuid.UUID(call.agent_id))
+            if host is not None:
+                teams |= host.directory.agent_audience(call.agent_id).teams
+        return Audience(users=frozenset(users), teams=frozenset(teams))
 
     async def record(self, call: VoiceCall, event: DomainEvent) -> None:
         async with self._uow(call.tenant_id) as uow:
