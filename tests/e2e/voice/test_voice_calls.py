@@ -143,6 +143,12 @@ async def test_call_through_ivr_queue_and_agent_softphone(
                 assert mine.post(f"{url}/resume").status_code == 409  # not on hold
                 assert mine.post(f"{url}/dtmf", json={"digits": "x"}).status_code == 422
                 await asyncio.sleep(2.0)
+                # Hold pressed on the softphone (a re-INVITE with sendonly) holds the call too.
+                assert (await agent.command("hold"))["ok"], agent.events[-3:]
+                await _wait(lambda: call.state == "held", what="hold from the phone")
+                assert (await agent.command("resume"))["ok"], agent.events[-3:]
+                await _wait(lambda: call.state == "connected", what="resume from the phone")
+                await asyncio.sleep(1.0)
             # The agent hangs up on the softphone: the caller gets a BYE, sipp ends cleanly.
             await agent.command("hangup")
             await agent.wait_event("CALL_CLOSED")

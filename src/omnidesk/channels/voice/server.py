@@ -251,6 +251,9 @@ class VoiceServer:
                 call.put("call", lambda: self.caller_gone(call, reason))
 
         call.sip.on_info = on_info
+        call.sip.on_reinvite = lambda offer: self._reinvited(
+            call, call.sip, call.leg, offer, agent=False
+        )
         call.sip.on_ended = on_ended
 
     # --- prompts -----------------------------------------------------------------------------
@@ -502,13 +505,40 @@ class VoiceServer:
             if not call.ended:
                 call.put("call", lambda: self.agent_gone(call, reason))
 
-        ring.sip.on_ended = agent_gone
+        agent_sip, agent_leg = ring.sip, ring.leg
+        agent_sip.on_ended = agent_gone
+        agent_sip.on_reinvite = lambda offer: self._reinvited(
+            call, agent_sip, agent_leg, offer, agent=True
+        )
         ring.leg.on_dtmf = None
         call.put("answered")
         await self.note(call, "connected", agent_id=ring.agent_id)
         policy = await self.lookups.queue_policy(call.tenant_id, call.queue_id or "")
         if policy.record == "always":
             await self.start_recording(call)
+
+    async def _reinvited(
+        self, call: VoiceCall, sip_call: Any, leg: Leg, offer: bytes | None, *, agent: bool
+    ) -> bytes:
+        """A re-INVITE from either side: renegotiate its leg (new address, codec, direction).
+        The agent's phone putting the call on hold (sendonly/inactive/0.0.0.0) holds the call
+        as the desktop's hold does — the customer hears music — and taking it off resumes."""
+        if not offer:
+            return bytes(sip_call.local_sdp or b"")  # an offerless re-INVITE: the same answer
+        try:
+            answer, params = negotiate(
+                SessionDescription.parse(offer), local_ip=self.host, local_port=leg.local_port
+            )
+        except SdpError as exc:
+            raise CallFailed(488, str(exc)) from exc
+        leg.configure(params)
+        if agent:
+            on_hold = not params.sends  # they send only / nothing, or to 0.0.0.0
+            if on_hold and call.state == "connected":
+                call.put("call", lambda: self.hold(call))
+            elif not on_hold and call.state == "held":
+                call.put("call", lambda: self.resume(call))
+        return answer.build().encode()
 
     # --- recording ---------------------------------------------------------------------------
 
