@@ -34,6 +34,9 @@ AUDIO = "/api/v1/voice/audio/{name}"
 # Live calls exist only while a call is up: the real cross-tenant probe of these routes is in
 # tests/e2e/voice/test_voice_calls.py (tenant "other" against a live call of "demo").
 CALL = "/api/v1/voice/calls/{call_id}"
+# Recordings exist only after a call: the real cross-tenant probe is in
+# tests/e2e/voice/test_voice_voicemail.py; here an unknown id must be 404 like a foreign one.
+RECORDING = "/api/v1/voice/recordings/{recording_id}"
 NO_FLOW = "00000000-0000-4000-8000-000000000001"
 
 # (method, route) -> (path parameter sets, body). "B:x" is tenant B's row x, "A:x" the caller's own;
@@ -139,6 +142,11 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("GET", AUDIO): ([{"name": "B:audio"}], None),
     ("DELETE", AUDIO): ([{"name": "B:audio"}], None),
     ("GET", CALL): ([{"call_id": "B:call"}], None),
+    ("POST", f"{CALL}/monitor"): ([{"call_id": "B:call"}], {"mode": "listen"}),
+    ("PATCH", f"{CALL}/monitor"): ([{"call_id": "B:call"}], {"mode": "whisper"}),
+    ("DELETE", f"{CALL}/monitor"): ([{"call_id": "B:call"}], None),
+    ("GET", RECORDING): ([{"recording_id": "B:recording"}], None),
+    ("GET", f"{RECORDING}/audio"): ([{"recording_id": "B:recording"}], None),
     **{
         ("POST", f"{CALL}/{action}"): ([{"call_id": "B:call"}], body)
         for action, body in (
@@ -149,6 +157,12 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
             ("hangup", None),
             ("dtmf", {"digits": "1"}),
             ("recording", {"action": "pause"}),
+            ("transfer", {"target": "queue", "id": "support"}),
+            ("consult", {"target": "queue", "id": "support"}),
+            ("consult/complete", None),
+            ("consult/cancel", None),
+            ("conference", None),
+            ("transfer-out", {"number": "+493098765432"}),
         )
     },
 }
@@ -162,6 +176,7 @@ AGENT_READABLE_PREFIXES = (
     "/api/v1/wfm/adherence",
     "/api/v1/voice/agents/",
     "/api/v1/voice/calls",
+    "/api/v1/voice/recordings",
 )
 
 # Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
@@ -289,6 +304,7 @@ def _ids(tenants: dict[str, Any], admin_b: Any, agent_b: Any | None = None) -> d
         _routing_b(tenants, admin_b, agent_b, ids)
         _voice_b(admin_b, ids)
     ids["B:call"] = "0" * 32  # see CALL above
+    ids["B:recording"] = "00000000-0000-4000-8000-0000000000b1"  # see RECORDING above
     return ids
 
 

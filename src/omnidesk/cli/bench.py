@@ -115,6 +115,47 @@ def _routing_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def voice_cmd(
+    calls: Annotated[int, typer.Option("--calls", min=1, help="Concurrent recorded calls.")] = 200,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=1.0, help="Measured steady-state seconds.")
+    ] = 10.0,
+    rate: Annotated[float, typer.Option("--rate", min=0.5, help="New calls per second.")] = 8.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Voice server: N concurrent recorded calls from sipp; RTP interval, loss, CPU, memory."""
+    from omnidesk.channels.voice.bench_voice import run
+
+    if not as_json:
+        typer.echo(f"Setting up {calls} agents and calling them (sipp)...", err=True)
+    try:
+        result = run(calls, seconds, rate=rate)
+    except RuntimeError as exc:
+        typer.echo(f"bench voice: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    interval = result["send_interval_ms"]
+    table = Table(title="Voice benchmark")
+    table.add_column("Measure")
+    table.add_column("Value", justify="right")
+    for label, value in (
+        ("Calls asked", f"{result['calls']}"),
+        ("Concurrent recorded calls (peak / min)",
+         f"{result['concurrent_recorded_peak']} / {result['concurrent_recorded_min']}"),
+        ("RTP send interval p50 / p99 (ms)", f"{interval['p50']} / {interval['p99']}"),
+        ("Packets received / lost", f"{result['packets_received']:,} / {result['packets_lost']:,}"),
+        ("Loss (%)", f"{result['loss_pct']}"),
+        ("CPU (% of one core)", f"{result['cpu_pct']}"),
+        ("RSS (MB)", f"{result['rss_mb']}"),
+        ("Measured seconds", f"{result['seconds']}"),
+    ):  # fmt: skip
+        table.add_row(label, value)
+    Console().print(table)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `bench routing` to the app's `bench` group."""
+    """Add `bench routing` and `bench voice` to the app's `bench` group."""
     bench_group(app).command("routing")(routing_cmd)
+    bench_group(app).command("voice")(voice_cmd)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import omnidesk
 from omnidesk.channels.voice.call_endpoints import router as call_router
 from omnidesk.channels.voice.endpoints import router as voice_router
+from omnidesk.channels.voice.recording_endpoints import router as recording_router
 from omnidesk.channels.voice.wiring import start_voice, stop_voice
 from omnidesk.directory.endpoints import router as directory_router
 from omnidesk.directory.views import DirectoryView
@@ -94,4 +95,5 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     app.include_router(scheduling_router, prefix=API_PREFIX)
     app.include_router(voice_router, prefix=API_PREFIX)
     app.include_router(call_router, prefix=API_PREFIX)
+    app.include_router(recording_router, prefix=API_PREFIX)
     return app

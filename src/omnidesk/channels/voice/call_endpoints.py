@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from omnidesk.channels.voice import monitoring, outbound, transfers
 from omnidesk.channels.voice.calls import VoiceCall
 from omnidesk.channels.voice.server import VoiceServer
 from omnidesk.directory.models import Role
@@ -22,6 +24,10 @@ class DtmfIn(BaseModel):
 
 class RecordingIn(BaseModel):
     action: Literal["start", "pause", "resume"]
+
+
+class TransferOutIn(BaseModel):
+    number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
 
 
 def _server(request: Request) -> VoiceServer | None:
@@ -124,4 +130,106 @@ async def recording(call_id: str, body: RecordingIn, request: Request, ctx: Ctx)
 async def hangup(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
     await server.control(call, server.hang_up, f"hung up by {ctx.principal.role.value}")
+    return view(call)
+
+
+# --- transfers (logic in transfers.py) ---------------------------------------------------------
+
+
+class TransferTargetIn(BaseModel):
+    target: Literal["agent", "queue"]
+    id: str = Field(min_length=1, max_length=128)
+
+
+def _with_consult(call: VoiceCall) -> dict[str, Any]:
+    return {**view(call), "consult": transfers.consult_view(call)}
+
+
+@router.post("/{call_id}/transfer")
+async def transfer(
+    call_id: str, body: TransferTargetIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    step = partial(transfers.blind_transfer, server)
+    await server.control(call, step, body.target, body.id, str(ctx.principal.user_id))
+    return _with_consult(call)
+
+
+@router.post("/{call_id}/consult")
+async def consult(
+    call_id: str, body: TransferTargetIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    step = partial(transfers.start_consult, server)
+    await server.control(call, step, body.target, body.id, str(ctx.principal.user_id))
+    return _with_consult(call)
+
+
+@router.post("/{call_id}/consult/complete")
+async def consult_complete(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    step = partial(transfers.complete_consult, server)
+    await server.control(call, step, str(ctx.principal.user_id))
+    return _with_consult(call)
+
+
+@router.post("/{call_id}/consult/cancel")
+async def consult_cancel(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    step = partial(transfers.cancel_consult, server)
+    await server.control(call, step, str(ctx.principal.user_id))
+    return _with_consult(call)
+
+
+@router.post("/{call_id}/conference")
+async def conference(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    step = partial(transfers.conference, server)
+    await server.control(call, step, str(ctx.principal.user_id))
+    return _with_consult(call)
+
+
+# --- supervisor monitoring (monitoring.py) ---------------------------------------------------
+
+
+class MonitorIn(BaseModel):
+    mode: Literal["listen", "whisper", "barge"]
+
+
+@router.post("/{call_id}/monitor")
+async def monitor(call_id: str, body: MonitorIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    """Ring the caller's own softphone and join the call (or switch mode when already in)."""
+    server, call = _call(request, ctx, call_id)
+    await monitoring.authorize(ctx, call)
+    await monitoring.monitor(server, call, str(ctx.principal.user_id), body.mode)
+    return view(call)
+
+
+@router.patch("/{call_id}/monitor")
+async def monitor_mode(call_id: str, body: MonitorIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await monitoring.authorize(ctx, call)
+    await server.control(
+        call, partial(monitoring.set_mode, server), str(ctx.principal.user_id), body.mode
+    )
+    return view(call)
+
+
+@router.delete("/{call_id}/monitor")
+async def monitor_end(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    server, call = _call(request, ctx, call_id)
+    await monitoring.authorize(ctx, call)
+    step = partial(monitoring.end_monitor, server)
+    await server.control(call, step, str(ctx.principal.user_id), "ended from the API")
+    return view(call)
+
+
+@router.post("/{call_id}/transfer-out")
+async def transfer_out(
+    call_id: str, body: TransferOutIn, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    """Dial an external number through the outbound trunk and hand the caller to it; the
+    agent is released into wrap-up. Answers once the number picked up (409 if it did not)."""
+    server, call = _call(request, ctx, call_id)
+    await server.control(call, partial(outbound.transfer_connected, server), body.number)
     return view(call)

@@ -52,12 +52,13 @@ class Ring:
 @dataclass
 class VoiceCall:
     tenant_id: uuid.UUID
-    sip: IncomingCall
+    sip: IncomingCall | OutgoingCall  # the customer's side (outgoing: callback, agent outbound)
     leg: Leg
     caller: str | None
     number: str | None
     trunk_id: uuid.UUID | None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    direction: str = "inbound"  # inbound | outbound (the CDR's direction)
     state: str = "ivr"
     started_at: datetime = field(default_factory=utcnow)
     connected_at: datetime | None = None
@@ -71,15 +72,18 @@ class VoiceCall:
     moh_name: str | None = None
     announce_every_s: float | None = None
     agent_id: str | None = None
-    agent_sip: OutgoingCall | None = None
+    agent_sip: OutgoingCall | IncomingCall | None = None  # incoming: agent's own call
     agent_leg: Leg | None = None
     ring: Ring | None = None
     held: list[Any] | None = None
+    consult: Any = None  # transfers.ConsultLeg while an attended transfer is open
     recorder: Recorder | None = None
     recording_path: Path | None = None
     recording_started: datetime | None = None
     recording_ids: list[str] = field(default_factory=list)
     monitors: dict[str, tuple[OutgoingCall, Leg, str]] = field(default_factory=dict)
+    consent: str | None = None  # None | "playing" | "played" (consent.py)
+    voicemail: Any = None  # the message being recorded (voicemail.py)
     inbox: asyncio.Queue[Input] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)

@@ -234,6 +234,16 @@ class VoiceLookups:
 
         return await self._cached(("account", tenant_id, username), load)
 
+    async def voice_options(self, tenant_id: uuid.UUID) -> dict[str, Any]:
+        """The tenant's voice settings beyond the SIP domain (consent prompt, language, ...)."""
+
+        async def load() -> dict[str, Any]:
+            stmt = select(VoiceSettings.options).where(VoiceSettings.tenant_id == tenant_id)
+            found: dict[str, Any] | None = await self._scalar(stmt)
+            return dict(found or {})
+
+        return await self._cached(("voice-options", tenant_id), load)
+
     async def agent_username(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
         """The SIP username of an agent (whose softphone to ring for an offer)."""
 

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from omnidesk.channels.voice import call_events as ev
+from omnidesk.channels.voice import consent, outbound, transfers, voicemail
+from omnidesk.channels.voice.callbacks import CallbackDesk
 from omnidesk.channels.voice.calls import CallRunner, Ring, VoiceCall, hold_music, utcnow
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.flow import Flow, normalize_e164, validate_flow
@@ -101,6 +103,7 @@ class VoiceServer:
         self.by_contact: dict[str, VoiceCall] = {}
         self._subscription: Subscription | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.callbacks = CallbackDesk(self)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -166,6 +169,8 @@ class VoiceServer:
     # --- inbound calls -----------------------------------------------------------------------
 
     async def _on_invite(self, sip_call: IncomingCall) -> None:
+        if await outbound.agent_invite(self, sip_call):
+            return  # an agent's softphone calling a number
         request = sip_call.request
         dialled = request.uri.user or request.to.uri.user or ""
         number = _e164(dialled)
@@ -173,7 +178,11 @@ class VoiceServer:
         found = await self.lookups.trunk_for_source(source_ip, number)
         if found is None:
             log.info("voice.invite_refused", source=source_ip, number=number)
-            await sip_call.reject(403, "Not From A Known Trunk")
+            if await self.lookups.trunks_for_source(source_ip):
+                # A known carrier dialling a number none of its tenants owns.
+                await sip_call.reject(404, "Number Not Found")
+            else:
+                await sip_call.reject(403, "Not From A Known Trunk")
             return
         tenant_id, trunk = found
         route = await self.lookups.number_route(number) if number else None
@@ -383,6 +392,9 @@ class VoiceServer:
     def _on_event(self, published: PublishedEvent) -> None:
         payload = published.payload
         contact_id = payload.get("contact_id")
+        if contact_id and self.callbacks.handles(str(contact_id)):
+            self.callbacks.on_event(published)
+            return
         call = self.by_contact.get(str(contact_id)) if contact_id else None
         if call is None or call.ended:
             return
@@ -550,6 +562,8 @@ class VoiceServer:
     async def start_recording(self, call: VoiceCall) -> None:
         if call.recorder is not None or call.agent_leg is None:
             return
+        if await consent.wait_for_consent(self, call):
+            return  # recording starts once the caller has heard the consent prompt
         call.recording_path = self.recordings_dir(call.tenant_id) / f"{call.id}.wav"
         # Stereo: the caller on the left, the agent on the right (quality review hears who said
         # what; a mono mix is one sum away).
@@ -609,6 +623,8 @@ class VoiceServer:
         """End the whole call: both legs, routing's contact, recording, the detail record."""
         if call.ended:
             return
+        if call.consult is not None:
+            await transfers.drop_consult(self, call)  # agent B first: the contact ends as connected
         call.end_reason = reason
         for handle in call.timers.values():
             handle.cancel()
@@ -628,6 +644,8 @@ class VoiceServer:
                         await sip_call.bye()
         with contextlib.suppress(Exception):
             await self.finish_recording(call)
+        with contextlib.suppress(Exception):
+            await voicemail.finish_voicemail(self, call, "hangup")
         for leg in (call.leg, call.agent_leg, *(m[1] for m in call.monitors.values())):
             if leg is not None:
                 await self.media.close_leg(leg)
@@ -652,7 +670,7 @@ class VoiceServer:
                     tenant_id=call.tenant_id,
                     call_id=call.sip.call_id or call.id,
                     contact_id=call.contact_id or (call.id if call.queue_id else None),
-                    direction="inbound",
+                    direction=call.direction,
                     from_uri=str(call.sip.request.from_.uri),
                     to_uri=str(call.sip.request.uri),
                     number=call.number,
@@ -668,7 +686,7 @@ class VoiceServer:
             uow.record(
                 ev.CallEnded(
                     call_id=call.id,
-                    direction="inbound",
+                    direction=call.direction,
                     caller=call.caller,
                     callee=call.number,
                     contact_id=call.contact_id or (call.id if call.queue_id else None),
@@ -757,18 +775,16 @@ class VoiceServer:
     # --- features the flow can ask for that are not built yet --------------------------------
 
     async def start_voicemail(self, call: VoiceCall, action: ivr.StartVoicemail) -> None:
-        log.warning("voice.voicemail_unavailable", call=call.id)
-        await self.hang_up(call, "voicemail unavailable")
+        await voicemail.start_voicemail(self, call, action)
 
     async def stop_voicemail(self, call: VoiceCall, action: ivr.StopVoicemail) -> None:
-        return None
+        await voicemail.stop_voicemail(self, call, action)
 
     async def offer_callback(self, call: VoiceCall, action: ivr.OfferCallback) -> None:
-        log.warning("voice.callback_unavailable", call=call.id)
+        await self.callbacks.register(call, action)
 
     async def transfer_out(self, call: VoiceCall, number: str) -> None:
-        log.warning("voice.transfer_out_unavailable", call=call.id, number=number)
-        await self.hang_up(call, "transfer out unavailable")
+        await outbound.transfer_out(self, call, number)
 
     # --- events ------------------------------------------------------------------------------
 

@@ -1,0 +1,426 @@
+"""`omnidesk bench voice`: N concurrent recorded calls through the whole voice server.
+
+Everything is real and on loopback: the app (SQLite in a temporary directory) runs with its
+voice server in this process; a tenant is configured through the HTTP API (domain, trunk
+127.0.0.1, a number whose flow goes straight to a queue recorded "always", N agents with SIP
+logins, all available). One sipp instance registers the N agents' softphones with digest
+authentication from port P and exits; a second sipp, in UAS mode on that same port P, then
+answers every INVITE the server sends to those bindings and echoes the audio back. A third
+sipp calls the number N times (-l N) with a 600 Hz PCMU stream. Each call is routed, rings an
+agent "softphone", is bridged and recorded in stereo.
+
+Figures (measured in the steady window, once all N calls are connected and recording, on the
+server's side): the RTP send interval p50/p99 over all legs (`MediaEngine.send_interval_ms`),
+loss on the received streams, CPU % (of one core) and RSS of this process, and the number of
+concurrent recorded calls reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SIPP = "sipp"
+DOMAIN = "bench.voice.example"
+DID = "+493000000001"
+PASSWORD = "bench-s3cret-pass"
+
+_REGISTER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="bench register">
+  <send retrans="500"><![CDATA[
+REGISTER sip:{domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[service]@{domain}>;tag=[pid]R[call_number]
+To: <sip:[service]@{domain}>
+Call-ID: [call_id]
+CSeq: 1 REGISTER
+Contact: <sip:[service]@[local_ip]:[local_port]>
+Expires: 3600
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="401" auth="true"/>
+  <send retrans="500"><![CDATA[
+REGISTER sip:{domain} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[service]@{domain}>;tag=[pid]R[call_number]
+To: <sip:[service]@{domain}>
+Call-ID: [call_id]
+CSeq: 2 REGISTER
+Contact: <sip:[service]@[local_ip]:[local_port]>
+Expires: 3600
+Max-Forwards: 70
+[authentication]
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"""
+
+# The agents' phones: answer with PCMU, sipp's -rtp_echo sends the caller's audio back.
+_UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="bench agents">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]A[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=agent 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
+_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="bench callers">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+15550000[call_number]@[local_ip]:[local_port]>;tag=[pid]C[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:caller@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=caller 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [rtpstream_audio_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+a=ptime:20
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+15550000[call_number]@[local_ip]:[local_port]>;tag=[pid]C[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <nop><action><exec rtp_stream="{tone},-1,0"/></action></nop>
+  <recv request="BYE" timeout="{max_ms}"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (the server listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = int(t.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _sipp(args: list[str], cwd: Path, log: str) -> subprocess.Popen[bytes]:
+    out = open(cwd / log, "wb")  # noqa: SIM115 - closed with the process below
+    try:
+        return subprocess.Popen(
+            [SIPP, *args, "-nostdin", "-i", "127.0.0.1"],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        out.close()
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    if response.status_code != status:
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
+    return response.json() if response.content else None
+
+
+def _configure(client: Any, headers: dict[str, str], calls: int) -> list[str]:
+    def put(url: str, body: Any) -> Any:
+        return _ok(client.put(url, json=body, headers=headers))
+
+    def post(url: str, body: Any, status: int = 201) -> Any:
+        return _ok(client.post(url, json=body, headers=headers), status)
+
+    put("/api/v1/voice/settings", {"sip_domain": DOMAIN})
+    post("/api/v1/voice/trunks", {"name": "bench", "allowed_addresses": ["127.0.0.1/32"]})
+    flow = {
+        "id": "bench",
+        "language": "en",
+        "timezone": "UTC",
+        "start": "queue",
+        "nodes": {"queue": {"type": "queue", "queue": "bench"}},
+    }
+    created = post("/api/v1/voice/flows", {"name": "bench", "definition": flow})
+    post("/api/v1/voice/numbers", {"number": DID, "flow_id": created["id"]})
+    post(
+        "/api/v1/routing/queues",
+        {"id": "bench", "channels": ["voice"], "name": "Bench", "steps": [{"target": None}],
+         "offer_timeout_seconds": 30, "wrap_up_seconds": 0},
+    )  # fmt: skip
+    put("/api/v1/voice/queues/bench/policy", {"record": "always"})
+    usernames = []
+    for i in range(calls):
+        name = f"bench{i:04d}"
+        user = post(
+            "/api/v1/users",
+            {"username": name, "display_name": f"Bench {i}", "role": "agent",
+             "password": PASSWORD + "-login"},
+        )  # fmt: skip
+        put(
+            f"/api/v1/routing/agents/{user['id']}",
+            {"skills": {}, "queues": {"bench": 1}, "capacity": {"voice": 1}},
+        )
+        put(f"/api/v1/voice/agents/{user['id']}/sip", {"username": name, "password": PASSWORD})
+        post(f"/api/v1/routing/agents/{user['id']}/state", {"state": "available"}, 200)
+        usernames.append(name)
+    return usernames
+
+
+def run(calls: int = 200, seconds: float = 10.0, *, rate: float = 8.0) -> dict[str, Any]:
+    """Run the benchmark; returns the figures (see the module docstring)."""
+    # Imported here: the app is not needed for `omnidesk --help`.
+    from fastapi.testclient import TestClient
+
+    from omnidesk.directory.demo import load_demo
+    from omnidesk.platform import migrate
+    from omnidesk.platform.app import create_app
+    from omnidesk.platform.settings import load_settings
+
+    if shutil.which(SIPP) is None or shutil.which("sox") is None:
+        raise RuntimeError("bench voice needs sipp and sox on PATH")
+    tmp = Path(tempfile.mkdtemp(prefix="omnidesk-bench-voice-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        db_url = f"sqlite:///{tmp / 'bench.db'}"
+        migrate.upgrade(db_url)
+        settings = load_settings(
+            None,
+            database_url=db_url,
+            data_dir=tmp / "data",
+            auto_migrate=False,
+            argon2_time_cost=1,
+            argon2_memory_kib=8,
+            argon2_parallelism=1,
+            voice_enabled=True,
+            voice_sip_port=free_port(),
+            voice_rtp_port_min=0,
+            voice_ring_timeout_seconds=20.0,
+        )
+        app = create_app(settings)
+        with TestClient(app) as client:
+            voice = app.state.voice
+            portal = client.portal
+            assert portal is not None  # set while the client is open
+            logins = portal.call(load_demo, app.state.services.db, "bench")
+            admin_password = next(x.password for x in logins if x.username == "admin")
+            r = client.post(
+                "/api/v1/auth/login",
+                json={"tenant": "bench", "username": "admin", "password": admin_password},
+            )
+            _ok(r)
+            headers = {
+                "cookie": f"omnidesk_session={r.cookies['omnidesk_session']}",
+                "X-CSRF-Token": r.json()["csrf_token"],
+            }
+            client.cookies.clear()
+            t_setup = time.monotonic()
+            usernames = _configure(client, headers, calls)
+            sip_port = settings.voice_sip_port
+
+            # The agents' phones register from the port the answering sipp will listen on.
+            phones_port, phones_media = free_port(), free_port()
+            # One sipp per phone: sipp's digest credentials (-au/-ap) are one per instance.
+            (tmp / "register.xml").write_text(_REGISTER.replace("{domain}", DOMAIN))
+            for name in usernames:
+                reg = _sipp(
+                    [f"127.0.0.1:{sip_port}", "-sf", "register.xml", "-s", name, "-au", name,
+                     "-ap", PASSWORD, "-m", "1", "-p", str(phones_port), "-timeout", "20",
+                     "-timeout_error"],
+                    tmp, "register.log",
+                )  # fmt: skip
+                procs.append(reg)
+                if reg.wait(30) != 0:
+                    log_text = (tmp / "register.log").read_text(errors="replace")
+                    raise RuntimeError(f"sipp REGISTER of {name} failed: {log_text[-2000:]}")
+                procs.remove(reg)
+            (tmp / "agents.xml").write_text(_UAS)
+            phones = ["-sf", "agents.xml", "-p", str(phones_port), "-mp", str(phones_media),
+                      "-rtp_echo", "-aa"]  # fmt: skip
+            procs.append(_sipp(phones, tmp, "agents.log"))
+            tone = tmp / "caller.ulaw.wav"
+            # The callers stay until the server hangs up on them, after the measured window.
+            ramp = calls / rate
+            hold_s = ramp + 30.0 + seconds + 30.0
+            subprocess.run(
+                ["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", str(tone),
+                 "synth", str(int(hold_s + 5)), "sine", "600", "vol", "0.3"],
+                check=True,
+            )  # fmt: skip
+            (tmp / "callers.xml").write_text(
+                _UAC.replace("{tone}", str(tone)).replace("{max_ms}", str(int(hold_s * 1000)))
+            )
+            setup_s = time.monotonic() - t_setup
+            callers = _sipp(
+                [f"127.0.0.1:{sip_port}", "-sf", "callers.xml", "-s", DID.lstrip("+"),
+                 "-m", str(calls), "-l", str(calls), "-r", str(rate), "-p", str(free_port()),
+                 "-mp", str(free_port()), "-timeout", str(int(hold_s + 60)), "-timeout_error"],
+                tmp, "callers.log",
+            )  # fmt: skip
+            procs.append(callers)
+
+            # Read in the server's own event loop: its dicts change under a foreign thread.
+            async def count() -> int:
+                return sum(1 for c in voice.calls.values() if c.state == "connected" and c.recorder)
+
+            async def leg_stats() -> dict[int, tuple[int, int]]:
+                return {
+                    id(leg): (leg.stats.lost, leg.stats.packets_received)
+                    for leg in voice.media.legs
+                }
+
+            async def reset() -> None:
+                voice.media.reset_send_stats()
+
+            async def hang_up_all() -> None:
+                for call in list(voice.calls.values()):
+                    with contextlib.suppress(Exception):
+                        await voice.control(call, lambda c: voice.hang_up(c, "bench over"))
+
+            def recorded() -> int:
+                return int(portal.call(count))
+
+            peak = 0
+            deadline = time.monotonic() + ramp + 30.0
+            while time.monotonic() < deadline and callers.poll() is None:
+                peak = max(peak, recorded())
+                if peak >= calls:
+                    break
+                time.sleep(0.2)
+            time.sleep(1.0)  # let the last bridges settle before measuring
+            portal.call(reset)
+            cpu0, wall0 = _cpu_s(), time.monotonic()
+            legs0 = portal.call(leg_stats)
+            low = calls
+            while time.monotonic() - wall0 < seconds:
+                now = recorded()
+                peak, low = max(peak, now), min(low, now)
+                time.sleep(0.2)
+            cpu_pct = 100.0 * (_cpu_s() - cpu0) / (time.monotonic() - wall0)
+            rss = _rss_mb()
+            lost = received = 0
+            for key, (l1, r1) in portal.call(leg_stats).items():
+                l0, r0 = legs0.get(key, (0, 0))
+                lost += max(0, l1 - l0)
+                received += r1 - r0
+            p50 = voice.media.send_interval_ms(0.50)
+            p99 = voice.media.send_interval_ms(0.99)
+            portal.call(hang_up_all)
+            callers_rc = callers.wait(60)
+            ended = time.monotonic() + 30
+            while voice.calls and time.monotonic() < ended:
+                time.sleep(0.2)
+        return {
+            "calls": calls,
+            "seconds": seconds,
+            "rate": rate,
+            "concurrent_recorded_peak": peak,
+            "concurrent_recorded_min": low,
+            "send_interval_ms": {"p50": _r(p50), "p99": _r(p99)},
+            "packets_received": received,
+            "packets_lost": lost,
+            "loss_pct": round(100.0 * lost / (lost + received), 3) if lost + received else 0.0,
+            "cpu_pct": round(cpu_pct, 1),
+            "rss_mb": round(rss, 1),
+            "setup_s": round(setup_s, 1),
+            "callers_exit": callers_rc,
+            "target": {"calls": 200, "p99_ms": 30.0},
+        }
+    finally:
+        for proc in procs:
+            _stop(proc)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)

@@ -1,0 +1,202 @@
+"""Supervisor listen, whisper and barge on a live call.
+
+The supervisor's own registered softphone is rung (any user with a SIP login has a binding,
+like an agent); when it answers, its leg joins the call's mix graph through `media.monitor`:
+
+- listen: the supervisor hears the caller and the agent; nobody hears the supervisor;
+- whisper: the agent hears the supervisor too, the caller still does not;
+- barge: everyone hears everyone (a three-way conference).
+
+Changing the mode re-wires the graph without ringing again. Ending it (the API, or the
+supervisor hanging up) takes the supervisor's leg out; the call goes on untouched.
+Ringing happens outside the call's inbox (it may take seconds); joining, switching and leaving
+run inside it, so they never interleave with hold, transfer or hang-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from omnidesk.channels.voice.calls import VoiceCall
+from omnidesk.channels.voice.media.leg import Leg
+from omnidesk.channels.voice.media.sdp import (
+    SdpError,
+    SessionDescription,
+    accept_answer,
+    make_offer,
+)
+from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
+from omnidesk.channels.voice.sip.message import NameAddr, SipUri
+from omnidesk.directory import repository as directory
+from omnidesk.directory.models import Role
+from omnidesk.platform.errors import Conflict, Forbidden, NotFound
+from omnidesk.platform.logging import get_logger
+
+if TYPE_CHECKING:
+    from omnidesk.channels.voice.server import VoiceServer
+
+log = get_logger(__name__)
+
+MODES = ("listen", "whisper", "barge")
+
+# (call id, user id) of supervisors' phones ringing right now: a second request waits for no
+# second ring.
+_ringing: set[tuple[str, str]] = set()
+
+
+async def authorize(ctx: Any, call: VoiceCall) -> None:
+    """Admins monitor any call of their tenant; supervisors the calls of agents in the teams
+    they supervise (the directory's visibility, as routing uses it); agents none."""
+    principal = ctx.principal
+    if principal.role is Role.AGENT:
+        raise Forbidden("monitoring a call needs the supervisor or admin role")
+    if principal.role is Role.SUPERVISOR and call.agent_id is not None:
+        try:
+            async with ctx.uow:
+                await directory.get_user(ctx.uow.session, principal, uuid.UUID(call.agent_id))
+        except NotFound:
+            raise NotFound(f"call {call.id!r} not found") from None
+
+
+def _require_live(call: VoiceCall) -> None:
+    if call.state not in ("connected", "held") or call.agent_leg is None:
+        raise Conflict(f"the call is {call.state}, not connected to an agent")
+
+
+def _wire(server: VoiceServer, call: VoiceCall, leg: Leg, mode: str) -> None:
+    assert call.agent_leg is not None
+    if call.state == "held":
+        # The caller is isolated on hold; hearing them comes back with resume (hold recorded
+        # the supervisor's edges when it took them away). Only the agent side is wired now.
+        server.media.disconnect(leg, call.leg)
+        server.media.disconnect(call.leg, leg)
+        server.media.connect(leg, call.agent_leg)
+        if mode in ("whisper", "barge"):
+            server.media.connect(call.agent_leg, leg)
+        else:
+            server.media.disconnect(call.agent_leg, leg)
+        return
+    server.media.monitor(leg, call.leg, call.agent_leg, mode)
+
+
+async def monitor(server: VoiceServer, call: VoiceCall, user_id: str, mode: str) -> None:
+    """Start monitoring (ringing the user's softphone and waiting for the answer), or switch
+    the mode of a monitor already in place. Conflict when the call or the phone cannot."""
+    if mode not in MODES:
+        raise ValueError(f"unknown monitor mode {mode!r}")
+    if user_id in call.monitors:
+        await server.control(call, partial(set_mode, server), user_id, mode)
+        return
+    _require_live(call)
+    if call.agent_id == user_id:
+        raise Conflict("you are the agent on this call")
+    key = (call.id, user_id)
+    if key in _ringing:
+        raise Conflict("your softphone is already ringing for this call")
+    _ringing.add(key)
+    try:
+        sip, leg = await _ring(server, call, user_id)
+    finally:
+        _ringing.discard(key)
+    try:
+        await server.control(call, partial(_join, server), user_id, sip, leg, mode)
+    except BaseException:
+        with contextlib.suppress(CallFailed, OSError):
+            await sip.bye()
+        await server.media.close_leg(leg)
+        raise
+
+
+async def _ring(server: VoiceServer, call: VoiceCall, user_id: str) -> tuple[OutgoingCall, Leg]:
+    try:
+        target, via = await server.agent_binding(call.tenant_id, user_id)
+    except CallFailed as exc:
+        raise Conflict(f"cannot ring your softphone: {exc.reason}") from None
+    leg = await server.media.open_leg()
+    sip: OutgoingCall | None = None
+    try:
+        offer = make_offer(local_ip=server.host, local_port=leg.local_port)
+        domain = await server.lookups.sip_domain(call.tenant_id) or server.host
+        sip = await server.sip.invite(
+            target,
+            via,
+            offer.build().encode(),
+            from_uri=NameAddr(SipUri(user="monitor", host=domain), f"Monitor {call.caller or ''}"),
+            to_uri=target,
+            headers=[("X-Omnidesk-Monitor", call.id)],
+        )
+        answer = await asyncio.wait_for(sip.wait_answer(), server.ring_timeout_s)
+        leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
+        return sip, leg
+    except BaseException as exc:
+        if sip is not None:
+            with contextlib.suppress(CallFailed, OSError):
+                if sip.state == "early":
+                    await sip.cancel()
+                elif sip.state != "ended":
+                    await sip.bye()
+        await server.media.close_leg(leg)
+        if isinstance(exc, CallFailed):
+            raise Conflict(f"your softphone did not answer ({exc.status} {exc.reason})") from None
+        if isinstance(exc, TimeoutError):
+            raise Conflict("your softphone did not answer") from None
+        if isinstance(exc, SdpError | OSError):
+            raise Conflict(f"your softphone's answer was not usable ({exc})") from None
+        raise
+
+
+async def _join(
+    server: VoiceServer, call: VoiceCall, user_id: str, sip: OutgoingCall, leg: Leg, mode: str
+) -> None:
+    """In the call's inbox: the supervisor answered."""
+    _require_live(call)  # the call may have ended or changed while the phone rang
+    if sip.state == "ended":
+        raise Conflict("your softphone hung up")
+    call.monitors[user_id] = (sip, leg, mode)
+    _wire(server, call, leg, mode)
+
+    async def gone(reason: str) -> None:
+        if not call.ended:
+            call.put("call", lambda: end_monitor(server, call, user_id, f"supervisor {reason}"))
+
+    sip.on_ended = gone
+    leg.on_dtmf = None
+    await server.note(call, "monitor_started", detail={"user_id": user_id, "mode": mode})
+
+
+async def set_mode(server: VoiceServer, call: VoiceCall, user_id: str, mode: str) -> None:
+    found = call.monitors.get(user_id)
+    if found is None:
+        raise Conflict("you are not monitoring this call")
+    _require_live(call)
+    sip, leg, old = found
+    if old == mode:
+        return
+    call.monitors[user_id] = (sip, leg, mode)
+    _wire(server, call, leg, mode)
+    await server.note(call, "monitor_mode", detail={"user_id": user_id, "mode": mode, "was": old})
+
+
+async def end_monitor(server: VoiceServer, call: VoiceCall, user_id: str, reason: str) -> None:
+    found = call.monitors.pop(user_id, None)
+    if found is None:
+        if reason.startswith("supervisor"):
+            return  # already ended from the API
+        raise Conflict("you are not monitoring this call")
+    sip, leg, mode = found
+    server.media.isolate(leg)
+    if call.held:
+        # Hold remembered the supervisor's edges; resume must not bring them back.
+        call.held[:] = [e for e in call.held if leg not in (e[0], e[1])]
+    sip.on_ended = None
+    if sip.state != "ended":
+        with contextlib.suppress(CallFailed, OSError):
+            await sip.bye()
+    await server.media.close_leg(leg)
+    await server.note(
+        call, "monitor_ended", detail={"user_id": user_id, "mode": mode, "reason": reason}
+    )

@@ -1,0 +1,470 @@
+"""Calls Omnidesk places through a tenant's carrier trunk: `dial_out`, transfer to an external
+number (from the IVR or from a connected call) and an agent's own outbound call from the
+registered softphone.
+
+A trunk is used for outbound calls when it has an outbound block (host, port, transport; a
+username and the sealed password answer the carrier's digest challenge). The far party's leg
+takes the place of the agent's leg on the `VoiceCall` after a transfer, so the ordinary
+hang-up path (BYE both sides, close both legs, write the record) covers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from omnidesk.channels.voice import call_events as ev
+from omnidesk.channels.voice.calls import CallRunner, VoiceCall, utcnow
+from omnidesk.channels.voice.ivr.flow import normalize_e164
+from omnidesk.channels.voice.lookups import TrunkInfo
+from omnidesk.channels.voice.media.leg import Leg
+from omnidesk.channels.voice.media.players import BufferSource, Player, ToneSource
+from omnidesk.channels.voice.media.sdp import (
+    NoCommonCodec,
+    SdpError,
+    SessionDescription,
+    accept_answer,
+    make_offer,
+    negotiate,
+)
+from omnidesk.channels.voice.models import Call as CallRow
+from omnidesk.channels.voice.sip.auth import Credentials
+from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall, OutgoingCall
+from omnidesk.channels.voice.sip.message import NameAddr, SipResponse, SipUri
+from omnidesk.channels.voice.sip.transport import Address
+from omnidesk.core.routing.commands import Transfer
+from omnidesk.core.routing.errors import RoutingError
+from omnidesk.platform.errors import Conflict, Invalid
+from omnidesk.platform.events import Audience
+from omnidesk.platform.logging import get_logger
+
+if TYPE_CHECKING:
+    from omnidesk.channels.voice.server import VoiceServer
+
+log = get_logger(__name__)
+
+DIAL_TIMEOUT_S = 45.0
+
+# What a final status from the carrier means, in words an agent or a report can use.
+_FAILURES = {
+    401: "trunk authentication failed (check the outbound username and password)",
+    403: "trunk refused the call (forbidden; check the outbound credentials)",
+    404: "number not found",
+    407: "trunk authentication failed (check the outbound username and password)",
+    408: "no answer",
+    480: "no answer",
+    484: "number incomplete",
+    486: "busy",
+    487: "cancelled",
+    488: "no common codec with the trunk",
+    600: "busy",
+    603: "declined",
+}
+
+
+class DialFailed(CallFailed):
+    """An outbound call that did not connect; `reason` says why in plain words."""
+
+
+def failure_text(status: int, reason: str) -> str:
+    known = _FAILURES.get(status)
+    if known is None:
+        known = "trunk error" if status >= 500 else "call refused"
+    return f"{known} ({status} {reason})"
+
+
+async def outbound_trunk(server: VoiceServer, tenant_id: uuid.UUID) -> TrunkInfo:
+    # The lookups keep every active tenant's trunks in one cached list; the outbound ones of
+    # this tenant, by name, so the choice is stable when several have an outbound block.
+    trunks = [
+        t for t in await server.lookups._trunks() if t.tenant_id == tenant_id and t.outbound_host
+    ]
+    if not trunks:
+        raise DialFailed(503, "no trunk with an outbound block is configured")
+    trunks.sort(key=lambda t: (t.name, str(t.id)))
+    return trunks[0]
+
+
+async def _resolve(host: str, port: int, transport: str) -> Address:
+    kind = "tcp" if transport == "tcp" else "udp"
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+        )
+    except OSError as exc:
+        raise DialFailed(503, f"trunk host {host!r} does not resolve") from exc
+    return Address(kind, str(infos[0][4][0]), port)  # type: ignore[arg-type]
+
+
+def e164_or_invalid(number: str) -> str:
+    try:
+        return normalize_e164(number)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from exc
+
+
+async def dial_out(
+    server: VoiceServer,
+    tenant_id: uuid.UUID,
+    number: str,
+    *,
+    caller_id: str | None = None,
+    timeout_s: float = DIAL_TIMEOUT_S,
+) -> tuple[OutgoingCall, Leg]:
+    """Call `number` (E.164) through the tenant's outbound trunk; returns once answered.
+
+    Raises DialFailed with a readable reason (auth failure, busy, 488, 5xx, timeout ...)."""
+    try:
+        number = normalize_e164(number)
+    except ValueError as exc:
+        raise DialFailed(484, f"not a phone number: {number!r}") from exc
+    trunk = await outbound_trunk(server, tenant_id)
+    assert trunk.outbound_host is not None
+    dest = await _resolve(trunk.outbound_host, trunk.outbound_port, trunk.outbound_transport)
+    credentials = None
+    if trunk.outbound_username:
+        password = await server.lookups.outbound_password(tenant_id, trunk.id)
+        if password is not None:
+            credentials = Credentials(trunk.outbound_username, password)
+    shown = caller_id or trunk.caller_id
+    params: dict[str, str | None] = {}
+    if trunk.outbound_transport == "tcp":
+        params["transport"] = "tcp"
+    target = SipUri(user=number, host=trunk.outbound_host, port=trunk.outbound_port, params=params)
+    from_user = shown or trunk.outbound_username or "anonymous"
+    leg = await server.media.open_leg()
+    sip: OutgoingCall | None = None
+    try:
+        offer = make_offer(local_ip=server.host, local_port=leg.local_port)
+        sip = await server.sip.invite(
+            target,
+            dest,
+            offer.build().encode(),
+            from_uri=NameAddr(SipUri(user=from_user, host=trunk.outbound_host), shown),
+            to_uri=SipUri(user=number, host=trunk.outbound_host),
+            credentials=credentials,
+        )
+        answer = await asyncio.wait_for(sip.wait_answer(), timeout_s)
+        leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
+    except TimeoutError:
+        await _abandon(server, sip, leg)
+        raise DialFailed(408, f"no answer within {timeout_s:.0f} s") from None
+    except CallFailed as exc:
+        await _abandon(server, sip, leg)
+        raise DialFailed(exc.status, failure_text(exc.status, exc.reason)) from None
+    except (SdpError, NoCommonCodec) as exc:
+        await _abandon(server, sip, leg)
+        raise DialFailed(488, f"no common codec with the trunk ({exc})") from None
+    except BaseException:
+        await _abandon(server, sip, leg)
+        raise
+    log.info("voice.dialled", tenant=str(tenant_id), number=number, trunk=trunk.name)
+    return sip, leg
+
+
+async def _abandon(server: VoiceServer, sip: OutgoingCall | None, leg: Leg) -> None:
+    if sip is not None:
+        with contextlib.suppress(CallFailed, OSError):
+            if sip.state == "early":
+                await sip.cancel()
+            elif sip.state == "confirmed":
+                await sip.bye()
+    await server.media.close_leg(leg)
+
+
+def ringback() -> Player:
+    """425 Hz, one second on and four off: what a caller expects while the far end rings."""
+    on = ToneSource(425.0, level_dbfs=-20, duration_ms=1000)
+    off = ToneSource(1.0, level_dbfs=-90, duration_ms=4000)
+    frames = []
+    for part in (on, off):
+        while not part.done:
+            frames.append(part.read())
+    return BufferSource(np.concatenate(frames), loop=True)
+
+
+# --- transfer to an external number ---------------------------------------------------------
+
+
+async def transfer_out(server: VoiceServer, call: VoiceCall, number: str) -> None:
+    """From the IVR (no agent yet) or from a connected call: dial `number` and bridge the
+    caller to it. A connected call keeps talking to its agent while the number rings, so a
+    failed dial leaves the call as it was (the refusal reaches the API as 409)."""
+    if call.state == "transferred":
+        raise Conflict("the call has already been transferred")
+    from_agent = call.state in ("connected", "held")
+    if not from_agent and call.state != "ivr":
+        raise Conflict(f"the call is {call.state}; only a connected call can be transferred")
+    target = e164_or_invalid(number)
+    waiting: Player | None = None
+    if not from_agent:
+        CallRunner(server, call).stop_playing()
+        waiting = ringback()
+        server.media.connect(call.leg, waiting)
+    await server.note(call, "transferring", detail={"number": target})
+    try:
+        far_sip, far_leg = await dial_out(server, call.tenant_id, target, caller_id=call.caller)
+    except DialFailed as exc:
+        await server.note(call, "transfer_failed", detail={"number": target, "why": exc.reason})
+        if waiting is not None:
+            server.media.disconnect(call.leg, waiting)
+        if from_agent:
+            raise Conflict(f"transfer to {target} failed: {exc.reason}") from None
+        await server.hang_up(call, f"transfer failed: {exc.reason}"[:64])
+        return
+    if waiting is not None:
+        server.media.disconnect(call.leg, waiting)
+    if call.ended:
+        await _abandon(server, far_sip, far_leg)
+        return
+    agent_id = call.agent_id
+    if from_agent:
+        await _release_agent(server, call, target)
+    call.state = "transferred"
+    call.agent_sip, call.agent_leg = far_sip, far_leg
+    call.connected_at = call.connected_at or utcnow()
+    call.attributes["transferred_to"] = target
+    server.media.bridge(call.leg, far_leg)
+
+    async def far_gone(reason: str) -> None:
+        if not call.ended:
+            call.put("call", lambda: server.hang_up(call, f"transferred {target}: far {reason}"))
+
+    far_sip.on_ended = far_gone
+    await server.note(
+        call,
+        "transferred",
+        agent_id=agent_id,
+        detail={"number": target, "from": "agent" if from_agent else "ivr"},
+    )
+
+
+async def _release_agent(server: VoiceServer, call: VoiceCall, target: str) -> None:
+    """The agent leaves the call: routing ends the contact (transferred_external) and puts the
+    agent in wrap-up; the recording of their part is closed; their phone gets a BYE."""
+    if call.held is not None:
+        server.media.resume(call.leg, call.held)
+        call.held = None
+    with contextlib.suppress(Exception):
+        await server.finish_recording(call)
+    contact_id = call.contact_id
+    # Mark the call first: routing's contact_ended event must not hang the whole call up.
+    call.state = "transferred"
+    if contact_id is not None:
+        server.by_contact.pop(contact_id, None)
+        host = await server.routing.host(call.tenant_id)
+        try:
+            await host.execute(Transfer(contact_id, "external", target))
+        except RoutingError as exc:
+            log.warning("voice.transfer_routing_refused", call=call.id, error=str(exc))
+    agent_sip, agent_leg = call.agent_sip, call.agent_leg
+    call.agent_sip, call.agent_leg = None, None
+    if agent_sip is not None:
+        agent_sip.on_ended = None
+        with contextlib.suppress(CallFailed, OSError):
+            await agent_sip.bye()
+    if agent_leg is not None:
+        await server.media.close_leg(agent_leg)
+
+
+# --- an agent's own outbound call -------------------------------------------------------------
+
+
+async def agent_invite(server: VoiceServer, sip_call: IncomingCall) -> bool:
+    """An INVITE from an agent's softphone to a number; False when it is not one (a trunk's)."""
+    request = sip_call.request
+    domain = request.from_.uri.host.lower()
+    tenant_id = await server.lookups.tenant_for_domain(domain)
+    if tenant_id is None:
+        return False
+    user = request.from_.uri.user or ""
+    account = await server.lookups.sip_account(tenant_id, user) if user else None
+    is_agent = account is not None and account.user_id is not None
+    # Carriers and agents may share an address (an SBC, or loopback in tests): a From naming
+    # an agent of the tenant's domain is an agent's call either way, and digest decides.
+    if not is_agent and await server.lookups.trunk_for_source(sip_call.source.host) is not None:
+        return False
+    checked = await server.sip.check_digest(
+        request, sip_call.source, domain, user=user or None, proxy=True, tag=sip_call.local_tag
+    )
+    if isinstance(checked, SipResponse):
+        await _reject_with(sip_call, checked)
+        return True
+    assert account is not None and account.user_id is not None
+    await _agent_call(server, sip_call, tenant_id, str(account.user_id))
+    return True
+
+
+async def _reject_with(sip_call: IncomingCall, response: SipResponse) -> None:
+    headers = [
+        (name, value)
+        for name in ("Proxy-Authenticate", "WWW-Authenticate")
+        for value in response.headers.get_all(name.lower())
+    ]
+    await sip_call.reject(response.status, response.reason, headers=headers)
+
+
+async def _agent_call(
+    server: VoiceServer, sip_call: IncomingCall, tenant_id: uuid.UUID, agent_id: str
+) -> None:
+    request = sip_call.request
+    started = utcnow()
+    dialled = request.uri.user or request.to.uri.user or ""
+    try:
+        number = normalize_e164(dialled if dialled.startswith("+") else "+" + dialled)
+    except ValueError:
+        await sip_call.reject(484, "Not A Phone Number")
+        return
+    try:
+        offer = SessionDescription.parse(sip_call.remote_sdp or b"")
+    except SdpError:
+        await sip_call.reject(400, "Bad SDP")
+        return
+    agent_leg = await server.media.open_leg()
+    try:
+        answer, params = negotiate(offer, local_ip=server.host, local_port=agent_leg.local_port)
+    except (NoCommonCodec, SdpError):
+        await server.media.close_leg(agent_leg)
+        await sip_call.reject(488, "Not Acceptable Here")
+        return
+    agent_leg.configure(params)
+    await sip_call.ringing()
+    trunk: TrunkInfo | None = None
+    try:
+        trunk = await outbound_trunk(server, tenant_id)
+        far_sip, far_leg = await dial_out(server, tenant_id, number)
+    except DialFailed as exc:
+        await server.media.close_leg(agent_leg)
+        status = exc.status if exc.status in (404, 480, 484, 486, 488, 600, 603) else 503
+        await sip_call.reject(status, exc.reason.split(" (")[0][:60].title())
+        await write_failed_record(
+            server,
+            tenant_id,
+            from_uri=str(request.from_.uri),
+            to_uri=f"sip:{number}@{trunk.outbound_host if trunk else ''}",
+            number=number,
+            trunk_id=trunk.id if trunk else None,
+            agent_id=agent_id,
+            started_at=started,
+            reason=exc.reason,
+        )
+        return
+    call = VoiceCall(
+        tenant_id=tenant_id,
+        sip=far_sip,
+        leg=far_leg,
+        caller=trunk.caller_id,
+        number=number,
+        trunk_id=trunk.id,
+        direction="outbound",
+        started_at=started,
+    )
+    call.agent_id, call.agent_sip, call.agent_leg = agent_id, sip_call, agent_leg
+    call.attributes.update({"number": number, "agent_outbound": True})
+    try:
+        await sip_call.answer(answer.build().encode())
+    except CallFailed:
+        await _abandon(server, far_sip, far_leg)
+        await server.media.close_leg(agent_leg)
+        return
+    await start_connected(server, call, "agent outbound")
+
+
+async def start_connected(server: VoiceServer, call: VoiceCall, why: str) -> None:
+    """Make a bridged customer/agent pair a live call: events, inbox, hang-up wiring."""
+    call.state = "connected"
+    call.connected_at = utcnow()
+    server.calls[call.id] = call
+    server._wire(call)
+    assert call.agent_sip is not None and call.agent_leg is not None
+    agent_sip, agent_leg = call.agent_sip, call.agent_leg
+
+    async def agent_gone(reason: str) -> None:
+        if not call.ended:
+            call.put("call", lambda: server.agent_gone(call, reason))
+
+    agent_sip.on_ended = agent_gone
+    agent_sip.on_reinvite = lambda offer: server._reinvited(
+        call, agent_sip, agent_leg, offer, agent=True
+    )
+    call.worker = server.spawn(CallRunner(server, call).run(), f"voice-call-{call.id}")
+    server.media.bridge(call.leg, agent_leg)
+    await server.record(
+        call,
+        ev.CallStarted(
+            call_id=call.id,
+            direction=call.direction,
+            caller=call.caller,
+            callee=call.number,
+            number=call.number,
+            trunk_id=str(call.trunk_id) if call.trunk_id else None,
+            agent_id=uuid.UUID(call.agent_id) if call.agent_id else None,
+        ),
+    )
+    await server.note(call, "connected", detail={"via": why})
+
+
+async def write_failed_record(
+    server: VoiceServer,
+    tenant_id: uuid.UUID,
+    *,
+    from_uri: str,
+    to_uri: str,
+    number: str,
+    trunk_id: uuid.UUID | None,
+    agent_id: str | None,
+    started_at: datetime,
+    reason: str,
+    contact_id: str | None = None,
+) -> None:
+    """The detail record of an outbound call that never connected."""
+    ended = utcnow()
+    agent = uuid.UUID(agent_id) if agent_id else None
+    call_id = uuid.uuid4().hex
+    async with server._uow(tenant_id) as uow:
+        uow.session.add(
+            CallRow(
+                tenant_id=tenant_id,
+                call_id=call_id,
+                contact_id=contact_id,
+                direction="outbound",
+                from_uri=from_uri[:255],
+                to_uri=to_uri[:255],
+                number=number,
+                trunk_id=trunk_id,
+                agent_id=agent,
+                started_at=started_at,
+                answered_at=None,
+                ended_at=ended,
+                end_reason=reason[:64],
+                recording_ids=[],
+            )
+        )
+        uow.record(
+            ev.CallEnded(
+                call_id=call_id,
+                direction="outbound",
+                caller=None,
+                callee=number,
+                contact_id=contact_id,
+                agent_id=agent,
+                started_at=started_at,
+                connected_at=None,
+                ended_at=ended,
+                reason=reason,
+            ),
+            Audience(users=frozenset({agent}) if agent else frozenset()),
+        )
+
+
+async def transfer_connected(server: VoiceServer, call: VoiceCall, number: str) -> None:
+    """The desktop's transfer-out: only a call connected to an agent (409 otherwise)."""
+    if call.state not in ("connected", "held") or call.agent_leg is None:
+        raise Conflict(f"the call is {call.state}, not connected to an agent")
+    await transfer_out(server, call, number)

@@ -1,0 +1,169 @@
+"""Recordings left behind by a crash, made readable and accounted for at server start.
+
+A recording is `data_dir/voice/recordings/<tenant id>/<call id>.wav` (the call id is also the
+routing contact's id). The recorder keeps the WAV header's sizes current about once a second,
+so a killed server leaves a file whose header may lag behind the audio appended after the last
+sync (or, killed mid-write, a half frame). At start, before any call can record, every WAV is
+checked: stale sizes are repaired (`repair_wav`), and a file with no `voice_recordings` row
+(the call never finished) gets one in state "partial"; a repaired file that already had a row
+is marked "partial" too. Each file made partial is announced as `voice.recording_saved` with
+complete=False so the contact's timeline shows that audio exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import struct
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from omnidesk.channels.voice import call_events as ev
+from omnidesk.channels.voice.media.recorder import RATE, repair_wav
+from omnidesk.channels.voice.models import Recording as RecordingRow
+from omnidesk.platform.events import Audience
+from omnidesk.platform.logging import get_logger
+from omnidesk.platform.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from omnidesk.channels.voice.server import VoiceServer
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    tenant_id: uuid.UUID
+    call_id: str
+    path: Path
+    repaired: bool
+    seconds: float
+    recording_id: str
+
+
+@dataclass(frozen=True)
+class _Wav:
+    stale: bool
+    frames: int
+    block: int
+
+
+def inspect_wav(path: Path) -> _Wav | None:
+    """Whether the header's sizes match the file (None: not a WAV we can read)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            riff_size = struct.unpack_from("<I", head, 4)[0]
+            block, pos = 2, 12
+            while pos + 8 <= size:
+                fh.seek(pos)
+                cid, clen = struct.unpack("<4sI", fh.read(8))
+                if cid == b"fmt ":
+                    fmt = fh.read(16)
+                    if len(fmt) == 16:
+                        block = struct.unpack_from("<H", fmt, 12)[0] or 2
+                elif cid == b"data":
+                    on_disk = size - pos - 8
+                    stale = clen != on_disk or riff_size != size - 8 or on_disk % block != 0
+                    return _Wav(stale=stale, frames=min(clen, on_disk) // block, block=block)
+                pos += 8 + clen + (clen & 1)
+    except OSError:
+        return None
+    return None
+
+
+def _scan(root: Path) -> list[tuple[uuid.UUID, Path, _Wav]]:
+    found: list[tuple[uuid.UUID, Path, _Wav]] = []
+    if not root.is_dir():
+        return found
+    for tenant_dir in sorted(root.iterdir()):
+        try:
+            tenant_id = uuid.UUID(tenant_dir.name)
+        except ValueError:
+            continue
+        for path in sorted(tenant_dir.glob("*.wav")):
+            info = inspect_wav(path)
+            if info is None:
+                log.warning("voice.recording_unreadable", path=str(path))
+                continue
+            found.append((tenant_id, path, info))
+    return found
+
+
+def _repair(path: Path, info: _Wav) -> tuple[int, str, float]:
+    frames = repair_wav(path) if info.stale else info.frames
+    return frames, hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime
+
+
+async def recover_recordings(server: VoiceServer) -> list[Recovered]:
+    """Repair and account for the recordings a crash left; returns what was made partial."""
+    root = server.data_dir / "voice" / "recordings"
+    found = await asyncio.to_thread(_scan, root)
+    out: list[Recovered] = []
+    for tenant_id, path, info in found:
+        rel = str(path.relative_to(server.data_dir))
+        try:
+            out_one = await _recover_one(server, tenant_id, path, rel, info)
+        except Exception:
+            # One bad file or tenant must not keep the voice server from starting.
+            log.exception("voice.recording_recovery_failed", path=rel)
+            continue
+        if out_one is not None:
+            out.append(out_one)
+    if out:
+        log.info("voice.recordings_recovered", count=len(out))
+    return out
+
+
+async def _recover_one(
+    server: VoiceServer, tenant_id: uuid.UUID, path: Path, rel: str, info: _Wav
+) -> Recovered | None:
+    uow = UnitOfWork(server.db.session(tenant_id), server.bus, tenant_id=tenant_id)
+    async with uow:
+        row = (
+            await uow.session.scalars(
+                select(RecordingRow).where(
+                    RecordingRow.tenant_id == tenant_id, RecordingRow.path == rel
+                )
+            )
+        ).first()
+        if row is not None and not info.stale:
+            return None  # finished normally, or already recovered by an earlier start
+        frames, sha, mtime = await asyncio.to_thread(_repair, path, info)
+        seconds = frames / RATE
+        call_id = path.stem
+        if row is None:
+            ended = datetime.fromtimestamp(mtime, tz=UTC)
+            row = RecordingRow(
+                tenant_id=tenant_id,
+                contact_id=call_id,
+                path=rel,
+                started_at=ended - timedelta(seconds=seconds),
+                ended_at=ended,
+            )
+            uow.session.add(row)
+        row.state = "partial"
+        row.duration_s = seconds
+        row.sha256 = sha
+        await uow.session.flush()
+        uow.record(
+            ev.RecordingSaved(
+                call_id=call_id,
+                recording_id=str(row.id),
+                contact_id=row.contact_id,
+                seconds=seconds,
+                sha256=sha,
+                complete=False,
+            ),
+            Audience(),
+        )
+        log.warning("voice.recording_partial", path=rel, repaired=info.stale, seconds=seconds)
+        return Recovered(tenant_id, call_id, path, info.stale, seconds, str(row.id))
