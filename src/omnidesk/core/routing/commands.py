@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 from omnidesk.core.routing.codec import from_jsonable, to_jsonable
 from omnidesk.core.routing.errors import InvalidDefinition
 from omnidesk.core.routing.model import AgentDef, QueueDef
+from omnidesk.core.routing.slotinit import fast_frozen_init
 
 AgentPresence = Literal["offline", "available", "away"]
 TransferKind = Literal["agent", "queue", "external"]
@@ -299,6 +300,10 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         Tick,
     )
 }
+
+# Commands are built per contact by the twin and by the service: see slotinit for why.
+for _cls in COMMAND_TYPES.values():
+    fast_frozen_init(_cls)
 
 
 def command_from_dict(data: Mapping[str, Any]) -> Command:

@@ -110,10 +110,18 @@ class Engine:
     # --- commands ----------------------------------------------------------------------------
 
     def handle(self, command: Command, now: datetime | None = None) -> list[Event]:
-        core = self._core
         if now is None:
             now = self._clock_now()
-        given = to_us(now)
+        return self._handle(command, to_us(now), now)
+
+    def handle_us(self, command: Command, now_us: int) -> list[Event]:
+        """`handle` with the instant as microseconds since the Unix epoch (`clock.to_us`).
+        For a caller that keeps time as integers (the digital twin): it saves building a
+        datetime per command that the engine would only turn back into microseconds."""
+        return self._handle(command, now_us, None)
+
+    def _handle(self, command: Command, given: int, now: datetime | None) -> list[Event]:
+        core = self._core
         core.events = []
         kind = type(command)
         if kind is RevokeOffers:
@@ -125,7 +133,7 @@ class Engine:
                 timers.advance(core, until)
             else:
                 core.now = until
-        if given == core.now and now.tzinfo is UTC:
+        if now is not None and given == core.now and now.tzinfo is UTC:
             core.adopt_now_dt(now)  # saves building the same datetime again for events
         fired = core.events
         core.events = []
@@ -161,9 +169,13 @@ class Engine:
     def advance(self, now: datetime | None = None) -> list[Event]:
         """Let time pass to `now`: due timers fire. Same as handling `Tick` without the retry
         of time-of-day rules."""
+        return self.advance_us(to_us(now or self._clock_now()))
+
+    def advance_us(self, now_us: int) -> list[Event]:
+        """`advance` with the instant in microseconds since the Unix epoch."""
         core = self._core
         core.events = []
-        timers.advance(core, max(to_us(now or self._clock_now()), core.now))
+        timers.advance(core, max(now_us, core.now))
         events, core.events = core.events, []
         return events
 
@@ -204,6 +216,10 @@ class Engine:
         """When the next timer is due (None: none pending). The simulator jumps there."""
         deadline = timers.next_deadline(self._core)
         return None if deadline is None else from_us(deadline)
+
+    def next_deadline_us(self) -> int | None:
+        """`next_deadline` in microseconds since the Unix epoch."""
+        return timers.next_deadline(self._core)
 
     def contact(self, contact_id: str) -> views.ContactStatus:
         return views.contact_status(self._core, contact_id)

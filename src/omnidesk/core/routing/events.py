@@ -15,7 +15,6 @@ arguments (marked where it does), so the declared order is part of that code.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from typing import Any, ClassVar, Literal
 from omnidesk.core.routing.codec import from_jsonable, to_jsonable
 from omnidesk.core.routing.errors import InvalidDefinition
 from omnidesk.core.routing.model import AgentDef, OverflowAction, QueueDef
+from omnidesk.core.routing.slotinit import fast_frozen_init
 
 AgentState = Literal["offline", "available", "busy", "wrap_up", "away"]
 QueuedReason = Literal[
@@ -321,27 +321,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-def _fast_init(cls: type[Event]) -> None:
-    """Give an event class an __init__ that sets its slots through their descriptors.
-
-    Why: events are built on the routing hot path, and the generated __init__ of a frozen
-    dataclass goes through object.__setattr__ per field, which costs about twice as much. The
-    class stays frozen (assignment still raises) and the signature is unchanged.
-    """
-    names = [f.name for f in dataclasses.fields(cls)]
-    namespace: dict[str, Any] = {}
-    for name in names:
-        owner = next(k for k in cls.__mro__ if name in k.__dict__)
-        namespace[f"_set_{name}"] = owner.__dict__[name].__set__
-    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
-    exec(f"def __init__(self, {', '.join(names)}):\n{body}", namespace)
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    setattr(cls, "__init__", init)  # noqa: B010 - mypy forbids assigning a method
-
-
+# Events are built on the routing hot path: see slotinit for why.
 for _cls in EVENT_TYPES.values():
-    _fast_init(_cls)
+    fast_frozen_init(_cls)
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:

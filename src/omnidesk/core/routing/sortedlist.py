@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T", bound=Any)
@@ -32,8 +33,8 @@ class SortedList(Generic[T]):
         return self._len > 0
 
     def __iter__(self) -> Iterator[T]:
-        for chunk in self._chunks:
-            yield from chunk
+        # chain (C) rather than a generator: routing often reads only the first item or two.
+        return chain.from_iterable(self._chunks)
 
     def first(self) -> T:
         return self._chunks[0][0]

@@ -18,7 +18,7 @@ from omnidesk.core.routing.errors import UnknownAgent, UnknownContact, UnknownQu
 from omnidesk.core.routing.events import AgentState, AgentStateChanged, Event
 from omnidesk.core.routing.expressions import RuleCompiler, TargetExpression, make_context
 from omnidesk.core.routing.model import AgentDef, EngineConfig, OverflowAction, QueueDef
-from omnidesk.core.routing.selection import AgentPool, IdlePool
+from omnidesk.core.routing.selection import AgentPool, IdlePool, put_in_order
 from omnidesk.core.routing.sortedlist import SortedList
 
 # Aging is computed relative to this instant to keep the float products small and precise.
@@ -68,9 +68,10 @@ class AgentRt:
     # (queue id, step) -> passes the step's rule, for steps whose rule reads only the agent.
     eligible: dict[tuple[str, int], bool] = field(default_factory=dict)
     # The pools the agent is in while ready for their channel (see Core.link_agent): per
-    # channel, its longest-idle pools (the hot path: every change of load moves the agent to the
-    # end of each) and its other pools.
-    pools: dict[str, tuple[list[IdlePool], list[AgentPool]]] = field(default_factory=dict)
+    # channel, the member dicts of its longest-idle pools (the hot path: every change of load
+    # moves the agent to the end of each; IdlePool.members is never replaced) and its other
+    # pools.
+    pools: list[tuple[str, list[dict[str, int]], list[AgentPool]]] = field(default_factory=list)
     # The channels for which the agent is in those pools now (it had room when last indexed).
     pooled: set[str] = field(default_factory=set)
     # What the agent serves, for finding its next contact: (membership priority, queue,
@@ -292,7 +293,7 @@ class Core:
         queue. The caller reindexes the agent."""
         self.unindex(agent)
         eligible: dict[tuple[str, int], bool] = {}
-        pools: dict[str, tuple[list[IdlePool], list[AgentPool]]] = {}
+        pools: dict[str, tuple[list[dict[str, int]], list[AgentPool]]] = {}
         lines: list[tuple[int, QueueRt, str, Line]] = []
         no_contact: dict[str, Any] = {}
         for queue_id, membership in agent.definition.queues.items():
@@ -309,66 +310,84 @@ class Core:
                     if step < 0 or eligible[(queue_id, step)]:
                         pool = self.pools[key]
                         if isinstance(pool, IdlePool):
-                            idle.append(pool)
+                            idle.append(pool.members)
                         else:
                             other.append(pool)
         agent.eligible = eligible
-        agent.pools = pools
+        agent.pools = [(channel, idle, other) for channel, (idle, other) in pools.items()]
         agent.lines = lines
 
     def reindex(self, agent: AgentRt) -> None:
         """Put the agent into exactly the pools it belongs in, at its current idle position.
         After every touch (and every change of room or presence)."""
-        ready = agent.presence == "available"
         agent_id = agent.id
+        pooled = agent.pooled
+        if agent.presence != "available":
+            # Not ready: out of every pool it is in.
+            if pooled:
+                for channel, idle, other in agent.pools:
+                    if channel in pooled:
+                        for members in idle:
+                            del members[agent_id]
+                        for agent_pool in other:
+                            agent_pool.discard(agent_id)
+                pooled.clear()
+            return
         seq = agent.idle_seq
         # Touched last (the usual case): appending keeps every pool in idle order.
         last = seq == self.idle_counter
         load = agent.load
         definition = agent.definition
         capacity = definition.capacity
+        # Core.can_take, inlined and hoisted: what the blending matrix allows beside each
+        # channel held, found once for all the agent's channels (usually none or one).
+        limits: list[tuple[str, tuple[str, ...]]] | None = None
         blending = definition.blending
-        pooled = agent.pooled
-        for channel, (idle, other) in agent.pools.items():
-            # Room for the channel: Core.can_take, inlined.
-            room = ready and load.get(channel, 0) < capacity.get(channel, 0)
-            if room and blending:
-                for held, count in load.items():
-                    if count and held != channel:
-                        allowed = blending.get(held)
-                        if allowed is not None and channel not in allowed:
-                            room = False
-                            break
+        if blending and load:
+            for held, count in load.items():
+                if count:
+                    allowed = blending.get(held)
+                    if allowed is not None:
+                        if limits is None:
+                            limits = []
+                        limits.append((held, allowed))
+        for channel, idle, other in agent.pools:
+            room = load.get(channel, 0) < capacity.get(channel, 0)
+            if room and limits is not None:
+                for held, allowed in limits:
+                    if held != channel and channel not in allowed:
+                        room = False
+                        break
             if room:
                 if not last:
-                    for pool in idle:
-                        pool.put(agent_id, seq, agent)
+                    for members in idle:
+                        put_in_order(members, agent_id, seq)
+                    pooled.add(channel)
                 elif channel in pooled:
-                    for pool in idle:  # IdlePool.put, inlined: to the end
-                        members = pool.members
+                    for members in idle:  # IdlePool.put, inlined: to the end
                         del members[agent_id]
                         members[agent_id] = seq
                 else:
-                    for pool in idle:
-                        pool.members[agent_id] = seq
-                pooled.add(channel)
+                    for members in idle:
+                        members[agent_id] = seq
+                    pooled.add(channel)
                 for agent_pool in other:
                     agent_pool.put(agent_id, seq, agent)
             elif channel in pooled:
                 pooled.discard(channel)
-                for pool in idle:
-                    del pool.members[agent_id]
+                for members in idle:
+                    del members[agent_id]
                 for agent_pool in other:
                     agent_pool.discard(agent_id)
 
     def unindex(self, agent: AgentRt) -> None:
         agent_id = agent.id
-        for idle, other in agent.pools.values():
-            for pool in idle:
-                pool.members.pop(agent_id, None)
+        for _, idle, other in agent.pools:
+            for members in idle:
+                members.pop(agent_id, None)
             for agent_pool in other:
                 agent_pool.discard(agent_id)
-        agent.pools = {}
+        agent.pools = []
         agent.pooled = set()
         agent.lines = []
 

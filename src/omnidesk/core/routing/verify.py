@@ -33,7 +33,7 @@ def _agents(core: Core) -> None:
         assert (agent.state, agent.state_reason) == core.derive_state(agent), agent.id
         ready = {
             channel
-            for channel in agent.pools
+            for channel, _, _ in agent.pools
             if agent.presence == "available" and core.can_take(agent, channel)
         }
         assert agent.pooled == ready, (agent.id, agent.pooled, ready)

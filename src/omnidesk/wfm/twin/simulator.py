@@ -18,7 +18,6 @@ import heapq
 import itertools
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from omnidesk.core.routing import (
@@ -119,6 +118,11 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
     stream_target = [(s.queue_id, s.channel) for s in plan.streams]
     stream_of = plan.stream_of
 
+    # Contact ids are the customers' positions as strings, made once: the engine keeps these
+    # very objects, so its events hand them back and `index` finds the position with a dict
+    # lookup (hash cached) instead of an int() parse per event.
+    ids = [str(c) for c in range(n)]
+    index = {contact_id: c for c, contact_id in enumerate(ids)}
     received = [-1] * n
     entry = [-1] * n
     answered = [-1] * n
@@ -163,7 +167,9 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
     if plan.uses_clock:
         push(start_us + plan.tick_us, _TICK, None)
 
-    soon: deque[Command] = deque()
+    # (command, what must still hold for it: the contact's pending offer id for an AcceptOffer,
+    # the wrap-up (agent, contact) for an EndWrapUp, None otherwise).
+    soon: deque[tuple[Command, Any]] = deque()
     counters = [0, 0]  # commands, events
 
     def check(events: list[Event], t: int) -> None:
@@ -184,8 +190,9 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
             if kind is None:
                 continue
             if kind == _K_OFFER:
-                c = int(ev.contact_id)
-                offer[c] = ev.offer_id
+                c = index[ev.contact_id]
+                offer_id = ev.offer_id
+                offer[c] = offer_id
                 if tries[c]:
                     # A second offer goes to another agent: a fresh delay, from its own
                     # stream (drawn in the order offers happen; the first offers of every
@@ -195,27 +202,27 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
                     delay = answer_us[c]
                 tries[c] += 1
                 if delay:
-                    heappush(heap, (t + delay, next(order), _ACCEPT, c, (ev.offer_id, ev.agent_id)))
+                    heappush(heap, (t + delay, next(order), _ACCEPT, c, (offer_id, ev.agent_id)))
                 else:
-                    soon.append(AcceptOffer(ev.offer_id, ev.agent_id))
+                    soon.append((AcceptOffer(offer_id, ev.agent_id), c))
             elif kind == _K_STATE:
                 agent_id = ev.agent_id
                 timeline.append((t, agent_id, ev.state))
                 if ev.state == "away":
                     if ev.reason == END_OF_SHIFT and not on_shift[agent_id]:
                         # Away for the end of the shift and holding nothing: log off.
-                        soon.append(SetAgentState(agent_id, "offline"))
+                        soon.append((SetAgentState(agent_id, "offline"), None))
                     elif ev.reason == missed_reason and missed_away:
                         push(t + plan.missed_away_us, _UNMISS, agent_id)
             elif kind == _K_ACCEPTED:
-                c = int(ev.contact_id)
+                c = index[ev.contact_id]
                 offer[c] = None
                 state[c] = _ACTIVE
                 answered[c] = t
                 answered_group[c] = group_of[ev.agent_id]
                 heappush(heap, (t + handle_us[c], next(order), _END, c, None))
             elif kind == _K_RECEIVED:
-                c = int(ev.contact_id)
+                c = index[ev.contact_id]
                 received[c] = t
                 entry[c] = stream_of[(ev.queue_id, ev.channel)]
                 state[c] = _WAITING
@@ -224,7 +231,7 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
                 if patience != NEVER:
                     heappush(heap, (t + patience, next(order), _ABANDON, c, None))
             elif kind == _K_ENDED:
-                c = int(ev.contact_id)
+                c = index[ev.contact_id]
                 ended[c] = t
                 end_code[c] = END_CODES.get(ev.reason, 4)
                 state[c] = _ENDED
@@ -234,53 +241,51 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
                 if ev.ends_at is None:  # the queue leaves ending it to the agent: we do
                     pair = (ev.agent_id, ev.contact_id)
                     wrapping.add(pair)
-                    wrap = wrap_us[int(ev.contact_id)]
+                    wrap = wrap_us[index[ev.contact_id]]
                     if wrap:
                         push(t + wrap, _END_WRAP, pair)
                     else:
-                        soon.append(EndWrapUp(ev.agent_id, ev.contact_id))
+                        soon.append((EndWrapUp(ev.agent_id, ev.contact_id), pair))
             elif kind == _K_WRAP_END:
                 wrapping.discard((ev.agent_id, ev.contact_id))
             else:  # the offer failed: timed out, revoked or rejected
-                c = int(ev.contact_id)
+                c = index[ev.contact_id]
                 if offer[c] == ev.offer_id:
                     offer[c] = None
 
-    handle = engine.handle
+    # The engine's integer-time entry points: the loop keeps time in microseconds, and a
+    # datetime per command would only be turned back into microseconds by the engine.
+    handle = engine.handle_us
 
-    def follow_up(t: int, now: datetime) -> None:
+    def follow_up(t: int) -> None:
         """The reactions due at this same instant, in order. Each is checked again first: an
         earlier one in the queue may have changed what is pending."""
         while soon:
-            command = soon.popleft()
+            command, pending = soon.popleft()
             kind = command.__class__
             if kind is AcceptOffer:
-                offer_id = cast(AcceptOffer, command).offer_id
-                if offer[int(offer_id.rpartition("#")[0])] != offer_id:
+                if offer[pending] != cast(AcceptOffer, command).offer_id:
                     continue
-            elif kind is EndWrapUp:
-                pending = cast(EndWrapUp, command)
-                if (pending.agent_id, pending.contact_id) not in wrapping:
-                    continue
+            elif kind is EndWrapUp and pending not in wrapping:
+                continue
             counters[0] += 1
-            react(handle(command, now), t)
+            react(handle(command, t), t)
 
     def run(command: Command, t: int) -> None:
-        now = from_us(t)
         counters[0] += 1
-        react(handle(command, now), t)
+        react(handle(command, t), t)
         if soon:
-            follow_up(t, now)
+            follow_up(t)
 
     def agents_of(group_index: int) -> list[str]:
         return [a.id for a in plan.groups[group_index].agents]
 
     end_us, drain_end = plan.end_us, plan.drain_end_us
-    next_deadline = engine.next_deadline
+    next_deadline, advance = engine.next_deadline_us, engine.advance_us
     i = 0
     t = start_us
     due_at = next_deadline()
-    due = _BIG if due_at is None else to_us(due_at)
+    due = _BIG if due_at is None else due_at
     while True:
         t_next = arrive_us[i] if i < n else _BIG
         if heap and heap[0][0] < t_next:
@@ -290,32 +295,31 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
                 break
             t = due
             counters[0] += 1
-            now = from_us(t)
-            react(engine.advance(now), t)
+            react(advance(t), t)
             if soon:
-                follow_up(t, now)
+                follow_up(t)
             due_at = next_deadline()
-            due = _BIG if due_at is None else to_us(due_at)
+            due = _BIG if due_at is None else due_at
             continue
         if t_next > drain_end or (t_next > end_us and not in_routing and i >= n):
             break
         t = t_next
         if i < n and arrive_us[i] == t and not (heap and heap[0][0] == t):
             queue_id, channel = stream_target[cust_stream[i]]
-            run(ContactArrived(str(i), queue_id, channel, priorities[i], attributes[i]), t)
+            run(ContactArrived(ids[i], queue_id, channel, priorities[i], attributes[i]), t)
             i += 1
             due_at = next_deadline()
-            due = _BIG if due_at is None else to_us(due_at)
+            due = _BIG if due_at is None else due_at
             continue
         _, _, action, a, b = heappop(heap)
         if action == _END:
-            run(EndContact(str(a)), t)
+            run(EndContact(ids[a]), t)
         elif action == _ACCEPT:
             if offer[a] == b[0]:
                 run(AcceptOffer(b[0], b[1]), t)
         elif action == _ABANDON:
             if state[a] == _WAITING:
-                run(CancelContact(str(a)), t)
+                run(CancelContact(ids[a]), t)
         elif action == _END_WRAP:
             if a in wrapping:
                 run(EndWrapUp(a[0], a[1]), t)
@@ -344,7 +348,7 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
             if t + plan.tick_us <= drain_end and (t < end_us or in_routing):
                 push(t + plan.tick_us, _TICK, None)
         due_at = next_deadline()
-        due = _BIG if due_at is None else to_us(due_at)
+        due = _BIG if due_at is None else due_at
 
     return Outcome(
         received_us=received,
