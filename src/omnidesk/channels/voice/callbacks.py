@@ -104,8 +104,8 @@ class CallbackDesk:
                 with contextlib.suppress(RoutingError, KeyError):
                     status = host.engine.contact(old)
                     queued_since, priority = status.queued_at, status.priority
-            await server._stop_ring(call, reject=False)
-            server._stop_queue_audio(call)
+            await server.stop_ring(call, reject=False)
+            server.stop_queue_audio(call)
             server.by_contact.pop(old, None)
             # Not "abandoned": the caller hangs up next, but their request stays in line.
             with contextlib.suppress(RoutingError):

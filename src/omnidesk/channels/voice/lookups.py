@@ -264,7 +264,9 @@ class VoiceLookups:
 
     # --- trunks ----------------------------------------------------------------------------
 
-    async def _trunks(self) -> list[TrunkInfo]:
+    async def trunks(self) -> list[TrunkInfo]:
+        """Every active tenant's trunks, as one cached list."""
+
         async def load() -> list[TrunkInfo]:
             rows = await self._rows(
                 select(Trunk).join(Tenant, Tenant.id == Trunk.tenant_id).where(Tenant.active)
@@ -281,7 +283,7 @@ class VoiceLookups:
         except ValueError:
             return []
         matches: list[tuple[int, TrunkInfo]] = []
-        for trunk in await self._trunks():
+        for trunk in await self.trunks():
             best = max(
                 (n.prefixlen for n in trunk.networks if address in n),
                 default=-1,

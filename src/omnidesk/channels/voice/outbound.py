@@ -83,7 +83,7 @@ async def outbound_trunk(server: VoiceServer, tenant_id: uuid.UUID) -> TrunkInfo
     # The lookups keep every active tenant's trunks in one cached list; the outbound ones of
     # this tenant, by name, so the choice is stable when several have an outbound block.
     trunks = [
-        t for t in await server.lookups._trunks() if t.tenant_id == tenant_id and t.outbound_host
+        t for t in await server.lookups.trunks() if t.tenant_id == tenant_id and t.outbound_host
     ]
     if not trunks:
         raise DialFailed(503, "no trunk with an outbound block is configured")
@@ -381,7 +381,7 @@ async def start_connected(server: VoiceServer, call: VoiceCall, why: str) -> Non
     call.state = "connected"
     call.connected_at = utcnow()
     server.calls[call.id] = call
-    server._wire(call)
+    server.wire(call)
     assert call.agent_sip is not None and call.agent_leg is not None
     agent_sip, agent_leg = call.agent_sip, call.agent_leg
 
@@ -390,7 +390,7 @@ async def start_connected(server: VoiceServer, call: VoiceCall, why: str) -> Non
             call.put("call", lambda: server.agent_gone(call, reason))
 
     agent_sip.on_ended = agent_gone
-    agent_sip.on_reinvite = lambda offer: server._reinvited(
+    agent_sip.on_reinvite = lambda offer: server.on_reinvite(
         call, agent_sip, agent_leg, offer, agent=True
     )
     call.worker = server.spawn(CallRunner(server, call).run(), f"voice-call-{call.id}")
@@ -427,7 +427,7 @@ async def write_failed_record(
     ended = utcnow()
     agent = uuid.UUID(agent_id) if agent_id else None
     call_id = uuid.uuid4().hex
-    async with server._uow(tenant_id) as uow:
+    async with server.uow(tenant_id) as uow:
         uow.session.add(
             CallRow(
                 tenant_id=tenant_id,

@@ -104,7 +104,7 @@ def _record_caller_side(server: VoiceServer, call: VoiceCall) -> None:
 
 async def _music(server: VoiceServer, call: VoiceCall) -> Any:
     policy = await server.lookups.queue_policy(call.tenant_id, call.queue_id or "")
-    return await server._hold_audio(call, policy.moh)
+    return await server.hold_audio(call, policy.moh)
 
 
 async def _release_agent_leg(server: VoiceServer, call: VoiceCall) -> None:

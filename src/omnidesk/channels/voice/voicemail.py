@@ -121,7 +121,7 @@ async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) ->
         started_at=vm.started_at or utcnow(),
         ended_at=utcnow(),
     )
-    async with server._uow(call.tenant_id) as uow:
+    async with server.uow(call.tenant_id) as uow:
         uow.session.add(row)
         await uow.session.flush()
         recording_id = str(row.id)
@@ -135,7 +135,7 @@ async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) ->
                 sha256=row.sha256 or "",
                 complete=True,
             ),
-            server._audience(call),
+            server.audience(call),
         )
     attributes: dict[str, Any] = {
         k: v for k, v in call.attributes.items() if _plain(v) and k != "voicemail"
