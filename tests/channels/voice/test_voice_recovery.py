@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -17,6 +16,7 @@ from sqlalchemy import select
 
 from omnidesk.channels.voice.models import Recording as RecordingRow
 from omnidesk.channels.voice.recovery import inspect_wav
+from omnidesk.channels.voice.testbed import free_port
 from omnidesk.channels.voice.wiring import start_voice, stop_voice
 from omnidesk.directory.models import User
 from omnidesk.platform.database import SYSTEM
@@ -42,20 +42,6 @@ with open(path, "ab") as fh:
 print("ready", flush=True)
 time.sleep(60)
 """
-
-
-def _free_port() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = int(t.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def _record_and_kill(path: Path) -> None:
@@ -110,7 +96,7 @@ def test_killed_recording_is_repaired_and_partial(app, client, tenants, as_user,
         assert w.getnframes() == SYNCED  # readable, but the tail is not in the header
 
     voice_settings = settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": _free_port(), "voice_rtp_port_min": 0}
+        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
     )
     client.portal.call(_restart_voice, voice_settings, app)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
+import random
 import socket
 import subprocess
 import time
@@ -25,22 +27,51 @@ import numpy as np
 BARESIP = "/usr/bin/baresip"
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    """A free port on 127.0.0.1; for SIP (the default) free for both UDP and TCP, since
-    baresip listens on both."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = int(t.getsockname()[1])
-            if kind == socket.SOCK_STREAM:
-                return port
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
+def _ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (bind to port 0, outgoing connections)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Why baresip gets ports of its own: it binds its SIP port P for UDP and TCP, P+1 for TLS and
+# its control port, and for each call an RTP/RTCP pair at random in `rtp_ports` (1024-49152
+# unless told). Probing ports from the kernel's ephemeral range (as `free_port` does for the
+# server and sipp) and handing them to baresip raced with everything else the kernel hands out
+# there meanwhile — P+1 in particular is odd, the kind Linux gives outgoing connections — and
+# baresip's RTP could take a port probed for sipp or the server. So baresip works below the
+# ephemeral range, which the kernel never hands out by itself: its signalling ports come from
+# one block, its RTP from another, and `free_port` (ephemeral) can never hit either.
+_TOP = _ephemeral_start()
+SIGNALLING_PORTS = range(_TOP - 8192, _TOP)
+RTP_PORTS = range(_TOP - 16384, _TOP - 8192)
+assert RTP_PORTS.start >= 1024, f"ephemeral range starts too low ({_TOP}) for baresip's ports"
+_STEP = 4  # P: SIP (UDP, TCP), P+1: SIP over TLS, P+2: the control socket
+# Each process walks the block from a random place, so that two test runs side by side start
+# apart, and a run never hands out the same ports twice (agents made before any starts).
+_next_block = itertools.count(random.randrange(len(SIGNALLING_PORTS) // _STEP))
+
+
+def _bindable(port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def signalling_ports() -> tuple[int, int]:
+    """(SIP port, control port) for one baresip, from SIGNALLING_PORTS, free now."""
+    blocks = len(SIGNALLING_PORTS) // _STEP
+    for _ in range(blocks):
+        sip = SIGNALLING_PORTS.start + (next(_next_block) % blocks) * _STEP
+        wanted = [(sip, socket.SOCK_DGRAM), (sip, socket.SOCK_STREAM)]
+        wanted += [(sip + 1, socket.SOCK_STREAM), (sip + 2, socket.SOCK_STREAM)]
+        if all(_bindable(port, kind) for port, kind in wanted):
+            return sip, sip + 2
+    raise RuntimeError(f"no free ports for baresip in {SIGNALLING_PORTS}")
 
 
 @dataclass
@@ -54,8 +85,8 @@ class BaresipAgent:
     transport: str = "udp"
     answer: str = "auto"  # auto | manual
     regint: int = 600
-    sip_port: int = field(default_factory=free_port)
-    ctrl_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
+    sip_port: int = 0  # 0: from signalling_ports(), with ctrl_port
+    ctrl_port: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     _proc: asyncio.subprocess.Process | None = None
     _reader: asyncio.StreamReader | None = None
@@ -63,6 +94,10 @@ class BaresipAgent:
     _pump: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _token: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.sip_port and self.ctrl_port):
+            self.sip_port, self.ctrl_port = signalling_ports()
 
     @property
     def dump_dir(self) -> Path:
@@ -83,6 +118,7 @@ class BaresipAgent:
                     "module sndfile.so",
                     "module ctrl_tcp.so",
                     f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
+                    f"rtp_ports {RTP_PORTS.start}-{RTP_PORTS.stop - 1}",
                     "module_app account.so",
                     "module_app menu.so",
                     "audio_player alsa,null",

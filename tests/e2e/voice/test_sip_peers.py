@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from omnidesk.channels.voice.sip.endpoint import SipEndpoint
 from omnidesk.channels.voice.sip.message import SipUri
 from omnidesk.channels.voice.sip.transaction import Timers
 from omnidesk.channels.voice.sip.transport import Address
+from omnidesk.channels.voice.testbed import free_port
 
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -27,21 +27,6 @@ SDP = (
 )
 
 pytestmark = pytest.mark.skipif(SIPP is None, reason="sipp not installed")
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (sipp binds both in -t t1 mode)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = int(t.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
 
 
 async def run_sipp(tmp: Path, scenario: str, *args: str, limit: float = 40) -> None:

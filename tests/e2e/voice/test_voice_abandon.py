@@ -3,32 +3,27 @@ while an agent's softphone is ringing (the ring is cancelled, the softphone stop
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-from baresip_agent import BaresipAgent
 from voice_call_helpers import (
-    AGENT_HZ,
-    DOMAIN,
+    PEERS,
+    agent1_phone,
     caller_scenario,
     configure,
     finish_sipp,
-    free_port,
+    make_available,
+    needs,
+    registered,
     start_sipp,
+    voice_settings_fixture,
 )
+from voice_call_helpers import wait_until as _wait
 
 from spine_checks import events_of
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (shutil.which("sipp") and shutil.which("baresip") and shutil.which("sox")),
-        reason="needs sipp, baresip and sox (make install)",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = needs(*PEERS)
+settings = voice_settings_fixture()
 
 CALLER_BYE = """  <pause milliseconds="{hangup_ms}"/>
   <send retrans="500"><![CDATA[
@@ -56,22 +51,6 @@ def hanging_up_caller(tmp: Path, hangup_ms: int) -> Path:
     )
     path.write_text(text)
     return path
-
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
-    )
-
-
-async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (found := predicate()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-    return found
 
 
 def _ended(admin: Any) -> dict[str, Any]:
@@ -108,17 +87,11 @@ async def test_caller_hangs_up_while_the_agent_rings(
     admin = as_user("admin")
     configure(admin, ids)
     voice = app.state.voice
-    agent = BaresipAgent(
-        tmp_path / "agent1", "agent1", "s3cret-pass", DOMAIN, settings.voice_sip_port,
-        tone_hz=AGENT_HZ, answer="manual",
-    )  # fmt: skip
+    agent = agent1_phone(tmp_path, settings.voice_sip_port, answer="manual")
     await agent.start()
     try:
-        await _wait(lambda: voice.sip.registrar.lookup(f"sip:agent1@{DOMAIN}"), what="REGISTER")
-        r = as_user("agent1").post(
-            f"/api/v1/routing/agents/{ids['agent1']}/state", json={"state": "available"}
-        )
-        assert r.status_code == 200, r.text
+        await registered(voice, "agent1")
+        make_available(as_user, ids, "agent1")
         sipp = await start_sipp(
             tmp_path, hanging_up_caller(tmp_path, 4000), settings.voice_sip_port
         )

@@ -7,18 +7,16 @@ behind by any of them."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import uuid
 from pathlib import Path
 
-import pytest
-from voice_call_helpers import DID, DOMAIN, configure, free_port
+from voice_call_helpers import DID, DOMAIN, configure, needs, voice_settings_fixture
 
-pytestmark = [
-    pytest.mark.skipif(not shutil.which("sipp"), reason="needs sipp"),
-    pytest.mark.slow,
-]
+from omnidesk.channels.voice.testbed import free_port
+
+pytestmark = needs("sipp")
+settings = voice_settings_fixture()
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -32,13 +30,6 @@ G729_SDP = (
     "m=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"
 )
 BROKEN_SDP = "v=0\r\nthis is not sdp at all\r\nm=audio banana RTP/AVP\r\n"
-
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
-    )
 
 
 def _request(method: str, uri: str, port: int, src: tuple[str, int], to: str, body: str) -> bytes:

@@ -6,57 +6,37 @@ agent heard and in the recording; the call detail record and events are in the l
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from baresip_agent import BaresipAgent
-from sqlalchemy import select
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
-    DOMAIN,
+    PEERS,
+    agent1_phone,
     caller_scenario,
     configure,
+    db_rows,
     finish_sipp,
-    free_port,
+    kill,
+    make_available,
+    needs,
     read_wav,
+    registered,
     start_sipp,
     tone_share,
+    voice_settings_fixture,
 )
+from voice_call_helpers import wait_until as _wait
 
 from omnidesk.channels.voice.media.analysis import dominant_tones
 from omnidesk.channels.voice.models import Call as CallRow
 from omnidesk.channels.voice.models import Recording as RecordingRow
-from omnidesk.platform.database import SYSTEM
 from spine_checks import all_events, events_of
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (shutil.which("sipp") and shutil.which("baresip") and shutil.which("sox")),
-        reason="needs sipp, baresip and sox (make install)",
-    ),
-    pytest.mark.slow,
-]
-
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
-    )
-
-
-async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+pytestmark = needs(*PEERS)
+settings = voice_settings_fixture()
 
 
 def _diagnose(voice: Any) -> str:
@@ -70,15 +50,6 @@ def _diagnose(voice: Any) -> str:
     )
 
 
-async def _rows(app: Any, model: Any) -> list[Any]:
-    db = app.state.services.db
-    session = db.session(SYSTEM)
-    try:
-        return list((await session.scalars(select(model))).all())
-    finally:
-        await session.close()
-
-
 @pytest.mark.parametrize(("how", "hold"), [("rfc4733", False), ("info", True)])
 async def test_call_through_ivr_queue_and_agent_softphone(
     how, hold, app, client, tenants, as_user, settings, tmp_path: Path
@@ -87,23 +58,12 @@ async def test_call_through_ivr_queue_and_agent_softphone(
     admin = as_user("admin")
     configure(admin, ids)
     voice = app.state.voice
-    agent = BaresipAgent(
-        tmp_path / "agent1",
-        "agent1",
-        "s3cret-pass",
-        DOMAIN,
-        settings.voice_sip_port,
-        tone_hz=AGENT_HZ,
-    )
+    agent = agent1_phone(tmp_path, settings.voice_sip_port)
     await agent.start()
     try:
-        # Registered with digest auth in the tenant's domain (it may register before the
-        # control socket is up, so look at the registrar rather than at baresip's events).
-        await _wait(lambda: voice.sip.registrar.lookup(f"sip:agent1@{DOMAIN}"), what="REGISTER")
-        r = as_user("agent1").post(
-            f"/api/v1/routing/agents/{ids['agent1']}/state", json={"state": "available"}
-        )
-        assert r.status_code == 200, r.text
+        # Registered with digest auth in the tenant's domain.
+        await registered(voice, "agent1")
+        make_available(as_user, ids, "agent1")
 
         scenario = caller_scenario(tmp_path, digit="1", how="info" if how == "info" else "pcap")
         sipp = await start_sipp(tmp_path, scenario, settings.voice_sip_port)
@@ -154,9 +114,7 @@ async def test_call_through_ivr_queue_and_agent_softphone(
             await agent.wait_event("CALL_CLOSED")
             await finish_sipp(sipp, tmp_path)
         finally:
-            if sipp.returncode is None:
-                sipp.kill()
-                await sipp.wait()
+            await kill(sipp)
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
         await agent.stop()
@@ -174,11 +132,11 @@ async def test_call_through_ivr_queue_and_agent_softphone(
         )
         assert gap >= 7, present
 
-    [row] = client.portal.call(_rows, app, CallRow)
+    [row] = db_rows(client, app, CallRow)
     assert row.agent_id is not None and str(row.agent_id) == ids["agent1"]
     assert row.answered_at is not None and row.ended_at is not None
     assert row.end_reason.startswith("agent")
-    [rec] = client.portal.call(_rows, app, RecordingRow)
+    [rec] = db_rows(client, app, RecordingRow)
     assert row.recording_ids == [str(rec.id)]
     samples, channels = read_wav(settings.data_dir / rec.path)
     assert channels == 2

@@ -10,58 +10,41 @@ from __future__ import annotations
 
 import asyncio
 import io
-import shutil
 import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from baresip_agent import BaresipAgent
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
     DOMAIN,
+    PEERS,
+    agent1_phone,
     caller_scenario,
     configure,
     finish_sipp,
-    free_port,
+    kill,
+    make_available,
+    needs,
     read_wav,
+    registered,
     start_sipp,
+    voice_settings_fixture,
 )
+from voice_call_helpers import wait_until as _wait
 
 from omnidesk.channels.voice.media.analysis import goertzel_power
 from omnidesk.channels.voice.media.recorder import Heard, Recorder
+from omnidesk.channels.voice.testbed import SipAgent
 
 SUPERVISOR_HZ = 1500
 CONSENT_HZ = 2000
 TONES = (CALLER_HZ, AGENT_HZ, SUPERVISOR_HZ, CONSENT_HZ)
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (shutil.which("sipp") and shutil.which("baresip") and shutil.which("sox")),
-        reason="needs sipp, baresip and sox",
-    ),
-    pytest.mark.slow,
-]
-
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
-    )
-
-
-async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+pytestmark = needs(*PEERS)
+settings = voice_settings_fixture()
 
 
 def present(samples: np.ndarray) -> set[int]:
@@ -98,7 +81,8 @@ async def test_supervisor_listen_whisper_barge_and_consent_prompt(
 ):  # type: ignore[no-untyped-def]
     ids = tenants["demo"].ids
     admin = as_user("admin")
-    configure(admin, ids)
+    # The supervisor has a softphone to listen in with, but serves no queue.
+    configure(admin, ids, agents=(SipAgent(ids["supervisor"], "sup", "sup-s3cret", None),))
     r = admin.post(
         "/api/v1/voice/audio?name=consent.wav",
         content=consent_wav(),
@@ -110,18 +94,10 @@ async def test_supervisor_listen_whisper_barge_and_consent_prompt(
         json={"sip_domain": DOMAIN, "recording_consent_prompt": {"audio": "consent.wav"}},
     )
     assert r.status_code == 200, r.text
-    r = admin.put(
-        f"/api/v1/voice/agents/{ids['supervisor']}/sip",
-        json={"username": "sup", "password": "sup-s3cret"},
-    )
-    assert r.status_code == 200, r.text
     voice = app.state.voice
     media = voice.media
     portal = client.portal
-    agent = BaresipAgent(
-        tmp_path / "agent1", "agent1", "s3cret-pass", DOMAIN, settings.voice_sip_port,
-        tone_hz=AGENT_HZ,
-    )  # fmt: skip
+    agent = agent1_phone(tmp_path, settings.voice_sip_port)
     sup = BaresipAgent(
         tmp_path / "sup", "sup", "sup-s3cret", DOMAIN, settings.voice_sip_port,
         tone_hz=SUPERVISOR_HZ,
@@ -131,11 +107,8 @@ async def test_supervisor_listen_whisper_barge_and_consent_prompt(
     sipp = None
     try:
         for user in ("agent1", "sup"):
-            await _wait(lambda u=user: voice.sip.registrar.lookup(f"sip:{u}@{DOMAIN}"), what=user)
-        r = as_user("agent1").post(
-            f"/api/v1/routing/agents/{ids['agent1']}/state", json={"state": "available"}
-        )
-        assert r.status_code == 200, r.text
+            await registered(voice, user)
+        make_available(as_user, ids, "agent1")
         sipp = await start_sipp(
             tmp_path, caller_scenario(tmp_path, digit="1", how="info"), settings.voice_sip_port
         )
@@ -221,9 +194,7 @@ async def test_supervisor_listen_whisper_barge_and_consent_prompt(
         await finish_sipp(sipp, tmp_path)
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
-        if sipp is not None and sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
+        await kill(sipp)
         await agent.stop()
         await sup.stop()
 

@@ -16,37 +16,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from baresip_agent import BaresipAgent
-from sqlalchemy import select
 from voice_call_helpers import (
-    AGENT_HZ,
     DID,
     DOMAIN,
-    QUEUE,
+    PEERS,
     SIPP,
+    agent1_phone,
     caller_scenario,
+    db_rows,
     finish_sipp,
-    free_port,
+    ivr_menu,
+    kill,
+    make_available,
+    needs,
+    registered,
     start_sipp,
     tone_wav,
+    voice_settings_fixture,
 )
+from voice_call_helpers import configure as configure_tenant
+from voice_call_helpers import wait_until as _wait
 
 from omnidesk.channels.voice.models import Call as CallRow
-from omnidesk.platform.database import SYSTEM
+from omnidesk.channels.voice.testbed import LOOPBACK_TRUNK, free_port
 from spine_checks import all_events
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (shutil.which("sipp") and shutil.which("baresip") and shutil.which("sox")),
-        reason="needs sipp, baresip and sox (make install)",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = needs(*PEERS)
+settings = voice_settings_fixture()
 
 FAR = "+493098765432"  # the external number, answered by the sipp UAS behind the trunk
 CUSTOMER = "+493055501234"  # the caller's number (valid, so a callback can dial it)
@@ -137,13 +138,6 @@ Content-Length: 0
 """
 
 
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
-    )
-
-
 def _ok(response: Any, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json()
@@ -153,47 +147,23 @@ def _flow(*, callback: bool) -> dict[str, Any]:
     queue: dict[str, Any] = {"type": "queue", "queue": "support"}
     if callback:
         queue |= {"callback_key": "9", "callback_prompt": {"say": "We will call you back."}}
-    return {
-        "id": "main",
-        "language": "en",
-        "timezone": "UTC",
-        "start": "menu",
-        "nodes": {
-            "menu": {
-                "type": "menu",
-                "prompt": {"say": "Hello."},
-                "options": {"1": "support", "2": "out"},
-                "timeout_s": 8,
-                "retries": 1,
-                "on_failure": "bye",
-            },
-            "support": queue,
-            "out": {"type": "transfer", "number": FAR},
-            "bye": {"type": "hangup"},
-        },
-    }
+    out = {"type": "transfer", "number": FAR}
+    return ivr_menu(
+        "Hello.",
+        {"1": "support", "2": "out"},
+        {"support": queue, "out": out, "bye": {"type": "hangup"}},
+    )
 
 
 def configure(admin: Any, ids: dict[str, Any], uas_port: int, *, password: str = TRUNK_PASS,
               callback: bool = False) -> None:  # fmt: skip
-    _ok(admin.put("/api/v1/voice/settings", json={"sip_domain": DOMAIN}))
-    trunk = {
-        "name": "carrier",
-        "allowed_addresses": ["127.0.0.1/32"],
+    """The usual tenant, not recorded, whose trunk also carries calls out to the sipp UAS."""
+    trunk = LOOPBACK_TRUNK | {
         "outbound": {"host": "127.0.0.1", "port": uas_port, "username": TRUNK_USER,
                      "password": password},
         "caller_id": DID,
     }  # fmt: skip
-    _ok(admin.post("/api/v1/voice/trunks", json=trunk), 201)
-    definition = {"name": "main", "definition": _flow(callback=callback)}
-    flow = _ok(admin.post("/api/v1/voice/flows", json=definition), 201)
-    _ok(admin.post("/api/v1/voice/numbers", json={"number": DID, "flow_id": flow["id"]}), 201)
-    _ok(admin.post("/api/v1/routing/queues", json=QUEUE), 201)
-    _ok(admin.put("/api/v1/voice/queues/support/policy", json={"record": "never"}))
-    profile = {"skills": {}, "queues": {"support": 1}, "capacity": {"voice": 1}}
-    _ok(admin.put(f"/api/v1/routing/agents/{ids['agent1']}", json=profile))
-    sip = {"username": "agent1", "password": "s3cret-pass"}
-    _ok(admin.put(f"/api/v1/voice/agents/{ids['agent1']}/sip", json=sip))
+    configure_tenant(admin, ids, record="never", flow=_flow(callback=callback), trunk=trunk)
 
 
 async def start_uas(tmp: Path, port: int, password: str = TRUNK_PASS) -> asyncio.subprocess.Process:
@@ -226,33 +196,6 @@ async def finish_uas(proc: asyncio.subprocess.Process, tmp: Path, within: float 
     assert proc.returncode == 0, f"uas exit {proc.returncode}\n{out.decode()[-2000:]}\n{detail}"
 
 
-async def _kill(*procs: asyncio.subprocess.Process | None) -> None:
-    for proc in procs:
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-
-
-async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-async def _rows(app: Any, model: Any) -> list[Any]:
-    session = app.state.services.db.session(SYSTEM)
-    try:
-        return list((await session.scalars(select(model))).all())
-    finally:
-        await session.close()
-
-
 def _caller(tmp: Path, **kw: Any) -> Path:
     path = caller_scenario(tmp, how="info", **kw)
     path.write_text(path.read_text().replace("+15551230000", CUSTOMER))
@@ -270,8 +213,7 @@ async def _bridged(voice: Any, call: Any) -> None:
 
 
 def _agent(tmp: Path, settings: Any) -> BaresipAgent:
-    return BaresipAgent(tmp / "agent1", "agent1", "s3cret-pass", DOMAIN, settings.voice_sip_port,
-                        tone_hz=AGENT_HZ)  # fmt: skip
+    return agent1_phone(tmp, settings.voice_sip_port)
 
 
 async def test_transfer_out_hands_the_caller_to_an_external_number(
@@ -286,9 +228,9 @@ async def test_transfer_out_hands_the_caller_to_an_external_number(
     await agent.start()
     sipp = uas = None
     try:
-        await _wait(lambda: voice.sip.registrar.lookup(f"sip:agent1@{DOMAIN}"), what="REGISTER")
+        await registered(voice, "agent1")
         mine = as_user("agent1")
-        _ok(mine.post(f"/api/v1/routing/agents/{ids['agent1']}/state", json={"state": "available"}))
+        make_available(as_user, ids, "agent1")
         sipp = await start_sipp(tmp_path, _caller(tmp_path, digit="1"), settings.voice_sip_port)
         await agent.wait_event("CALL_ESTABLISHED", within=40)
         call = await _wait(lambda: next(iter(voice.calls.values()), None), what="the call")
@@ -311,10 +253,10 @@ async def test_transfer_out_hands_the_caller_to_an_external_number(
         await finish_sipp(sipp, tmp_path)
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
-        await _kill(sipp, uas)
+        await kill(sipp, uas)
         await agent.stop()
 
-    [row] = client.portal.call(_rows, app, CallRow)
+    [row] = db_rows(client, app, CallRow)
     assert row.direction == "inbound" and str(row.agent_id) == ids["agent1"]
     events, _ = all_events(admin)
     [moved] = [
@@ -349,8 +291,8 @@ async def test_ivr_transfer_node_bridges_the_caller_to_the_number(
         await finish_sipp(sipp, tmp_path)
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
-        await _kill(sipp, uas)
-    [row] = client.portal.call(_rows, app, CallRow)
+        await kill(sipp, uas)
+    [row] = db_rows(client, app, CallRow)
     assert row.answered_at is not None and row.end_reason == "hung up by admin"
     events, _ = all_events(admin)
     states = [e["data"] for e in events if e["event"] == "voice.call_state_changed"]
@@ -369,7 +311,7 @@ async def test_callback_keeps_the_place_and_connects_agent_then_customer(
     await agent.start()
     sipp = uas = None
     try:
-        await _wait(lambda: voice.sip.registrar.lookup(f"sip:agent1@{DOMAIN}"), what="REGISTER")
+        await registered(voice, "agent1")
         # Nobody is available: the caller waits, presses 9 for a callback, and is hung up on.
         scenario = _caller(tmp_path, digit="1", before_digit_ms=1200)
         text = scenario.read_text()
@@ -393,7 +335,7 @@ async def test_callback_keeps_the_place_and_connects_agent_then_customer(
 
         uas = await start_uas(tmp_path, uas_port)
         mine = as_user("agent1")
-        _ok(mine.post(f"/api/v1/routing/agents/{ids['agent1']}/state", json={"state": "available"}))
+        make_available(as_user, ids, "agent1")
         await agent.wait_event("CALL_ESTABLISHED", within=30)  # the agent first
         back = await _wait(lambda: next(iter(voice.calls.values()), None), 20, "the callback")
         assert back.direction == "outbound" and back.agent_id == ids["agent1"]
@@ -405,10 +347,10 @@ async def test_callback_keeps_the_place_and_connects_agent_then_customer(
         await finish_uas(uas, tmp_path)
         await _wait(lambda: not voice.calls, what="the callback to end")
     finally:
-        await _kill(sipp, uas)
+        await kill(sipp, uas)
         await agent.stop()
 
-    rows = sorted(client.portal.call(_rows, app, CallRow), key=lambda r: r.started_at)
+    rows = sorted(db_rows(client, app, CallRow), key=lambda r: r.started_at)
     assert [r.direction for r in rows] == ["inbound", "outbound"]
     assert rows[0].end_reason == "callback" and rows[0].agent_id is None
     assert str(rows[1].agent_id) == ids["agent1"] and rows[1].answered_at is not None
@@ -445,7 +387,7 @@ async def test_agent_dials_a_number_through_the_trunk(
 
     voice.sip.check_digest = spy
     try:
-        await _wait(lambda: voice.sip.registrar.lookup(f"sip:agent1@{DOMAIN}"), what="REGISTER")
+        await registered(voice, "agent1")
         uas = await start_uas(tmp_path, uas_port)
         await agent.command("dial", f"sip:{FAR}@{DOMAIN}")
         if good:
@@ -460,12 +402,12 @@ async def test_agent_dials_a_number_through_the_trunk(
         await finish_uas(uas, tmp_path)
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
-        await _kill(uas)
+        await kill(uas)
         await agent.stop()
     # The softphone's INVITE was challenged (407) and then authenticated as agent1.
     assert checked == [407, "agent1"], checked
 
-    [row] = client.portal.call(_rows, app, CallRow)
+    [row] = db_rows(client, app, CallRow)
     assert row.direction == "outbound" and str(row.agent_id) == ids["agent1"]
     assert row.number == FAR
     if good:

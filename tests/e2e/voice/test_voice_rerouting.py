@@ -22,72 +22,35 @@ from baresip_agent import BaresipAgent
 from voice_call_helpers import (
     CALLER_HZ,
     DOMAIN,
+    PEERS,
+    agent1_phone,
     caller_scenario,
     configure,
     finish_sipp,
-    free_port,
+    kill,
     menu_flow,
+    needs,
     read_wav,
+    registered,
     start_sipp,
     tone_share,
+    voice_settings_fixture,
 )
+from voice_call_helpers import make_available as _available
+from voice_call_helpers import wait_until as _wait
 
 from omnidesk.channels.voice.media.analysis import goertzel_power
 from omnidesk.channels.voice.media.players import BufferSource
 from omnidesk.channels.voice.media.recorder import Heard, Recorder
+from omnidesk.channels.voice.testbed import SipAgent
 from spine_checks import all_events
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (shutil.which("sipp") and shutil.which("baresip") and shutil.which("sox")),
-        reason="needs sipp, baresip and sox (make install)",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = needs(*PEERS)
 
 AGENT2_HZ = 1500
 RING_TIMEOUT_S = 4.0
 
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={
-            "voice_enabled": True,
-            "voice_sip_port": free_port(),
-            "voice_rtp_port_min": 0,
-            "voice_ring_timeout_seconds": RING_TIMEOUT_S,
-        }
-    )
-
-
-async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-def _agent2(admin: Any, ids: dict[str, Any]) -> None:
-    r = admin.put(
-        f"/api/v1/routing/agents/{ids['agent2']}",
-        json={"skills": {}, "queues": {"support": 1}, "capacity": {"voice": 1}},
-    )
-    assert r.status_code == 200, r.text
-    r = admin.put(
-        f"/api/v1/voice/agents/{ids['agent2']}/sip",
-        json={"username": "agent2", "password": "s3cret-pass-2"},
-    )
-    assert r.status_code == 200, r.text
-
-
-def _available(as_user: Any, ids: dict[str, Any], who: str) -> None:
-    r = as_user(who).post(f"/api/v1/routing/agents/{ids[who]}/state", json={"state": "available"})
-    assert r.status_code == 200, r.text
+settings = voice_settings_fixture(voice_ring_timeout_seconds=RING_TIMEOUT_S)
 
 
 def _rejections(admin: Any) -> list[dict[str, Any]]:
@@ -100,8 +63,7 @@ async def test_failed_ring_goes_to_the_next_agent(
 ):  # type: ignore[no-untyped-def]
     ids = tenants["demo"].ids
     admin = as_user("admin")
-    configure(admin, ids)
-    _agent2(admin, ids)
+    configure(admin, ids, agents=(SipAgent(ids["agent2"], "agent2", "s3cret-pass-2"),))
     voice = app.state.voice
     port = settings.voice_sip_port
     agent2 = BaresipAgent(
@@ -110,17 +72,14 @@ async def test_failed_ring_goes_to_the_next_agent(
     agents = [agent2]
     agent1 = None
     if how != "unregistered":
-        agent1 = BaresipAgent(
-            tmp_path / "agent1", "agent1", "s3cret-pass", DOMAIN, port, answer="manual"
-        )
+        agent1 = agent1_phone(tmp_path, port, answer="manual")
         agents.append(agent1)
     sipp = None
     try:
         for agent in agents:
             await agent.start()
         for agent in agents:
-            aor = f"sip:{agent.user}@{DOMAIN}"
-            await _wait(lambda aor=aor: voice.sip.registrar.lookup(aor), what=f"{aor} REGISTER")
+            await registered(voice, agent.user)
         # Only agent1 is available at first, so the first offer is certainly agent1's.
         _available(as_user, ids, "agent1")
         scenario = caller_scenario(tmp_path, digit="1", how="info")
@@ -152,9 +111,7 @@ async def test_failed_ring_goes_to_the_next_agent(
         await finish_sipp(sipp, tmp_path)
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
-        if sipp is not None and sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
+        await kill(sipp)
         for agent in agents:
             await agent.stop()
     heard = agent2.heard()[-1]
@@ -224,9 +181,7 @@ async def test_queue_announcements_over_music(
     finally:
         if recorder is not None:
             client.portal.call(voice.media.detach_recorder, recorder)
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
+        await kill(sipp)
     samples, _ = read_wav(tmp_path / "caller-heard.wav")
     assert len(samples) > 8000 * 6
     # The caller heard each of the chime's notes as the strongest of the candidate tones in

@@ -6,7 +6,6 @@ follows what the caller hears once agents change."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,55 +14,38 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from baresip_agent import BaresipAgent
-from sqlalchemy import select
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
     DOMAIN,
+    PEERS,
+    agent1_phone,
     caller_scenario,
     configure,
+    db_rows,
     finish_sipp,
-    free_port,
+    kill,
+    make_available,
+    needs,
     read_wav,
+    registered,
     start_sipp,
+    voice_settings_fixture,
 )
+from voice_call_helpers import wait_until as _wait
 
 from omnidesk.channels.voice.media.analysis import dominant_tones
 from omnidesk.channels.voice.models import Recording as RecordingRow
-from omnidesk.platform.database import SYSTEM
+from omnidesk.channels.voice.testbed import SipAgent
 from spine_checks import all_events
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (shutil.which("sipp") and shutil.which("baresip") and shutil.which("sox")),
-        reason="needs sipp, baresip and sox (make install)",
-    ),
-    pytest.mark.slow,
-]
+pytestmark = needs(*PEERS)
+settings = voice_settings_fixture()
 
 AGENT2_HZ = 1500
 TONES = (CALLER_HZ, AGENT_HZ, AGENT2_HZ)
 A, B, C = frozenset({AGENT_HZ}), frozenset({AGENT2_HZ}), frozenset({CALLER_HZ})
-
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
-    )
-
-
-async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 def runs(samples: np.ndarray, min_windows: int = 4) -> list[frozenset[float]]:
@@ -87,20 +69,6 @@ def in_order(seen: list[frozenset[float]], expected: list[frozenset[float]]) -> 
     return all(any(s == e for s in it) for e in expected)
 
 
-async def _start(agent: BaresipAgent) -> None:
-    """baresip binds its SIP port for UDP, TCP and TLS (the next port): with other tests
-    running beside us a probed port can be taken meanwhile, so try a few."""
-    for attempt in range(4):
-        try:
-            await agent.start()
-            return
-        except RuntimeError as exc:
-            await agent.stop()
-            if "already in use" not in str(exc) or attempt == 3:
-                raise
-            agent.sip_port, agent.ctrl_port = free_port(), free_port()
-
-
 @dataclass
 class Scene:
     app: Any
@@ -122,42 +90,24 @@ async def connected_call(
     """A caller talking to agent1, with agent2 registered and available."""
     ids = tenants["demo"].ids
     admin = as_user("admin")
-    configure(admin, ids)
-    r = admin.put(
-        f"/api/v1/routing/agents/{ids['agent2']}",
-        json={"skills": {}, "queues": {"support": 1}, "capacity": {"voice": 1}},
-    )
-    assert r.status_code == 200, r.text
-    r = admin.put(
-        f"/api/v1/voice/agents/{ids['agent2']}/sip",
-        json={"username": "agent2", "password": "an0ther-pass"},
-    )
-    assert r.status_code == 200, r.text
+    configure(admin, ids, agents=(SipAgent(ids["agent2"], "agent2", "an0ther-pass"),))
     voice = app.state.voice
     port = settings.voice_sip_port
-    agent1 = BaresipAgent(tmp / "agent1", "agent1", "s3cret-pass", DOMAIN, port, AGENT_HZ)
+    agent1 = agent1_phone(tmp, port)
     agent2 = BaresipAgent(tmp / "agent2", "agent2", "an0ther-pass", DOMAIN, port, AGENT2_HZ)
-    await _start(agent1)
+    await agent1.start()
     try:
-        await _start(agent2)
+        await agent2.start()
         for user in ("agent1", "agent2"):
-            await _wait(
-                lambda u=user: voice.sip.registrar.lookup(f"sip:{u}@{DOMAIN}"), what="REGISTER"
-            )
-        r = as_user("agent1").post(
-            f"/api/v1/routing/agents/{ids['agent1']}/state", json={"state": "available"}
-        )
-        assert r.status_code == 200, r.text
+            await registered(voice, user)
+        make_available(as_user, ids, "agent1")
         sipp = await start_sipp(tmp, caller_scenario(tmp, digit="1", how="pcap"), port)
         try:
             await agent1.wait_event("CALL_ESTABLISHED", within=40)
             call = await _wait(lambda: next(iter(voice.calls.values()), None), what="the call")
             await _wait(lambda: call.state == "connected", what="the bridge")
             # Only now: otherwise routing could have offered the call to agent2 first.
-            r = as_user("agent2").post(
-                f"/api/v1/routing/agents/{ids['agent2']}/state", json={"state": "available"}
-            )
-            assert r.status_code == 200, r.text
+            make_available(as_user, ids, "agent2")
             await asyncio.sleep(1.5)  # caller and agent1 talk
             yield Scene(
                 app,
@@ -173,25 +123,15 @@ async def connected_call(
             )
             await finish_sipp(sipp, tmp)
         finally:
-            if sipp.returncode is None:
-                sipp.kill()
-                await sipp.wait()
+            await kill(sipp)
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
         await agent1.stop()
         await agent2.stop()
 
 
-async def _rows(app: Any, model: Any) -> list[Any]:
-    session = app.state.services.db.session(SYSTEM)
-    try:
-        return list((await session.scalars(select(model))).all())
-    finally:
-        await session.close()
-
-
 def _recording_right(client: Any, app: Any, settings: Any) -> np.ndarray:
-    [rec] = client.portal.call(_rows, app, RecordingRow)
+    [rec] = db_rows(client, app, RecordingRow)
     samples, channels = read_wav(settings.data_dir / rec.path)
     assert channels == 2
     return samples[:, 1]

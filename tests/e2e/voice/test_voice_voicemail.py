@@ -6,75 +6,49 @@ audio; other agents and other tenants get 404."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import shutil
 import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
-from sqlalchemy import select
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
     CALLER_SCENARIO,
     INFO_DIGIT,
     configure,
+    db_rows,
     finish_sipp,
-    free_port,
+    ivr_menu,
+    kill,
+    needs,
     start_sipp,
     tone_share,
     tone_wav,
+    voice_settings_fixture,
 )
+from voice_call_helpers import wait_until as _wait
 
 from omnidesk.channels.voice.models import Recording as RecordingRow
 from omnidesk.channels.voice.voicemail import BEEP_HZ
-from omnidesk.platform.database import SYSTEM
 from spine_checks import all_events
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (shutil.which("sipp") and shutil.which("sox")), reason="needs sipp and sox"
-    ),
-    pytest.mark.slow,
-]
-
-
-@pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    return settings.model_copy(
-        update={"voice_enabled": True, "voice_sip_port": free_port(), "voice_rtp_port_min": 0}
-    )
+pytestmark = needs("sipp", "sox")  # the caller only: nobody answers
+settings = voice_settings_fixture()
 
 
 def voicemail_flow() -> dict[str, Any]:
-    return {
-        "id": "main",
-        "language": "en",
-        "timezone": "UTC",
-        "start": "menu",
-        "nodes": {
-            "menu": {
-                "type": "menu",
-                "prompt": {"say": "For a message press one."},
-                "options": {"1": "message"},
-                "timeout_s": 8,
-                "retries": 1,
-                "on_failure": "bye",
-            },
-            "message": {
-                "type": "voicemail",
-                "prompt": {"say": "Speak after the tone."},
-                "queue": "support",
-                "max_seconds": 30,
-                "finish_key": "#",
-                "next": "bye",
-            },
-            "bye": {"type": "hangup", "prompt": {"say": "Thank you."}},
-        },
+    message = {
+        "type": "voicemail",
+        "prompt": {"say": "Speak after the tone."},
+        "queue": "support",
+        "max_seconds": 30,
+        "finish_key": "#",
+        "next": "bye",
     }
+    bye = {"type": "hangup", "prompt": {"say": "Thank you."}}
+    return ivr_menu("For a message press one.", {"1": "message"}, {"message": message, "bye": bye})
 
 
 def scenario(tmp: Path, talk_ms: int) -> Path:
@@ -92,25 +66,6 @@ def scenario(tmp: Path, talk_ms: int) -> Path:
     path = tmp / "voicemail.xml"
     path.write_text(text)
     return path
-
-
-async def _wait(predicate: Any, within: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-async def _rows(app: Any, model: Any) -> list[Any]:
-    session = app.state.services.db.session(SYSTEM)
-    try:
-        return list((await session.scalars(select(model))).all())
-    finally:
-        await session.close()
 
 
 async def _contact_attributes(app: Any, tenant_id: Any, contact_id: str) -> dict[str, Any]:
@@ -137,12 +92,10 @@ async def test_voicemail_becomes_a_routed_contact_with_its_audio(
         await _wait(lambda: call.state == "voicemail", within=15, what="voicemail")
         await finish_sipp(sipp, tmp_path)  # "#" → "Thank you." → BYE from Omnidesk
     finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
+        await kill(sipp)
     await _wait(lambda: not voice.calls, what="the call to end")
 
-    [row] = client.portal.call(_rows, app, RecordingRow)
+    [row] = db_rows(client, app, RecordingRow)
     assert row.contact_id and row.state == "complete" and row.duration_s > 2.0
     path = settings.data_dir / row.path
     assert path.is_relative_to(settings.data_dir / "voice" / "recordings")

@@ -1,20 +1,35 @@
-"""Shared set-up of the end-to-end call tests: a tenant with voice configured through the API,
-sipp as the caller from a trunk, baresip as the agent's softphone."""
+"""Shared set-up of the end-to-end call tests: the voice server's settings, a tenant with voice
+configured through the API (omnidesk.channels.voice.testbed, which `omnidesk bench voice`
+uses too), sipp as the caller from a trunk, baresip as the agent's softphone, and the polling,
+database and clean-up helpers every test module needs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+from baresip_agent import BaresipAgent
+from sqlalchemy import select
 
 from omnidesk.channels.voice.media.analysis import goertzel_power
+from omnidesk.channels.voice.testbed import (
+    LOOPBACK_TRUNK,
+    SipAgent,
+    VoiceTenant,
+    free_port,
+    routing_queue,
+    voice_settings,
+)
+from omnidesk.channels.voice.testbed import configure as setup_tenant
+from omnidesk.platform.database import SYSTEM
+from omnidesk.platform.settings import Settings
 
 SIPP = shutil.which("sipp")
 SOX = shutil.which("sox")
@@ -23,87 +38,138 @@ DID = "+493012345678"
 CALLER_HZ = 600
 AGENT_HZ = 1000
 
-QUEUE = {
-    "id": "support",
-    "channels": ["voice"],
-    "name": "Support",
-    "steps": [{"target": None}],
-    "offer_timeout_seconds": 20,
-    "wrap_up_seconds": 5,
-}
+QUEUE = routing_queue("support", "Support", offer_timeout_seconds=20, wrap_up_seconds=5)
+AGENT1 = ("agent1", "s3cret-pass")  # agent1's SIP login (see `configure`): username, password
+
+# A call test needs real peers: sipp as the caller, baresip as the softphones, sox for tones.
+PEERS = ("sipp", "baresip", "sox")
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = int(t.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
+def needs(*tools: str) -> list[pytest.MarkDecorator]:
+    """The module marks of a call test: skipped without the peer tools, and slow."""
+    missing = [tool for tool in tools if not shutil.which(tool)]
+    return [
+        pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(tools)} (make install)"),
+        pytest.mark.slow,
+    ]
 
 
-def menu_flow(*, announce: int | None = None) -> dict[str, Any]:
+def voice_settings_fixture(**extra: Any) -> Any:
+    """A `settings` fixture for a test module: the suite's settings with the voice server on
+    (a free SIP port) plus `extra`. Assign it as `settings = voice_settings_fixture()`."""
+
+    @pytest.fixture(name="settings")
+    def fixture(settings: Settings) -> Settings:
+        return settings.model_copy(update=voice_settings(**extra))
+
+    return fixture
+
+
+async def wait_until(predicate: Any, within: float = 20.0, what: str = "") -> Any:
+    """Poll `predicate` every 0.1 s until it returns something truthy, which is returned."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not (found := predicate()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def registered(voice: Any, user: str) -> None:
+    """Wait until `user`'s softphone is registered in the tenant's domain (it may register
+    before its control socket is up, so this asks the registrar, not baresip)."""
+    aor = f"sip:{user}@{DOMAIN}"
+    await wait_until(lambda: voice.sip.registrar.lookup(aor), what=f"{aor} REGISTER")
+
+
+def make_available(as_user: Any, ids: dict[str, Any], who: str) -> None:
+    """`who` goes available themselves (from their desktop, not by the admin)."""
+    r = as_user(who).post(f"/api/v1/routing/agents/{ids[who]}/state", json={"state": "available"})
+    assert r.status_code == 200, r.text
+
+
+def db_rows(client: Any, app: Any, model: Any) -> list[Any]:
+    """Every row of `model` in the app's database (all tenants), read in the app's loop."""
+
+    async def read() -> list[Any]:
+        session = app.state.services.db.session(SYSTEM)
+        try:
+            return list((await session.scalars(select(model))).all())
+        finally:
+            await session.close()
+
+    rows: list[Any] = client.portal.call(read)
+    return rows
+
+
+async def kill(*procs: asyncio.subprocess.Process | None) -> None:
+    """Kill whichever of `procs` still runs (after a failure; a passing test finished them)."""
+    for proc in procs:
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+
+def ivr_menu(prompt: str, options: dict[str, str], nodes: dict[str, Any]) -> dict[str, Any]:
+    """The flow "main": a menu saying `prompt` whose `options` lead to `nodes`; no key (twice)
+    leads to the node "bye"."""
+    menu = {
+        "type": "menu",
+        "prompt": {"say": prompt},
+        "options": options,
+        "timeout_s": 8,
+        "retries": 1,
+        "on_failure": "bye",
+    }
     return {
         "id": "main",
         "language": "en",
         "timezone": "UTC",
         "start": "menu",
-        "nodes": {
-            "menu": {
-                "type": "menu",
-                "prompt": {"say": "Welcome. For support press one."},
-                "options": {"1": "support", "2": "bye"},
-                "timeout_s": 8,
-                "retries": 1,
-                "on_failure": "bye",
-            },
-            "support": {
-                "type": "queue",
-                "queue": "support",
-                **({"announce_every_s": announce} if announce else {}),
-            },
-            "bye": {"type": "hangup", "prompt": {"say": "Goodbye."}},
-        },
+        "nodes": {"menu": menu, **nodes},
     }
 
 
-def configure(admin: Any, ids: dict[str, Any], *, record: str = "always", flow: Any = None) -> None:
-    def ok(response: Any, status: int = 200) -> Any:
-        assert response.status_code == status, response.text
-        return response.json()
+def menu_flow(*, announce: int | None = None) -> dict[str, Any]:
+    support: dict[str, Any] = {"type": "queue", "queue": "support"}
+    if announce:
+        support["announce_every_s"] = announce
+    return ivr_menu(
+        "Welcome. For support press one.",
+        {"1": "support", "2": "bye"},
+        {"support": support, "bye": {"type": "hangup", "prompt": {"say": "Goodbye."}}},
+    )
 
-    ok(admin.put("/api/v1/voice/settings", json={"sip_domain": DOMAIN}))
-    ok(
-        admin.post(
-            "/api/v1/voice/trunks", json={"name": "carrier", "allowed_addresses": ["127.0.0.1/32"]}
-        ),
-        201,
+
+def configure(
+    admin: Any,
+    ids: dict[str, Any],
+    *,
+    record: str = "always",
+    flow: Any = None,
+    trunk: dict[str, Any] | None = None,
+    agents: tuple[SipAgent, ...] = (),
+) -> None:
+    """The demo tenant ready for calls to DID: the menu flow (or `flow`), the support queue
+    recorded as `record`, agent1 serving it with a SIP login, and `agents` besides."""
+    bed = VoiceTenant(
+        domain=DOMAIN,
+        number=DID,
+        flow=flow or menu_flow(),
+        queue=QUEUE,
+        record=record,
+        trunk=trunk or dict(LOOPBACK_TRUNK),
+        agents=(SipAgent(ids["agent1"], *AGENT1), *agents),
     )
-    created = ok(
-        admin.post("/api/v1/voice/flows", json={"name": "main", "definition": flow or menu_flow()}),
-        201,
-    )
-    ok(admin.post("/api/v1/voice/numbers", json={"number": DID, "flow_id": created["id"]}), 201)
-    ok(admin.post("/api/v1/routing/queues", json=QUEUE), 201)
-    ok(admin.put("/api/v1/voice/queues/support/policy", json={"record": record}))
-    ok(
-        admin.put(
-            f"/api/v1/routing/agents/{ids['agent1']}",
-            json={"skills": {}, "queues": {"support": 1}, "capacity": {"voice": 1}},
-        )
-    )
-    ok(
-        admin.put(
-            f"/api/v1/voice/agents/{ids['agent1']}/sip",
-            json={"username": "agent1", "password": "s3cret-pass"},
-        )
-    )
+    setup_tenant(admin, bed)
+
+
+def agent1_phone(tmp: Path, sip_port: int, **kw: Any) -> BaresipAgent:
+    """agent1's baresip softphone (in `tmp`/agent1), registering with the server's `sip_port`
+    with the login `configure` gave agent1; `kw` as BaresipAgent's (tone_hz AGENT_HZ unless
+    told)."""
+    return BaresipAgent(tmp / "agent1", *AGENT1, DOMAIN, sip_port, **({"tone_hz": AGENT_HZ} | kw))
 
 
 def tone_wav(path: Path, hz: int, seconds: int = 30) -> Path:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import resource
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from omnidesk.channels.voice import testbed
+from omnidesk.channels.voice.testbed import free_port
 
 SIPP = "sipp"
 DOMAIN = "bench.voice.example"
@@ -157,21 +159,6 @@ Content-Length: 0
 """
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (the server listens on both)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = int(t.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port")
-
-
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -208,52 +195,46 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
             proc.wait()
 
 
-def _ok(response: Any, status: int = 200) -> Any:
-    if response.status_code != status:
-        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
-    return response.json() if response.content else None
+class _Admin:
+    """The bench tenant's admin over the in-process client (explicit session cookie and CSRF
+    header on every request, as a browser would send them)."""
+
+    def __init__(self, client: Any, headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+
+    def post(self, url: str, *, json: Any) -> Any:
+        return self.client.post(url, json=json, headers=self.headers)
+
+    def put(self, url: str, *, json: Any) -> Any:
+        return self.client.put(url, json=json, headers=self.headers)
 
 
-def _configure(client: Any, headers: dict[str, str], calls: int) -> list[str]:
-    def put(url: str, body: Any) -> Any:
-        return _ok(client.put(url, json=body, headers=headers))
-
-    def post(url: str, body: Any, status: int = 201) -> Any:
-        return _ok(client.post(url, json=body, headers=headers), status)
-
-    put("/api/v1/voice/settings", {"sip_domain": DOMAIN})
-    post("/api/v1/voice/trunks", {"name": "bench", "allowed_addresses": ["127.0.0.1/32"]})
-    flow = {
-        "id": "bench",
-        "language": "en",
-        "timezone": "UTC",
-        "start": "queue",
-        "nodes": {"queue": {"type": "queue", "queue": "bench"}},
-    }
-    created = post("/api/v1/voice/flows", {"name": "bench", "definition": flow})
-    post("/api/v1/voice/numbers", {"number": DID, "flow_id": created["id"]})
-    post(
-        "/api/v1/routing/queues",
-        {"id": "bench", "channels": ["voice"], "name": "Bench", "steps": [{"target": None}],
-         "offer_timeout_seconds": 30, "wrap_up_seconds": 0},
-    )  # fmt: skip
-    put("/api/v1/voice/queues/bench/policy", {"record": "always"})
-    usernames = []
+def _configure(admin: _Admin, calls: int) -> list[str]:
+    """The tenant: `calls` agents, each with a SIP login and available, behind one queue."""
+    agents = []
     for i in range(calls):
         name = f"bench{i:04d}"
-        user = post(
-            "/api/v1/users",
-            {"username": name, "display_name": f"Bench {i}", "role": "agent",
-             "password": PASSWORD + "-login"},
+        user = testbed.ok(
+            admin.post(
+                "/api/v1/users",
+                json={"username": name, "display_name": f"Bench {i}", "role": "agent",
+                      "password": PASSWORD + "-login"},
+            ),
+            201,
         )  # fmt: skip
-        put(
-            f"/api/v1/routing/agents/{user['id']}",
-            {"skills": {}, "queues": {"bench": 1}, "capacity": {"voice": 1}},
-        )
-        put(f"/api/v1/voice/agents/{user['id']}/sip", {"username": name, "password": PASSWORD})
-        post(f"/api/v1/routing/agents/{user['id']}/state", {"state": "available"}, 200)
-        usernames.append(name)
-    return usernames
+        agents.append(testbed.SipAgent(user["id"], name, PASSWORD, available=True))
+    bed = testbed.VoiceTenant(
+        domain=DOMAIN,
+        number=DID,
+        flow=testbed.queue_flow("bench", "bench"),
+        queue=testbed.routing_queue("bench", "Bench", offer_timeout_seconds=30, wrap_up_seconds=0),
+        record="always",
+        trunk=testbed.LOOPBACK_TRUNK | {"name": "bench"},
+        agents=agents,
+    )
+    testbed.configure(admin, bed)
+    return [agent.username for agent in agents]
 
 
 def run(calls: int = 200, seconds: float = 10.0, *, rate: float = 8.0) -> dict[str, Any]:
@@ -281,10 +262,7 @@ def run(calls: int = 200, seconds: float = 10.0, *, rate: float = 8.0) -> dict[s
             argon2_time_cost=1,
             argon2_memory_kib=8,
             argon2_parallelism=1,
-            voice_enabled=True,
-            voice_sip_port=free_port(),
-            voice_rtp_port_min=0,
-            voice_ring_timeout_seconds=20.0,
+            **testbed.voice_settings(voice_ring_timeout_seconds=20.0),
         )
         app = create_app(settings)
         with TestClient(app) as client:
@@ -297,14 +275,14 @@ def run(calls: int = 200, seconds: float = 10.0, *, rate: float = 8.0) -> dict[s
                 "/api/v1/auth/login",
                 json={"tenant": "bench", "username": "admin", "password": admin_password},
             )
-            _ok(r)
+            testbed.ok(r)
             headers = {
                 "cookie": f"omnidesk_session={r.cookies['omnidesk_session']}",
                 "X-CSRF-Token": r.json()["csrf_token"],
             }
             client.cookies.clear()
             t_setup = time.monotonic()
-            usernames = _configure(client, headers, calls)
+            usernames = _configure(_Admin(client, headers), calls)
             sip_port = settings.voice_sip_port
 
             # The agents' phones register from the port the answering sipp will listen on.
