@@ -49,12 +49,12 @@ class _Changed(DomainEvent):
 
 @event_type("voice.trunk_changed", subject="voice_trunk")
 class TrunkChanged(_Changed):
-    pass
+    """A SIP trunk was created, updated or deleted."""
 
 
 @event_type("voice.number_changed", subject="voice_number")
 class NumberChanged(_Changed):
-    pass
+    """A number (DID) mapping changed."""
 
 
 @event_type("voice.flow_changed", subject="voice_flow")
@@ -64,12 +64,12 @@ class FlowChanged(_Changed):
 
 @event_type("voice.queue_policy_changed", subject="queue")
 class QueuePolicyChanged(_Changed):
-    pass
+    """A queue's voice policy (music, announcements, recording) changed."""
 
 
 @event_type("voice.audio_changed", subject="voice_audio")
 class AudioChanged(_Changed):
-    pass
+    """An uploaded audio file was added, replaced or removed."""
 
 
 CONFIG_EVENTS = frozenset(

@@ -28,7 +28,7 @@ Prompt = Say | Wav
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    pass
+    """What the interpreter asks the call layer to do next."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class Play(Action):
 
 @dataclass(frozen=True, slots=True)
 class StopPlayback(Action):
-    pass
+    """Cut the prompt now playing (the caller pressed a key during barge-in)."""
 
 
 @dataclass(frozen=True, slots=True)

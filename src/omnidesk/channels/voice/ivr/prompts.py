@@ -52,15 +52,15 @@ Pcm = npt.NDArray[np.int16]
 
 
 class PromptError(Exception):
-    pass
+    """A prompt that cannot be rendered or loaded."""
 
 
 class PromptNotFound(PromptError):
-    pass
+    """A named WAV prompt the tenant has not uploaded."""
 
 
 class SpeechFailed(PromptError):
-    pass
+    """espeak-ng could not speak the text (missing voice, bad language code)."""
 
 
 def to_pcm8k(rate: int, data: npt.NDArray[Any]) -> Pcm:

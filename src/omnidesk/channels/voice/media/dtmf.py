@@ -14,7 +14,7 @@ END_REPEATS = 3
 
 
 class DtmfError(ValueError):
-    pass
+    """A digit or RFC 4733 payload that is not a DTMF event."""
 
 
 @dataclass(frozen=True, slots=True)

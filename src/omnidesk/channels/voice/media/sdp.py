@@ -12,7 +12,7 @@ HOLD_ADDR = "0.0.0.0"
 
 
 class SdpError(ValueError):
-    pass
+    """An SDP body we cannot parse or accept."""
 
 
 class NoCommonCodec(SdpError):
