@@ -118,6 +118,37 @@ def test_failed_commit_publishes_nothing(client, app, tenants, published):
     assert _log(client, app, tenant_id) == before
 
 
+def test_failed_commit_ends_its_transaction(client, app, tenants, published):
+    """A refused commit must not leave its transaction open: on SQLite an open write transaction
+    holds the database's write lock, and every other writer would wait on it until timeout."""
+    tenant_id = _tenant_id(client, app)
+
+    async def go() -> None:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            uow = UnitOfWork(session, app.state.services.bus, tenant_id=tenant_id)
+            with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+                async with uow:
+                    await service.create_team(uow, None, TeamCreate(name="Pair"))
+                    session.add(Team(id=uuid.uuid4(), name="Pair", members=[]))
+            # Still open (not closed yet), yet no transaction is held any more.
+            assert not session.in_transaction()
+            other = app.state.services.db.session(tenant_id)
+            try:
+                async with UnitOfWork(other, app.state.services.bus, tenant_id=tenant_id) as ok:
+                    await asyncio.wait_for(
+                        service.create_team(ok, None, TeamCreate(name="After")), 5
+                    )
+            finally:
+                await other.close()
+        finally:
+            await session.close()
+
+    client.portal.call(go)
+    assert [e.type for e in published] == ["team.created"]
+    assert published[0].payload["name"] == "After"
+
+
 def test_api_error_records_no_event(as_user, client, app, tenants, published):
     admin = as_user("admin")
     r = admin.post(

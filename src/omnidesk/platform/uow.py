@@ -44,14 +44,28 @@ class UnitOfWork:
         self._pending: list[_Pending] = []
         self.published: list[PublishedEvent] = []
 
-    def record(self, event: DomainEvent, audience: Audience | None = None) -> None:
+    def record(
+        self,
+        event: DomainEvent,
+        audience: Audience | None = None,
+        *,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """`occurred_at`: when it happened, if earlier than now (a write queued for batching)."""
         if self.tenant_id is None:
             raise RuntimeError("events can only be recorded in a tenant unit of work")
-        self._pending.append(_Pending(event, audience or Audience(), utcnow()))
+        self._pending.append(_Pending(event, audience or Audience(), occurred_at or utcnow()))
 
     async def commit(self) -> list[PublishedEvent]:
-        published = await self._append()
-        await self.session.commit()
+        try:
+            published = await self._append()
+            await self.session.commit()
+        except BaseException:
+            # A refused commit (a constraint firing in its flush, a lost connection) must still
+            # end the transaction: left open, it would hold SQLite's write lock and block every
+            # other writer until this session happens to be closed.
+            await self.rollback()
+            raise
         self._pending.clear()
         # Published only now: no subscriber may see an event whose change could still roll back.
         if published:
