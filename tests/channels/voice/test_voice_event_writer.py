@@ -136,6 +136,32 @@ async def test_steps_queued_without_waiting_are_written_in_arrival_order(db: Dat
     assert uows.opened < 30
 
 
+async def test_an_event_keeps_the_time_of_its_step_while_it_waits(db: Database) -> None:
+    tenant = await _tenant(db, "writer-time")
+    gate = asyncio.Event()
+    inner = Uows(db)
+
+    @contextlib.asynccontextmanager
+    async def slow(tenant_id: uuid.UUID) -> AsyncIterator[UnitOfWork]:
+        await gate.wait()  # the database is busy: the write waits in line
+        async with inner(tenant_id) as uow:
+            yield uow
+
+    writer = EventWriter(slow)
+    writer.start()
+    try:
+        stepped = utcnow()
+        pending = asyncio.create_task(writer.write(tenant, _step("call-t", 1), Audience()))
+        await asyncio.sleep(0.3)
+        gate.set()
+        await pending
+    finally:
+        await writer.stop()
+    [record] = await _log(db, tenant)
+    occurred = record.occurred_at.replace(tzinfo=stepped.tzinfo)
+    assert abs((occurred - stepped).total_seconds()) < 0.2, (occurred, stepped)
+
+
 async def test_a_failing_write_fails_only_its_own_caller(db: Database) -> None:
     tenant = await _tenant(db, "writer-fail")
     unknown_tenant = uuid.uuid4()  # no event sequence: its transaction fails

@@ -20,8 +20,10 @@ import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from omnidesk.platform.database import utcnow
 from omnidesk.platform.events import Audience, DomainEvent
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.uow import UnitOfWork
@@ -43,6 +45,8 @@ class _Write:
     audience: Audience
     rows: Sequence[object]  # rows to insert with the event (the call detail record)
     done: asyncio.Future[None]
+    # When the call step happened: the event keeps that time however long it waited in line.
+    occurred_at: datetime = field(default_factory=utcnow)
 
 
 class EventWriter:
@@ -152,7 +156,7 @@ class EventWriter:
         async with self._uow(tenant_id) as uow:
             for item in items:
                 uow.session.add_all(item.rows)
-                uow.record(item.event, item.audience)
+                uow.record(item.event, item.audience, occurred_at=item.occurred_at)
 
 
 def _done() -> asyncio.Future[None]:
