@@ -11,6 +11,7 @@ import omnidesk
 from omnidesk.channels.voice.call_endpoints import router as call_router
 from omnidesk.channels.voice.endpoints import router as voice_router
 from omnidesk.channels.voice.recording_endpoints import router as recording_router
+from omnidesk.channels.voice.views import VoiceView
 from omnidesk.channels.voice.wiring import start_voice, stop_voice
 from omnidesk.directory.endpoints import router as directory_router
 from omnidesk.directory.views import DirectoryView
@@ -55,7 +56,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
         )
         app.state.services = services
         app.state.routing = RoutingService(db, services.bus)
-        app.state.hub = Hub(services, [DirectoryView(), RoutingView(app.state.routing)])
+        voice_view = VoiceView(lambda: getattr(app.state, "voice", None))
+        app.state.hub = Hub(services, [DirectoryView(), RoutingView(app.state.routing), voice_view])
         app.state.routing.start()
         app.state.voice = None
         if settings.voice_enabled:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from omnidesk.channels.voice import monitoring, outbound, transfers
 from omnidesk.channels.voice.calls import VoiceCall
 from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.channels.voice.views import call_view as view
 from omnidesk.directory.models import Role
 from omnidesk.platform.errors import NotFound
 from omnidesk.platform.http import Ctx
@@ -40,7 +41,10 @@ def _visible(call: VoiceCall, ctx: Any) -> bool:
     if call.tenant_id != ctx.principal.tenant_id:
         return False
     if ctx.principal.role is Role.AGENT:
-        return call.agent_id == str(ctx.principal.user_id)
+        # After a transfer out the agent has left: `agent_id` stays for the call's record, but
+        # the call is no longer theirs to see or control (a hang-up would cut the customer off
+        # from the party they were sent to).
+        return call.agent_id == str(ctx.principal.user_id) and call.state != "transferred"
     return True
 
 
@@ -50,25 +54,6 @@ def _call(request: Request, ctx: Any, call_id: str) -> tuple[VoiceServer, VoiceC
     if server is None or call is None or not _visible(call, ctx):
         raise NotFound(f"call {call_id!r} not found")
     return server, call
-
-
-def view(call: VoiceCall) -> dict[str, Any]:
-    return {
-        "call_id": call.id,
-        "state": call.state,
-        "contact_id": call.contact_id,
-        "queue_id": call.queue_id,
-        "agent_id": call.agent_id,
-        "caller": call.caller,
-        "number": call.number,
-        "started_at": call.started_at,
-        "connected_at": call.connected_at,
-        "muted": bool(call.agent_leg is not None and call.agent_leg.muted),
-        "recording": None
-        if call.recorder is None
-        else ("paused" if call.recorder.paused else "recording"),
-        "monitors": [{"user_id": k, "mode": v[2]} for k, v in call.monitors.items()],
-    }
 
 
 @router.get("")

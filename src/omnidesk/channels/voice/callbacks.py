@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from omnidesk.channels.voice.calls import VoiceCall, utcnow
+from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall, utcnow
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.flow import normalize_e164
 from omnidesk.channels.voice.media.leg import Leg
@@ -57,8 +57,6 @@ if TYPE_CHECKING:
     from omnidesk.channels.voice.server import VoiceServer
 
 log = get_logger(__name__)
-
-RING_REASONS = {486: "busy", 600: "busy", 603: "declined", 480: "unavailable", 408: "no_answer"}
 
 
 @dataclass

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# The SIP statuses an unanswered ring ends with, as the reason routing is given for the refusal.
+RING_REASONS = {486: "busy", 600: "busy", 603: "declined", 480: "unavailable", 408: "no_answer"}
+
 Input = tuple[str, Any]  # ("digit", "5") | ("prompt_done", token) | ("timer", name) | ...
 
 

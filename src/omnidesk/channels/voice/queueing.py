@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omnidesk.channels.voice.calls import CallRunner, Ring, VoiceCall, hold_music, utcnow
+from omnidesk.channels.voice.calls import (
+    RING_REASONS,
+    CallRunner,
+    Ring,
+    VoiceCall,
+    hold_music,
+    utcnow,
+)
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.speech import queue_announcement
 from omnidesk.channels.voice.media.players import BufferSource, Player, load_wav
@@ -36,9 +43,6 @@ if TYPE_CHECKING:
     from omnidesk.channels.voice.server import VoiceServer
 
 log = get_logger(__name__)
-
-# The SIP statuses an unanswered ring ends with, as the offer's reject reason.
-RING_REASONS = {486: "busy", 600: "busy", 603: "declined", 480: "unavailable", 408: "no_answer"}
 
 
 # --- waiting in the queue --------------------------------------------------------------------

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from omnidesk.channels.voice.calls import VoiceCall
+from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.recorder import Heard
 from omnidesk.channels.voice.media.sdp import (
@@ -33,7 +33,13 @@ from omnidesk.channels.voice.media.sdp import (
 from omnidesk.channels.voice.sip.dialog import Call as SipCall
 from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
-from omnidesk.core.routing.commands import AcceptOffer, Consult, EndConsult, Transfer
+from omnidesk.core.routing.commands import (
+    AcceptOffer,
+    Consult,
+    EndConsult,
+    RejectOffer,
+    Transfer,
+)
 from omnidesk.core.routing.errors import RoutingError
 from omnidesk.core.routing.events import OfferCreated
 from omnidesk.platform.bus import Subscription
@@ -202,6 +208,7 @@ async def start_consult(
 
 async def _ring_consultant(server: VoiceServer, call: VoiceCall, consult: ConsultLeg) -> None:
     why = ""
+    refusal = "unavailable"  # what routing is told when B's phone does not take the call
     try:
         target, via = await server.agent_binding(call.tenant_id, consult.agent_id)
         consult.leg = leg = await server.media.open_leg()
@@ -220,12 +227,13 @@ async def _ring_consultant(server: VoiceServer, call: VoiceCall, consult: Consul
         leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
     except CallFailed as exc:
         why = f"{exc.status} {exc.reason}"
+        refusal = RING_REASONS.get(exc.status, f"sip_{exc.status}")
     except TimeoutError:
-        why = "no answer"
+        why, refusal = "no answer", "no_answer"
     except (SdpError, OSError) as exc:
         why = str(exc)
     if why:
-        call.put("call", lambda: _consult_gone(server, call, consult, why))
+        call.put("call", lambda: _consult_gone(server, call, consult, why, refused=refusal))
     else:
         call.put("call", lambda: _consultant_answered(server, call, consult))
 
@@ -292,14 +300,25 @@ def _back_to_agent(server: VoiceServer, call: VoiceCall) -> None:
 
 
 async def _consult_gone(
-    server: VoiceServer, call: VoiceCall, consult: ConsultLeg, why: str
+    server: VoiceServer,
+    call: VoiceCall,
+    consult: ConsultLeg,
+    why: str,
+    *,
+    refused: str | None = None,
 ) -> None:
-    """B did not answer, declined, or routing ended the leg: B is released, A has the caller."""
+    """B did not answer, declined, or routing ended the leg: B is released, A has the caller.
+
+    `refused`: B's phone did not take the call. Routing hears it as B rejecting the consult
+    offer (as the ordinary ring path reports it), so reports tell it apart from A cancelling."""
     if call.consult is not consult:
         return
     call.consult = None
     await _hang_up_consultant(server, consult)
     host = await server.routing.host(call.tenant_id)
+    if refused is not None and not consult.answered:
+        with contextlib.suppress(RoutingError):  # the offer may have ended meanwhile
+            await host.execute(RejectOffer(consult.offer_id, consult.agent_id, refused))
     with contextlib.suppress(RoutingError):  # already ended when routing said so
         await host.execute(EndConsult(consult.consult_id))
     if not call.ended:

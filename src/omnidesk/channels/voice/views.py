@@ -1,0 +1,67 @@
+"""The `voice` section of the realtime snapshot: the live calls a user may follow.
+
+Live calls are held in memory by the voice server, not in the database. What a user gets is
+what their event stream covers — the same `Principal.sees` rule over each call's audience — so
+every call in the snapshot is kept current by the `voice.*` events that follow it.
+
+Ordering: a call step changes the call in memory, then its event is queued for writing. A
+snapshot taken in between shows the new state with a `last_event_id` before that event; the
+event then arrives and repeats what the snapshot already shows. Clients apply voice events as
+upserts (`call_started`, `call_state_changed`) and removals (`call_ended`), so a repeat is
+harmless, and nothing is ever missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.channels.voice.calls import VoiceCall
+from omnidesk.platform.auth.principal import Principal
+
+if TYPE_CHECKING:
+    from omnidesk.channels.voice.server import VoiceServer
+
+
+def call_view(call: VoiceCall) -> dict[str, Any]:
+    """A live call as the desktops show it (the REST API and the realtime snapshot)."""
+    return {
+        "call_id": call.id,
+        "state": call.state,
+        "contact_id": call.contact_id,
+        "queue_id": call.queue_id,
+        "agent_id": call.agent_id,
+        "caller": call.caller,
+        "number": call.number,
+        "started_at": call.started_at,
+        "connected_at": call.connected_at,
+        "muted": bool(call.agent_leg is not None and call.agent_leg.muted),
+        "recording": None
+        if call.recorder is None
+        else ("paused" if call.recorder.paused else "recording"),
+        "monitors": [{"user_id": k, "mode": v[2]} for k, v in call.monitors.items()],
+    }
+
+
+class VoiceView:
+    name = "voice"
+
+    def __init__(self, server: Callable[[], VoiceServer | None]) -> None:
+        # A getter: the hub is built before the voice server starts (and without one when
+        # voice is off, the section is simply empty).
+        self._server = server
+
+    async def build(self, session: AsyncSession, principal: Principal) -> dict[str, Any]:
+        server = self._server()
+        calls: dict[str, Any] = {}
+        if server is not None:
+            for call in list(server.calls.values()):
+                if call.tenant_id == principal.tenant_id and principal.sees(server.audience(call)):
+                    calls[call.id] = _json(call_view(call))
+        return {"calls": calls}
+
+
+def _json(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in view.items()}
