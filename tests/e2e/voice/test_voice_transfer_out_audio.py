@@ -140,13 +140,15 @@ async def test_transfer_out_bridges_customer_and_far_party_both_ways(
         status = admin.get(f"/api/v1/routing/agents/{ids['agent1']}").json()["status"]
         assert status["state"] in ("wrap_up", "available"), status
         assert status["contacts"].get(call.contact_id) in (None, "wrap_up"), status
-        # Nor is it agent1's call on the desktop any more: not listed, not theirs to end. Kept
-        # to check last, so that a failure here does not hide what the tones say.
+        # Nor is it agent1's call to control any more: they still follow it (shown as
+        # transferred, as in their realtime view) but cannot end it. Kept to check last, so
+        # that a failure here does not hide what the tones say.
         url = f"/api/v1/voice/calls/{call.id}"
         agent_sees = (
-            mine.get(url).status_code,
+            mine.get(url).json().get("state"),
             [c["call_id"] for c in mine.get("/api/v1/voice/calls").json()],
             mine.post(f"{url}/hangup").status_code,
+            mine.post(f"{url}/hold").status_code,
         )
         if call.id in voice.calls:
             r = admin.post(f"{url}/hangup")
@@ -185,5 +187,5 @@ async def test_transfer_out_bridges_customer_and_far_party_both_ways(
     assert [e["reason"] for e in ended] == ["transferred_external"]
     wraps = [e["data"]["agent_id"] for e in events if e["event"] == "routing.wrap_up_started"]
     assert wraps == [ids["agent1"]]
-    assert agent_sees == (404, [], 404), agent_sees
+    assert agent_sees == ("transferred", [call.id], 409, 409), agent_sees
     assert row.end_reason == "hung up by admin", row.end_reason

@@ -12,8 +12,9 @@ from omnidesk.channels.voice import monitoring, outbound, transfers
 from omnidesk.channels.voice.calls import VoiceCall
 from omnidesk.channels.voice.server import VoiceServer
 from omnidesk.channels.voice.views import call_view as view
+from omnidesk.channels.voice.views import follows
 from omnidesk.directory.models import Role
-from omnidesk.platform.errors import NotFound
+from omnidesk.platform.errors import Conflict, NotFound
 from omnidesk.platform.http import Ctx
 
 router = APIRouter(prefix="/voice/calls", tags=["voice calls"])
@@ -37,22 +38,19 @@ def _server(request: Request) -> VoiceServer | None:
     return server
 
 
-def _visible(call: VoiceCall, ctx: Any) -> bool:
-    if call.tenant_id != ctx.principal.tenant_id:
-        return False
-    if ctx.principal.role is Role.AGENT:
-        # After a transfer out the agent has left: `agent_id` stays for the call's record, but
-        # the call is no longer theirs to see or control (a hang-up would cut the customer off
-        # from the party they were sent to).
-        return call.agent_id == str(ctx.principal.user_id) and call.state != "transferred"
-    return True
-
-
-def _call(request: Request, ctx: Any, call_id: str) -> tuple[VoiceServer, VoiceCall]:
+def _call(
+    request: Request, ctx: Any, call_id: str, *, control: bool = True
+) -> tuple[VoiceServer, VoiceCall]:
+    """The call if the user follows it (the realtime snapshot's rule); `control`: they are
+    about to act on it, which an agent may not once the call was transferred out."""
     server = _server(request)
     call = server.calls.get(call_id) if server is not None else None
-    if server is None or call is None or not _visible(call, ctx):
+    if server is None or call is None or not follows(ctx.principal, server, call):
         raise NotFound(f"call {call_id!r} not found")
+    if control and call.state == "transferred" and ctx.principal.role is Role.AGENT:
+        # The agent left when they sent the caller on: a hang-up from their desktop would cut
+        # the customer off from the party they were sent to.
+        raise Conflict("the call was transferred out: it is no longer yours to control")
     return server, call
 
 
@@ -61,12 +59,12 @@ async def list_calls(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     server = _server(request)
     if server is None:
         return []
-    return [view(c) for c in list(server.calls.values()) if _visible(c, ctx)]
+    return [view(c) for c in list(server.calls.values()) if follows(ctx.principal, server, c)]
 
 
 @router.get("/{call_id}")
 async def get_call(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
-    return view(_call(request, ctx, call_id)[1])
+    return view(_call(request, ctx, call_id, control=False)[1])
 
 
 @router.post("/{call_id}/hold")

@@ -24,6 +24,7 @@ class CallStarted(_CallEvent):
     number: str | None = None
     trunk_id: str | None = None
     agent_id: uuid.UUID | None = None
+    call: dict[str, Any] | None = None  # the live call's view, as on CallStateChanged
 
 
 @event_type("voice.call_state_changed", subject="call")
@@ -31,12 +32,15 @@ class CallStateChanged(_CallEvent):
     """One step of the call: ivr, queued, ringing, connected, held, resumed, muted, transferred …
 
     `detail` carries what the step needs to be understood later (the IVR node and digits, the
-    agent rung, the SIP status a ring ended with)."""
+    agent rung, the SIP status a ring ended with). `call`: the call as it stands after the step
+    (the view of `GET /voice/calls/{id}`), so a desktop that only now gains sight of the call
+    can show it whole, and every follower can simply replace its copy."""
 
     state: str
     contact_id: str | None = None
     agent_id: uuid.UUID | None = None
     detail: dict[str, Any] = {}
+    call: dict[str, Any] | None = None
 
 
 @event_type("voice.call_ended", subject="call")

@@ -12,6 +12,7 @@ from omnidesk.channels.voice.ivr.flow import Flow, normalize_e164, validate_flow
 from omnidesk.channels.voice.ivr.interpreter import IvrSession
 from omnidesk.channels.voice.media.sdp import NoCommonCodec, SdpError, SessionDescription, negotiate
 from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall
+from omnidesk.channels.voice.views import call_json
 from omnidesk.platform.logging import get_logger
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ async def on_invite(server: VoiceServer, sip_call: IncomingCall) -> None:
             callee=number,
             number=number,
             trunk_id=str(trunk.id),
+            call=call_json(call),
         ),
     )
     runner = CallRunner(server, call)

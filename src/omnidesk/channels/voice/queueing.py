@@ -171,7 +171,7 @@ def on_routing_event(server: VoiceServer, call: VoiceCall, published: PublishedE
     elif kind in ("routing.offer_timed_out", "routing.offer_revoked"):
         offer_id = str(payload["offer_id"])
         if call.ring is not None and call.ring.offer_id == offer_id:
-            call.put("call", lambda: stop_ring(server, call, reject=False))
+            call.put("call", lambda: stop_ring(server, call, reject=False, requeued=True))
     elif kind == "routing.contact_ended" and call.state in ("connected", "held"):
         call.put("call", lambda: server.hang_up(call, "ended by agent"))
     elif kind == "routing.contact_overflowed" and call.state in ("queued", "ringing"):
@@ -230,19 +230,28 @@ async def _ring_failed(
     if call.ring is not ring:
         return
     reason = RING_REASONS.get(status, f"sip_{status}")
-    await stop_ring(server, call, reject=True, reason=reason)
+    await stop_ring(server, call, reject=True, reason=reason, requeued=True)
     log.info("voice.ring_failed", call=call.id, agent=ring.agent_id, status=status, why=why)
 
 
 async def stop_ring(
-    server: VoiceServer, call: VoiceCall, *, reject: bool, reason: str = ""
+    server: VoiceServer,
+    call: VoiceCall,
+    *,
+    reject: bool,
+    reason: str = "",
+    requeued: bool = False,
 ) -> None:
-    """Stop the agent's phone ringing; `reject` also tells routing the offer was refused."""
+    """Stop the agent's phone ringing; `reject` also tells routing the offer was refused.
+
+    `requeued`: the caller stays in line (the ring failed, the offer timed out or was revoked),
+    which is a step of its own for whoever follows the call: it is no longer ringing."""
     ring = call.ring
     if ring is None:
         return
     call.ring = None
-    if call.state == "ringing":
+    back_in_line = call.state == "ringing"
+    if back_in_line:
         call.state = "queued"
     if ring.task is not None and not ring.task.done():
         ring.task.cancel()
@@ -258,6 +267,13 @@ async def stop_ring(
         host = await server.routing.host(call.tenant_id)
         with contextlib.suppress(RoutingError):
             await host.execute(RejectOffer(ring.offer_id, ring.agent_id, reason or None))
+    if requeued and back_in_line and not call.ended:
+        await server.note(
+            call,
+            "queued",
+            agent_id=ring.agent_id,
+            detail={"queue": call.queue_id, "ring_ended": reason or "offer_ended"},
+        )
 
 
 async def _agent_answered(server: VoiceServer, call: VoiceCall, ring: Ring) -> None:
@@ -278,7 +294,7 @@ async def _agent_answered(server: VoiceServer, call: VoiceCall, ring: Ring) -> N
             contact = _contact_or_none(host, call.contact_id)
         if contact is None or getattr(contact, "agent_id", None) != ring.agent_id:
             log.info("voice.accept_refused", call=call.id, error=str(exc))
-            await stop_ring(server, call, reject=False)
+            await stop_ring(server, call, reject=False, requeued=True)
             return
     assert ring.sip is not None and ring.leg is not None
     call.ring = None

@@ -19,6 +19,7 @@ from omnidesk.channels.voice.calls import VoiceCall, utcnow
 from omnidesk.channels.voice.media.recorder import Recorder
 from omnidesk.channels.voice.models import Call as CallRow
 from omnidesk.channels.voice.models import Recording as RecordingRow
+from omnidesk.channels.voice.views import call_json
 from omnidesk.platform.database import new_id
 from omnidesk.platform.events import Audience, DomainEvent
 from omnidesk.platform.logging import get_logger
@@ -72,6 +73,7 @@ async def note(
                 contact_id=call.contact_id,
                 agent_id=uuid.UUID(agent) if agent else None,
                 detail=detail or {},
+                call=call_json(call),
             ),
         )
     except Exception:

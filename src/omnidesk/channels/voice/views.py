@@ -14,6 +14,7 @@ harmless, and nothing is ever missed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,10 +59,19 @@ class VoiceView:
         calls: dict[str, Any] = {}
         if server is not None:
             for call in list(server.calls.values()):
-                if call.tenant_id == principal.tenant_id and principal.sees(server.audience(call)):
-                    calls[call.id] = _json(call_view(call))
+                if follows(principal, server, call):
+                    calls[call.id] = call_json(call)
         return {"calls": calls}
 
 
-def _json(view: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in view.items()}
+def follows(principal: Principal, server: VoiceServer, call: VoiceCall) -> bool:
+    """The one rule for who sees a live call — in the snapshot, the REST API and (through the
+    same audience) the event stream: admins all of their tenant's, an agent the calls they are
+    or were on, a supervisor those of their teams' queues and agents."""
+    return call.tenant_id == principal.tenant_id and principal.sees(server.audience(call))
+
+
+def call_json(call: VoiceCall) -> dict[str, Any]:
+    """`call_view` as JSON values (the snapshot and the events carry it)."""
+    view = call_view(call)
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in view.items()}
