@@ -115,6 +115,17 @@ def apply(view: dict[str, Any], name: str, data: dict[str, Any], ended: dict[Any
             "agent_id": None,
             "estimate": None,
         }
+    elif name == "routing.agent_contact_started":
+        # The agent's own contact: active in their entry at once; one with a queue reaches
+        # that queue's viewers as a contact_placed card right after.
+        if agent is not None:
+            slots[contact_id] = {
+                "state": "active",
+                "queue_id": data["queue_id"],
+                "channel": data["channel"],
+                "offer_id": None,
+                "ends_at": None,
+            }
     elif name == "routing.contact_queued":
         if contact is not None:
             contact.update(queue_id=data["queue_id"], state="waiting", agent_id=None)

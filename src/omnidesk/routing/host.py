@@ -73,8 +73,9 @@ class Directory:
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     # contact id -> (queue id, agent id holding it (offered or active) or None); for the
-    # audience of events that do not name them (a requeue leaves the agent who held it).
-    contacts: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # audience of events that do not name them (a requeue leaves the agent who held it). The
+    # queue id is None for an agent's own contact started without a queue.
+    contacts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     # (agent id, contact id) -> {"queue_id", "channel", "offer_id", "ends_at"} for each contact
     # an agent holds: offered, active or wrapping up.
     held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -162,6 +163,19 @@ class Directory:
         elif kind == "routing.contact_received":
             self.contacts[contact_id] = (p["queue_id"], None)
             self.arrived[contact_id] = p["at"]
+        elif kind == "routing.agent_contact_started":
+            # Active with its agent from the start (no offer). One with a queue is shown in
+            # that queue: its viewers get its whole card after the step, as for a contact
+            # that took a new place.
+            self.contacts[contact_id] = (p["queue_id"], agent_id)
+            self.held[(agent_id, contact_id)] = {
+                "queue_id": p["queue_id"],
+                "channel": p["channel"],
+                "offer_id": None,
+                "ends_at": None,
+            }
+            if p["queue_id"]:
+                self.placed[contact_id] = None
         elif kind == "routing.contact_queued":
             previous = self.contacts.get(contact_id)
             if previous is not None and previous[1]:
@@ -529,7 +543,7 @@ class RoutingHost:
                 status.queued_at.isoformat() == directory.arrived[contact_id]
             ):
                 continue  # an arrival whose place is its arrival: its events say it all
-            if not is_consult_leg(status):
+            if not is_consult_leg(status) and status.queue_id is not None:
                 audience = directory.queue_audience(status.queue_id)
                 cards.append((ContactPlaced(**contact_card(status)), audience))
         return cards

@@ -57,6 +57,7 @@ from omnidesk.core.routing import (
     Selection,
     SetAgentState,
     SetContactPriority,
+    StartAgentContact,
     Step,
     Tick,
     Transfer,
@@ -226,7 +227,7 @@ class RoutingMachine(RuleBasedStateMachine):
         events = outcome[-1] if outcome[0] == "refused" else outcome[1]
         self.events = events
         for event in events:
-            if event["type"] == "routing.contact_received":
+            if event["type"] in ("routing.contact_received", "routing.agent_contact_started"):
                 self.received.add(event["contact_id"])
             elif event["type"] == "routing.contact_ended":
                 self.ended[event["contact_id"]] += 1
@@ -286,6 +287,18 @@ class RoutingMachine(RuleBasedStateMachine):
             ),
             dt,
         )
+
+    @rule(
+        agent=st.sampled_from(["a1", "a2", "a3", "a4"]),
+        channel=st.sampled_from(["voice", "chat", "email"]),
+        queue=st.sampled_from([None, None, "q1", "q3"]),
+        dt=DT,
+    )
+    def start_own(self, agent: str, channel: str, queue: str | None, dt: float) -> None:
+        # An agent's own contact (an outbound call): active at once, or refused (offline, no
+        # room, a queue without the channel).
+        self.serial += 1
+        self.apply(StartAgentContact(f"o{self.serial}", agent, channel, queue_id=queue), dt)
 
     @precondition(lambda self: self.ids("waiting") or self.ids("offered"))
     @rule(data=st.data(), dt=DT)

@@ -6,6 +6,13 @@ A trunk is used for outbound calls when it has an outbound block (host, port, tr
 username and the sealed password answer the carrier's digest challenge). The far party's leg
 takes the place of the agent's leg on the `VoiceCall` after a transfer, so the ordinary
 hang-up path (BYE both sides, close both legs, write the record) covers it.
+
+An agent's own call is a routing contact of theirs (`StartAgentContact`, channel voice, no
+queue; its id is the call's id) from before the number is dialled until the call ends, so
+routing counts it against the agent's voice capacity and rings them for no queued call
+meanwhile. Routing refusing it (no room: already on a call, rung for one, or wrapping one up)
+refuses the call with 486. An agent who is offline in routing (or has no routing profile)
+calls as a plain extension, untracked: routing offers such an agent nothing anyway.
 """
 
 from __future__ import annotations
@@ -38,7 +45,13 @@ from omnidesk.channels.voice.sip.auth import Credentials
 from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipResponse, SipUri
 from omnidesk.channels.voice.sip.transport import Address
-from omnidesk.core.routing.commands import Transfer
+from omnidesk.core.routing.commands import (
+    Command,
+    EndContact,
+    EndWrapUp,
+    StartAgentContact,
+    Transfer,
+)
 from omnidesk.core.routing.errors import RoutingError
 from omnidesk.platform.errors import Conflict, Invalid
 from omnidesk.platform.events import Audience
@@ -334,46 +347,125 @@ async def _agent_call(
         await sip_call.reject(488, "Not Acceptable Here")
         return
     agent_leg.configure(params)
-    await sip_call.ringing()
-    trunk: TrunkInfo | None = None
+    call_id = uuid.uuid4().hex
+    # Before dialling: the agent is busy in routing from now on, so no queued call rings them
+    # while the number rings.
     try:
-        trunk = await outbound_trunk(server, tenant_id)
-        far_sip, far_leg = await dial_out(server, tenant_id, number)
-    except DialFailed as exc:
+        contact_id = await _start_contact(server, tenant_id, agent_id, call_id, number)
+    except RoutingError as exc:
         await server.media.close_leg(agent_leg)
-        status = exc.status if exc.status in (404, 480, 484, 486, 488, 600, 603) else 503
-        await sip_call.reject(status, exc.reason.split(" (")[0][:60].title())
+        await sip_call.reject(486, "Busy Here (Agent Busy In Routing)")
         await write_failed_record(
             server,
             tenant_id,
             from_uri=str(request.from_.uri),
-            to_uri=f"sip:{number}@{trunk.outbound_host if trunk else ''}",
+            to_uri=f"sip:{number}",
             number=number,
-            trunk_id=trunk.id if trunk else None,
+            trunk_id=None,
             agent_id=agent_id,
             started_at=started,
-            reason=exc.reason,
+            reason=_refusal_text(exc),
         )
         return
-    call = VoiceCall(
-        tenant_id=tenant_id,
-        sip=far_sip,
-        leg=far_leg,
-        caller=trunk.caller_id,
-        number=number,
-        trunk_id=trunk.id,
-        direction="outbound",
-        started_at=started,
-    )
-    call.agent_id, call.agent_sip, call.agent_leg = agent_id, sip_call, agent_leg
-    call.attributes.update({"number": number, "agent_outbound": True})
+    connected = False
     try:
-        await sip_call.answer(answer.build().encode())
-    except CallFailed:
-        await _abandon(server, far_sip, far_leg)
-        await server.media.close_leg(agent_leg)
-        return
-    await start_connected(server, call, "agent outbound")
+        await sip_call.ringing()
+        trunk: TrunkInfo | None = None
+        try:
+            trunk = await outbound_trunk(server, tenant_id)
+            far_sip, far_leg = await dial_out(server, tenant_id, number)
+        except DialFailed as exc:
+            await server.media.close_leg(agent_leg)
+            status = exc.status if exc.status in (404, 480, 484, 486, 488, 600, 603) else 503
+            await sip_call.reject(status, exc.reason.split(" (")[0][:60].title())
+            await write_failed_record(
+                server,
+                tenant_id,
+                from_uri=str(request.from_.uri),
+                to_uri=f"sip:{number}@{trunk.outbound_host if trunk else ''}",
+                number=number,
+                trunk_id=trunk.id if trunk else None,
+                agent_id=agent_id,
+                started_at=started,
+                reason=exc.reason,
+                contact_id=contact_id,
+            )
+            return
+        call = VoiceCall(
+            tenant_id=tenant_id,
+            sip=far_sip,
+            leg=far_leg,
+            caller=trunk.caller_id,
+            number=number,
+            trunk_id=trunk.id,
+            direction="outbound",
+            started_at=started,
+            id=call_id,
+        )
+        call.agent_id, call.agent_sip, call.agent_leg = agent_id, sip_call, agent_leg
+        call.attributes.update({"number": number, "agent_outbound": True})
+        try:
+            await sip_call.answer(answer.build().encode())
+        except CallFailed:
+            await _abandon(server, far_sip, far_leg)
+            await server.media.close_leg(agent_leg)
+            return
+        connected = True
+        if contact_id is not None:
+            # From here the call's hang-up ends the contact (EndContact, then wrap-up as after
+            # any call), and routing ending the contact hangs the call up.
+            call.contact_id = contact_id
+            server.by_contact[contact_id] = call
+        await start_connected(server, call, "agent outbound")
+    finally:
+        if contact_id is not None and not connected:
+            await _end_unconnected(server, tenant_id, agent_id, contact_id)
+
+
+async def _start_contact(
+    server: VoiceServer, tenant_id: uuid.UUID, agent_id: str, call_id: str, number: str
+) -> str | None:
+    """Make the agent's call their routing contact; its id (the call's), or None when the agent
+    is offline in routing or has no routing profile (a plain extension call, untracked).
+    Raises the RoutingError of any other refusal (no room for a voice contact)."""
+    host = await server.routing.host(tenant_id)
+    command = StartAgentContact(
+        call_id, agent_id, "voice", attributes={"number": number, "direction": "outbound"}
+    )
+    try:
+        await host.execute(command)
+    except RoutingError as exc:
+        if exc.code in ("agent_offline", "unknown_agent"):
+            return None
+        raise
+    return call_id
+
+
+def _refusal_text(exc: RoutingError) -> str:
+    if exc.code == "capacity_exceeded":
+        # Routing gives no room on voice while the agent is on a call, is rung for one or is
+        # wrapping one up (or holds what the blending keeps calls away from).
+        return "routing refused: agent busy, no free voice capacity"
+    return f"routing refused: {exc.code}"
+
+
+async def _end_unconnected(
+    server: VoiceServer, tenant_id: uuid.UUID, agent_id: str, contact_id: str
+) -> None:
+    """The call never connected: end its contact without leaving the agent in wrap-up (there
+    was no conversation to wrap up). Both steps in one routing step, so no viewer sees the
+    agent wrapping up; the wrap-up's disposition "not_connected" tells reports so."""
+    host = await server.routing.host(tenant_id)
+
+    async def commands() -> list[Command]:
+        return [EndContact(contact_id), EndWrapUp(agent_id, contact_id, "not_connected")]
+
+    try:
+        await host.execute_with(commands)
+    except RoutingError as exc:
+        # Ended meanwhile (the agent's session was disconnected), or no wrap-up to end (one
+        # of 0 s): what is left to do was done by routing.
+        log.info("voice.outbound_contact_end", contact=contact_id, code=exc.code)
 
 
 async def start_connected(server: VoiceServer, call: VoiceCall, why: str) -> None:

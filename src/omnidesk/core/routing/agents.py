@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from omnidesk.core.routing.commands import AgentDisconnected, SetAgentState
 from omnidesk.core.routing.consult import end_leg, end_open_consult
-from omnidesk.core.routing.contacts import end_reservation, place_waiting, revoke_offer
+from omnidesk.core.routing.contacts import (
+    end_contact,
+    end_reservation,
+    place_waiting,
+    revoke_offer,
+)
 from omnidesk.core.routing.errors import (
     CapacityExceeded,
     IllegalTransition,
@@ -17,7 +22,7 @@ from omnidesk.core.routing.errors import (
 )
 from omnidesk.core.routing.events import RevokeReason
 from omnidesk.core.routing.matching import route_agent
-from omnidesk.core.routing.state import AgentRt, Core, Presence, Slot
+from omnidesk.core.routing.state import NO_QUEUE, AgentRt, Core, Presence, Slot
 from omnidesk.core.routing.work import finish_wrap_up
 
 PRESENCES = ("offline", "available", "away")
@@ -90,6 +95,13 @@ def agent_disconnected(core: Core, cmd: AgentDisconnected) -> None:
         contact = core.contacts[slot.contact_id]
         if contact.parent_id is not None:
             end_leg(core, contact, "revoked", route=False)
+            continue
+        if contact.queue_id == NO_QUEUE:
+            # An agent's own contact without a queue has no line to go back to, and nobody
+            # else could continue it (their outbound call): it ends, without wrap-up.
+            end_open_consult(core, contact, "contact_ended")
+            core.drop_slot(agent, contact.id)
+            end_contact(core, contact, "agent_disconnected", agent_id=agent.id)
             continue
         end_open_consult(core, contact, "contact_requeued")
         core.drop_slot(agent, contact.id)

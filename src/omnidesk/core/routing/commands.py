@@ -102,7 +102,8 @@ class SetAgentState(Command):
 @dataclass(frozen=True, slots=True)
 class AgentDisconnected(Command):
     """The agent's session is gone: pending offers are revoked, active contacts go back to
-    their place in line, wrap-ups end, and the agent is offline."""
+    their place in line (an agent's own contact started without a queue has none: it ends,
+    reason "agent_disconnected"), wrap-ups end, and the agent is offline."""
 
     type: ClassVar[str] = "routing.agent_disconnected"
     agent_id: str
@@ -133,6 +134,29 @@ class ContactArrived(Command):
     last_agent_id: str | None = None
     sticky_for_seconds: float = 30.0
     queued_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartAgentContact(Command):
+    """A contact the agent starts themselves (an outbound call, an email they write): active
+    with that agent at once, with no place in line and no offer, and taking the agent's
+    capacity on `channel` exactly as an accepted contact does (blending included).
+
+    Refused when the agent is offline or has no room for the channel (a pending offer holds
+    room too), for a duplicate id, an unknown queue or a queue that does not serve the
+    channel. An agent who is away may start one: the presence stays as chosen and the agent
+    is busy by the contact. `queue_id` (optional) is the queue the contact counts for: its
+    wrap-up applies, and it is where the contact goes back to if the agent disconnects; with
+    none, the wrap-up is `EngineConfig.agent_contact_wrap_up_seconds`. It ends with
+    `EndContact`, like any active contact.
+    """
+
+    type: ClassVar[str] = "routing.start_agent_contact"
+    contact_id: str
+    agent_id: str
+    channel: str
+    queue_id: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +309,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         SetAgentState,
         AgentDisconnected,
         ContactArrived,
+        StartAgentContact,
         CancelContact,
         SetContactPriority,
         AcceptOffer,

@@ -84,7 +84,16 @@ def consult(core: Core, cmd: Consult) -> None:
         target_agent = core.agent(cmd.target)
         if target_agent is requester:
             raise IllegalTransition("cannot consult yourself", code="consult_self")
-        queue = core.queues[contact.queue_id]
+        own = core.queues.get(contact.queue_id)
+        if own is None:
+            # The leg is routed by the contact's queue (its pools and offer timeout).
+            raise IllegalTransition(
+                f"contact {contact.id!r} was started by its agent without a queue: "
+                "consult a queue instead",
+                code="no_queue",
+                contact_id=contact.id,
+            )
+        queue = own
     elif cmd.target_kind == "queue":
         queue = core.queue(cmd.target)
         if contact.channel not in queue.definition.channels:
@@ -222,7 +231,7 @@ def _warm_transfer(core: Core, leg: ContactRt) -> None:
             code="consultant_wrapping_up",
             agent_id=consultant.id,
         )
-    queue = core.queues[parent.queue_id]
+    queue = core.queues.get(parent.queue_id)  # None: an agent's own contact without a queue
     core.events.append(
         ContactTransferred(
             at=core.now_dt,

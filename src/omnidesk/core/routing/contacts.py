@@ -275,7 +275,7 @@ def end_contact(
         ContactEnded(
             core.now_dt,
             contact.id,
-            contact.queue_id,
+            contact.queue_id or None,  # NO_QUEUE: an agent's own contact without a queue
             reason,
             agent_id,
             detail,

@@ -36,7 +36,9 @@ QueuedReason = Literal[
     "revoked",
     "agent_disconnected",
 ]
-EndReason = Literal["completed", "cancelled", "overflow", "transferred_external"]
+EndReason = Literal[
+    "completed", "cancelled", "overflow", "transferred_external", "agent_disconnected"
+]
 ConsultOutcome = Literal[
     "ended",
     "transferred",
@@ -114,6 +116,20 @@ class ContactReceived(Event):
     channel: str
     priority: int
     emergency: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentContactStarted(Event):
+    """The agent started a contact of their own (`StartAgentContact`, e.g. an outbound call):
+    active with `agent_id` at once. It has no `contact_received` (so arrival counts and
+    service levels are about customers' requests only) and no offer; it ends with the usual
+    `contact_ended` and wrap-up. `queue_id`: the queue it counts for, or None."""
+
+    type: ClassVar[str] = "routing.agent_contact_started"
+    contact_id: str
+    agent_id: str
+    queue_id: str | None
+    channel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +272,13 @@ class ConsultEnded(Event):
 
 @dataclass(frozen=True, slots=True)
 class ContactEnded(Event):
+    """`queue_id` is None only for an agent's own contact started without a queue; reason
+    "agent_disconnected": such a contact whose agent's session was lost (a contact with a
+    queue goes back to its line instead)."""
+
     type: ClassVar[str] = "routing.contact_ended"
     contact_id: str
-    queue_id: str
+    queue_id: str | None
     reason: EndReason
     agent_id: str | None
     detail: str | None
@@ -300,6 +320,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AgentRemoved,
         AgentStateChanged,
         ContactReceived,
+        AgentContactStarted,
         ContactQueued,
         ContactStepChanged,
         ContactReservationEnded,

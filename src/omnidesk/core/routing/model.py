@@ -158,6 +158,9 @@ class EngineConfig:
     rescan_on_tick: bool = True
     # Weight of the newest handle time in the per-queue moving average used for wait estimates.
     handle_time_smoothing: float = 0.2
+    # Wrap-up after an agent's own contact started without a queue (StartAgentContact), as a
+    # queue's `wrap_up_seconds`: None until the agent ends it, 0 none, > 0 ends by itself.
+    agent_contact_wrap_up_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = to_jsonable(self)
@@ -360,3 +363,8 @@ def validate_config(config: EngineConfig) -> None:
         raise _bad("config.max_overflow_hops", "0-100")
     if not 0 < config.handle_time_smoothing <= 1:
         raise _bad("config.handle_time_smoothing", "a fraction in (0, 1]")
+    _validate_seconds(
+        config.agent_contact_wrap_up_seconds,
+        "config.agent_contact_wrap_up_seconds",
+        allow_zero=True,
+    )

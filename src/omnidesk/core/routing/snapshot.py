@@ -16,6 +16,8 @@ Format "omnidesk.routing/1" (instants are ISO 8601 UTC strings):
                    "arrived_at", "queued_at", "state", "step", "step_deadline", "max_wait_at",
                    "reservations": [[agent_id, until]], "declined": [agent_id],
                    "agent_id", "offer_id", "offer_expires", "offer_count", "hops"}]}
+A contact's (and its slot's) `queue_id` is null for an agent's own contact started without a
+queue (StartAgentContact); it is active, with no place in line.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from omnidesk.core.routing.errors import InvalidDefinition
 from omnidesk.core.routing.expressions import RuleCompiler
 from omnidesk.core.routing.model import AgentDef, EngineConfig, QueueDef, validate_queue
 from omnidesk.core.routing.state import (
+    NO_QUEUE,
     T_CLOSE,
     T_MAX_WAIT,
     T_OFFER,
@@ -83,7 +86,7 @@ def take(core: Core) -> dict[str, Any]:
                     {
                         "contact_id": s.contact_id,
                         "channel": s.channel,
-                        "queue_id": s.queue_id,
+                        "queue_id": s.queue_id or None,  # NO_QUEUE
                         "kind": s.kind,
                         "seq": s.seq,
                         "offer_id": s.offer_id,
@@ -103,7 +106,7 @@ def take(core: Core) -> dict[str, Any]:
 def _contact(c: ContactRt) -> dict[str, Any]:
     return {
         "id": c.id,
-        "queue_id": c.queue_id,
+        "queue_id": c.queue_id or None,  # NO_QUEUE: an agent's own contact without a queue
         "channel": c.channel,
         "priority": c.priority,
         "attributes": c.attributes,
@@ -170,7 +173,7 @@ def _restore(snap: dict[str, Any], compiler: RuleCompiler) -> Core:
             slot = Slot(
                 contact_id=s["contact_id"],
                 channel=s["channel"],
-                queue_id=s["queue_id"],
+                queue_id=s["queue_id"] or NO_QUEUE,
                 kind=cast(SlotKind, s["kind"]),
                 seq=int(s["seq"]),
                 offer_id=s["offer_id"],
@@ -200,7 +203,7 @@ def _restore(snap: dict[str, Any], compiler: RuleCompiler) -> Core:
 def _restore_contact(core: Core, r: dict[str, Any]) -> None:
     contact = ContactRt(
         id=r["id"],
-        queue_id=r["queue_id"],
+        queue_id=r["queue_id"] or NO_QUEUE,
         channel=r["channel"],
         priority=int(r["priority"]),
         attributes=r["attributes"],
@@ -223,9 +226,11 @@ def _restore_contact(core: Core, r: dict[str, Any]) -> None:
         parent_id=r.get("parent_id"),
         consult_id=r.get("consult_id"),
     )
+    core.contacts[contact.id] = contact
+    if contact.queue_id == NO_QUEUE:
+        return  # an agent's own contact without a queue: active, in no line and no queue
     queue = core.queues[contact.queue_id]
     contact.key = core.line_key(contact, queue)
-    core.contacts[contact.id] = contact
     queue.contacts[contact.id] = None
     if contact.state == "active":
         return

@@ -30,6 +30,11 @@ ContactState = Literal["waiting", "offered", "active"]
 # (emergency rank, -static priority, queued_at, line seq, contact id): lower is served first.
 LineKey = tuple[int, float, int, int, str]
 
+# The queue id of an agent's own contact started without a queue (StartAgentContact), in
+# ContactRt.queue_id and Slot.queue_id. Not a valid queue id, so it never names a queue; the
+# snapshot and the events show it as None.
+NO_QUEUE = ""
+
 # Timer kinds; at equal deadlines they fire in this order.
 T_OFFER, T_WRAP, T_RESERVATION, T_STEP, T_MAX_WAIT, T_CLOSE = range(6)
 Timer = tuple[int, int, int, str, str]  # deadline, kind, seq, id, second id

@@ -10,7 +10,7 @@ from collections import Counter
 
 from omnidesk.core.routing.expressions import make_context
 from omnidesk.core.routing.selection import IdlePool
-from omnidesk.core.routing.state import Core
+from omnidesk.core.routing.state import NO_QUEUE, Core
 
 
 def verify(core: Core, *, work_conserving: bool = True) -> None:
@@ -70,6 +70,13 @@ def _contacts(core: Core) -> None:
         members = {a.id for a in core.agents.values() if queue.id in a.definition.queues}
         assert set(queue.members) == members
     for contact in core.contacts.values():
+        if contact.queue_id == NO_QUEUE:
+            # An agent's own contact without a queue: only ever active, with its agent.
+            assert contact.state == "active" and contact.agent_id is not None, contact.id
+            assert contact.parent_id is None, contact.id
+            assert not contact.in_lane and contact.reserved_in is None, contact.id
+            assert contact.id not in in_lanes and contact.id not in in_reserved, contact.id
+            continue
         queue = core.queues[contact.queue_id]
         assert contact.key == core.line_key(contact, queue), contact.id
         if contact.parent_id is not None:

@@ -34,7 +34,7 @@ class WaitEstimate:
 @dataclass(frozen=True, slots=True)
 class ContactStatus:
     contact_id: str
-    queue_id: str
+    queue_id: str | None  # None: an agent's own contact started without a queue
     channel: str
     state: str  # waiting, offered, active
     priority: int
@@ -86,7 +86,7 @@ def contact_status(core: Core, contact_id: str) -> ContactStatus:
     c = core.contact(contact_id)
     return ContactStatus(
         contact_id=c.id,
-        queue_id=c.queue_id,
+        queue_id=c.queue_id or None,
         channel=c.channel,
         state=c.state,
         priority=c.priority,

@@ -1,4 +1,5 @@
-"""An agent's work on an accepted contact: end, wrap-up, transfer, requeue.
+"""An agent's work on an accepted contact: end, wrap-up, transfer, requeue; and a contact
+the agent starts themselves (an outbound call), which is active with them from the start.
 
 Wrap-up belongs to the agent, not to the contact: the contact has ended (or moved on, after a
 transfer) while the agent still holds the slot, so the capacity stays taken until the wrap-up
@@ -10,28 +11,42 @@ from __future__ import annotations
 from heapq import heappush
 
 from omnidesk.core.routing.clock import from_us, seconds_to_us
+from omnidesk.core.routing.codec import normalize_json
 from omnidesk.core.routing.commands import (
     EndContact,
     EndWrapUp,
     ExtendWrapUp,
     Requeue,
+    StartAgentContact,
     Transfer,
 )
 from omnidesk.core.routing.consult import end_open_consult, refuse_leg, refuse_open_consult
 from omnidesk.core.routing.contacts import end_contact, enter_queue, leave_queue, place_waiting
 from omnidesk.core.routing.errors import (
+    CapacityExceeded,
+    DuplicateId,
     IllegalTransition,
     InvalidDefinition,
     UnknownWrapUp,
 )
 from omnidesk.core.routing.events import (
+    AgentContactStarted,
     ContactTransferred,
     WrapUpEnded,
     WrapUpExtended,
     WrapUpStarted,
 )
 from omnidesk.core.routing.matching import route_agent
-from omnidesk.core.routing.state import T_WRAP, AgentRt, ContactRt, Core, QueueRt, Slot
+from omnidesk.core.routing.model import validate_id
+from omnidesk.core.routing.state import (
+    NO_QUEUE,
+    T_WRAP,
+    AgentRt,
+    ContactRt,
+    Core,
+    QueueRt,
+    Slot,
+)
 
 VOICE = "voice"
 
@@ -60,10 +75,14 @@ def _after_agent_change(core: Core, agent: AgentRt) -> None:
 # --- wrap-up ---------------------------------------------------------------------------------
 
 
-def start_wrap_up(core: Core, agent: AgentRt, slot: Slot, queue: QueueRt) -> bool:
+def start_wrap_up(core: Core, agent: AgentRt, slot: Slot, queue: QueueRt | None) -> bool:
     """Turn the agent's slot for a finished contact into wrap-up; True if there is none (the
-    queue says 0 s) and the slot was freed at once."""
-    seconds = queue.definition.wrap_up_seconds
+    queue says 0 s) and the slot was freed at once. `queue` None: an agent's own contact
+    without a queue, whose wrap-up the engine's settings give."""
+    if queue is not None:
+        seconds = queue.definition.wrap_up_seconds
+    else:
+        seconds = core.config.agent_contact_wrap_up_seconds
     if seconds == 0:
         _record_handle_time(core, slot)
         core.drop_slot(agent, slot.contact_id)
@@ -162,6 +181,8 @@ def extend_wrap_up(core: Core, cmd: ExtendWrapUp) -> None:
         if queue is not None:
             definition = queue.definition
             seconds = definition.wrap_up_extension_seconds or definition.wrap_up_seconds
+        elif slot.queue_id == NO_QUEUE:
+            seconds = core.config.agent_contact_wrap_up_seconds
     if (
         seconds is None
         or isinstance(seconds, bool)
@@ -204,7 +225,7 @@ def end_contact_cmd(core: Core, cmd: EndContact) -> None:
         end_open_consult(core, contact, "contact_ended")
     agent = core.agents[contact.agent_id or ""]
     slot = agent.slots[contact.id]
-    queue = core.queues[contact.queue_id]
+    queue = core.queues.get(contact.queue_id)  # None: an agent's own contact without a queue
     end_contact(core, contact, "completed", agent_id=agent.id)
     if start_wrap_up(core, agent, slot, queue):
         _after_agent_change(core, agent)
@@ -216,9 +237,11 @@ def transfer(core: Core, cmd: Transfer) -> None:
     contact, agent, slot = _active(core, cmd.contact_id)
     refuse_leg(contact, "transfer")
     refuse_open_consult(contact)
-    queue = core.queues[contact.queue_id]
+    queue = core.queues.get(contact.queue_id)
     target_queue = queue
     if cmd.target_kind == "agent":
+        if queue is None:
+            _refuse_no_queue(contact, "transfer it to an agent")
         target_agent = core.agent(cmd.target)
         if target_agent is agent:
             raise IllegalTransition("cannot transfer to yourself", code="transfer_to_self")
@@ -270,6 +293,7 @@ def transfer(core: Core, cmd: Transfer) -> None:
         core.reindex(agent)
     core.sync_state(agent)
     if cmd.target_kind != "external":
+        assert target_queue is not None  # an agent target needs the contact's queue (above)
         contact.declined = {agent.id: None}
         reservations = []
         if cmd.target_kind == "agent":
@@ -284,6 +308,8 @@ def requeue(core: Core, cmd: Requeue) -> None:
     refuse_leg(contact, "requeue")
     refuse_open_consult(contact)
     target = core.queue(cmd.queue_id) if cmd.queue_id is not None else None
+    if target is None and contact.queue_id == NO_QUEUE:
+        _refuse_no_queue(contact, "hand it back without naming a queue")
     if target is not None and contact.channel not in target.definition.channels:
         raise InvalidDefinition(
             f"queue {target.id!r} does not serve channel {contact.channel!r}", field="queue_id"
@@ -304,3 +330,76 @@ def requeue(core: Core, cmd: Requeue) -> None:
         contact.declined = {agent.id: None}
         enter_queue(core, contact, target, "requeue", core.now, [])
     route_agent(core, agent)
+
+
+def _refuse_no_queue(contact: ContactRt, action: str) -> None:
+    raise IllegalTransition(
+        f"contact {contact.id!r} was started by its agent without a queue: cannot {action}",
+        code="no_queue",
+        contact_id=contact.id,
+    )
+
+
+# --- a contact the agent starts ----------------------------------------------------------------
+
+
+def start_agent_contact(core: Core, cmd: StartAgentContact) -> None:
+    contact_id = cmd.contact_id
+    validate_id(contact_id, "contact_id")
+    if contact_id in core.contacts:
+        raise DuplicateId(f"contact {contact_id!r} exists", contact_id=contact_id)
+    agent = core.agent(cmd.agent_id)
+    channel = cmd.channel
+    if not isinstance(channel, str) or not 0 < len(channel) <= 32:
+        raise InvalidDefinition("channel must be 1-32 characters", field="channel")
+    queue = None
+    if cmd.queue_id is not None:
+        queue = core.queue(cmd.queue_id)
+        if channel not in queue.definition.channels:
+            raise InvalidDefinition(
+                f"queue {cmd.queue_id!r} does not serve channel {channel!r}", field="queue_id"
+            )
+    attributes = normalize_json(dict(cmd.attributes), "attributes") if cmd.attributes else {}
+    if agent.presence == "offline":
+        raise IllegalTransition(
+            f"agent {agent.id!r} is offline", code="agent_offline", agent_id=agent.id
+        )
+    # Away is allowed (an outbound call while not ready): the presence stays as chosen and the
+    # contact makes the agent busy. Room is what routing itself checks before an offer, so a
+    # pending offer on the channel, a wrap-up still holding the slot, or the blending of a
+    # contact held on another channel refuse it, as they would keep an offer from being made.
+    if not core.can_take(agent, channel):
+        raise CapacityExceeded(
+            f"agent {agent.id!r} has no room for another {channel} contact",
+            agent_id=agent.id,
+            channel=channel,
+        )
+
+    now = core.now
+    queue_id = queue.id if queue is not None else NO_QUEUE
+    contact = ContactRt(contact_id, queue_id, channel, 0, attributes, False, 0, now, now)
+    contact.seq = core.next_line_seq()
+    contact.state = "active"
+    contact.agent_id = agent.id
+    if queue is not None:
+        contact.key = core.line_key(contact, queue)
+        # Counted among the queue's contacts like an accepted one (not in `queued`): the queue
+        # cannot be removed under it, and it has a place to go back to (AgentDisconnected).
+        queue.contacts[contact_id] = None
+    core.contacts[contact_id] = contact
+    slot = Slot(contact_id, channel, queue_id, "active", contact.seq)
+    slot.started = now
+    core.add_slot(agent, slot)
+    core.touch(agent)
+    core.events.append(
+        AgentContactStarted(
+            at=core.now_dt,
+            contact_id=contact_id,
+            agent_id=agent.id,
+            queue_id=queue.id if queue is not None else None,
+            channel=channel,
+        )
+    )
+    # Less room only: nothing new can be offered to the agent, so no routing runs.
+    core.reindex(agent)
+    core.sync_state(agent)
