@@ -9,7 +9,16 @@ once they answer (which accepts the offer) Omnidesk dials the customer through t
 trunk while the agent hears a ringback tone, and bridges the two: from then on it is an
 ordinary live call (`direction` "outbound") with call control, recording and its record.
 
-Pending callbacks live in memory only: a restart forgets them (routing keeps the contact).
+A callback survives a restart of the server. Routing's contact is durable (snapshot + log),
+and everything else a `Callback` needs is in the voice event log before routing hears of it:
+the contact id is `callback-<id of the call that asked>`, and that call's `callback` step
+(a `voice.call_state_changed`, committed before the contact arrives) carries the number, the
+queue and the attributes. At start, recovery.py looks through each voice tenant's routing
+contacts for callbacks still waiting or offered, finds that step by the call id (the event
+log's subject index) and puts the callback back in `pending`: a waiting one rings its agent
+when offered, as before; one already offered (the offer outlived the server, its ring did not)
+rings at once. A callback that was connected when the server died is not re-created: like any
+call a restart drops, it is the agent's to wrap up.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from omnidesk.channels.voice import call_events as ev
 from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall, utcnow
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.flow import normalize_e164
@@ -42,6 +52,8 @@ from omnidesk.channels.voice.outbound import (
 )
 from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
+from omnidesk.channels.voice.views import call_json
+from omnidesk.core.routing import ContactStatus
 from omnidesk.core.routing.commands import (
     AcceptOffer,
     CancelContact,
@@ -57,6 +69,23 @@ if TYPE_CHECKING:
     from omnidesk.channels.voice.server import VoiceServer
 
 log = get_logger(__name__)
+
+CALLBACK_PREFIX = "callback-"
+# The step of the asking call that holds what a callback needs (see recover_callbacks).
+CALLBACK_STEP = "callback"
+
+
+def callback_contact_id(call_id: str) -> str:
+    """The routing contact of the callback `call_id` asked for. Derived, not random, so that
+    after a restart the contact leads back to its call's events (subject "call", `call_id`)."""
+    return f"{CALLBACK_PREFIX}{call_id}"
+
+
+def asking_call_id(contact_id: str) -> str | None:
+    """The call a callback contact was asked for by (None: not a callback's contact)."""
+    if not contact_id.startswith(CALLBACK_PREFIX):
+        return None
+    return contact_id[len(CALLBACK_PREFIX) :] or None
 
 
 @dataclass
@@ -93,6 +122,11 @@ class CallbackDesk:
         except ValueError:
             log.warning("voice.callback_bad_number", call=call.id, number=action.number)
             return None
+        known = self.pending.get(callback_contact_id(call.id))
+        if known is not None:
+            # The same call asked twice: its callback is already in line (one per call).
+            log.info("voice.callback_repeated", call=call.id, callback=known.id)
+            return known
         host = await server.routing.host(call.tenant_id)
         queued_since: datetime | None = None
         priority = 0
@@ -113,13 +147,40 @@ class CallbackDesk:
         attributes = {k: v for k, v in call.attributes.items() if _plain(v)}
         attributes.update({"callback_number": number, "callback_for": call.id})
         cb = Callback(
-            id=f"callback-{uuid.uuid4().hex}",
+            id=callback_contact_id(call.id),
             tenant_id=call.tenant_id,
             queue_id=action.queue,
             number=number,
             call_id=call.id,
             attributes=attributes,
         )
+        # Written (and committed) before routing hears of the contact, and not through `note`,
+        # which swallows a failure: this step is what a restart re-creates the callback from,
+        # so a contact routing keeps must never lack it. A callback that cannot be put on
+        # record is refused rather than accepted and later lost.
+        try:
+            await server.record(
+                call,
+                ev.CallStateChanged(
+                    call_id=call.id,
+                    state=CALLBACK_STEP,
+                    contact_id=call.contact_id,
+                    agent_id=None,
+                    detail={
+                        "callback_id": cb.id,
+                        "number": number,
+                        "queue": action.queue,
+                        "kept_place": queued_since is not None,
+                        "priority": priority,
+                        "attributes": attributes,
+                    },
+                    call=call_json(call),
+                ),
+            )
+        except Exception as exc:
+            log.exception("voice.callback_unrecorded", call=call.id)
+            await server.note(call, "callback_failed", detail={"why": f"not recorded: {exc}"})
+            return None
         # Registered before routing hears of it: an offer can follow at once.
         self.pending[cb.id] = cb
         try:
@@ -138,17 +199,25 @@ class CallbackDesk:
             log.error("voice.callback_refused", call=call.id, error=str(exc))
             await server.note(call, "callback_failed", detail={"why": str(exc)})
             return None
-        await server.note(
-            call,
-            "callback",
-            detail={
-                "callback_id": cb.id,
-                "number": number,
-                "queue": action.queue,
-                "kept_place": queued_since is not None,
-            },
-        )
         return cb
+
+    # --- after a restart (recovery.py) ---------------------------------------------------
+
+    def restore(self, cb: Callback, status: ContactStatus) -> str:
+        """Take back a callback that routing still holds after a restart, given its contact's
+        status read under the host's lock (so no routing event of it can be missed between
+        that read and this call). Returns what became of it: "waiting", "ringing" (an offer
+        that outlived the server rings its agent now), or "known" (already pending)."""
+        if cb.id in self.pending:
+            return "known"
+        self.pending[cb.id] = cb
+        if status.state == "offered" and status.offer_id and status.agent_id:
+            # Ringing now rather than revoking the offer: RevokeOffers takes back every pending
+            # offer of the agent (their chats' too), and the offer is still running — routing's
+            # timer ends it (offer_timed_out cancels this ring) exactly as for a fresh one.
+            self._start_ring(cb, status.offer_id, status.agent_id)
+            return "ringing"
+        return "waiting"
 
     # --- routing's events --------------------------------------------------------------------
 
@@ -159,9 +228,7 @@ class CallbackDesk:
             return
         kind = published.type
         if kind == "routing.offer_created" and cb.state == "waiting":
-            cb.state = "ringing"
-            cb.offer_id, cb.agent_id = str(payload["offer_id"]), str(payload["agent_id"])
-            cb.task = self.server.spawn(self._offered(cb), f"voice-callback-{cb.id}")
+            self._start_ring(cb, str(payload["offer_id"]), str(payload["agent_id"]))
         elif kind in ("routing.offer_timed_out", "routing.offer_revoked"):
             offer_id = str(payload["offer_id"])
             if cb.state == "ringing" and cb.offer_id == offer_id and cb.task is not None:
@@ -171,6 +238,11 @@ class CallbackDesk:
         ):
             self.pending.pop(cb.id, None)
             log.info("voice.callback_dropped", callback=cb.id, routing_event=kind)
+
+    def _start_ring(self, cb: Callback, offer_id: str, agent_id: str) -> None:
+        cb.state = "ringing"
+        cb.offer_id, cb.agent_id = offer_id, agent_id
+        cb.task = self.server.spawn(self._offered(cb), f"voice-callback-{cb.id}")
 
     async def _offered(self, cb: Callback) -> None:
         try:

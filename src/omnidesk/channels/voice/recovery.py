@@ -8,6 +8,12 @@ checked: stale sizes are repaired (`repair_wav`), and a file with no `voice_reco
 (the call never finished) gets one in state "partial"; a repaired file that already had a row
 is marked "partial" too. Each file made partial is announced as `voice.recording_saved` with
 complete=False so the contact's timeline shows that audio exists.
+
+Callbacks still in line are taken back too (`recover_callbacks`, see callbacks.py): routing
+keeps their contacts across the restart, the voice layer's memory of them is rebuilt from the
+asking call's `callback` step. That runs in the background once SIP is up, as routing's own
+restore does: a slow or unreachable database must not keep phones from registering, and it is
+retried until it succeeds (the server's stop cancels it).
 """
 
 from __future__ import annotations
@@ -21,11 +27,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 
 from omnidesk.channels.voice import call_events as ev
+from omnidesk.channels.voice.callbacks import CALLBACK_STEP, Callback, asking_call_id
 from omnidesk.channels.voice.media.recorder import RATE, repair_wav
+from omnidesk.channels.voice.models import Number, Trunk
 from omnidesk.channels.voice.models import Recording as RecordingRow
+from omnidesk.core.routing import ContactStatus, RoutingError
+from omnidesk.platform.database import SYSTEM
+from omnidesk.platform.eventlog import EventRecord
 from omnidesk.platform.events import Audience
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.uow import UnitOfWork
@@ -34,6 +45,8 @@ if TYPE_CHECKING:
     from omnidesk.channels.voice.server import VoiceServer
 
 log = get_logger(__name__)
+
+CALLBACK_RETRY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -167,3 +180,142 @@ async def _recover_one(
         )
         log.warning("voice.recording_partial", path=rel, repaired=info.stale, seconds=seconds)
         return Recovered(tenant_id, call_id, path, info.stale, seconds, str(row.id))
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+
+async def recover_callbacks(server: VoiceServer) -> list[Callback]:
+    """Put the callbacks routing still holds back in the server's `pending`; returns them.
+    Retries (every CALLBACK_RETRY_SECONDS) whatever failed, until all tenants are done."""
+    while True:
+        try:
+            todo = await _voice_tenants(server)
+            break
+        except Exception:
+            log.warning("voice.callback_recovery_retry", exc_info=True)
+            await asyncio.sleep(CALLBACK_RETRY_SECONDS)
+    out: list[Callback] = []
+    while todo:
+        failed: list[uuid.UUID] = []
+        for tenant_id in todo:
+            try:
+                out += await _recover_tenant(server, tenant_id)
+            except Exception:
+                # One tenant's trouble must not hold back the others' callbacks.
+                log.warning("voice.callback_recovery_retry", tenant=str(tenant_id), exc_info=True)
+                failed.append(tenant_id)
+        if failed:
+            await asyncio.sleep(CALLBACK_RETRY_SECONDS)
+        todo = failed
+    if out:
+        log.info("voice.callbacks_recovered", count=len(out))
+    return out
+
+
+async def _voice_tenants(server: VoiceServer) -> list[uuid.UUID]:
+    """Tenants that can have callbacks: a number to be called on or a trunk to call out."""
+    session = server.db.session(SYSTEM)
+    try:
+        found = await session.scalars(
+            union(select(Number.tenant_id), select(Trunk.tenant_id))  # union: distinct
+        )
+        return sorted(found.all())
+    finally:
+        await session.close()
+
+
+async def _recover_tenant(server: VoiceServer, tenant_id: uuid.UUID) -> list[Callback]:
+    desk = server.callbacks
+    host = await server.routing.host(tenant_id)
+    # First a look under the lock (only in memory), then the event log without it (the lock
+    # holds up every routing command of the tenant), then the lock again to take them back
+    # as they are by then.
+    async with host.consistent():
+        candidates = [
+            cid
+            for cid in host.engine.contact_ids()
+            if asking_call_id(cid) is not None
+            and cid not in desk.pending
+            and cid not in server.by_contact  # connected by this server already
+        ]
+    found: dict[str, Callback] = {}
+    for cid in candidates:
+        cb = await _callback_on_record(server, tenant_id, cid)
+        if cb is not None:
+            found[cid] = cb
+    out: list[Callback] = []
+    async with host.consistent():
+        for cid in candidates:
+            try:
+                status = host.engine.contact(cid)
+            except (RoutingError, KeyError):
+                continue  # ended meanwhile
+            if status.state == "active":
+                # The agent was on it (or being dialled through) when the server died: that
+                # call is gone like any other a restart drops; the agent wraps it up.
+                log.warning(
+                    "voice.callback_dropped_by_restart", callback=cid, agent=status.agent_id
+                )
+                continue
+            cb = found.get(cid)
+            if cb is None:
+                log.error("voice.callback_unrecoverable", callback=cid, state=status.state)
+                continue
+            _log_restored(cb, status, desk.restore(cb, status))
+            out.append(cb)
+    return out
+
+
+def _log_restored(cb: Callback, status: ContactStatus, outcome: str) -> None:
+    if outcome == "known":
+        return
+    log.warning(
+        "voice.callback_recovered",
+        callback=cb.id,
+        call=cb.call_id,
+        queue=cb.queue_id,
+        number=cb.number,
+        routing_state=status.state,
+        now=outcome,
+    )
+
+
+async def _callback_on_record(
+    server: VoiceServer, tenant_id: uuid.UUID, contact_id: str
+) -> Callback | None:
+    """The callback as its asking call's `callback` step recorded it (None: no such step)."""
+    call_id = asking_call_id(contact_id)
+    if call_id is None:
+        return None
+    session = server.db.session(tenant_id)
+    try:
+        # ix_events_subject: a few rows of one call, newest first (a later ask wins).
+        rows = await session.execute(
+            select(EventRecord.payload, EventRecord.occurred_at)
+            .where(
+                EventRecord.tenant_id == tenant_id,
+                EventRecord.subject_type == "call",
+                EventRecord.subject_id == call_id,
+                EventRecord.type == "voice.call_state_changed",
+            )
+            .order_by(EventRecord.seq.desc())
+        )
+        for payload, occurred_at in rows.all():
+            detail = payload.get("detail") or {}
+            if payload.get("state") != CALLBACK_STEP or detail.get("callback_id") != contact_id:
+                continue
+            if not detail.get("number") or not detail.get("queue"):
+                return None  # not a step this code wrote
+            return Callback(
+                id=contact_id,
+                tenant_id=tenant_id,
+                queue_id=str(detail["queue"]),
+                number=str(detail["number"]),
+                call_id=call_id,
+                attributes=dict(detail.get("attributes") or {}),
+                created_at=occurred_at,
+            )
+    finally:
+        await session.close()
+    return None

@@ -98,7 +98,7 @@ class VoiceServer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from omnidesk.channels.voice.recovery import recover_recordings
+        from omnidesk.channels.voice.recovery import recover_callbacks, recover_recordings
 
         self.events.start()
         # Before any call records: a crash's recordings are repaired and marked partial.
@@ -106,6 +106,9 @@ class VoiceServer:
         await self.media.start()
         await self.sip.start()
         self._subscription = self.bus.subscribe(self._on_event)
+        # Subscribed first, so no routing event of a callback is missed once it is taken back;
+        # in the background, as a slow database must not hold up SIP (recovery.py).
+        self.callbacks_recovered = self.spawn(recover_callbacks(self), "voice-callback-recovery")
         log.info("voice.started", sip_udp=self.sip.udp_port, sip_tcp=self.sip.tcp_port)
 
     async def stop(self) -> None:
