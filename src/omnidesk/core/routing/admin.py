@@ -186,7 +186,8 @@ def split_pools(core: Core, queue: QueueRt, agents: list[AgentRt] | None = None)
         queue.shares_pool[step] = False
     _install_pools(core, queue)
     for agent in members:  # in idle order, so each pool insert appends
-        core.link_agent(agent)
+        # Only the queue's pools changed: the verdicts (current, see above) stand.
+        core.link_agent(agent, keep_verdicts=True)
         core.reindex(agent)
 
 

@@ -17,11 +17,8 @@ from omnidesk.core.routing.errors import (
     UnknownAgent,
 )
 from omnidesk.core.routing.events import (
-    ContactEnded,
     ContactOverflowed,
     ContactPriorityChanged,
-    ContactQueued,
-    ContactReceived,
     ContactReservationEnded,
     ContactStepChanged,
     EndReason,
@@ -105,8 +102,8 @@ def contact_arrived(core: Core, cmd: ContactArrived) -> None:
     contacts[contact_id] = contact
     # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
-        ContactReceived(
-            core.now_dt,
+        core.make.contact_received(
+            core.event_now,
             contact_id,
             queue.id,
             channel,
@@ -217,11 +214,10 @@ def place_waiting(
     agent = choose_agent(core, contact, reserved_for) if route else None
     if agent is None:
         core.insert_into_line(contact)
-    now_dt = core.now_dt
     # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
-        ContactQueued(
-            now_dt,
+        core.make.contact_queued(
+            core.event_now,
             contact.id,
             queue.id,
             contact.channel,
@@ -232,7 +228,7 @@ def place_waiting(
     )
     if changed:
         core.events.append(
-            ContactStepChanged(at=now_dt, contact_id=contact.id, queue_id=queue.id, step=step)
+            ContactStepChanged(at=core.now_dt, contact_id=contact.id, queue_id=queue.id, step=step)
         )
     if agent is not None:
         make_offer(core, contact, agent)
@@ -272,8 +268,8 @@ def end_contact(
     del core.contacts[contact.id]
     # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
-        ContactEnded(
-            core.now_dt,
+        core.make.contact_ended(
+            core.event_now,
             contact.id,
             contact.queue_id or None,  # NO_QUEUE: an agent's own contact without a queue
             reason,

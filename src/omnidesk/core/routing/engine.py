@@ -58,7 +58,7 @@ from omnidesk.core.routing.commands import (
     UpdateQueue,
 )
 from omnidesk.core.routing.errors import InvalidDefinition, RoutingError
-from omnidesk.core.routing.events import Event
+from omnidesk.core.routing.events import LEAN_MAKERS, MAKERS, Event, LeanEvent, Makers
 from omnidesk.core.routing.expressions import RuleCompiler, default_compiler
 from omnidesk.core.routing.model import EngineConfig, validate_config
 from omnidesk.core.routing.state import Core
@@ -122,8 +122,17 @@ class Engine:
         datetime per command that the engine would only turn back into microseconds."""
         return self._handle(command, now_us, None)
 
-    def _handle(self, command: Command, given: int, now: datetime | None) -> list[Event]:
+    def handle_lean_us(self, command: Command, now_us: int) -> list[Event | LeanEvent]:
+        """`handle_us` for a caller that reads each event once as it comes and keeps none (the
+        digital twin): the most frequent events come lean, as `(class, fields)` tuples, which
+        are much cheaper to make (see events.Makers); the others as usual."""
+        return self._handle(command, now_us, None, LEAN_MAKERS)
+
+    def _handle(
+        self, command: Command, given: int, now: datetime | None, makers: Makers = MAKERS
+    ) -> list[Any]:  # events, lean ones too with LEAN_MAKERS
         core = self._core
+        core.make = makers
         core.events = []
         kind = type(command)
         if kind is RevokeOffers:
@@ -175,7 +184,15 @@ class Engine:
 
     def advance_us(self, now_us: int) -> list[Event]:
         """`advance` with the instant in microseconds since the Unix epoch."""
+        return self._advance(now_us, MAKERS)
+
+    def advance_lean_us(self, now_us: int) -> list[Event | LeanEvent]:
+        """`advance_us` with lean events, as `handle_lean_us`."""
+        return self._advance(now_us, LEAN_MAKERS)
+
+    def _advance(self, now_us: int, makers: Makers) -> list[Any]:  # as _handle
         core = self._core
+        core.make = makers
         core.events = []
         timers.advance(core, max(now_us, core.now))
         events, core.events = core.events, []
@@ -222,6 +239,14 @@ class Engine:
     def next_deadline_us(self) -> int | None:
         """`next_deadline` in microseconds since the Unix epoch."""
         return timers.next_deadline(self._core)
+
+    def earliest_timer_us(self) -> int | None:
+        """A lower bound of `next_deadline_us` in O(1): the earliest timer pending, which may
+        be stale (it will change nothing when it fires). For a loop that only needs to know
+        whether a timer can be due before its own next action, and so needs the exact deadline
+        (which may have to drop stale timers first) only when one can."""
+        pending = self._core.timers
+        return pending[0][0] if pending else None
 
     def contact(self, contact_id: str) -> views.ContactStatus:
         return views.contact_status(self._core, contact_id)

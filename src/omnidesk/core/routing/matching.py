@@ -16,8 +16,8 @@ higher-priority queue memberships, then effective priority (with aging), then ti
 from __future__ import annotations
 
 from heapq import heappush
+from typing import Any
 
-from omnidesk.core.routing.events import OfferCreated
 from omnidesk.core.routing.expressions import TargetExpression, TrackedMapping, make_context
 from omnidesk.core.routing.model import Selection
 from omnidesk.core.routing.selection import IdlePool
@@ -35,6 +35,8 @@ from omnidesk.core.routing.state import (
 # Cross-line ranking: (emergency rank, reserved rank, -membership priority, -effective
 # priority, queued_at, line seq); lower is better.
 Rank = tuple[int, int, int, float, int, int]
+# Why not `Selection.ROUND_ROBIN` inline: reading an Enum member off its class costs ~90 ns.
+_ROUND_ROBIN = Selection.ROUND_ROBIN
 
 
 def make_offer(core: Core, contact: ContactRt, agent: AgentRt) -> None:
@@ -64,20 +66,21 @@ def make_offer(core: Core, contact: ContactRt, agent: AgentRt) -> None:
     agent.idle_seq = core.idle_counter
     agent.idle_since = now
     core.reindex(agent)
-    if queue.definition.selection is Selection.ROUND_ROBIN:
+    if queue.definition.selection is _ROUND_ROBIN:
         queue.rr_last = agent_id
     heappush(core.timers, (expires, T_OFFER, contact.seq, contact_id, offer_id))
-    now_dt = core.now_dt
+    at = core.event_now
+    expires_at: Any = expires if core.make.lean else at + queue.offer_timeout
     # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
-        OfferCreated(
-            now_dt,
+        core.make.offer_created(
+            at,
             offer_id,
             contact_id,
             agent_id,
             contact.queue_id,
             channel,
-            now_dt + queue.offer_timeout,
+            expires_at,
         )
     )
 
@@ -209,7 +212,8 @@ def best_contact_for(core: Core, agent: AgentRt) -> ContactRt | None:
             rank = _rank(core, contact, 0, 0)
             if best_rank is None or rank < best_rank:
                 best, best_rank = contact, rank
-    for membership, queue, channel, line in agent.lines:
+    # Nobody waits in any line (usual while agents outnumber contacts): no line to look at.
+    for membership, queue, channel, line in agent.lines if core.in_lanes else ():
         if not line.size or not core.can_take(agent, channel):
             continue
         queue_id = queue.id

@@ -19,7 +19,6 @@ from omnidesk.core.routing.errors import (
 )
 from omnidesk.core.routing.events import (
     ConsultOutcome,
-    OfferAccepted,
     OfferRejected,
     OfferRevoked,
     OfferTimedOut,
@@ -74,8 +73,8 @@ def accept_offer(core: Core, cmd: AcceptOffer) -> None:
     waited = (now - contact.queued_at) / 1_000_000
     # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
-        OfferAccepted(
-            core.now_dt,
+        core.make.offer_accepted(
+            core.event_now,
             cmd.offer_id,
             contact.id,
             cmd.agent_id,

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from omnidesk.core.routing.clock import EPOCH, from_us, to_us
+from omnidesk.core.routing.clock import EPOCH, to_us
 from omnidesk.core.routing.errors import UnknownAgent, UnknownContact, UnknownQueue
-from omnidesk.core.routing.events import AgentState, AgentStateChanged, Event
+from omnidesk.core.routing.events import MAKERS, AgentState, Event, Makers
 from omnidesk.core.routing.expressions import RuleCompiler, TargetExpression, make_context
 from omnidesk.core.routing.model import AgentDef, EngineConfig, OverflowAction, QueueDef
 from omnidesk.core.routing.selection import AgentPool, IdlePool, put_in_order
 from omnidesk.core.routing.sortedlist import SortedList
+
+_ONE_US = timedelta(microseconds=1)
 
 # Aging is computed relative to this instant to keep the float products small and precise.
 REF_US = to_us(datetime(2020, 1, 1, tzinfo=UTC))
@@ -209,6 +211,7 @@ class Core:
         self.contacts: dict[str, ContactRt] = {}
         self.pools: dict[tuple[str, str, int], AgentPool] = {}
         self.lines: dict[tuple[str, str], Line] = {}  # (queue id, channel) -> its line
+        self.in_lanes = 0  # contacts in all lines' lanes: none, and no line needs a look
         self.reserved: dict[str, dict[str, None]] = {}
         self.timers: list[Timer] = []
         self.now = to_us(EPOCH)
@@ -217,6 +220,9 @@ class Core:
         self.line_seq = 0
         self.idle_counter = 0
         self.events: list[Event] = []
+        # How the hottest events are built: the classes, or lean while a caller asks for lean
+        # events (set by each Engine entry point; see events.Makers).
+        self.make: Makers = MAKERS
         # While a RevokeOffers command lets time catch up: the agents whose offers are revoked
         # ("restart") rather than timed out when their deadline passes (see offers.py).
         self.restart_all = False
@@ -257,10 +263,27 @@ class Core:
     @property
     def now_dt(self) -> datetime:
         # Built on demand: many instants (timer deadlines) pass without emitting an event.
-        if self._dt_us != self.now:
-            self._dt = from_us(self.now)
-            self._dt_us = self.now
+        # From the last instant built rather than the epoch (`from_us`): the same datetime,
+        # but a timedelta of a few seconds is about twice as cheap to build as one of decades.
+        now = self.now
+        if self._dt_us != now:
+            self._dt = self._dt + _ONE_US * (now - self._dt_us)
+            self._dt_us = now
         return self._dt
+
+    def dt_at(self, us: int) -> datetime:
+        """`from_us(us)`, built from `now_dt` (cheaper for an instant near now)."""
+        return self.now_dt + _ONE_US * (us - self.now)
+
+    @property
+    def event_now(self) -> Any:
+        """The `at` of the hottest events (see events.Makers): `now_dt`, or with lean events
+        `now` itself (integer microseconds)."""
+        return self.now if self.make.lean else self.now_dt
+
+    def event_instant(self, us: int) -> Any:
+        """Another instant such an event carries (a deadline), as `event_now`."""
+        return us if self.make.lean else self.dt_at(us)
 
     def push_timer(self, deadline: int, kind: int, seq: int, a: str, b: str = "") -> None:
         heapq.heappush(self.timers, (deadline, kind, seq, a, b))
@@ -292,18 +315,20 @@ class Core:
         for new offers only: an asymmetric matrix allows combinations it would not start.)"""
         return all(n <= definition.capacity.get(ch, 0) for ch, n in agent.load.items())
 
-    def link_agent(self, agent: AgentRt) -> None:
+    def link_agent(self, agent: AgentRt, *, keep_verdicts: bool = False) -> None:
         """Recompute which pools and lines the agent belongs to and its verdicts for rules
         that read only the agent. After any change of the agent's definition or of a member
-        queue. The caller reindexes the agent."""
+        queue. The caller reindexes the agent. `keep_verdicts`: they are current (neither the
+        agent's definition nor its queues' rules changed since it was last linked), so only
+        its pools and lines are recomputed."""
         self.unindex(agent)
-        eligible: dict[tuple[str, int], bool] = {}
+        eligible: dict[tuple[str, int], bool] = agent.eligible if keep_verdicts else {}
         pools: dict[str, tuple[list[dict[str, int]], list[AgentPool]]] = {}
         lines: list[tuple[int, QueueRt, str, Line]] = []
         no_contact: dict[str, Any] = {}
         for queue_id, membership in agent.definition.queues.items():
             queue = self.queues[queue_id]
-            for step, rule in enumerate(queue.targets):
+            for step, rule in enumerate(() if keep_verdicts else queue.targets):
                 if queue.static[step]:
                     eligible[(queue_id, step)] = rule is None or bool(
                         rule.matches(make_context(no_contact, agent.view, self.now_dt))
@@ -425,8 +450,8 @@ class Core:
         if state != agent.state or reason != agent.state_reason:
             # Fields in declaration order: positional is cheaper on this hot path.
             self.events.append(
-                AgentStateChanged(
-                    self.now_dt,
+                self.make.agent_state_changed(
+                    self.event_now,
                     agent.id,
                     state,
                     reason,
@@ -508,6 +533,7 @@ class Core:
             line = self.lines[(contact.queue_id, contact.channel)]
             line.lanes[contact.step].add(contact.key)
             line.size += 1
+            self.in_lanes += 1
             contact.in_lane = True
 
     def remove_from_line(self, contact: ContactRt) -> None:
@@ -515,6 +541,7 @@ class Core:
             line = self.lines[(contact.queue_id, contact.channel)]
             line.lanes[contact.step].remove(contact.key)
             line.size -= 1
+            self.in_lanes -= 1
             contact.in_lane = False
         elif contact.reserved_in is not None:
             reserved = self.reserved[contact.reserved_in]

@@ -60,6 +60,7 @@ def _contacts(core: Core) -> None:
     assert lane_total == len(in_lanes)
     for key, line in core.lines.items():
         assert line.size == sum(len(lane) for lane in line.lanes), key
+    assert core.in_lanes == sum(line.size for line in core.lines.values())
     in_reserved = {c: a for a, line in core.reserved.items() for c in line}
     assert all(core.reserved.values())
     for queue in core.queues.values():

@@ -32,9 +32,7 @@ from omnidesk.core.routing.errors import (
 from omnidesk.core.routing.events import (
     AgentContactStarted,
     ContactTransferred,
-    WrapUpEnded,
     WrapUpExtended,
-    WrapUpStarted,
 )
 from omnidesk.core.routing.matching import route_agent
 from omnidesk.core.routing.model import validate_id
@@ -93,13 +91,13 @@ def start_wrap_up(core: Core, agent: AgentRt, slot: Slot, queue: QueueRt | None)
     if seconds is not None:
         slot.wrap_until = until = core.now + seconds_to_us(seconds)
         heappush(core.timers, (until, T_WRAP, slot.seq, agent.id, slot.contact_id))
-        ends_at = from_us(until)
+        ends_at = core.event_instant(until)
     else:
         slot.wrap_until = None
     # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
-        WrapUpStarted(
-            core.now_dt,
+        core.make.wrap_up_started(
+            core.event_now,
             agent.id,
             slot.contact_id,
             ends_at,
@@ -131,8 +129,8 @@ def finish_wrap_up(
     agent.idle_since = core.now
     # Fields in declaration order: positional is cheaper on this hot path.
     core.events.append(
-        WrapUpEnded(
-            core.now_dt,
+        core.make.wrap_up_ended(
+            core.event_now,
             agent.id,
             slot.contact_id,
             disposition,
