@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall, utcnow
+from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall, drop_leg, utcnow
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.flow import normalize_e164
 from omnidesk.channels.voice.media.leg import Leg
@@ -144,7 +144,7 @@ class CallbackDesk:
                 await host.execute(CancelContact(old, "callback"))
             call.contact_id = None
             call.state = "ivr"
-        attributes = {k: v for k, v in call.attributes.items() if _plain(v)}
+        attributes = call.routable_attributes()
         attributes.update({"callback_number": number, "callback_for": call.id})
         cb = Callback(
             id=callback_contact_id(call.id),
@@ -380,16 +380,4 @@ class CallbackDesk:
     async def _drop_agent(self, cb: Callback) -> None:
         sip, leg = cb.agent_sip, cb.agent_leg
         cb.agent_sip, cb.agent_leg = None, None
-        if sip is not None:
-            sip.on_ended = None
-            with contextlib.suppress(CallFailed, OSError):
-                if sip.state == "early":
-                    await sip.cancel()
-                else:
-                    await sip.bye()
-        if leg is not None:
-            await self.server.media.close_leg(leg)
-
-
-def _plain(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None
+        await drop_leg(self.server, sip, leg)

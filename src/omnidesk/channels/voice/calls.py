@@ -23,7 +23,7 @@ from omnidesk.channels.voice.ivr.interpreter import IvrSession
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.players import BufferSource, Player, Playlist, ToneSource
 from omnidesk.channels.voice.media.recorder import Recorder
-from omnidesk.channels.voice.sip.dialog import IncomingCall, OutgoingCall
+from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall, OutgoingCall
 from omnidesk.platform.logging import get_logger
 
 if TYPE_CHECKING:
@@ -33,6 +33,18 @@ log = get_logger(__name__)
 
 # The SIP statuses an unanswered ring ends with, as the reason routing is given for the refusal.
 RING_REASONS = {486: "busy", 600: "busy", 603: "declined", 480: "unavailable", 408: "no_answer"}
+
+
+async def drop_leg(server: VoiceServer, sip: OutgoingCall | None, leg: Leg | None) -> None:
+    """Hang up a leg Omnidesk placed (an agent's ring, a consult, a callback's agent, a dial)
+    and free its media; the peer being gone already is not an error."""
+    if sip is not None:
+        sip.on_ended = None
+        with contextlib.suppress(CallFailed, OSError):
+            await sip.hang_up()
+    if leg is not None:
+        await server.media.close_leg(leg)
+
 
 Input = tuple[str, Any]  # ("digit", "5") | ("prompt_done", token) | ("timer", name) | ...
 
@@ -98,6 +110,15 @@ class VoiceCall:
     @property
     def ended(self) -> bool:
         return self.state == "ended"
+
+    def routable_attributes(self) -> dict[str, Any]:
+        """The call's attributes that routing rules and contact records can hold: plain
+        values only (the IVR may keep richer ones for its own use)."""
+        return {
+            k: v
+            for k, v in self.attributes.items()
+            if isinstance(v, str | int | float | bool) or v is None
+        }
 
     def put(self, kind: str, value: Any = None) -> None:
         if not self.ended:

@@ -21,7 +21,7 @@ import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from omnidesk.channels.voice.calls import VoiceCall
+from omnidesk.channels.voice.calls import VoiceCall, drop_leg
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import (
     SdpError,
@@ -133,13 +133,7 @@ async def _ring(server: VoiceServer, call: VoiceCall, user_id: str) -> tuple[Out
         leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
         return sip, leg
     except BaseException as exc:
-        if sip is not None:
-            with contextlib.suppress(CallFailed, OSError):
-                if sip.state == "early":
-                    await sip.cancel()
-                elif sip.state != "ended":
-                    await sip.bye()
-        await server.media.close_leg(leg)
+        await drop_leg(server, sip, leg)
         if isinstance(exc, CallFailed):
             raise Conflict(f"your softphone did not answer ({exc.status} {exc.reason})") from None
         if isinstance(exc, TimeoutError):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice.calls import CallRunner, VoiceCall, utcnow
+from omnidesk.channels.voice.calls import CallRunner, VoiceCall, drop_leg, utcnow
 from omnidesk.channels.voice.ivr.flow import normalize_e164
 from omnidesk.channels.voice.lookups import TrunkInfo
 from omnidesk.channels.voice.media.leg import Leg
@@ -182,13 +182,7 @@ async def dial_out(
 
 
 async def _abandon(server: VoiceServer, sip: OutgoingCall | None, leg: Leg) -> None:
-    if sip is not None:
-        with contextlib.suppress(CallFailed, OSError):
-            if sip.state == "early":
-                await sip.cancel()
-            elif sip.state == "confirmed":
-                await sip.bye()
-    await server.media.close_leg(leg)
+    await drop_leg(server, sip, leg)
 
 
 def ringback() -> Player:

@@ -20,6 +20,7 @@ from omnidesk.channels.voice.calls import (
     CallRunner,
     Ring,
     VoiceCall,
+    drop_leg,
     hold_music,
     utcnow,
 )
@@ -64,7 +65,7 @@ async def enqueue(server: VoiceServer, call: VoiceCall, action: ivr.Enqueue) -> 
                 queue_id=action.queue,
                 channel="voice",
                 priority=action.priority,
-                attributes={k: v for k, v in call.attributes.items() if _plain(v)},
+                attributes=call.routable_attributes(),
             )
         )
     except RoutingError as exc:
@@ -255,14 +256,7 @@ async def stop_ring(
         call.state = "queued"
     if ring.task is not None and not ring.task.done():
         ring.task.cancel()
-    if ring.sip is not None:
-        with contextlib.suppress(CallFailed, OSError):
-            if ring.sip.state == "early":
-                await ring.sip.cancel()
-            else:
-                await ring.sip.bye()
-    if ring.leg is not None:
-        await server.media.close_leg(ring.leg)
+    await drop_leg(server, ring.sip, ring.leg)
     if reject:
         host = await server.routing.host(call.tenant_id)
         with contextlib.suppress(RoutingError):
@@ -333,7 +327,3 @@ def _contact_or_none(host: Any, contact_id: str | None) -> Any:
 
 def _uri_user(value: str) -> str:
     return "".join(ch for ch in value if ch.isalnum() or ch in "+-_.") or "anonymous"
-
-
-def _plain(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None

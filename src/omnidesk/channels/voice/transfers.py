@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall
+from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall, drop_leg
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.recorder import Heard
 from omnidesk.channels.voice.media.sdp import (
@@ -278,15 +278,7 @@ async def _hang_up_consultant(server: VoiceServer, consult: ConsultLeg) -> None:
         consult.task.cancel()
     sip, leg = consult.sip, consult.leg
     consult.sip, consult.leg = None, None
-    if sip is not None:
-        sip.on_ended = None
-        with contextlib.suppress(CallFailed, OSError):
-            if sip.state == "early":
-                await sip.cancel()
-            else:
-                await sip.bye()
-    if leg is not None:
-        await server.media.close_leg(leg)
+    await drop_leg(server, sip, leg)
 
 
 def _back_to_agent(server: VoiceServer, call: VoiceCall) -> None:

@@ -138,7 +138,7 @@ async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) ->
             server.audience(call),
         )
     attributes: dict[str, Any] = {
-        k: v for k, v in call.attributes.items() if _plain(v) and k != "voicemail"
+        k: v for k, v in call.routable_attributes().items() if k != "voicemail"
     }
     attributes.update(
         {
@@ -175,7 +175,3 @@ async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) ->
             "seconds": round(seconds, 2),
         },
     )
-
-
-def _plain(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None

@@ -327,6 +327,13 @@ class OutgoingCall(Call):
     async def wait_answer(self) -> bytes:
         return await asyncio.shield(self._answer)
 
+    async def hang_up(self) -> None:
+        """End the call whatever it has reached: CANCEL while it rings, BYE once answered."""
+        if self.state == "early":
+            await self.cancel()
+        else:
+            await self.bye()
+
     async def cancel(self) -> None:
         if self._answer.done() or self._cancelled:
             return
