@@ -11,7 +11,7 @@ import itertools
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
+from omnidesk.app import create_app
 from omnidesk.directory.demo import load_demo
 from omnidesk.platform import migrate
-from omnidesk.platform.app import create_app
+from omnidesk.platform.database import Database
 from omnidesk.platform.settings import Settings, load_settings
 
 BACKENDS = [
@@ -88,6 +89,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield _pg_url(name)
     with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The test's database, for tests below the app (e.g. a routing host on its own)."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -1,7 +1,11 @@
 """Imports every table module so `Base.metadata` is complete (for migrations and tests)."""
 
+from omnidesk.channels.conversations import models as conversation_models
 from omnidesk.channels.voice import models as voice_models
+from omnidesk.crm import models as crm_models
 from omnidesk.directory import models as directory_models
+from omnidesk.directory.im import models as im_models
+from omnidesk.knowledge import models as knowledge_models
 from omnidesk.platform import audit, eventlog, tenancy
 from omnidesk.platform.auth import models as auth_models
 from omnidesk.platform.database import Base
@@ -13,9 +17,13 @@ __all__ = [
     "Base",
     "audit",
     "auth_models",
+    "conversation_models",
+    "crm_models",
     "directory_models",
     "eventlog",
     "forecasting_models",
+    "im_models",
+    "knowledge_models",
     "routing_models",
     "scheduling_models",
     "tenancy",

@@ -59,9 +59,22 @@ def test_routing_same_seed_same_workload(app: typer.Typer) -> None:
 def test_routing_table(app: typer.Typer) -> None:
     result = runner.invoke(app, ["bench", "routing", *TINY])
     assert result.exit_code == 0, result.output
-    for label in ("Decisions per second", "p50 / p99", "Memory per waiting contact"):
+    for label in ("Decisions per second", "p50 / p99", "Memory per waiting contact", "GC pauses"):
         assert label in result.stdout
+    assert "garbage collector on" in result.stdout and "GC OFF" not in result.stdout
     assert "Routing 120 contacts" in result.stderr  # progress goes to stderr, not the table
+    with_off = runner.invoke(app, ["bench", "routing", *TINY, "--no-memory", "--gc-off"])
+    assert "GC OFF, for comparison: decisions per second" in with_off.stdout
+
+
+def test_rules_table_and_json(app: typer.Typer) -> None:
+    tiny = ["bench", "rules", "--agents", "5", "--seconds", "0.02"]
+    table = runner.invoke(app, tiny)
+    assert table.exit_code == 0, table.output
+    assert "typical: skills.lang.de >= 4" in " ".join(table.stdout.split())
+    figures = json.loads(runner.invoke(app, [*tiny, "--json"]).stdout)
+    assert set(figures) == {"typical", "membership", "nested", "clock", "follow_the_sun"}
+    assert all(f["evaluations_per_second"] > 0 for f in figures.values())
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""`omnidesk serve|migrate|create-tenant|create-user|demo` through typer's CliRunner.
+"""`omnidesk serve|migrate|create-tenant|create-user|reset-password|demo` through CliRunner.
 
 Commands that touch a database run on every backend (the `database_url` fixture), and what they
 create is then used through the HTTP API, as an operator would.
@@ -16,10 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from omnidesk.cli import platform_cmds
+from omnidesk.app import create_app
+from omnidesk.cli import demo, platform_cmds
 from omnidesk.directory.models import User
 from omnidesk.platform import migrate
-from omnidesk.platform.app import create_app
+from omnidesk.platform.audit import AuditEntry
+from omnidesk.platform.auth.passwords import verify_password
 from omnidesk.platform.database import SCOPE_KEY, SYSTEM, Database
 from omnidesk.platform.settings import load_settings
 from omnidesk.platform.tenancy import tenant_by_slug
@@ -34,7 +36,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cli() -> typer.Typer:
+def cli(tmp_path_factory: pytest.TempPathFactory) -> typer.Typer:
     root = typer.Typer()
 
     @root.callback()
@@ -42,11 +44,16 @@ def cli() -> typer.Typer:
         """Stand-in for the omnidesk main app."""
 
     platform_cmds.register(root)
+    demo.register(root)  # `omnidesk demo` lives in cli/demo.py
+    # What commands write besides the database (the demo's audio and manifest) goes here.
+    ENV["OMNIDESK_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     return root
 
 
-def run(cli: typer.Typer, *args: str, env: dict[str, str] | None = None) -> Any:
-    result = runner.invoke(cli, list(args), env={**ENV, **(env or {})})
+def run(
+    cli: typer.Typer, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> Any:
+    result = runner.invoke(cli, list(args), env={**ENV, **(env or {})}, input=input)
     # Exit codes are ours, never an unhandled exception's traceback.
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
@@ -88,7 +95,7 @@ def _login(url: str, tenant: str, username: str, password: str) -> Any:
 def test_help(cli) -> None:
     result = run(cli, "--help")
     assert result.exit_code == 0
-    for command in ("serve", "migrate", "create-tenant", "create-user", "demo"):
+    for command in ("serve", "migrate", "create-tenant", "create-user", "reset-password", "demo"):
         assert command in result.stdout
         assert run(cli, command, "--help").exit_code == 0
     serve = flat(run(cli, "serve", "--help").stdout)
@@ -256,3 +263,124 @@ def test_demo_prints_logins_that_work_and_refuses_a_second_load(cli, database_ur
     assert again.exit_code == 1
     assert "already exists" in flat(again.stderr)
     assert rows["admin"][1] not in again.output
+
+
+# --- reset-password ---------------------------------------------------------------------
+
+OLD, NEW = "old-password-1", "new-password-2"
+
+
+@pytest.fixture
+def acme(cli: typer.Typer, database_url: str) -> list[str]:
+    """Tenant acme with the agent ann (password OLD); the --database-url option to pass."""
+    db = ["--database-url", database_url]
+    assert run(cli, "create-tenant", "--slug", "acme", "--name", "Acme", *db).exit_code == 0
+    created = run(
+        cli, "create-user", "--tenant", "acme", "--username", "ann", "--password", OLD, *db
+    )
+    assert created.exit_code == 0, created.output
+    return db
+
+
+def _ann(url: str) -> tuple[User, list[AuditEntry]]:
+    """ann's row and the tenant's password-reset audit entries."""
+
+    async def go() -> tuple[User, list[AuditEntry]]:
+        db = Database(url)
+        session = db.session(SYSTEM)
+        try:
+            tenant = await tenant_by_slug(session, "acme")
+            assert tenant is not None
+            session.info[SCOPE_KEY] = tenant.id
+            user = await session.scalar(select(User).where(User.username == "ann"))
+            assert user is not None
+            entries = await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "user.password_reset")
+            )
+            return user, list(entries)
+        finally:
+            await session.close()
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def _ann_logs_in(client: TestClient, password: str) -> int:
+    body = {"tenant": "acme", "username": "ann", "password": password}
+    return client.post("/api/v1/auth/login", json=body).status_code
+
+
+def test_reset_asks_twice_ends_sessions_and_is_audited(
+    cli: typer.Typer, acme: list[str], database_url: str
+) -> None:
+    settings = load_settings(
+        None,
+        database_url=database_url,
+        auto_migrate=False,
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        argon2_parallelism=1,
+    )
+    with TestClient(create_app(settings)) as client:
+        assert _ann_logs_in(client, OLD) == 200
+        assert client.get("/api/v1/auth/me").status_code == 200  # a live session (cookie)
+
+        result = run(
+            cli,
+            "reset-password",
+            "--tenant",
+            "acme",
+            "--username",
+            "ann",
+            *acme,
+            input=f"{NEW}\n{NEW}\n",
+        )
+        assert result.exit_code == 0, result.output
+        assert result.stdout.count("new password") == 2  # asked twice
+        assert NEW not in result.output  # hidden input
+        assert "password of ann in acme reset" in flat(result.stdout)
+
+        assert client.get("/api/v1/auth/me").status_code == 401  # the session has ended
+        assert _ann_logs_in(client, OLD) == 401
+        assert _ann_logs_in(client, NEW) == 200
+    user, [entry] = _ann(database_url)
+    assert (entry.target_type, entry.target_id) == ("user", str(user.id))
+    assert entry.actor_user_id is None and entry.details == {"username": "ann"}
+
+
+def test_password_from_stdin(cli: typer.Typer, acme: list[str], database_url: str) -> None:
+    args = ["reset-password", "--tenant", "acme", "--username", "ann", "--password-stdin"]
+    result = run(cli, *args, *acme, input=f"{NEW}\n")
+    assert result.exit_code == 0, result.output
+    assert "new password" not in result.output  # nothing asked
+    user, entries = _ann(database_url)
+    assert verify_password(user.password_hash, NEW) and len(entries) == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "stdin", "code", "message"),
+    [
+        (["--tenant", "nowhere", "--username", "ann"], f"{NEW}\n{NEW}\n", 1, "no tenant 'nowhere'"),
+        (["--tenant", "acme", "--username", "bob"], f"{NEW}\n{NEW}\n", 1, "no user 'bob'"),
+        (["--tenant", "acme", "--username", "ann"], "short\nshort\n", 2, "password"),
+        (["--tenant", "acme", "--username", "ann", "--password-stdin"], "", 2, "password"),
+        # The second entry differs: click asks again, then stdin ends: aborted.
+        (["--tenant", "acme", "--username", "ann"], f"{NEW}\n{OLD}\n", 1, "do not match"),
+    ],
+)
+def test_refusals_change_nothing(
+    cli: typer.Typer,
+    acme: list[str],
+    database_url: str,
+    who: list[str],
+    stdin: str,
+    code: int,
+    message: str,
+) -> None:
+    result = run(cli, "reset-password", *who, *acme, input=stdin)
+    assert result.exit_code == code, result.output
+    assert message in flat(result.output)
+    if code == 1 and "no " in message:
+        assert "new password" not in result.output  # refused before asking
+    user, entries = _ann(database_url)
+    assert verify_password(user.password_hash, OLD) and entries == []

@@ -81,6 +81,22 @@ def test_day_example_tables(app: typer.Typer) -> None:
     assert "simulated baseline" not in out  # the progress bar is on stderr
 
 
+def test_the_text_report_states_the_engine_settings(app: typer.Typer, tmp_path: Path) -> None:
+    text = (EXAMPLES / "mmn.yaml").read_text() + "engine:\n  tick_seconds: 2\n"
+    path = tmp_path / "ticks.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["simulate", str(path), "--replications", "1"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())  # as one line, however the terminal wrapped it
+    for run in ("baseline", "plus-2-agents"):
+        assert (
+            f'{run}: engine settings missed_state="away", missed_reason="missed", '
+            "max_overflow_hops=5, rescan_on_tick=true, handle_time_smoothing=0.2, "
+            "agent_contact_wrap_up_seconds=null, tick_seconds=2.0* "
+            "(* differs from the server's default); missed_away_seconds=30"
+        ) in out
+
+
 def test_one_variant_only(app: typer.Typer, tmp_path: Path) -> None:
     text = (EXAMPLES / "mmn.yaml").read_text()
     text += "  - name: minus-2-agents\n    agents:\n      - id: agent\n        count: 13\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -284,21 +285,46 @@ def test_login_rate_limit(tenants, client) -> None:
     )
 
 
-def test_rate_limit_window_and_per_address_limit(tenants, client, app) -> None:
+def test_rate_limit_window_slides(tenants, client, app) -> None:
     now = [1000.0]
     app.state.services.limiter = LoginRateLimiter(2, 60, clock=lambda: now[0])
     password = tenants["demo"].passwords["agent1"]
     for _ in range(2):
         assert_problem(_post_login(client, "demo", "agent1", "wrong password"), 401)
-    assert_problem(_post_login(client, "demo", "agent1", password), 429)
+    limited = _post_login(client, "demo", "agent1", password)
+    assert_problem(limited, 429)
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
     now[0] += 61  # the window slides past the failures
     assert _post_login(client, "demo", "agent1", password).status_code == 200
-    # One address guessing many names: stopped after 4x the per-user allowance.
-    for n in range(8):
+
+
+def test_guessing_names_from_an_address_slows_it_but_locks_out_nobody_else(
+    tenants, client, app
+) -> None:
+    """An office behind one address: strangers guessing made-up names there make its logins
+    wait, but a colleague's right password still logs in; the guessed-at user is still locked."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    app.state.services.limiter = LoginRateLimiter(2, 60, clock=lambda: 1000.0, sleep=sleep)
+    for n in range(8):  # 4x the per-user allowance: the address's own allowance
         assert_problem(_post_login(client, "demo", f"guess{n}", "wrong password"), 401)
-    blocked = _post_login(client, "demo", "agent2", tenants["demo"].passwords["agent2"])
-    assert_problem(blocked, 429)
-    assert 0 < int(blocked.headers["Retry-After"]) <= 60
+    assert waits == []
+    agent2 = tenants["demo"].passwords["agent2"]
+    assert _post_login(client, "demo", "agent2", agent2).status_code == 200
+    assert waits == [0.25]  # slowed, not refused
+    for n in range(10):
+        assert_problem(_post_login(client, "demo", f"more{n}", "wrong password"), 401)
+    assert waits[-1] == 8.0  # doubling per failure, up to the cap
+    assert _post_login(client, "demo", "agent2", agent2).status_code == 200
+    # Guessing at one real user from the address still locks that user, right password or not.
+    agent1 = tenants["demo"].passwords["agent1"]
+    for _ in range(2):
+        assert_problem(_post_login(client, "demo", "agent1", "wrong password"), 401)
+    assert_problem(_post_login(client, "demo", "agent1", agent1), 429, "try again")
+    assert _post_login(client, "demo", "agent2", agent2).status_code == 200
 
 
 def test_deactivated_user_cannot_log_in_and_loses_sessions(tenants, as_user, client) -> None:
@@ -360,3 +386,25 @@ def test_admin_password_reset_ends_all_sessions(tenants, as_user, client) -> Non
     assert_problem(agent.get("/api/v1/auth/me"), 401)
     assert _post_login(client, "demo", "agent2", "reset-by-admin-1").status_code == 200
     assert admin.get("/api/v1/auth/me").status_code == 200
+
+
+def test_recognising_a_fresh_session_takes_no_write_lock(tenants, as_user, database_url) -> None:
+    # A reconnect storm or a busy desk must not queue behind writers just to be recognised:
+    # a session touched under a minute ago is read from a snapshot. While another connection
+    # holds SQLite's one write lock, a socket still connects and gets its snapshot.
+    # (PostgreSQL's reads never waited for writers; SQLite's did: every transaction there
+    # begins IMMEDIATE.)
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock only")
+    agent = as_user("agent1")
+    assert agent.get("/api/v1/auth/me").status_code == 200
+    blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with agent.websocket() as ws:  # authenticates, then reads its snapshot: no writes
+            ws.send_json({"type": "register"})
+            message = ws.receive_json()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert message["type"] == "snapshot", message

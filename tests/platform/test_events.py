@@ -214,3 +214,29 @@ def test_out_of_order_bus_delivery_is_repaired(as_user, client, app, tenants):
         viewer.sync()
     assert [m["id"] for m in viewer.events] == [start + 1, start + 2, start + 3]
     assert [m["data"]["name"] for m in viewer.events] == ["One", "Two", "Three"]
+
+
+def test_events_since_an_instant_start_there(as_user, tenants):  # type: ignore[no-untyped-def]
+    """GET /events?since= starts at the first event at or after the instant (a binary search
+    over the log), then pages on by `after` as usual."""
+    from datetime import UTC, datetime, timedelta
+
+    admin = as_user("admin")
+    for name in ("Before 1", "Before 2", "After 1", "After 2", "After 3"):
+        assert admin.post("/api/v1/teams", json={"name": name}).status_code == 201
+    everything = admin.get("/api/v1/events", params={"limit": 1000}).json()
+    created = [e for e in everything["events"] if e["event"] == "team.created"][
+        1:
+    ]  # not the demo's
+    since = created[2]["occurred_at"]  # "After 1"'s own instant
+    page = admin.get("/api/v1/events", params={"since": since}).json()
+    names = [e["data"]["name"] for e in page["events"] if e["event"] == "team.created"]
+    assert names == ["After 1", "After 2", "After 3"]
+    assert page["events"][0]["id"] == created[2]["id"]
+    assert page["last_event_id"] == everything["last_event_id"]
+    later = datetime.fromisoformat(created[-1]["occurred_at"]) + timedelta(seconds=1)
+    assert admin.get("/api/v1/events", params={"since": later.isoformat()}).json()["events"] == []
+    first = admin.get("/api/v1/events", params={"since": datetime(2000, 1, 1, tzinfo=UTC)})
+    assert first.json()["events"][0]["id"] == everything["events"][0]["id"]
+    # An instant as the schema says, not a number of seconds.
+    assert admin.get("/api/v1/events", params={"since": "0.5"}).status_code == 422

@@ -15,6 +15,9 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI
 
+from omnidesk.channels.messaging.signature import sign
+from omnidesk.platform.database import SYSTEM
+from omnidesk.platform.tenancy import tenant_by_slug
 from spine_checks import (
     all_events,
     assert_no_new_events,
@@ -37,7 +40,39 @@ CALL = "/api/v1/voice/calls/{call_id}"
 # Recordings exist only after a call: the real cross-tenant probe is in
 # tests/e2e/voice/test_voice_voicemail.py; here an unknown id must be 404 like a foreign one.
 RECORDING = "/api/v1/voice/recordings/{recording_id}"
+# Ended calls: the cross-tenant probe with real ones (another tenant's call is 404, its calls
+# never listed) is in tests/channels/voice/test_voice_history.py.
+ENDED_CALL = "/api/v1/voice/call-history/{call_id}"
 NO_FLOW = "00000000-0000-4000-8000-000000000001"
+CRM = "/api/v1/crm"
+CUSTOMER = f"{CRM}/customers/{{customer_id}}"
+THREAD = "/api/v1/im/threads/{thread_id}"
+ARTICLE = "/api/v1/knowledge/articles/{article_id}"
+CHANNELS = "/api/v1/channels"
+CONVERSATION = "/api/v1/conversations/{conversation_id}"
+# Providers' webhooks are addressed to one account by id and authenticated by its signature, not
+# by a tenant's session: a forged or foreign request stores nothing (tests/channels/messaging).
+WEBHOOKS = {
+    ("GET", f"{CHANNELS}/whatsapp/{{account_id}}/webhook"),
+    ("POST", f"{CHANNELS}/whatsapp/{{account_id}}/webhook"),
+    ("POST", f"{CHANNELS}/webhook/{{account_id}}"),
+}
+# The chat widget's visitor API is public: addressed to one widget by its key, a visitor proven
+# by their token or signed id, never a tenant's session. Another widget's or tenant's
+# conversation is refused there (tests/channels/chat/test_chat_widget.py).
+WIDGET = "/api/v1/chat/widget/{key}"
+VISITOR_ROUTES = {
+    ("GET", WIDGET),
+    ("POST", f"{WIDGET}/visitors"),
+    ("GET", f"{WIDGET}/conversation"),
+    ("POST", f"{WIDGET}/conversation"),
+    ("POST", f"{WIDGET}/conversation/messages"),
+    ("POST", f"{WIDGET}/conversation/files"),
+    ("GET", f"{WIDGET}/conversation/files/{{attachment_id}}"),
+    ("POST", f"{WIDGET}/offline"),
+    ("POST", f"{WIDGET}/transcript"),
+    ("WEBSOCKET", f"{WIDGET}/socket"),
+}
 
 # (method, route) -> (path parameter sets, body). "B:x" is tenant B's row x, "A:x" the caller's own;
 # routes with two ids also try each mix, so one foreign id is enough to get 404.
@@ -76,6 +111,14 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("GET", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
     ("PUT", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], {"skills": {}}),
     ("DELETE", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
+    ("PATCH", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], {"skills": {}}),
+    ("GET", f"{THREAD}/messages"): ([{"thread_id": "B:thread"}], None),
+    ("POST", f"{THREAD}/read"): ([{"thread_id": "B:thread"}], {"up_to": 1}),
+    # B's agent1 has a hand raised (see _im_b).
+    ("DELETE", "/api/v1/im/hands/{user_id}"): ([{"user_id": "B:agent1"}], None),
+    ("GET", ARTICLE): ([{"article_id": "B:article"}], None),
+    ("PUT", ARTICLE): ([{"article_id": "B:article"}], {"title": "Hijacked"}),
+    ("DELETE", ARTICLE): ([{"article_id": "B:article"}], None),
     ("POST", "/api/v1/routing/agents/{user_id}/state"): (
         [{"user_id": "B:agent1"}],
         {"state": "offline"},
@@ -145,8 +188,102 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("POST", f"{CALL}/monitor"): ([{"call_id": "B:call"}], {"mode": "listen"}),
     ("PATCH", f"{CALL}/monitor"): ([{"call_id": "B:call"}], {"mode": "whisper"}),
     ("DELETE", f"{CALL}/monitor"): ([{"call_id": "B:call"}], None),
+    # Softphone registrations live in memory only: B's user is not found, registered or not.
+    ("GET", "/api/v1/voice/registrations/{user_id}"): ([{"user_id": "B:agent1"}], None),
     ("GET", RECORDING): ([{"recording_id": "B:recording"}], None),
     ("GET", f"{RECORDING}/audio"): ([{"recording_id": "B:recording"}], None),
+    ("GET", CUSTOMER): ([{"customer_id": "B:customer"}], None),
+    ("PATCH", CUSTOMER): ([{"customer_id": "B:customer"}], {"display_name": "Hijacked"}),
+    ("PUT", f"{CUSTOMER}/consent"): (
+        [{"customer_id": "B:customer"}],
+        {"marketing": True, "source": "hijack"},
+    ),
+    ("POST", f"{CUSTOMER}/identities"): (
+        [{"customer_id": "B:customer"}],
+        {"kind": "email", "value": "hijack@example.com"},
+    ),
+    ("DELETE", f"{CUSTOMER}/identities/{{identity_id}}"): (
+        [
+            {"customer_id": "B:customer", "identity_id": "B:identity"},
+            {"customer_id": "A:customer", "identity_id": "B:identity"},
+            {"customer_id": "B:customer", "identity_id": "A:identity"},
+        ],
+        None,
+    ),
+    ("POST", f"{CUSTOMER}/notes"): ([{"customer_id": "B:customer"}], {"body": "hijack"}),
+    ("GET", f"{CUSTOMER}/timeline"): ([{"customer_id": "B:customer"}], None),
+    ("GET", f"{CUSTOMER}/card"): ([{"customer_id": "B:customer"}], None),
+    ("GET", f"{CUSTOMER}/merges"): ([{"customer_id": "B:customer"}], None),
+    ("GET", f"{CUSTOMER}/export"): ([{"customer_id": "B:customer"}], None),
+    ("POST", f"{CUSTOMER}/erase"): ([{"customer_id": "B:customer"}], None),
+    ("POST", f"{CUSTOMER}/merge"): ([{"customer_id": "B:customer"}], {"merged_id": NO_FLOW}),
+    ("POST", f"{CUSTOMER}/split"): ([{"customer_id": "B:customer"}], {"identity_id": NO_FLOW}),
+    ("GET", f"{CRM}/cases/{{case_id}}"): ([{"case_id": "B:case"}], None),
+    ("PATCH", f"{CRM}/cases/{{case_id}}"): ([{"case_id": "B:case"}], {"title": "Hijacked"}),
+    ("POST", f"{CRM}/cases/{{case_id}}/reopen"): ([{"case_id": "B:case"}], None),
+    ("GET", f"{CRM}/interactions/{{interaction_id}}"): (
+        [{"interaction_id": "B:interaction"}],
+        None,
+    ),
+    ("PUT", f"{CRM}/interactions/{{interaction_id}}/case"): (
+        [{"interaction_id": "B:interaction"}],
+        {"case_id": None},
+    ),
+    ("PUT", f"{CRM}/interactions/{{interaction_id}}/customer"): (
+        [{"interaction_id": "B:interaction"}],
+        {"customer_id": NO_FLOW},
+    ),
+    ("GET", f"{CRM}/merges/{{merge_id}}"): ([{"merge_id": "B:merge"}], None),
+    ("GET", f"{CRM}/contacts/{{contact_id}}/card"): ([{"contact_id": "B:active"}], None),
+    ("GET", f"{CRM}/dispositions/{{code}}"): ([{"code": "B:disposition"}], None),
+    ("PATCH", f"{CRM}/dispositions/{{code}}"): ([{"code": "B:disposition"}], {"label": "Hijacked"}),
+    ("POST", f"{CRM}/merges/{{merge_id}}/undo"): ([{"merge_id": "B:merge"}], None),
+    ("PUT", f"{CRM}/fields/{{entity}}/{{key}}"): (
+        [{"entity": "A:entity", "key": "B:field"}],
+        {"key": "b_only", "label": "Hijacked", "type": "text"},
+    ),
+    ("DELETE", f"{CRM}/fields/{{entity}}/{{key}}"): (
+        [{"entity": "A:entity", "key": "B:field"}],
+        None,
+    ),
+    ("GET", ENDED_CALL): ([{"call_id": "B:call"}], None),
+    ("GET", f"{CHANNELS}/accounts/{{account_id}}"): ([{"account_id": "B:account"}], None),
+    ("DELETE", f"{CHANNELS}/accounts/{{account_id}}"): ([{"account_id": "B:account"}], None),
+    ("DELETE", f"{CHANNELS}/canned-responses/{{canned_id}}"): ([{"canned_id": "B:canned"}], None),
+    ("GET", CONVERSATION): ([{"conversation_id": "B:conversation"}], None),
+    ("PUT", f"{CONVERSATION}/viewing"): ([{"conversation_id": "B:conversation"}], None),
+    ("DELETE", f"{CONVERSATION}/viewing"): ([{"conversation_id": "B:conversation"}], None),
+    ("GET", f"{CONVERSATION}/viewers"): ([{"conversation_id": "B:conversation"}], None),
+    ("POST", f"{CONVERSATION}/takeover"): ([{"conversation_id": "B:conversation"}], None),
+    ("POST", f"{CONVERSATION}/whispers"): (
+        [{"conversation_id": "B:conversation"}],
+        {"text": "x"},
+    ),
+    ("GET", "/api/v1/chat/conversations/{conversation_id}/typing"): (
+        [{"conversation_id": "B:conversation"}],
+        None,
+    ),
+    ("POST", "/api/v1/chat/conversations/{conversation_id}/typing"): (
+        [{"conversation_id": "B:conversation"}],
+        {"active": True},
+    ),
+    ("PUT", f"{CHANNELS}/accounts/{{account_id}}/widget"): ([{"account_id": "B:account"}], {}),
+    ("POST", f"{CRM}/contacts/{{contact_id}}/switch"): (
+        [{"contact_id": "B:active"}],
+        {"channel": "messaging"},
+    ),
+    ("GET", f"{CONVERSATION}/messages"): ([{"conversation_id": "B:conversation"}], None),
+    ("POST", f"{CONVERSATION}/messages"): (
+        [{"conversation_id": "B:conversation"}],
+        {"text": "Hijacked"},
+    ),
+    ("POST", f"{CONVERSATION}/notes"): ([{"conversation_id": "B:conversation"}], {"text": "x"}),
+    ("POST", f"{CONVERSATION}/attachments"): ([{"conversation_id": "B:conversation"}], None),
+    ("POST", f"{CONVERSATION}/close"): ([{"conversation_id": "B:conversation"}], None),
+    ("GET", f"{CONVERSATION}/attachments/{{attachment_id}}"): (
+        [{"conversation_id": "B:conversation", "attachment_id": "B:attachment"}],
+        None,
+    ),
     **{
         ("POST", f"{CALL}/{action}"): ([{"call_id": "B:call"}], body)
         for action, body in (
@@ -169,7 +306,7 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
 # Routes agents may not use at all: they are refused (403) before any lookup, reads included.
 STAFF_ONLY_PREFIXES = ("/api/v1/wfm/", "/api/v1/voice/")
 # ... except schedules, profiles and adherence: agents read their own there (the rest is 404);
-# their own SIP credential; and the calls they are on.
+# their own SIP credential and softphones; and the calls they are on.
 AGENT_READABLE_PREFIXES = (
     "/api/v1/wfm/schedules",
     "/api/v1/wfm/agents/",
@@ -177,6 +314,8 @@ AGENT_READABLE_PREFIXES = (
     "/api/v1/voice/agents/",
     "/api/v1/voice/calls",
     "/api/v1/voice/recordings",
+    "/api/v1/voice/call-history",
+    "/api/v1/voice/registrations",
 )
 
 # Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
@@ -201,13 +340,32 @@ LISTS = {
     "/api/v1/voice/flows",
     "/api/v1/voice/audio",
     "/api/v1/voice/calls",
+    "/api/v1/crm/customers",
+    "/api/v1/crm/cases",
+    "/api/v1/crm/interactions",
+    "/api/v1/crm/settings",
+    "/api/v1/crm/fields",
+    "/api/v1/crm/case-types",
+    "/api/v1/crm/dispositions",
+    "/api/v1/crm/exports/customers.csv",
+    "/api/v1/voice/call-history",
+    "/api/v1/voice/recordings",
+    "/api/v1/voice/registrations",
+    "/api/v1/im/threads",
+    "/api/v1/im/hands",
+    "/api/v1/im/contacts",
+    "/api/v1/knowledge/articles",
+    "/api/v1/conversations",
+    "/api/v1/channels/settings",
+    "/api/v1/channels/accounts",
+    "/api/v1/channels/canned-responses",
 }
 # Reads that hold no tenant data at all.
 NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}
 
 
 def test_every_route_with_an_id_is_in_the_isolation_table(app: FastAPI) -> None:
-    with_ids = {r for r in routes(app) if "{" in r[1]}
+    with_ids = {r for r in routes(app) if "{" in r[1]} - WEBHOOKS - VISITOR_ROUTES
     assert with_ids, "no routes with path parameters found: the route walk is broken"
     missing = with_ids - set(FOREIGN)
     assert not missing, (
@@ -303,9 +461,108 @@ def _ids(tenants: dict[str, Any], admin_b: Any, agent_b: Any | None = None) -> d
     if agent_b is not None:
         _routing_b(tenants, admin_b, agent_b, ids)
         _voice_b(admin_b, ids)
+        _crm_b(admin_b, ids)
+        _im_b(admin_b, agent_b, ids)
+        _channels_b(admin_b, ids)
     ids["B:call"] = "0" * 32  # see CALL above
     ids["B:recording"] = "00000000-0000-4000-8000-0000000000b1"  # see RECORDING above
     return ids
+
+
+def _crm_b(admin_b: Any, ids: dict[str, str]) -> None:
+    """Tenant B's CRM records: customers (one merged into the other), a case, a custom field,
+    and the interaction of a routing contact (the projection brought up to date first)."""
+
+    def ok(response: Any) -> dict[str, Any]:
+        assert response.status_code in (200, 201), response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    body = {"display_name": "Bea Other", "identities": [{"kind": "email", "value": "b@x.org"}]}
+    customer = ok(admin_b.post(f"{CRM}/customers", json=body))
+    ids["B:customer"], ids["B:identity"] = customer["id"], customer["identities"][0]["id"]
+    twin = ok(admin_b.post(f"{CRM}/customers", json={"display_name": "Bea Twin"}))
+    merge = ok(
+        admin_b.post(f"{CRM}/customers/{customer['id']}/merge", json={"merged_id": twin["id"]})
+    )
+    ids["B:merge"] = merge["id"]
+    case = ok(admin_b.post(f"{CRM}/cases", json={"customer_id": customer["id"], "title": "B"}))
+    ids["B:case"] = case["id"]
+    ok(admin_b.post(f"{CRM}/fields", json={"key": "b_only", "label": "B", "type": "text"}))
+    ids["B:field"], ids["A:entity"] = "b_only", "customer"
+    app = admin_b.client.app
+
+    async def project() -> None:
+        session = app.state.services.db.session(SYSTEM)
+        try:
+            tenant = await tenant_by_slug(session, "other")
+            assert tenant is not None
+        finally:
+            await session.close()
+        await app.state.crm.follower.catch_up(tenant.id)
+
+    admin_b.client.portal.call(project)
+    (interaction,) = ok(admin_b.get(f"{CRM}/interactions", params={"contact_id": "b-active"}))
+    ids["B:interaction"] = interaction["id"]
+    # The contact's card exists in B only once its interaction names B's customer.
+    link = {"customer_id": customer["id"]}
+    ok(admin_b.put(f"{CRM}/interactions/{interaction['id']}/customer", json=link))
+    code = {"code": "b-only-code", "label": "B only"}
+    ids["B:disposition"] = ok(admin_b.post(f"{CRM}/dispositions", json=code))["code"]
+
+
+def _im_b(admin_b: Any, agent_b: Any, ids: dict[str, str]) -> None:
+    """Tenant B's team thread (with a message), a raised hand and an article."""
+    posted = agent_b.post("/api/v1/im/messages", json={"team_id": ids["B:team"], "body": "b"})
+    assert posted.status_code == 201, posted.text
+    ids["B:thread"] = posted.json()["thread"]["id"]
+    assert agent_b.post("/api/v1/im/hand", json={"note": "b"}).status_code == 200
+    article = admin_b.post("/api/v1/knowledge/articles", json={"title": "B only"})
+    assert article.status_code == 201, article.text
+    ids["B:article"] = article.json()["id"]
+
+
+def _channels_b(admin_b: Any, ids: dict[str, str]) -> None:
+    """Tenant B's channel account, canned response, and a conversation with an attachment."""
+
+    def ok(response: Any) -> dict[str, Any]:
+        assert response.status_code in (200, 201), response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    secret = "b-webhook-secret-0123456789"
+    account = {
+        "kind": "webhook",
+        "name": "B gateway",
+        "queue_id": "bq",
+        "outbound_url": "http://127.0.0.1:9/never",
+        "secret": secret,
+    }
+    created = ok(admin_b.post(f"{CHANNELS}/accounts", json=account))
+    ids["B:account"] = created["id"]
+    canned = {"shortcut": "b-hi", "title": "B", "text": "B"}
+    ids["B:canned"] = ok(admin_b.post(f"{CHANNELS}/canned-responses", json=canned))["id"]
+    file = {"filename": "b.pdf", "content_type": "application/pdf", "data": "JVBERg=="}
+    delivery = {"messages": [{"id": "b-m1", "from": "b-peer", "attachments": [file]}]}
+    raw = json.dumps(delivery).encode()
+    admin_b.client.cookies.clear()
+    response = admin_b.client.post(
+        created["webhook_url"],
+        content=raw,
+        headers={"content-type": "application/json", "X-Omnidesk-Signature": sign(secret, raw)},
+    )
+    assert response.status_code == 200, response.text
+    (conversation,) = ok(admin_b.get("/api/v1/conversations"))
+    ids["B:conversation"] = conversation["id"]
+    (message,) = ok(admin_b.get(f"/api/v1/conversations/{conversation['id']}/messages"))
+    ids["B:attachment"] = message["attachments"][0]["id"]
+
+
+def _crm_a(admin_a: Any, ids: dict[str, str]) -> None:
+    """Tenant A's own customer and identity (for routes that mix A's and B's ids)."""
+    body = {"display_name": "Al Own", "identities": [{"kind": "email", "value": "a@x.org"}]}
+    response = admin_a.post(f"{CRM}/customers", json=body)
+    assert response.status_code == 201, response.text
+    ids["A:customer"] = response.json()["id"]
+    ids["A:identity"] = response.json()["identities"][0]["id"]
 
 
 def _voice_b(admin_b: Any, ids: dict[str, str]) -> None:
@@ -409,6 +666,7 @@ def test_other_tenants_ids_are_not_found_on_every_route(tenants, as_user) -> Non
     )
     assert created.status_code == 201, created.text
     bearer = {"Authorization": f"Bearer {created.json()['token']}"}
+    _crm_a(admin_a, ids)
     before_b, cursor_b = _state(admin_b), event_cursor(admin_b)
     audit_a, cursor_a = audit_entries(admin_a), event_cursor(admin_a)
 
@@ -476,7 +734,8 @@ def test_lists_never_show_another_tenants_rows(tenants, as_user) -> None:
             if response.status_code == 403:
                 continue  # admin-only lists: checked as admin below
             assert response.status_code == 200, f"{who} {path}: {response.text}"
-            no_foreign(response.json())
+            json_body = response.headers["content-type"].startswith("application/json")
+            no_foreign(response.json() if json_body else response.text)
 
     # And the admin's lists do show the own tenant's rows (the checks above are not vacuous).
     users = {u["id"] for u in admin_a.get("/api/v1/users").json()}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from omnidesk.app import create_app
 from omnidesk.platform import migrate
-from omnidesk.platform.app import create_app
 from omnidesk.platform.database import SYSTEM
 from omnidesk.platform.settings import load_settings
-from spine_checks import routes
+from spine_checks import assert_problem, routes
 
 
 def test_healthz_and_readyz(client) -> None:
@@ -61,7 +63,8 @@ def test_metrics_count_requests_by_route_template(tenants, as_user, client) -> N
     for _ in range(3):
         assert admin.get(f"/api/v1/users/{agent_id}").status_code == 200
     assert admin.get("/api/v1/users/" + tenants["other"].ids["agent1"]).status_code == 404
-    assert client.get("/no/such/page").status_code == 404
+    # (Under the API: any other page is the desk's, served at "/".)
+    assert client.get("/api/v1/no/such/page").status_code == 404
 
     requests = _samples(client, "omnidesk_http_requests_total")
     by_labels = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in requests}
@@ -93,3 +96,41 @@ def test_openapi_documents_every_route(client, app) -> None:
         assert schemas[name].get("additionalProperties") is False, name
     docs = client.get("/docs")
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
+
+
+def test_method_not_allowed_names_every_method_of_the_path(client) -> None:
+    """405's Allow lists what the path supports, though each method is its own route."""
+    spec = client.get("/openapi.json").json()
+    for template, operations in spec["paths"].items():
+        path = re.sub(r"{[^}]+}", "x", template)
+        response = client.options(path)
+        assert_problem(response, 405)
+        expected = ", ".join(sorted(method.upper() for method in operations))
+        assert response.headers["allow"] == expected, (template, response.headers["allow"])
+    tokens = client.options("/api/v1/api-tokens")
+    assert tokens.headers["allow"] == "GET, POST"
+    asset = client.post(_docs_assets(client)[0])
+    assert_problem(asset, 405)
+    assert asset.headers["allow"] == "GET, HEAD"
+
+
+def _docs_assets(client: Any) -> list[str]:
+    html = client.get("/docs").text
+    return re.findall(r"""(?:src|href)=['"]([^'"]+\.(?:js|css))['"]""", html)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_need_no_internet(client, page) -> None:
+    """Swagger UI and ReDoc load their scripts from this server, never from a CDN."""
+    response = client.get(page)
+    assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+    assert not re.search(r"""(?:src|href)=['"](?:https?:)?//""", response.text), response.text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", response.text)
+    scripts = [a for a in assets if a.endswith(".js")]
+    assert scripts, response.text
+    if page == "/docs":
+        assert any(a.endswith(".css") for a in assets), response.text
+    for asset in assets:
+        fetched = client.get(asset)
+        assert fetched.status_code == 200, asset
+        assert len(fetched.content) > 1000, asset

@@ -136,8 +136,44 @@ def test_nothing_reads_config_or_connects_at_import() -> None:
         "OMNIDESK_PORT": "not-a-port",
         "OMNIDESK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
     }
-    code = "import omnidesk.platform.app, omnidesk.cli.main, omnidesk.cli.platform_cmds"
+    code = "import omnidesk.app, omnidesk.cli.main, omnidesk.cli.platform_cmds"
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_routing_engine_settings_default_to_the_engines_own() -> None:
+    from omnidesk.core.routing import EngineSettings
+
+    assert load_settings().routing_engine_settings() == EngineSettings()
+
+
+def test_routing_engine_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIDESK_ROUTING_MISSED_STATE", "available")
+    monkeypatch.setenv("OMNIDESK_ROUTING_MAX_OVERFLOW_HOPS", "2")
+    monkeypatch.setenv("OMNIDESK_ROUTING_AGENT_CONTACT_WRAP_UP_SECONDS", "0")
+    engine = load_settings().routing_engine_settings()
+    assert (engine.missed_state, engine.max_overflow_hops) == ("available", 2)
+    assert engine.agent_contact_wrap_up_seconds == 0
+    assert engine.tick_seconds == 1.0  # not set: the engine's default
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "OMNIDESK_ROUTING_MAX_OVERFLOW_HOPS",
+            "500",
+            "routing_max_overflow_hops: an integer 0-100",
+        ),
+        ("OMNIDESK_ROUTING_TICK_SECONDS", "0", "routing_tick_seconds: out of range"),
+        ("OMNIDESK_ROUTING_MISSED_STATE", "gone", "routing_missed_state: Input should be"),
+    ],
+)
+def test_bad_routing_engine_settings_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings()

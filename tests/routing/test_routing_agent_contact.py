@@ -15,6 +15,7 @@ from test_routing_realtime import (
     fresh,
     ok,
     set_state,
+    settle,
     setup_routing,
     without_estimates,
 )
@@ -46,6 +47,7 @@ def test_views_follow_an_agents_own_contacts(as_user, client, app, tenants, view
         # A chat for the queue waits: agent1 has no room.
         body = {"queue_id": "support", "channel": "chat", "contact_id": "c1"}
         assert ok(admin.post("/api/v1/routing/contacts", json=body), 201)["state"] == "waiting"
+        settle(client, app)
         cursor = watcher.sync()
         head, middle = fresh(user)
         assert cursor == head
@@ -54,6 +56,7 @@ def test_views_follow_an_agents_own_contacts(as_user, client, app, tenants, view
         ok(agent1.post("/api/v1/routing/contacts/m1/end"))
         ok(agent1.post("/api/v1/routing/contacts/m2/end"))
         ok(agent1.post("/api/v1/routing/wrap-ups/m2/end", json={}))
+        settle(client, app)
         cursor = watcher.sync()
     head, final = fresh(user)
     assert cursor == head
@@ -74,7 +77,7 @@ def test_views_follow_an_agents_own_contacts(as_user, client, app, tenants, view
 def test_an_agents_own_contact_survives_a_restart(
     as_user, client, app, settings, tenants, snapshot_every
 ):
-    from omnidesk.platform.app import create_app
+    from omnidesk.app import create_app
 
     world = setup_routing(as_user, client, tenants["demo"].ids)
     ids, admin = world["ids"], world["admin"]

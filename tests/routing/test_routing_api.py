@@ -178,9 +178,16 @@ def test_other_tenant_cannot_see_or_touch_routing(as_user, tenants):
     assert admin.get("/api/v1/routing/contacts/secret").json()["state"] == "waiting"
 
 
+def _crash_routing(client, app) -> None:  # type: ignore[no-untyped-def]
+    """The first app's routing stops as a killed process's would: no closing snapshot, and no
+    timer of it writes to the log the second app now owns (two live writers of one tenant's
+    log is not a restart; it collided on log positions in a loaded run)."""
+    client.portal.call(lambda: app.state.routing.stop(snapshot=False))
+
+
 def test_restart_restores_waiting_contacts_in_order(app, settings, tenants, as_user, client):
     """A new process on the same database (no clean shutdown) finds every contact in its place."""
-    from omnidesk.platform.app import create_app
+    from omnidesk.app import create_app
 
     ids = tenants["demo"].ids
     admin = _setup(as_user, ids)
@@ -191,6 +198,7 @@ def test_restart_restores_waiting_contacts_in_order(app, settings, tenants, as_u
         )
     before = [admin.get(f"/api/v1/routing/contacts/r{n}").json() for n in range(4)]
     # A second app on the same database: as after kill -9, it has only what was committed.
+    _crash_routing(client, app)
     second = create_app(settings)
     with TestClient(second) as other_client:
         other_client.cookies.clear()
@@ -208,7 +216,7 @@ def test_restart_restores_waiting_contacts_in_order(app, settings, tenants, as_u
 def test_restart_revokes_pending_offers_and_routes_again(app, settings, tenants, as_user, client):
     """An offer pending at a crash is taken back (the agent may never have seen it), without
     marking the agent as having missed it, and the contact is offered again."""
-    from omnidesk.platform.app import create_app
+    from omnidesk.app import create_app
 
     ids = tenants["demo"].ids
     admin = _setup(as_user, ids)
@@ -219,6 +227,7 @@ def test_restart_revokes_pending_offers_and_routes_again(app, settings, tenants,
     )
     first_offer = r.json()["offer_id"]
     assert r.json()["state"] == "offered"
+    _crash_routing(client, app)
     second = create_app(settings)
     with TestClient(second) as other_client:
         other_client.cookies.clear()

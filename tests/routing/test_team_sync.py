@@ -51,11 +51,14 @@ def test_membership_reaches_routing_and_the_supervisor(as_user, client, app, ten
         ok(admin.put(f"/api/v1/teams/{team}/members/{uid}", json={"role": "member"}))
         settle(client, app)
         assert routing_def(admin, uid)["teams"] == [team]
+        watcher.sync()
+        # The profile change re-synchronised the supervisor, who now follows carol (her later
+        # steps come as events; had they happened before the new snapshot was read, they
+        # would be in it instead).
+        assert watcher.snapshots[-1]["reason"] == "scope_changed"
         set_state(carol, uid, "available")
         contact(admin, "k1", "support")  # offered to carol, the only available member
         watcher.sync()
-        # The profile change re-synchronised the supervisor, who now follows carol.
-        assert watcher.snapshots[-1]["reason"] == "scope_changed"
         assert watcher.state["agents"][uid]["state"] == "available"
         assert watcher.state["agents"][uid]["contacts"]["k1"]["state"] == "offered"
         heard = {e["event"] for e in watcher.routing_events() if e["data"].get("agent_id") == uid}

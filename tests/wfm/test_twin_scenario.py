@@ -137,6 +137,21 @@ def test_engine_checks_point_into_the_scenario() -> None:
     assert issues(data) == ["agents[0].skills.lang.de: level 1-5"]
 
 
+def test_engine_settings_are_checked_by_the_engine_and_point_into_the_scenario() -> None:
+    assert issues(scenario(engine={"max_overflow_hops": 500})) == [
+        "engine.max_overflow_hops: an integer 0-100"
+    ]
+    assert issues(scenario(engine={"tick_seconds": 0})) == ["engine.tick_seconds: out of range"]
+    # How long a simulated agent stays away is the twin's, not the engine's: top level.
+    assert issues(scenario(engine={"missed_away_seconds": 20})) == [
+        "engine.missed_away_seconds: unknown field"
+    ]
+    variant = {"name": "v", "engine": {"handle_time_smoothing": 2}}
+    assert issues(scenario(variants=[variant])) == [
+        "variants[0].engine.handle_time_smoothing: a fraction in (0, 1]"
+    ]
+
+
 def test_queues_may_overflow_into_each_other_in_a_cycle() -> None:
     data = scenario()
     for here, there in ((0, "en"), (1, "de")):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from omnidesk.core.routing import EngineSettings
 from omnidesk.wfm.twin import run_study, study_from_data
 from omnidesk.wfm.twin.arrivals import generate
 from omnidesk.wfm.twin.build import Plan
@@ -210,7 +211,7 @@ def test_wrap_up_by_the_engine_timer_or_ended_by_the_twin() -> None:
 
 
 def test_missed_offers_send_agents_away_and_back() -> None:
-    data = base(engine={"missed_state": "away", "missed_away_seconds": 20})
+    data = base(engine={"missed_state": "away"}, missed_away_seconds=20)
     data["queues"][0]["offer_timeout_seconds"] = 5
     # A contact is never offered again to an agent who missed it, so with few agents one
     # could run out of agents; with 8 that takes 8 misses in a row (1 in 65,536).
@@ -222,6 +223,43 @@ def test_missed_offers_send_agents_away_and_back() -> None:
     missed = [s for _, _, s in outcome.timeline if s == "away"]
     assert len(missed) > 20  # offers answered after 9 s timed out, the agent went away ...
     assert all(code == COMPLETED for code in outcome.end_code)  # ... came back; all served
+
+
+def test_a_scenario_override_of_the_engine_settings_is_honoured_and_reported() -> None:
+    # Offers answered after 9 s time out after 5 s: the server's default sends the agent who
+    # missed one away; the scenario (and a variant) may say otherwise.
+    data = base(missed_away_seconds=20)
+    data["queues"][0]["offer_timeout_seconds"] = 5
+    data["agents"][0]["count"] = 8
+    data["contacts"][0].update(
+        answer_delay={"kind": "empirical", "values": [1, 1, 1, 9]}, patience={"kind": "none"}
+    )
+    plan, outcome = run_once(data)
+    assert plan.engine_settings == EngineSettings()
+    assert "away" in {s for _, _, s in outcome.timeline}
+
+    data["engine"] = {"missed_state": "available", "max_overflow_hops": 2}
+    data["variants"] = [{"name": "reason", "engine": {"missed_reason": "no_answer"}}]
+    plan, outcome = run_once(data)
+    assert plan.engine_settings == EngineSettings(missed_state="available", max_overflow_hops=2)
+    assert "away" not in {s for _, _, s in outcome.timeline}  # honoured
+
+    report = run_study(study_from_data(data), replications=1)
+    baseline, variant = report["runs"]
+    server = EngineSettings().to_dict()
+    assert baseline["engine_settings"] == {
+        **server,
+        "missed_state": "available",
+        "max_overflow_hops": 2,
+    }
+    assert baseline["engine_settings_changed"] == ["missed_state", "max_overflow_hops"]
+    assert variant["engine_settings"]["missed_reason"] == "no_answer"
+    assert variant["engine_settings_changed"] == [
+        "missed_state",
+        "missed_reason",
+        "max_overflow_hops",
+    ]
+    assert baseline["missed_away_seconds"] == 20
 
 
 def test_overflow_at_max_wait_and_when_closed() -> None:

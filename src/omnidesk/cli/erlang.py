@@ -231,7 +231,7 @@ def bench_erlang_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Erlang C staffing (80 % in 20 s) over many intervals, beside pyworkforce."""
-    from omnidesk.wfm import bench_erlang
+    from omnidesk.bench import erlang as bench_erlang
 
     result = bench_erlang.run(intervals, seed=seed, peers=peers)
     if as_json:

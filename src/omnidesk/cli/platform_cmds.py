@@ -1,16 +1,18 @@
-"""serve, migrate, create-tenant, create-user, demo."""
+"""serve, migrate, create-tenant, create-user, reset-password (demo: cli/demo.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from omnidesk.platform.errors import DomainError
 from omnidesk.platform.settings import (
@@ -19,7 +21,9 @@ from omnidesk.platform.settings import (
     apply_process_settings,
     load_settings,
 )
+from omnidesk.platform.uow import UnitOfWork
 
+T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
 
@@ -51,15 +55,6 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     # Escaped: messages quote user input, and "[/x]" would otherwise crash rich's markup parser.
     err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
-
-
-def _print_logins(tenant: str, logins: list) -> None:  # type: ignore[type-arg]
-    table = Table(title=f"Demo tenant '{tenant}' — log in with these (shown once)")
-    for column in ("tenant", "username", "role", "password"):
-        table.add_column(column)
-    for login in logins:
-        table.add_row(tenant, login.username, login.role, login.password)
-    console.print(table)
 
 
 async def _with_db(settings: Settings, fn):  # type: ignore[no-untyped-def]
@@ -104,7 +99,7 @@ def serve(
     """Migrate the database and serve the HTTP API and the realtime socket."""
     import uvicorn
 
-    from omnidesk.platform.app import create_app
+    from omnidesk.app import create_app
     from omnidesk.platform.logging import configure_logging
 
     settings = _settings(config, host=host, port=port, database_url=database_url)
@@ -123,23 +118,22 @@ def serve(
 
 
 def _load_demo_if_empty(settings: Settings) -> None:
+    """The demo center (cli/demo.py) on a database without any tenant: the first start."""
     from sqlalchemy import func, select
 
-    from omnidesk.directory.demo import DEMO_SLUG, load_demo
+    from omnidesk.cli.demo import load_center, print_center
     from omnidesk.platform.database import SYSTEM
     from omnidesk.platform.tenancy import Tenant
 
-    async def go(db):  # type: ignore[no-untyped-def]
+    async def count(db):  # type: ignore[no-untyped-def]
         session = db.session(SYSTEM)
         try:
-            count = await session.scalar(select(func.count()).select_from(Tenant))
+            return await session.scalar(select(func.count()).select_from(Tenant))
         finally:
             await session.close()
-        return None if count else await load_demo(db)
 
-    logins = asyncio.run(_with_db(settings, go))
-    if logins:
-        _print_logins(DEMO_SLUG, logins)
+    if not asyncio.run(_with_db(settings, count)):
+        print_center(load_center(settings), settings)
 
 
 def migrate_cmd(database_url: DatabaseUrl = None, config: ConfigFile = None) -> None:
@@ -196,14 +190,8 @@ def create_user_cmd(
     config: ConfigFile = None,
 ) -> None:
     """Create a user in a tenant."""
-    from pydantic import ValidationError
-
     from omnidesk.directory import service
     from omnidesk.directory.schemas import UserCreate
-    from omnidesk.platform.bus import InProcessBus
-    from omnidesk.platform.database import SCOPE_KEY, SYSTEM
-    from omnidesk.platform.tenancy import tenant_by_slug
-    from omnidesk.platform.uow import UnitOfWork
 
     settings = _settings(config, database_url=database_url)
     if password is None:
@@ -213,40 +201,78 @@ def create_user_cmd(
             username=username, display_name=display_name or username, role=role, password=password
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise _fail(problems, 2) from exc
+        raise _fail(_problems(exc), 2) from exc
     _migrate(settings)
+    user = _in_tenant(settings, tenant, lambda uow: service.create_user(uow, None, data))
+    console.print(f"user {user.username} ({user.role.value}) created in {tenant}")
 
-    async def go(db):  # type: ignore[no-untyped-def]
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+def _in_tenant(settings: Settings, slug: str, use_case: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Run `use_case` in tenant `slug` as the system (no user acts) and commit; an unknown
+    tenant or a refused use case ends the command with its message and exit code 1."""
+    from omnidesk.platform.bus import InProcessBus
+    from omnidesk.platform.database import SCOPE_KEY, SYSTEM, Database
+    from omnidesk.platform.tenancy import tenant_by_slug
+
+    async def go(db: Database) -> T:
         session = db.session(SYSTEM)
         try:
-            found = await tenant_by_slug(session, tenant)
+            found = await tenant_by_slug(session, slug)
             if found is None:
-                raise _fail(f"no tenant {tenant!r}", 1)
+                raise _fail(f"no tenant {slug!r}", 1)
             session.info[SCOPE_KEY] = found.id
             async with UnitOfWork(session, InProcessBus(), tenant_id=found.id) as uow:
-                return await service.create_user(uow, None, data)
+                return await use_case(uow)
         finally:
             await session.close()
 
     try:
-        user = asyncio.run(_with_db(settings, go))
+        return asyncio.run(_with_db(settings, go))  # type: ignore[no-any-return]
     except DomainError as exc:
         raise _fail(exc.detail) from exc
-    console.print(f"user {user.username} ({user.role.value}) created in {tenant}")
 
 
-def demo_cmd(database_url: DatabaseUrl = None, config: ConfigFile = None) -> None:
-    """Load the demo tenant and print its users' passwords."""
-    from omnidesk.directory.demo import DEMO_SLUG, load_demo
+def reset_password_cmd(
+    tenant: Annotated[str, typer.Option(help="Tenant slug")],
+    username: Annotated[str, typer.Option(help="Login name")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the new password from stdin instead of asking for it"
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Set a user's password (asked for twice, hidden) and end the user's sessions."""
+    from omnidesk.directory import repository, service
+    from omnidesk.directory.schemas import UserUpdate
 
     settings = _settings(config, database_url=database_url)
     _migrate(settings)
+
+    async def exists(uow: UnitOfWork) -> None:
+        if await repository.user_by_username(uow.session, username) is None:
+            raise _fail(f"no user {username!r} in tenant {tenant!r}", 1)
+
+    # Checked before asking, so nobody types a new password twice for a misspelt name.
+    _in_tenant(settings, tenant, exists)
+    if password_stdin:
+        password = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+    else:
+        password = typer.prompt(
+            "new password", hide_input=True, confirmation_prompt="new password again"
+        )
     try:
-        logins = asyncio.run(_with_db(settings, load_demo))
-    except DomainError as exc:
-        raise _fail(exc.detail) from exc
-    _print_logins(DEMO_SLUG, logins)
+        UserUpdate(password=password)  # the API's rules for a password
+    except ValidationError as exc:
+        raise _fail(_problems(exc), 2) from exc
+    _in_tenant(settings, tenant, lambda uow: service.reset_password(uow, username, password))
+    console.print(f"password of {username} in {tenant} reset; their sessions have ended")
 
 
 def register(app: typer.Typer) -> None:
@@ -254,4 +280,4 @@ def register(app: typer.Typer) -> None:
     app.command("migrate")(migrate_cmd)
     app.command("create-tenant")(create_tenant_cmd)
     app.command("create-user")(create_user_cmd)
-    app.command("demo")(demo_cmd)
+    app.command("reset-password")(reset_password_cmd)

@@ -158,6 +158,19 @@ def _difference_table(diff: dict[str, Any], replications: int) -> Table:
     return table
 
 
+def _settings_line(run: dict[str, Any]) -> str:
+    # Every setting the engine ran with; a * marks one the scenario changed from the server's.
+    changed = set(run["engine_settings_changed"])
+    shown = ", ".join(
+        f"{name}={json.dumps(value)}{'*' if name in changed else ''}"
+        for name, value in run["engine_settings"].items()
+    )
+    return (
+        f"{run['variant']}: engine settings {shown} (* differs from the server's default); "
+        f"missed_away_seconds={run['missed_away_seconds']:g}"
+    )
+
+
 def print_report(report: dict[str, Any], timezone: str, console: Console) -> None:
     zone = ZoneInfo(timezone)
     count = report["replications"]
@@ -167,6 +180,7 @@ def print_report(report: dict[str, Any], timezone: str, console: Console) -> Non
         f"{count} replications"
     )
     for run in report["runs"]:
+        console.print(_settings_line(run))
         console.print(_totals_table(run, count))
         console.print(_groups_table(run))
         console.print(_intervals_table(run, zone))
@@ -272,7 +286,7 @@ def bench_twin_cmd(
 ) -> None:
     """Digital twin beside ciw: M/M/n+M at two sizes, and a multi-skill day."""
     # How to read it: docs/wfm.md, "Digital twin", "Benchmarks".
-    from omnidesk.wfm.twin import bench
+    from omnidesk.bench import twin as bench
 
     errors = Console(stderr=True)
     result: dict[str, Any] = {

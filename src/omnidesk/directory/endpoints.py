@@ -19,6 +19,7 @@ from omnidesk.directory.schemas import (
     UserUpdate,
 )
 from omnidesk.platform.http import Ctx
+from omnidesk.platform.openapi import errors
 
 router = APIRouter(tags=["directory"])
 
@@ -36,7 +37,9 @@ async def list_users(ctx: Ctx) -> list[UserOut]:
         return [UserOut.of(u) for u in await repo.list_users(ctx.uow.session, ctx.principal)]
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=errors(409)
+)
 async def create_user(body: UserCreate, ctx: Ctx) -> UserOut:
     async with ctx.uow:
         user = await service.create_user(ctx.uow, ctx.principal, body)
@@ -49,7 +52,7 @@ async def get_user(user_id: uuid.UUID, ctx: Ctx) -> UserOut:
         return UserOut.of(await repo.get_user(ctx.uow.session, ctx.principal, user_id))
 
 
-@router.patch("/users/{user_id}", response_model=UserOut)
+@router.patch("/users/{user_id}", response_model=UserOut, responses=errors(409))
 async def update_user(user_id: uuid.UUID, body: UserUpdate, ctx: Ctx) -> UserOut:
     async with ctx.uow:
         user = await service.update_user(ctx.uow, ctx.principal, user_id, body)
@@ -62,7 +65,9 @@ async def list_teams(ctx: Ctx) -> list[TeamOut]:
         return [_team_out(ctx, t) for t in await repo.list_teams(ctx.uow.session, ctx.principal)]
 
 
-@router.post("/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED, responses=errors(409)
+)
 async def create_team(body: TeamCreate, ctx: Ctx) -> TeamOut:
     async with ctx.uow:
         team = await service.create_team(ctx.uow, ctx.principal, body)
@@ -75,21 +80,23 @@ async def get_team(team_id: uuid.UUID, ctx: Ctx) -> TeamOut:
         return _team_out(ctx, await repo.get_team(ctx.uow.session, ctx.principal, team_id))
 
 
-@router.patch("/teams/{team_id}", response_model=TeamOut)
+@router.patch("/teams/{team_id}", response_model=TeamOut, responses=errors(409))
 async def rename_team(team_id: uuid.UUID, body: TeamUpdate, ctx: Ctx) -> TeamOut:
     async with ctx.uow:
         team = await service.rename_team(ctx.uow, ctx.principal, team_id, body)
     return _team_out(ctx, team)
 
 
-@router.delete("/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/teams/{team_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
 async def delete_team(team_id: uuid.UUID, ctx: Ctx) -> Response:
     async with ctx.uow:
         await service.delete_team(ctx.uow, ctx.principal, team_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.put("/teams/{team_id}/members/{user_id}", response_model=TeamMemberOut)
+@router.put(
+    "/teams/{team_id}/members/{user_id}", response_model=TeamMemberOut, responses=errors(409)
+)
 async def set_member(
     team_id: uuid.UUID, user_id: uuid.UUID, body: MemberSet, ctx: Ctx
 ) -> TeamMemberOut:

@@ -9,23 +9,16 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from omnidesk.platform.auth.roles import Role, TeamRole
 from omnidesk.platform.database import Base, TenantScoped, new_id, utcnow
+
+# The roles belong to the platform's permission model; stored here on users and memberships.
+__all__ = ["Role", "Team", "TeamMember", "TeamRole", "User"]
 
 
 def _values(enum_cls: type[enum.Enum]) -> list[str]:
     # Store the lowercase values the API uses, not the Python member names.
     return [str(member.value) for member in enum_cls]
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    AGENT = "agent"
-
-
-class TeamRole(enum.StrEnum):
-    MEMBER = "member"
-    SUPERVISOR = "supervisor"
 
 
 class User(TenantScoped, Base):

@@ -7,29 +7,18 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from omnidesk.directory.models import Role, Team, TeamRole, User
+from omnidesk.directory.models import Team, User
 from omnidesk.platform.auth.passwords import MIN_LENGTH
+from omnidesk.platform.auth.roles import Role, TeamRole
+from omnidesk.platform.fields import Name
+from omnidesk.platform.schemas import Input
 
 Username = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
-DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
+DisplayName = Name  # team and user names: not blank, no surrounding spaces (as every name)
 Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=1024)]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-
-
-class Input(BaseModel):
-    """Every request body rejects unknown fields: a typo must not be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it as bad input (422), not as a database error.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
 
 
 def _check_zone(value: str | None) -> str | None:

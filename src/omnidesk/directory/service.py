@@ -122,6 +122,18 @@ async def change_own_password(uow: UnitOfWork, by: Principal, current: str, new:
     audit(uow, by, "user.password_change", "user", user.id)
 
 
+async def reset_password(uow: UnitOfWork, username: str, new: str) -> User:
+    """An operator's reset (`omnidesk reset-password`; the system acts): the new password, and
+    every session of the user ends, as after an admin's change through the API."""
+    user = await repo.user_by_username(uow.session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r} in this tenant", field="username")
+    user.password_hash = hash_password(new)
+    await uow.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    audit(uow, None, "user.password_reset", "user", user.id, username=user.username)
+    return user
+
+
 async def create_team(uow: UnitOfWork, by: Principal | None, data: TeamCreate) -> Team:
     if by is not None:
         require_admin(by)

@@ -9,7 +9,9 @@ scope refuses to run queries at all, so a forgotten scope is an error, not a dat
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -157,6 +159,35 @@ def resolve_urls(url: str) -> DatabaseURLs:
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
+# Execution option of a snapshot session's connection (SQLite: a deferred, read-only BEGIN).
+_READ_SNAPSHOT = "omnidesk_read_snapshot"
+
+
+@dataclass(frozen=True)
+class WriteHolder:
+    """Who took SQLite's write lock in this process, and since when (time.monotonic())."""
+
+    task: str
+    since: float
+    database: str
+
+
+# Process-wide: two apps on one SQLite file (a restart test, a CLI beside the server) contend
+# for the same lock, so the holder may be another Database object's.
+_WRITE_HOLDERS: dict[int, WriteHolder] = {}
+
+
+def _task_name() -> str:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return "(no event loop)"
+    if task is None:
+        return "(no task)"
+    coro = task.get_coro()
+    return f"{task.get_name()} ({getattr(coro, '__qualname__', '?')})"
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
@@ -177,7 +208,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # with SQLITE_BUSY when another writer committed in between; taking the write lock
         # up front makes concurrent requests wait (busy_timeout) instead of failing, and it
         # serialises event-sequence allocation exactly like the row lock does on PostgreSQL.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A snapshot session never writes: a deferred transaction reads one WAL snapshot
+        # (fixed at its first read) without holding writers up.
+        if conn.get_execution_options().get(_READ_SNAPSHOT):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Who holds the one write lock: named when a writer gives up waiting for it
+            # ("database is locked"), so a holder that waits on something else is found.
+            # Keyed by the Connection object: on an invalidated connection even reading its
+            # DBAPI connection raises, and this must never break a rollback.
+            _WRITE_HOLDERS[id(conn)] = WriteHolder(
+                _task_name(), time.monotonic(), str(sync_engine.url.database)
+            )
+
+    @event.listens_for(sync_engine, "commit")
+    @event.listens_for(sync_engine, "rollback")
+    def _on_end(conn: Any) -> None:
+        _WRITE_HOLDERS.pop(id(conn), None)
 
 
 class Database:
@@ -199,7 +247,9 @@ class Database:
 
     @asynccontextmanager
     async def snapshot_session(self, scope: Scope) -> AsyncIterator[AsyncSession]:
-        """A read-only session whose reads all see one consistent point in time."""
+        """A read-only session whose reads all see one consistent point in time (the first
+        read's): REPEATABLE READ on PostgreSQL, a WAL read snapshot on SQLite. Neither holds
+        writers up."""
         session = self.session(scope)
         try:
             if self.backend == "postgresql":
@@ -207,10 +257,20 @@ class Database:
                     execution_options={"isolation_level": "REPEATABLE READ"}
                 )
                 await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            else:
+                await session.connection(execution_options={_READ_SNAPSHOT: True})
             yield session
         finally:
             await session.rollback()
             await session.close()
+
+    def write_holders(self) -> list[WriteHolder]:
+        """SQLite: the transactions of this process holding (or taking) this database's write
+        lock now. For diagnosis when a writer times out; always empty on PostgreSQL."""
+        if self.backend != "sqlite":
+            return []
+        name = str(self.engine.sync_engine.url.database)
+        return [h for h in list(_WRITE_HOLDERS.values()) if h.database == name]
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import select, text
 
 from omnidesk.platform import eventlog, migrate, realtime
@@ -23,12 +24,26 @@ api = APIRouter(tags=["platform"])
 MAX_ID = 2**63 - 1
 
 
-@probes.get("/healthz")
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    migration: str | None = None
+    detail: str | None = None
+
+
+@probes.get("/healthz", response_model=Health)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@probes.get("/readyz")
+@probes.get(
+    "/readyz",
+    response_model=None,
+    responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "Not ready"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     db = services_of(request).db
     try:
@@ -48,7 +63,7 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "migration": current})
 
 
-@probes.get("/metrics")
+@probes.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
     registry = services_of(request).metrics.registry
     return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -81,6 +96,14 @@ async def audit_log(
         return [AuditOut.model_validate(r, from_attributes=True) for r in rows]
 
 
+def _iso_instant(value: object) -> object:
+    """An ISO 8601 date-time, as the schema says (pydantic alone would also take a number of
+    seconds since 1970)."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value):
+        raise ValueError("an ISO 8601 date and time, e.g. 2026-11-23T00:00:00Z")
+    return value
+
+
 class EventPage(BaseModel):
     events: list[dict[str, Any]]
     last_event_id: int
@@ -91,9 +114,17 @@ async def events(
     ctx: Ctx,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    since: Annotated[
+        datetime | None,
+        BeforeValidator(_iso_instant),
+        Query(description="start at the first event at or after this instant (instead of after)"),
+    ] = None,
 ) -> EventPage:
-    """The events the caller may see after `after`, oldest first (the log, over HTTP)."""
+    """The events the caller may see after `after` (or from `since` on), oldest first (the
+    log, over HTTP)."""
     async with ctx.uow:
+        if since is not None:
+            after = await eventlog.seq_before(ctx.uow.session, ctx.principal.tenant_id, since)
         rows = await eventlog.read_after(ctx.uow.session, after, limit=limit)
     # The cursor moves past events the caller may not see, so paging never stalls on them.
     published = [r.to_published() for r in rows]

@@ -1,8 +1,51 @@
-"""Domain errors carry their HTTP status; one handler renders them as problem details (RFC 9457)."""
+"""Domain errors carry their HTTP status; one handler renders them as problem details (RFC 9457).
+
+Anything that looks like a `Problem` is rendered the same way: the platform's `DomainError` and
+its subclasses, and error types of layers that must not import the platform (the pure routing
+core's `RoutingError`), which the composition root registers (platform/http.py).
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+# The title of a problem whose type does not name its own.
+TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    429: "Too many requests",
+}
+
+
+class Problem(Protocol):
+    """An error the HTTP layer renders as problem+json; it may also have a `title`."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    @property
+    def extra(self) -> Mapping[str, Any]: ...
+
+
+def problem_of(error: Problem) -> dict[str, Any]:
+    """The problem-details body of an error (`retry_after` travels as a header, not here)."""
+    title = getattr(error, "title", None) or TITLES.get(error.status, "Error")
+    extra = {k: v for k, v in error.extra.items() if k != "retry_after"}
+    return problem(error.status, error.code, title, error.detail, **extra)
 
 
 class DomainError(Exception):
@@ -44,6 +87,18 @@ class Forbidden(DomainError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
 
 
 class TooManyRequests(DomainError):

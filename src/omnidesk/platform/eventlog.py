@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -108,3 +108,45 @@ async def read_after(
         stmt = stmt.where(EventRecord.seq <= until)
     rows = await session.scalars(stmt.order_by(EventRecord.seq).limit(limit))
     return rows.all()
+
+
+async def read_subject_after(
+    session: AsyncSession, subject_type: str, subject_id: str, after: int, *, limit: int = 500
+) -> Sequence[EventRecord]:
+    """Events of one subject of the session's tenant with seq > after, oldest first (on the
+    subject index): what a follower of one thing (a chat visitor's conversation) catches up
+    with. Seqs are handed out in commit order, so once an event is published every event
+    before it is readable: reading after the last one seen leaves no hole."""
+    rows = await session.scalars(
+        select(EventRecord)
+        .where(
+            EventRecord.subject_type == subject_type,
+            EventRecord.subject_id == subject_id,
+            EventRecord.seq > after,
+        )
+        .order_by(EventRecord.seq)
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def seq_before(session: AsyncSession, tenant_id: uuid.UUID, since: datetime) -> int:
+    """The last seq of the session's tenant whose event happened before `since` (0 if none):
+    reading after it gives the events from `since` on. A binary search over the gapless seq on
+    the (tenant, seq) index, so "today's events" costs a few point reads, not a scan. Events
+    are appended in commit order, so their instants rise with seq (to within a commit's
+    moment, which a reader asking "since midnight" does not notice)."""
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    low, high = 0, await last_seq(session, tenant_id)
+    while low < high:  # the answer is in [low, high]
+        middle = (low + high + 1) // 2
+        at = await session.scalar(
+            select(EventRecord.occurred_at).where(
+                EventRecord.tenant_id == tenant_id, EventRecord.seq == middle
+            )
+        )
+        if at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) >= since:
+            high = middle - 1
+        else:
+            low = middle
+    return low

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import hmac
+import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Mount, compile_path
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from omnidesk.core.routing.errors import RoutingError
 from omnidesk.platform.auth import service as auth
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.database import SYSTEM
 from omnidesk.platform.errors import (
+    TITLES,
     DomainError,
     Forbidden,
-    TooManyRequests,
+    Problem,
     Unauthenticated,
     problem,
+    problem_of,
 )
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.services import AppServices
@@ -59,15 +65,19 @@ def bearer_token(headers: Any) -> str | None:
     return credentials.strip()
 
 
-async def authenticate(request: Request | WebSocket, uow_session: Any) -> Principal:
+async def authenticate(
+    request: Request | WebSocket, uow_session: Any, *, write: bool = True
+) -> Principal:
     services = services_of(request)
     token = bearer_token(request.headers)
     if token is not None:
-        return await auth.from_token(uow_session, token)
+        return await auth.from_token(uow_session, services.identities, token, write=write)
     cookie = request.cookies.get(services.settings.session_cookie_name)
     if not cookie:
         raise Unauthenticated("not logged in")
-    principal = await auth.from_cookie(uow_session, services.settings, cookie)
+    principal = await auth.from_cookie(
+        uow_session, services.settings, services.identities, cookie, write=write
+    )
     if isinstance(request, Request) and request.method not in SAFE_METHODS:
         # Double submit: the CSRF token is readable by our own pages only and must come back
         # in a header, which a cross-site form or image cannot set.
@@ -81,15 +91,35 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+async def authenticated(request: Request | WebSocket) -> Principal:
+    """Who sends this request or socket.
+
+    Authentication reads in a snapshot session: on SQLite every writing transaction takes the
+    database's one write lock, and a reconnect storm of hundreds of sockets (or every request
+    of a busy desk) must not queue behind writers just to be recognised. Only when the
+    session or token row must change — its last-seen touch, at most once a minute, or an
+    expired session's removal — does it resolve again in its own short writing transaction."""
+    services = services_of(request)
+    async with services.db.snapshot_session(SYSTEM) as snapshot:
+        try:
+            return await authenticate(request, snapshot, write=False)
+        except auth.WriteNeeded:
+            pass
+    session = services.db.session(SYSTEM)
+    try:
+        principal = await authenticate(request, session)
+        await session.commit()
+        return principal
+    finally:
+        await session.close()
+
+
 async def request_context(request: Request) -> AsyncIterator[Context]:
     """One session per request; the endpoint commits with `async with ctx.uow:`."""
     services = services_of(request)
-    session = services.db.session(SYSTEM)
+    principal = replace(await authenticated(request), ip=client_ip(request))
+    session = services.db.session(principal.tenant_id)
     try:
-        principal = replace(await authenticate(request, session), ip=client_ip(request))
-        # Authentication is its own short transaction (it may touch last_seen): on SQLite an open
-        # transaction holds the write lock, which other units of work in this request need.
-        await session.commit()
         uow = UnitOfWork(
             session, services.bus, tenant_id=principal.tenant_id, actor_id=principal.user_id
         )
@@ -107,27 +137,19 @@ def _problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        headers = None
-        if isinstance(exc, TooManyRequests):
-            headers = {"Retry-After": str(exc.retry_after)}
-        extra = {k: v for k, v in exc.extra.items() if k != "retry_after"}
-        return _problem_response(
-            exc.status, problem(exc.status, exc.code, exc.title, exc.detail, **extra), headers
-        )
+def install_error_handlers(app: FastAPI, problem_types: Iterable[type[Exception]] = ()) -> None:
+    """One renderer for every domain error: `DomainError` and the `problem_types` of layers that
+    cannot import the platform (each an exception class whose instances are `Problem`s)."""
 
-    @app.exception_handler(RoutingError)
-    async def _routing(request: Request, exc: RoutingError) -> JSONResponse:
-        # The pure core's errors carry their status and code; render them like domain errors.
-        status = exc.http_status
-        title = {404: "Not found", 409: "Conflict", 422: "Invalid request"}.get(
-            status, "Bad request"
-        )
-        return _problem_response(
-            status, problem(status, exc.code, title, exc.message, **exc.details)
-        )
+    async def _problem(request: Request, exc: Exception) -> JSONResponse:
+        error = cast(Problem, exc)  # registered below for problem types only
+        retry_after = error.extra.get("retry_after")
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return _problem_response(error.status, problem_of(error), headers)
+
+    handled: list[type[Exception]] = [DomainError, *problem_types]
+    for problem_type in handled:
+        app.add_exception_handler(problem_type, _problem)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -168,12 +190,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        titles = {
-            400: "Bad request",
-            404: "Not found",
-            405: "Method not allowed",
-            413: "Payload too large",
-        }
+        titles = {status: TITLES[status] for status in (400, 404, 405, 413)}
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # The router names the methods of the first route matching the path only; GET and
+            # POST on one path are two routes, and the client must learn of both.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         code = {
             400: "bad_request",
             404: "not_found",
@@ -183,7 +205,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return _problem_response(
             exc.status_code,
             problem(exc.status_code, code, titles.get(exc.status_code, "Error"), str(exc.detail)),
-            dict(exc.headers) if exc.headers else None,
+            headers,
         )
 
     @app.exception_handler(Exception)
@@ -192,6 +214,43 @@ def install_error_handlers(app: FastAPI) -> None:
         return _problem_response(
             500, problem(500, "internal_error", "Internal error", "an unexpected error occurred")
         )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on the request's path."""
+    path: str = request.scope["path"]
+    root: str = request.scope.get("root_path", "")
+    # Below a proxy's prefix routes match the path without it; inside a mount, root_path is the
+    # mount's own prefix and the whole path is what the app's route table knows.
+    paths = {path, path[len(root) :]} if root and path.startswith(root) else {path}
+    methods: set[str] = set()
+    for pattern, route_methods in _route_patterns(request.app):
+        if any(pattern.fullmatch(p) for p in paths):
+            methods |= route_methods
+    return sorted(methods)
+
+
+def _route_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    patterns: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "route_patterns", None
+    )
+    if patterns is None:
+        # FastAPI nests included routers rather than copying their routes; this walks them
+        # with the full paths (prefix included).
+        patterns = []
+        for route in iter_route_contexts(app.routes):
+            if not route.path:
+                continue
+            if route.methods:
+                regex, _, _ = compile_path(route.path)
+                patterns.append((regex, frozenset(route.methods)))
+            elif isinstance(route.original_route, Mount) and isinstance(
+                route.original_route.app, StaticFiles
+            ):
+                under = re.compile(re.escape(route.path) + "/.*")
+                patterns.append((under, frozenset({"GET", "HEAD"})))
+        app.state.route_patterns = patterns
+    return patterns
 
 
 class BodyLimitMiddleware:
@@ -254,6 +313,15 @@ class BodyLimitMiddleware:
         await self.app(scope, limited, send)
 
 
+RECEIVED_AT = "omnidesk.received_at"
+
+
+def received_at(request: Request) -> datetime:
+    """When this request reached the server (stamped by MetricsMiddleware; now without it)."""
+    stamp = request.scope.get(RECEIVED_AT)
+    return datetime.fromtimestamp(stamp if stamp is not None else time.time(), UTC)
+
+
 class MetricsMiddleware:
     """Counts requests by route template (never raw paths: ids would explode the label set)."""
 
@@ -266,6 +334,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        # When the request reached the server, for whoever judges it by that (routing honours
+        # an offer's answer that arrived in time even if it was handled late): received_at().
+        scope[RECEIVED_AT] = time.time()
         status = 500
 
         async def capture(message: Message) -> None:

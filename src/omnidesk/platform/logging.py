@@ -8,6 +8,19 @@ import sys
 import structlog
 
 
+class _Stderr:
+    """sys.stderr as it is when a line is written, not when logging was configured: a test
+    runner swaps the stream for each command it runs, and a stream kept from an earlier one
+    would be closed. Logs go here, never to stdout, which belongs to a command's output
+    (`--json` prints exactly one JSON document there)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     if fmt == "auto":
         fmt = "console" if sys.stderr.isatty() else "json"
@@ -25,11 +38,11 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     # Route the standard library's loggers (uvicorn, alembic, sqlalchemy) through one format.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_Stderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared[1:], structlog.stdlib.add_logger_name],
@@ -39,7 +52,12 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    for noisy in ("sqlalchemy.engine", "aiosqlite", "alembic.runtime.migration"):
+    for noisy in (
+        "sqlalchemy.engine",
+        "aiosqlite",
+        "alembic.runtime.migration",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
 

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Connection, make_url
 
 from omnidesk.platform.database import resolve_urls
@@ -60,12 +60,14 @@ def current_revision(url: str) -> str | None:
     return _run(url, current_revision_sync)  # type: ignore[return-value]
 
 
-def autogenerate(url: str, message: str) -> None:
-    """Developer helper: write a new revision from the difference between models and `url`."""
+def autogenerate(url: str, message: str, metadata: MetaData) -> None:
+    """Developer helper: write a new revision from the difference between `metadata` (every
+    table: `omnidesk.models.Base.metadata`) and the database at `url`."""
 
     def go(connection: Connection) -> None:
         config = _config()
         config.attributes["connection"] = connection
+        config.attributes["target_metadata"] = metadata
         command.revision(config, message=message, autogenerate=True)
 
     _run(url, go)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omnidesk.platform.auth.identity import IdentityStore
 from omnidesk.platform.auth.ratelimit import LoginRateLimiter
 from omnidesk.platform.bus import EventBus
 from omnidesk.platform.database import Database
@@ -17,4 +18,6 @@ class AppServices:
     db: Database
     bus: EventBus
     limiter: LoginRateLimiter
+    # Who the users are: the directory's store, plugged in by the composition root.
+    identities: IdentityStore
     metrics: Metrics

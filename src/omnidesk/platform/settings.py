@@ -5,13 +5,17 @@ Nothing here runs at import time: `load_settings()` is called by the CLI and by 
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
+
+if TYPE_CHECKING:
+    from omnidesk.core.routing.model import EngineSettings
 
 
 class SettingsError(Exception):
@@ -55,9 +59,45 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     realtime_queue_size: int = Field(default=10_000, ge=10)
     realtime_page_size: int = Field(default=500, ge=10)
+    # Recent events kept per connected tenant, so that a client resuming by id soon after a
+    # network blip is replayed from memory, not from the database (0: always the database).
+    realtime_replay_buffer: int = Field(default=1000, ge=0)
+    # Sockets doing their own database work (authenticating, replaying from the log) at once,
+    # per process. Each piece is CPU work in the one event loop: with more at once each only
+    # holds its database connection longer, and a reconnect storm would take the whole pool
+    # (10 + 20 on PostgreSQL) from commands and commits. Kept well under the pool; the other
+    # sockets wait for a turn here, holding nothing.
+    realtime_db_turns: int = Field(default=4, ge=1)
 
     # Uploaded WAV prompts; the upload route's body limit instead of max_body_bytes.
     voice_audio_max_bytes: int = Field(default=5_000_000, ge=1024)
+    # CSV files of customers to import (POST /api/v1/crm/imports/customers).
+    crm_import_max_bytes: int = Field(default=20_000_000, ge=1024)
+    # Bodies of digital channels' uploads and webhooks (files inline, base64): the routes'
+    # limit instead of max_body_bytes. Each tenant's attachment limits apply within it.
+    channel_max_body_bytes: int = Field(default=30_000_000, ge=1024)
+    # How often a waiting chat visitor's queue position and estimated wait are looked up
+    # (sent only when they change).
+    chat_queue_interval_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    # Email: the built-in SMTP listener takes mail for the email accounts' addresses. Off
+    # unless asked for, so a process that only serves the API never takes the port.
+    email_smtp_enabled: bool = False
+    email_smtp_host: str = "127.0.0.1"
+    # 0: any free port the system gives (tests).
+    email_smtp_port: int = Field(default=2525, ge=0, le=65535)
+    # The name the listener greets with (default: this machine's name).
+    email_smtp_hostname: str | None = None
+    # Mail larger than this is refused at DATA (552).
+    email_max_message_bytes: int = Field(default=30_000_000, ge=10_000)
+    # IMAP mailboxes of email accounts: how often a mailbox without IDLE is polled (and how
+    # soon a new account is noticed); how long one IDLE lasts before it is renewed.
+    email_imap_poll_seconds: float = Field(default=60.0, gt=0)
+    email_imap_idle_seconds: float = Field(default=300.0, gt=0, le=1740)
+    # The per-thread reopen rate limit that stops mail loops: at most this many new routing
+    # contacts for one thread within the window; mail beyond it is stored, not routed.
+    email_reopen_limit: int = Field(default=3, ge=1)
+    email_reopen_window_seconds: float = Field(default=3600.0, gt=0)
 
     # The voice server (SIP on UDP and TCP, RTP on a port range). Off unless asked for, so a
     # process that only serves the API never takes the SIP port.
@@ -68,6 +108,57 @@ class Settings(BaseSettings):
     voice_rtp_port_min: int = Field(default=20000, ge=0, le=65534)
     voice_rtp_port_max: int = Field(default=30000, ge=1025, le=65535)
     voice_ring_timeout_seconds: float = Field(default=30.0, gt=0)
+    # After a softphone answers an offer: how long without its audio (RTP) until the answer
+    # counts as "media failed" and the call goes back to routing. 0: do not wait for audio.
+    voice_answer_media_timeout_seconds: float = Field(default=5.0, ge=0)
+
+    # The built browser app (web/dist, made by `make install`), served at "/". Unset: the
+    # source tree's web/dist.
+    web_dir: Path | None = None
+    # An agent whose last realtime socket closed (browser closed, network lost) is taken out of
+    # routing after this many seconds (pending offers go to someone else); coming back within
+    # it keeps their state. 0: at once.
+    presence_grace_seconds: float = Field(default=60.0, ge=0, le=3600)
+
+    # Routing log compaction: entries (and snapshots) older than this many days that restore
+    # no longer needs are pruned after each snapshot. 0 keeps only what restore needs.
+    routing_log_retention_days: int = Field(default=7, ge=0)
+    # Overload: while more than this many routing commands of one tenant wait to be applied or
+    # committed, creating a new contact over the API is refused (429, Retry-After); agents'
+    # answers, ends and state changes always go through. 0: never refuse.
+    routing_max_backlog: int = Field(default=200, ge=0)
+
+    # The routing engine: core.routing.EngineSettings field for field (docs/routing.md). None
+    # (unset): the engine's own default, so the server and the digital twin share one set of
+    # defaults. Checked by the engine's validation (_routing_engine_valid), not repeated here.
+    routing_missed_state: Literal["away", "available"] | None = None
+    routing_missed_reason: str | None = None
+    routing_max_overflow_hops: int | None = None
+    routing_rescan_on_tick: bool | None = None
+    routing_handle_time_smoothing: float | None = None
+    routing_agent_contact_wrap_up_seconds: float | None = None
+    routing_tick_seconds: float | None = None
+
+    def routing_engine_settings(self) -> EngineSettings:
+        """The settings every tenant's routing engine runs with: the engine's defaults with
+        the `routing_*` settings that are set."""
+        # Imported here: the engine is not needed for `omnidesk --help`.
+        from omnidesk.core.routing.model import EngineSettings
+
+        given = {f.name: getattr(self, f"routing_{f.name}") for f in fields(EngineSettings)}
+        return EngineSettings(**{k: v for k, v in given.items() if v is not None})
+
+    @model_validator(mode="after")
+    def _routing_engine_valid(self) -> Settings:
+        from omnidesk.core.routing.errors import InvalidDefinition
+        from omnidesk.core.routing.model import validate_settings
+
+        try:
+            validate_settings(self.routing_engine_settings())
+        except InvalidDefinition as exc:
+            # "settings.max_overflow_hops: ..." is the setting routing_max_overflow_hops.
+            raise ValueError(exc.message.replace("settings.", "routing_", 1)) from None
+        return self
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -96,6 +187,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _problem(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"])
+    # A check across fields (the routing engine's) names its setting in its message.
+    if where:
+        return f"{where}: {error['msg']}"
+    return str(error.get("ctx", {}).get("error", error["msg"]))
+
+
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings; `overrides` (e.g. CLI flags) win over env, env wins over the YAML file."""
     file_data = _read_yaml(Path(config_file)) if config_file else {}
@@ -116,9 +215,7 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
     try:
         configured = _Configured(**clean)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise SettingsError(f"invalid settings: {problems}") from exc
     except PydanticSettingsError as exc:
         # e.g. OMNIDESK_ALLOWED_ORIGINS that is not JSON: raised while reading the environment.

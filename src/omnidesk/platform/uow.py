@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
+from types import EllipsisType, TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ class _Pending:
     event: DomainEvent
     audience: Audience
     occurred_at: datetime
+    actor_id: uuid.UUID | None
 
 
 class UnitOfWork:
@@ -50,11 +51,17 @@ class UnitOfWork:
         audience: Audience | None = None,
         *,
         occurred_at: datetime | None = None,
+        actor_id: uuid.UUID | EllipsisType | None = ...,
     ) -> None:
-        """`occurred_at`: when it happened, if earlier than now (a write queued for batching)."""
+        """`occurred_at`: when it happened, if earlier than now (a write queued for batching).
+        `actor_id`: who did it, when not the unit of work's actor (one transaction for the
+        requests of several users: routing's group commit)."""
         if self.tenant_id is None:
             raise RuntimeError("events can only be recorded in a tenant unit of work")
-        self._pending.append(_Pending(event, audience or Audience(), occurred_at or utcnow()))
+        actor = self.actor_id if isinstance(actor_id, EllipsisType) else actor_id
+        self._pending.append(
+            _Pending(event, audience or Audience(), occurred_at or utcnow(), actor)
+        )
 
     async def commit(self) -> list[PublishedEvent]:
         try:
@@ -92,7 +99,7 @@ class UnitOfWork:
                     type=event.event_name,
                     version=event.event_version,
                     occurred_at=pending.occurred_at,
-                    actor_id=self.actor_id,
+                    actor_id=pending.actor_id,
                     subject_type=event.subject_type,
                     subject_id=event.subject_id(),
                     payload=event.model_dump(mode="json"),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from omnidesk.core.routing import (
     AcceptOffer,
@@ -32,19 +32,33 @@ from omnidesk.core.routing import (
 )
 from omnidesk.core.routing.events import Event
 from omnidesk.directory import repository as directory
-from omnidesk.directory.models import Role
 from omnidesk.directory.service import require_admin
 from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.errors import Forbidden, NotFound
-from omnidesk.platform.http import Ctx
+from omnidesk.platform.http import Ctx, received_at
+from omnidesk.platform.openapi import documented as _doc
+from omnidesk.platform.openapi import errors
+from omnidesk.routing.hooks import CustomerRef
 from omnidesk.routing.host import RoutingHost
 from omnidesk.routing.schemas import (
+    AgentAssignment,
+    AgentDefinition,
     AgentProfile,
     AgentStateIn,
+    AgentStatusOut,
+    AgentView,
+    ConsultCreated,
     ConsultEndIn,
     ConsultIn,
+    ContactEnded,
     ContactIn,
+    ContactView,
+    EventsOut,
     PriorityIn,
+    QueueDefinition,
+    QueueUpdate,
+    QueueView,
     RejectIn,
     RequeueIn,
     TransferIn,
@@ -69,12 +83,43 @@ async def _committed(request: Request, ctx: Ctx) -> AsyncIterator[RoutingHost]:
     """The engine as committed: while a command's commit is in flight the engine is already
     ahead of the database, and a crash then would make a reader's answer untrue."""
     host = await _host(request, ctx)
-    async with host.lock:
+    async with host.consistent():
         yield host
 
 
-async def _run(request: Request, ctx: Ctx, command: Command) -> list[Event]:
-    return await _service(request).execute(ctx.principal.tenant_id, command, ctx.principal.user_id)
+async def _run(
+    request: Request,
+    ctx: Ctx,
+    command: Command,
+    *,
+    check: Callable[[RoutingHost], None] | None = None,
+    after: Callable[[RoutingHost], None] | None = None,
+) -> list[Event]:
+    """Run `command` as the principal. `check` (e.g. may this agent touch the contact) runs on
+    the state the command applies to, under the lock: a refusal there runs nothing. `after`
+    reads the state the command left, under the lock: committed when this returns, without
+    waiting for commands applied after it (docs/adr/0015-group-commit.md)."""
+    if check is None and after is None:
+        return await _service(request).execute(
+            ctx.principal.tenant_id, command, ctx.principal.user_id
+        )
+    host = await _host(request, ctx)
+    refusals: list[Exception] = []
+
+    async def make() -> list[Command]:
+        if check is not None:
+            try:
+                check(host)
+            except Exception as refusal:  # raised once the steps it may rest on are committed
+                refusals.append(refusal)
+                return []
+        return [command]
+
+    then = None if after is None else (lambda: after(host))
+    events = await host.execute_with(make, ctx.principal.user_id, after=then)
+    if refusals:
+        raise refusals[0]
+    return events
 
 
 def _events(events: list[Event]) -> list[dict[str, Any]]:
@@ -89,7 +134,7 @@ def _require_staff(principal: Principal) -> None:
 # --- queues --------------------------------------------------------------------------------
 
 
-@router.get("/queues")
+@router.get("/queues", **_doc(list[QueueView]))
 async def list_queues(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     async with _committed(request, ctx) as host:
         return [
@@ -98,18 +143,16 @@ async def list_queues(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
         ]
 
 
-@router.post("/queues", status_code=status.HTTP_201_CREATED)
-async def create_queue(
-    request: Request, ctx: Ctx, body: dict[str, Any] = Body(...)
-) -> dict[str, Any]:
+@router.post("/queues", **_doc(QueueDefinition, 201, 404, 409))
+async def create_queue(request: Request, ctx: Ctx, body: QueueDefinition) -> dict[str, Any]:
     require_admin(ctx.principal)
-    queue = QueueDef.from_dict(body)
+    queue = QueueDef.from_dict(body.definition(body.id))
     await _run(request, ctx, AddQueue(queue))
     async with _committed(request, ctx) as host:
         return host.directory.queues[queue.id]
 
 
-@router.get("/queues/{queue_id}")
+@router.get("/queues/{queue_id}", **_doc(QueueView))
 async def get_queue(queue_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     async with _committed(request, ctx) as host:
         definition = host.directory.queues.get(queue_id)
@@ -118,18 +161,18 @@ async def get_queue(queue_id: str, request: Request, ctx: Ctx) -> dict[str, Any]
         return {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
 
 
-@router.put("/queues/{queue_id}")
+@router.put("/queues/{queue_id}", **_doc(QueueDefinition, 200, 409))
 async def update_queue(
-    queue_id: str, request: Request, ctx: Ctx, body: dict[str, Any] = Body(...)
+    queue_id: str, request: Request, ctx: Ctx, body: QueueUpdate
 ) -> dict[str, Any]:
     require_admin(ctx.principal)
-    queue = QueueDef.from_dict({**body, "id": queue_id})
+    queue = QueueDef.from_dict(body.definition(queue_id))
     await _run(request, ctx, UpdateQueue(queue))
     async with _committed(request, ctx) as host:
         return host.directory.queues[queue_id]
 
 
-@router.delete("/queues/{queue_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/queues/{queue_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
 async def delete_queue(queue_id: str, request: Request, ctx: Ctx) -> Response:
     require_admin(ctx.principal)
     await _run(request, ctx, RemoveQueue(queue_id))
@@ -144,7 +187,7 @@ async def _visible_user(ctx: Ctx, user_id: uuid.UUID) -> Any:
         return await directory.get_user(ctx.uow.session, ctx.principal, user_id)
 
 
-@router.get("/agents")
+@router.get("/agents", **_doc(list[AgentView]))
 async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     async with ctx.uow:
         visible = {str(u.id) for u in await directory.list_users(ctx.uow.session, ctx.principal)}
@@ -156,7 +199,7 @@ async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
         ]
 
 
-@router.get("/agents/{user_id}")
+@router.get("/agents/{user_id}", **_doc(AgentView))
 async def get_agent(user_id: uuid.UUID, request: Request, ctx: Ctx) -> dict[str, Any]:
     await _visible_user(ctx, user_id)
     async with _committed(request, ctx) as host:
@@ -166,7 +209,7 @@ async def get_agent(user_id: uuid.UUID, request: Request, ctx: Ctx) -> dict[str,
         return {"definition": definition, "status": host.engine.agent(str(user_id)).to_dict()}
 
 
-@router.put("/agents/{user_id}")
+@router.put("/agents/{user_id}", **_doc(AgentDefinition, 200, 409))
 async def put_agent(
     user_id: uuid.UUID, body: AgentProfile, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -184,7 +227,25 @@ async def put_agent(
         return host.directory.agents[str(user_id)]
 
 
-@router.delete("/agents/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.patch("/agents/{user_id}", **_doc(AgentDefinition, 200, 403, 404, 409))
+async def assign_agent(
+    user_id: uuid.UUID, body: AgentAssignment, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    """Move an agent between queues and change their skills: supervisors (of the agent's
+    teams) and admins; the rest of the profile stays."""
+    _require_staff(ctx.principal)
+    await _visible_user(ctx, user_id)
+    await _service(request).assign_agent(
+        ctx.principal.tenant_id,
+        user_id,
+        body.model_dump(exclude_none=True),
+        actor_id=ctx.principal.user_id,
+    )
+    async with _committed(request, ctx) as host:
+        return host.directory.agents[str(user_id)]
+
+
+@router.delete("/agents/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
 async def delete_agent(user_id: uuid.UUID, request: Request, ctx: Ctx) -> Response:
     require_admin(ctx.principal)
     await _visible_user(ctx, user_id)
@@ -192,7 +253,7 @@ async def delete_agent(user_id: uuid.UUID, request: Request, ctx: Ctx) -> Respon
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/agents/{user_id}/state")
+@router.post("/agents/{user_id}/state", **_doc(AgentStatusOut, 200, 409))
 async def set_agent_state(
     user_id: uuid.UUID, body: AgentStateIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -215,41 +276,58 @@ def _contact_view(host: RoutingHost, contact_id: str) -> dict[str, Any]:
     return view
 
 
+def _mine_or_staff(ctx: Ctx, contact_id: str) -> Callable[[RoutingHost], None]:
+    """The check that the contact exists and, for an agent, is the agent's own (else 404)."""
+
+    def check(host: RoutingHost) -> None:
+        contact = host.engine.contact(contact_id)  # 404 when unknown
+        if ctx.principal.role is Role.AGENT and contact.agent_id != str(ctx.principal.user_id):
+            raise NotFound(f"contact {contact_id!r} not found")
+
+    return check
+
+
 async def _handled_by_me_or_staff(request: Request, ctx: Ctx, contact_id: str) -> None:
     async with _committed(request, ctx) as host:
-        contact = host.engine.contact(contact_id)  # 404 when unknown
-    if ctx.principal.role is Role.AGENT and contact.agent_id != str(ctx.principal.user_id):
-        raise NotFound(f"contact {contact_id!r} not found")
+        _mine_or_staff(ctx, contact_id)(host)
 
 
-@router.post("/contacts", status_code=status.HTTP_201_CREATED)
+@router.post("/contacts", **_doc(ContactView | ContactEnded, 201, 404, 409, 422, 429))
 async def create_contact(body: ContactIn, request: Request, ctx: Ctx) -> dict[str, Any]:
     _require_staff(ctx.principal)
+    _service(request).admit_new_contact(ctx.principal.tenant_id)  # 429 when overloaded
     contact_id = body.contact_id or uuid.uuid4().hex
-    await _run(
-        request,
-        ctx,
-        ContactArrived(
-            contact_id=contact_id,
-            queue_id=body.queue_id,
-            channel=body.channel,
-            priority=body.priority,
-            attributes=body.attributes,
-            emergency=body.emergency,
-            preferred_agent_id=body.preferred_agent_id,
-            preferred_for_seconds=body.preferred_for_seconds,
-            last_agent_id=body.last_agent_id,
-            sticky_for_seconds=body.sticky_for_seconds,
-        ),
+    command = ContactArrived(
+        contact_id=contact_id,
+        queue_id=body.queue_id,
+        channel=body.channel,
+        priority=body.priority,
+        attributes=body.attributes,
+        emergency=body.emergency,
+        preferred_agent_id=body.preferred_agent_id,
+        preferred_for_seconds=body.preferred_for_seconds,
+        last_agent_id=body.last_agent_id,
+        sticky_for_seconds=body.sticky_for_seconds,
     )
-    async with _committed(request, ctx) as host:
-        if contact_id not in host.engine.contact_ids():
-            # Overflowed at once (closed, full): it left routing; the events say where to.
-            return {"contact_id": contact_id, "state": "ended"}
-        return _contact_view(host, contact_id)
+    customer = None
+    if body.customer is not None:
+        given = body.customer
+        customer = CustomerRef(given.kind, given.value, given.provider, given.customer_id)
+    view: dict[str, Any] = {"contact_id": contact_id, "state": "ended"}
+
+    def read(host: RoutingHost) -> None:
+        # Overflowed at once (closed, full): it left routing; the events say where to.
+        if contact_id in host.engine.contact_ids():
+            view.update(_contact_view(host, contact_id))
+
+    # The view is read in the command's own turn of the lock, not a second one.
+    await _service(request).arrive(
+        ctx.principal.tenant_id, command, customer, ctx.principal.user_id, after=read
+    )
+    return view
 
 
-@router.get("/contacts")
+@router.get("/contacts", **_doc(list[ContactView]))
 async def list_contacts(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     mine = str(ctx.principal.user_id)
     async with _committed(request, ctx) as host:
@@ -259,14 +337,16 @@ async def list_contacts(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     return views
 
 
-@router.get("/contacts/{contact_id}")
+@router.get("/contacts/{contact_id}", **_doc(ContactView))
 async def get_contact(contact_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     await _handled_by_me_or_staff(request, ctx, contact_id)
     async with _committed(request, ctx) as host:
         return _contact_view(host, contact_id)
 
 
-@router.delete("/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409)
+)
 async def cancel_contact(
     contact_id: str, request: Request, ctx: Ctx, reason: str = "abandoned"
 ) -> Response:
@@ -275,7 +355,7 @@ async def cancel_contact(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/contacts/{contact_id}/priority")
+@router.post("/contacts/{contact_id}/priority", **_doc(ContactView, 200, 409))
 async def set_priority(
     contact_id: str, body: PriorityIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -285,34 +365,35 @@ async def set_priority(
         return _contact_view(host, contact_id)
 
 
-@router.post("/contacts/{contact_id}/end")
+@router.post("/contacts/{contact_id}/end", **_doc(EventsOut, 200, 409))
 async def end_contact(contact_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
-    await _handled_by_me_or_staff(request, ctx, contact_id)
-    return {"events": _events(await _run(request, ctx, EndContact(contact_id)))}
+    check = _mine_or_staff(ctx, contact_id)
+    return {"events": _events(await _run(request, ctx, EndContact(contact_id), check=check))}
 
 
-@router.post("/contacts/{contact_id}/transfer")
+@router.post("/contacts/{contact_id}/transfer", **_doc(EventsOut, 200, 409))
 async def transfer(contact_id: str, body: TransferIn, request: Request, ctx: Ctx) -> dict[str, Any]:
-    await _handled_by_me_or_staff(request, ctx, contact_id)
-    command = Transfer(contact_id, body.target_kind, body.target, body.reserve_seconds)
-    return {"events": _events(await _run(request, ctx, command))}
+    command = Transfer(contact_id, body.target_kind, body.target, body.reserve_seconds, body.note)
+    check = _mine_or_staff(ctx, contact_id)
+    return {"events": _events(await _run(request, ctx, command, check=check))}
 
 
-@router.post("/contacts/{contact_id}/requeue")
+@router.post("/contacts/{contact_id}/requeue", **_doc(EventsOut, 200, 409))
 async def requeue(contact_id: str, body: RequeueIn, request: Request, ctx: Ctx) -> dict[str, Any]:
-    await _handled_by_me_or_staff(request, ctx, contact_id)
-    return {"events": _events(await _run(request, ctx, Requeue(contact_id, body.queue_id)))}
+    command = Requeue(contact_id, body.queue_id)
+    check = _mine_or_staff(ctx, contact_id)
+    return {"events": _events(await _run(request, ctx, command, check=check))}
 
 
-@router.post("/contacts/{contact_id}/consult", status_code=status.HTTP_201_CREATED)
+@router.post("/contacts/{contact_id}/consult", **_doc(ConsultCreated, 201, 409))
 async def consult(contact_id: str, body: ConsultIn, request: Request, ctx: Ctx) -> dict[str, Any]:
-    await _handled_by_me_or_staff(request, ctx, contact_id)
     consult_id = body.consult_id or uuid.uuid4().hex
     command = Consult(contact_id, consult_id, body.target_kind, body.target)
-    return {"consult_id": consult_id, "events": _events(await _run(request, ctx, command))}
+    events = await _run(request, ctx, command, check=_mine_or_staff(ctx, contact_id))
+    return {"consult_id": consult_id, "events": _events(events)}
 
 
-@router.post("/consults/{consult_id}/end")
+@router.post("/consults/{consult_id}/end", **_doc(EventsOut, 200, 409))
 async def end_consult(
     consult_id: str, body: ConsultEndIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -335,27 +416,29 @@ async def end_consult(
 # --- offers and wrap-up (the agent's own) --------------------------------------------------
 
 
-@router.post("/offers/{offer_id}/accept")
+@router.post("/offers/{offer_id}/accept", **_doc(EventsOut, 200, 409))
 async def accept_offer(offer_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
-    command = AcceptOffer(offer_id, str(ctx.principal.user_id))
+    command = AcceptOffer(offer_id, str(ctx.principal.user_id), received_at(request))
     return {"events": _events(await _run(request, ctx, command))}
 
 
-@router.post("/offers/{offer_id}/reject")
+@router.post("/offers/{offer_id}/reject", **_doc(EventsOut, 200, 409))
 async def reject_offer(offer_id: str, body: RejectIn, request: Request, ctx: Ctx) -> dict[str, Any]:
-    command = RejectOffer(offer_id, str(ctx.principal.user_id), body.reason)
+    command = RejectOffer(offer_id, str(ctx.principal.user_id), body.reason, received_at(request))
     return {"events": _events(await _run(request, ctx, command))}
 
 
-@router.post("/wrap-ups/{contact_id}/end")
+@router.post("/wrap-ups/{contact_id}/end", **_doc(EventsOut, 200, 409, 422))
 async def end_wrap_up(
     contact_id: str, body: WrapUpEndIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
-    command = EndWrapUp(str(ctx.principal.user_id), contact_id, body.disposition)
-    return {"events": _events(await _run(request, ctx, command))}
+    command = EndWrapUp(str(ctx.principal.user_id), contact_id, body.disposition, body.note)
+    service = _service(request)
+    events = await service.end_wrap_up(ctx.principal.tenant_id, command, ctx.principal.user_id)
+    return {"events": _events(events)}
 
 
-@router.post("/wrap-ups/{contact_id}/extend")
+@router.post("/wrap-ups/{contact_id}/extend", **_doc(EventsOut, 200, 409))
 async def extend_wrap_up(
     contact_id: str, body: WrapUpExtendIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:

@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,25 +25,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.core.routing import (
     Command,
     Engine,
+    EngineSettings,
+    OffersSent,
     RevokeOffers,
     RoutingError,
     Tick,
     command_from_dict,
 )
 from omnidesk.core.routing.clock import from_us, to_us
-from omnidesk.core.routing.events import Event
-from omnidesk.directory.models import TeamMember, TeamRole
+from omnidesk.core.routing.events import Event, OfferCreated
+from omnidesk.directory.models import TeamMember
+from omnidesk.platform.auth.roles import TeamRole
 from omnidesk.platform.bus import EventBus
 from omnidesk.platform.database import Database
 from omnidesk.platform.events import Audience
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.uow import UnitOfWork
+from omnidesk.routing.compaction import DEFAULT_RETENTION, Compactor
 from omnidesk.routing.events import agent_ids_of, as_uuid, to_domain
 from omnidesk.routing.models import RoutingLogEntry, RoutingSnapshot
 from omnidesk.routing.views import ContactPlaced, contact_card, is_consult_leg
 
 log = get_logger(__name__)
-MAX_TIMER_SLEEP = 1.0  # clock-based rules and opening hours are re-checked at least this often
 # The host's own part of a stored snapshot (next to the engine's records): what the engine's
 # read models do not keep but realtime views show, e.g. since when each agent is in its state.
 SERVICE_KEY = "service"
@@ -53,6 +57,13 @@ _OFFER_FAILED = ("routing.offer_rejected", "routing.offer_timed_out", "routing.o
 # A contact_queued for these reasons gives the contact a new place (another queue, or the end
 # of a line): realtime viewers get its whole card afterwards (see Directory.placed).
 _NEW_PLACE = ("overflow", "transfer", "requeue")
+# The longest an answer waiting in line holds the tenant's clock back (see RoutingHost._now):
+# a bound, so that nothing can stop a tenant's timers for long.
+ANSWER_HOLD_US = 30_000_000
+# An offer that reached its agent (was published) this long or longer after it was made gets
+# its deadline moved (OffersSent): the agent has the whole offer timeout from the sending.
+# Below it the delay is left alone: not worth a logged step and an event per batch.
+OFFER_SEND_SLACK_US = 1_000_000
 
 
 @dataclass
@@ -192,6 +203,10 @@ class Directory:
                 "offer_id": p["offer_id"],
                 "ends_at": p["expires_at"],
             }
+        elif kind == "routing.offer_extended":
+            slot = self.held.get((agent_id, contact_id))
+            if slot is not None:
+                slot["ends_at"] = p["expires_at"]
         elif kind == "routing.offer_accepted":
             self._set_agent(contact_id, agent_id)
             slot = self.held.get((agent_id, contact_id))
@@ -312,6 +327,33 @@ class _Step:
     events: list[Event]
 
 
+@dataclass
+class _Record:
+    event: Any  # a DomainEvent
+    audience: Audience
+    resync_teams: frozenset[uuid.UUID]  # their supervisors get a fresh snapshot (see Seen)
+
+
+@dataclass
+class _Write:
+    """One request's part of a group commit: what it appends to the log, the events it records
+    (with their audiences, in order), the snapshot due after it, and the future its caller
+    awaits: resolved once the batch holding it is committed, failed if that batch is not."""
+
+    entries: list[tuple[int, str, int, dict[str, Any] | None]]  # position, kind, at_us, command
+    records: list[_Record]
+    snapshot: tuple[int, dict[str, Any]] | None
+    actor_id: uuid.UUID | None
+    done: asyncio.Future[None]
+    offers: list[tuple[str, int]] = field(default_factory=list)  # offers made: id, at (µs)
+
+
+class StepNotPersisted(RuntimeError):
+    """The group commit holding this request's routing step failed: nothing of it (nor of
+    any step applied after it) is in the database, and the host reloads from the database
+    before the next command. The request can be retried."""
+
+
 class RoutingHost:
     def __init__(
         self,
@@ -320,19 +362,39 @@ class RoutingHost:
         bus: EventBus,
         *,
         snapshot_every: int = 1000,
+        log_retention: timedelta = DEFAULT_RETENTION,
+        settings: EngineSettings | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.tenant_id = tenant_id
+        self.clock = clock  # wall clock, seconds since the epoch (injected by tests)
         self.db = db
         self.bus = bus
         self.snapshot_every = snapshot_every
+        self.settings = settings or EngineSettings()
+        # Serialises applying commands to the engine (in memory, no disk write under it).
         self.lock = asyncio.Lock()
-        self.engine = Engine()
+        # Held while a batch is written, and by the compactor's deletes: never both at once.
+        self.write_lock = asyncio.Lock()
+        # Group commit: steps applied but not yet written, in order; the task writing them.
+        self._queue: list[_Write] = []
+        self._committer: asyncio.Task[None] | None = None
+        self._tail: asyncio.Future[None] | None = None  # the last step submitted
+        # Requests in `execute_with`: waiting for the lock, applying or waiting for their commit.
+        self.backlog = 0
+        # Prunes the log and snapshots restore no longer needs, after each snapshot.
+        self.compactor = Compactor(db, tenant_id, self.write_lock, log_retention)
+        self.engine = Engine(self.settings)
         self.directory = Directory()
         self.position = 0
         self.snapshot_position = 0
         self._last_us = 0
         self._broken = False
         self._timer: asyncio.Task[None] | None = None
+        # Arrival instants (µs) of the offers' answers waiting for this host (see `_now`).
+        self._answers: Counter[int] = Counter()
+        # Post-commit steps moving late-sent offers' deadlines (see `_offers_sent`).
+        self._sending: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -343,14 +405,14 @@ class RoutingHost:
             snapshot = await session.scalar(
                 select(RoutingSnapshot).order_by(RoutingSnapshot.position.desc()).limit(1)
             )
-            engine = Engine()
+            engine = Engine(self.settings)
             directory = Directory()
             position = 0
             if snapshot is not None:
                 # The host stores its own part next to the engine's records; the engine gets
-                # exactly what it produced.
+                # exactly what it produced, but runs with the settings of this start.
                 records = {k: v for k, v in snapshot.state.items() if k != SERVICE_KEY}
-                engine = Engine.restore(records)
+                engine = Engine.restore(records, settings=self.settings)
                 directory.load_snapshot(snapshot.state)
                 position = snapshot.position
             entries = await session.scalars(
@@ -387,43 +449,86 @@ class RoutingHost:
     def start_timers(self) -> None:
         if self._timer is None:
             self._timer = asyncio.create_task(self._run_timers(), name=f"routing-{self.tenant_id}")
+            self.compactor.start()  # what a previous run left beyond the window
 
     async def close(self, *, snapshot: bool = True) -> None:
+        for task in list(self._sending):
+            # Nothing is lost: after a restart every pending offer is revoked and made again.
+            task.cancel()
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
             self._timer = None
-        if snapshot and not self._broken and self.position > self.snapshot_position:
-            async with self.lock:
-                await self._persist([], force_snapshot=True)
+        await self.compactor.stop()  # first: the closing snapshot starts no new run
+        async with self.lock:
+            await self._settle(reload=False)
+            if not (snapshot and not self._broken and self.position > self.snapshot_position):
+                return
+            done = self._submit([], None, force_snapshot=True)
+        await done
+        await self.compactor.stop()
 
     @contextlib.asynccontextmanager
     async def consistent(self) -> AsyncIterator[RoutingHost]:
-        """The engine exactly as committed, held still: no routing event of this tenant can
-        commit until the block ends (every one is written under this lock)."""
+        """The engine exactly as committed, held still: every step applied so far is committed
+        first, and no other can be applied until the block ends."""
         async with self.lock:
-            if self._broken:
-                await self.load()
+            await self._settle()
             yield self
+
+    async def _settle(self, *, reload: bool = True) -> None:
+        """Under the lock: wait until every step applied is committed (none can be added
+        meanwhile); after a failed commit, rebuild from the database (`reload`)."""
+        while self._committer is not None and not self._committer.done():
+            await asyncio.shield(self._committer)
+        if self._broken and reload:
+            await self.load()
 
     # --- commands ----------------------------------------------------------------------------
 
     def _now(self) -> datetime:
         # Monotonic per host, so the log's instants never go backwards (wall clocks can).
-        self._last_us = max(int(time.time() * 1_000_000), self._last_us, to_us(self.engine.now))
+        wall = int(self.clock() * 1_000_000)
+        if self._answers:
+            # An offer's answer is waiting in line: time stands still at its arrival (no later
+            # than ANSWER_HOLD_SECONDS ago), so no offer it may answer times out before it is
+            # judged. Commands in between are handled at that instant.
+            wall = min(wall, max(min(self._answers), wall - ANSWER_HOLD_US))
+        self._last_us = max(wall, self._last_us, to_us(self.engine.now))
         return from_us(self._last_us)
 
     async def execute(
-        self, command: Command, actor_id: uuid.UUID | None = None, *, advance_first: bool = True
+        self,
+        command: Command,
+        actor_id: uuid.UUID | None = None,
+        *,
+        advance_first: bool = True,
+        after: Callable[[], None] | None = None,
     ) -> list[Event]:
         """Run one command; its events are committed and published before this returns.
-        A refused command raises its RoutingError with nothing changed (timers may have fired)."""
+        A refused command raises its RoutingError with nothing changed (timers may have fired).
+        An offer's answer with `received_at` holds the tenant's clock at that instant until it
+        is handled (see `_now`); the engine judges it at that instant."""
 
         async def just_this() -> list[Command]:
             return [command]
 
-        return await self.execute_with(just_this, actor_id, advance_first=advance_first)
+        received = getattr(command, "received_at", None)
+        if received is None:
+            return await self.execute_with(
+                just_this, actor_id, advance_first=advance_first, after=after
+            )
+        held = to_us(received)
+        self._answers[held] += 1
+        try:
+            return await self.execute_with(
+                just_this, actor_id, advance_first=advance_first, after=after
+            )
+        finally:
+            self._answers[held] -= 1
+            if not self._answers[held]:
+                del self._answers[held]
 
     async def execute_with(
         self,
@@ -431,41 +536,82 @@ class RoutingHost:
         actor_id: uuid.UUID | None = None,
         *,
         advance_first: bool = True,
+        after: Callable[[], None] | None = None,
     ) -> list[Event]:
         """Run the commands `make` decides on while holding the lock, so that they are built
         from the state they apply to (e.g. an agent's definition merged with directory data
         read under the lock: no change can slip in between). Each is handled in turn; a
         refused one changes nothing and the first refusal is raised after the others are
-        committed. Nothing to do: nothing happens, not even an advance."""
+        committed. Nothing to do: nothing happens, not even an advance (but the answer still
+        waits for the steps already queued: `make` may have decided on them).
+        `after` runs under the lock right after the commands, for a caller that answers with
+        the state they left (e.g. the new contact's view): that state is committed when this
+        returns, without waiting for the steps applied after it."""
+        self.backlog += 1
+        try:
+            return await self._execute_with(make, actor_id, advance_first, after)
+        finally:
+            self.backlog -= 1
+
+    def _unsettled(self) -> asyncio.Future[None] | None:
+        return self._tail if self._tail is not None and not self._tail.done() else None
+
+    async def _execute_with(
+        self,
+        make: Callable[[], Awaitable[list[Command]]],
+        actor_id: uuid.UUID | None,
+        advance_first: bool,
+        after: Callable[[], None] | None,
+    ) -> list[Event]:
+        refused: RoutingError | None = None
+        events: list[Event] = []
+        done: asyncio.Future[None] | None
         async with self.lock:
-            if self._broken:
-                await self.load()
-            commands = await make()
-            if not commands:
-                return []
-            now = self._now()
-            at_us = to_us(now)
+            while True:
+                if self._broken:
+                    await self._settle()  # the failed batch's followers have failed too
+                commands = await make()
+                # A commit that failed while `make` awaited left the engine ahead of the
+                # database: rebuild and decide again (nothing may apply on top of it).
+                if not self._broken:
+                    break
             steps: list[_Step] = []
-            fired = self.engine.advance(now) if advance_first else []
-            if fired:
-                steps.append(_Step("advance", at_us, None, fired))
-            refused: RoutingError | None = None
-            events: list[Event] = []
-            for command in commands:
-                try:
-                    handled = self.engine.handle(command, now)
-                except RoutingError as error:
-                    refused = refused or error
-                    continue
-                events.extend(handled)
-                # An idle tick changes nothing worth replaying; every other command is logged.
-                if handled or not isinstance(command, Tick):
-                    steps.append(_Step("command", at_us, command.to_dict(), handled))
+            if commands:
+                now = self._now()
+                at_us = to_us(now)
+                fired = self.engine.advance(now) if advance_first else []
+                if fired:
+                    steps.append(_Step("advance", at_us, None, fired))
+                for command in commands:
+                    try:
+                        handled = self.engine.handle(command, now)
+                    except RoutingError as error:
+                        refused = refused or error
+                        continue
+                    events.extend(handled)
+                    # An idle tick changes nothing worth replaying, nor do offers sent in time;
+                    # any other command is logged.
+                    if handled or not isinstance(command, Tick | OffersSent):
+                        steps.append(_Step("command", at_us, command.to_dict(), handled))
+            # No await from the check of `_broken` above to here: the step joins the queue of
+            # the engine it was applied to.
             if steps:
-                await self._persist(steps, actor_id=actor_id)
-            if refused is not None:
-                raise refused
-            return events
+                try:
+                    done = self._submit(steps, actor_id)
+                except BaseException:
+                    self._broken = True  # applied but not queued: rebuild before the next
+                    raise
+            else:
+                # Nothing to write, but the answer may rest on steps not yet committed.
+                done = self._unsettled()
+            if commands and after is not None:
+                after()
+        # Answered once on disk; the lock is free meanwhile for the next commands.
+        if done is not None:
+            await asyncio.shield(done)
+        if refused is not None:
+            raise refused
+        return events
 
     async def tick(self) -> list[Event]:
         return await self.execute(Tick())
@@ -477,54 +623,142 @@ class RoutingHost:
         than counted as timed out; every other timer fires at its own deadline."""
         return await self.execute(RevokeOffers(), advance_first=False)
 
-    async def _persist(
-        self, steps: list[_Step], *, actor_id: uuid.UUID | None = None, force_snapshot: bool = False
-    ) -> None:
-        session = self.db.session(self.tenant_id)
-        position = self.position
+    def _submit(
+        self, steps: list[_Step], actor_id: uuid.UUID | None, *, force_snapshot: bool = False
+    ) -> asyncio.Future[None]:
+        """Under the lock, right after the steps were applied: follow their events (audiences
+        are who saw a contact or agent just before an event and who sees it just after, so
+        they are worked out in order, now), queue them for the next group commit and return
+        the future resolved once they are committed."""
         directory = self.directory
+        position = self.position
+        entries: list[tuple[int, str, int, dict[str, Any] | None]] = []
+        records: list[_Record] = []
+        offers: list[tuple[str, int]] = []
         try:
-            uow = UnitOfWork(session, self.bus, tenant_id=self.tenant_id, actor_id=actor_id)
             for step in steps:
                 position += 1
-                session.add(
-                    RoutingLogEntry(
-                        position=position, kind=step.kind, at_us=step.at_us, command=step.command
-                    )
-                )
+                entries.append((position, step.kind, step.at_us, step.command))
                 for event in step.events:
-                    # One event at a time: its audience is who saw the contact or agent just
-                    # before it and who sees it just after (a requeue leaves its agent, an
-                    # overflow its queue's supervisors).
+                    if isinstance(event, OfferCreated):
+                        offers.append((event.offer_id, step.at_us))
                     seen = directory.observe_one(event)
-                    audience = seen.audience
-                    if seen.resync_teams:
-                        audience = replace(
-                            audience,
-                            scope_change_for=await _supervisors(session, seen.resync_teams),
-                        )
-                    uow.record(to_domain(event), audience)
+                    records.append(_Record(to_domain(event), seen.audience, seen.resync_teams))
                 directory.end_step()
             for card, audience in self._cards():
-                uow.record(card, audience)
-            snapshot_due = position - self.snapshot_position >= self.snapshot_every
-            if force_snapshot or snapshot_due:
-                state = {**self.engine.snapshot(), SERVICE_KEY: directory.service_state()}
-                session.add(RoutingSnapshot(position=position, state=state))
-            await uow.commit()
-        except BaseException:
-            # The engine moved on but the database did not: rebuild from the database before
-            # the next command rather than serve a state nobody can replay.
-            self._broken = True
-            log.exception("routing step not persisted; reloading", tenant=str(self.tenant_id))
-            raise
+                records.append(_Record(card, audience, frozenset()))
         finally:
             directory.placed.clear()
             directory.arrived.clear()
-            await session.close()
-        self.position = position
-        if force_snapshot or snapshot_due:
+        snapshot = None
+        if force_snapshot or position - self.snapshot_position >= self.snapshot_every:
+            state = {**self.engine.snapshot(), SERVICE_KEY: directory.service_state()}
+            snapshot = (position, state)
             self.snapshot_position = position
+        self.position = position
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Write(entries, records, snapshot, actor_id, done, offers))
+        self._tail = done
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(
+                self._commit_batches(), name=f"routing-commit-{self.tenant_id}"
+            )
+        return done
+
+    async def _commit_batches(self) -> None:
+        """Write what is queued, one transaction per batch: all the steps applied while the
+        previous batch was being written (so a batch is a few milliseconds of commands), in
+        the order they were applied. Each caller is answered, and the batch's events
+        published, only after its commit. If a commit fails, every step of that batch and of
+        those queued after it (applied on top of it) fails, and the host is marked broken: it
+        reloads from the database before the next command (docs/adr/0015-group-commit.md)."""
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                async with self.write_lock:
+                    await self._write(batch)
+            except BaseException as error:
+                # From here to the end nothing awaits: no step can join the queue meanwhile.
+                failed = batch + self._queue
+                self._queue = []
+                self._broken = True
+                now = time.monotonic()
+                log.exception(
+                    "routing steps not persisted; reloading",
+                    tenant=str(self.tenant_id),
+                    write_lock_holders=[
+                        f"{h.task} for {now - h.since:.1f}s" for h in self.db.write_holders()
+                    ],
+                )
+                for write in failed:
+                    if not write.done.done():
+                        lost = StepNotPersisted("routing step not persisted; retry")
+                        lost.__cause__ = error
+                        write.done.set_exception(lost)
+                        write.done.exception()  # retrieved: a caller gone is no error
+                if not isinstance(error, Exception):
+                    raise
+                return
+            for write in batch:
+                if not write.done.done():
+                    write.done.set_result(None)
+            self._offers_sent(batch)
+            if any(write.snapshot is not None for write in batch):
+                self.compactor.start()
+
+    def _offers_sent(self, batch: list[_Write]) -> None:
+        """The batch is committed and its events published: its offers have been sent to their
+        agents now. Those made a while ago (the commit or the line before it was slow) get the
+        whole offer timeout from now, in a step of their own (logged, so replay agrees); an
+        agent is not punished for the server's delay. A task: the committer cannot wait for a
+        step that it is itself to write."""
+        sent_us = int(self.clock() * 1_000_000)
+        late = tuple(
+            offer_id
+            for write in batch
+            for offer_id, at_us in write.offers
+            if sent_us - at_us >= OFFER_SEND_SLACK_US
+        )
+        if not late:
+            return
+        task = asyncio.create_task(
+            self._extend(OffersSent(late, from_us(sent_us))), name=f"routing-sent-{self.tenant_id}"
+        )
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _extend(self, command: OffersSent) -> None:
+        try:
+            await self.execute(command)
+        except Exception:
+            # The offers keep their first deadline: the agent may get less time, nothing else.
+            log.exception(
+                "routing: moving sent offers' deadlines failed", tenant=str(self.tenant_id)
+            )
+
+    async def _write(self, batch: list[_Write]) -> None:
+        session = self.db.session(self.tenant_id)
+        try:
+            uow = UnitOfWork(session, self.bus, tenant_id=self.tenant_id)
+            for write in batch:
+                for position, kind, at_us, command in write.entries:
+                    session.add(
+                        RoutingLogEntry(position=position, kind=kind, at_us=at_us, command=command)
+                    )
+                for record in write.records:
+                    audience = record.audience
+                    if record.resync_teams:
+                        audience = replace(
+                            audience,
+                            scope_change_for=await _supervisors(session, record.resync_teams),
+                        )
+                    uow.record(record.event, audience, actor_id=write.actor_id)
+                if write.snapshot is not None:
+                    position, state = write.snapshot
+                    session.add(RoutingSnapshot(position=position, state=state))
+            await uow.commit()
+        finally:
+            await session.close()
 
     def _cards(self) -> list[tuple[ContactPlaced, Audience]]:
         """The whole card of each contact that took a new place in this step (moved queue,
@@ -550,10 +784,11 @@ class RoutingHost:
 
     async def _run_timers(self) -> None:
         while True:
+            # Clock-based rules are retried (a Tick) at least every tick_seconds.
             deadline = self.engine.next_deadline()
-            delay = MAX_TIMER_SLEEP
+            delay = self.settings.tick_seconds
             if deadline is not None:
-                delay = min(MAX_TIMER_SLEEP, max(0.0, (deadline - self._now()).total_seconds()))
+                delay = min(delay, max(0.0, (deadline - self._now()).total_seconds()))
             await asyncio.sleep(delay)
             try:
                 await self.tick()

@@ -17,7 +17,11 @@ class RoutingLogEntry(TenantScoped, Base):
     """One engine step that changed something: `advance` to an instant, or a `command` at one."""
 
     __tablename__ = "routing_log"
-    __table_args__ = (UniqueConstraint("tenant_id", "position", name="uq_routing_log_position"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "position", name="uq_routing_log_position"),
+        # Compaction finds the last entry older than its retention window by instant.
+        Index("ix_routing_log_at", "tenant_id", "at_us"),
+    )
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     position: Mapped[int] = mapped_column(BigInteger)

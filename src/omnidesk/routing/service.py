@@ -1,4 +1,7 @@
-"""Routing use cases over the per-tenant hosts; endpoints and channels go through here.
+"""Routing use cases over the per-tenant hosts. Every domain and channel reaches routing through
+the methods `omnidesk.routing.api.Routing` names (commands in; read models, audiences and, on the
+bus, events out); `host`, `loaded_host` and `reading` hand out a tenant's host itself and are for
+routing's own endpoints and views only.
 
 Team sync: an agent's routing profile carries the user's name, teams and time zone (teams give
 its events their audiences). The directory owns them; this service follows its committed events
@@ -15,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import exists, or_, select
 
@@ -25,6 +30,9 @@ from omnidesk.core.routing import (
     AgentDef,
     AgentDisconnected,
     Command,
+    ContactArrived,
+    EndWrapUp,
+    EngineSettings,
     RemoveAgent,
     RoutingError,
     UpdateAgent,
@@ -33,26 +41,47 @@ from omnidesk.core.routing.events import Event
 from omnidesk.directory.models import Team, User
 from omnidesk.platform.bus import EventBus, Subscription
 from omnidesk.platform.database import SYSTEM, Database
-from omnidesk.platform.errors import NotFound
-from omnidesk.platform.events import PublishedEvent
+from omnidesk.platform.errors import NotFound, TooManyRequests
+from omnidesk.platform.events import Audience, PublishedEvent
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.tenancy import Tenant
+from omnidesk.routing.compaction import DEFAULT_RETENTION
 from omnidesk.routing.events import as_uuid
+from omnidesk.routing.hooks import ContactHooks, CustomerRef
 from omnidesk.routing.host import RoutingHost
 from omnidesk.routing.models import RoutingLogEntry, RoutingSnapshot
+from omnidesk.routing.reads import RoutingReads
 
 log = get_logger(__name__)
+T = TypeVar("T")
 RESTORE_RETRY_SECONDS = 2.0
 SYNC_ATTEMPTS = 3
+OVERLOAD_RETRY_SECONDS = 1
 # The parts of an agent's definition that come from the directory.
 _USER_CHANGES = {"active", "display_name", "timezone"}
 
 
 class RoutingService:
-    def __init__(self, db: Database, bus: EventBus, *, snapshot_every: int = 1000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        *,
+        snapshot_every: int = 1000,
+        log_retention: timedelta = DEFAULT_RETENTION,
+        engine_settings: EngineSettings | None = None,
+        max_backlog: int = 0,
+    ) -> None:
         self.db = db
+        # Above this many commands waiting in a tenant's routing, new contacts are shed (0: never).
+        self.max_backlog = max_backlog
         self.bus = bus
         self.snapshot_every = snapshot_every
+        self.log_retention = log_retention
+        # Every tenant's engine runs with these (Settings.routing_engine_settings()).
+        self.engine_settings = engine_settings or EngineSettings()
+        # The customer domain's ports (routing/hooks.py), plugged in by the composition root.
+        self.hooks: ContactHooks | None = None
         self._hosts: dict[uuid.UUID, RoutingHost] = {}
         self._loading = asyncio.Lock()
         self._restorer: asyncio.Task[None] | None = None
@@ -74,6 +103,12 @@ class RoutingService:
         self._syncer = asyncio.create_task(self._sync_loop(), name="routing-team-sync")
         self._restorer = asyncio.create_task(self._restore_all(), name="routing-restore")
 
+    async def restored(self) -> list[uuid.UUID]:
+        """Wait until every tenant with routing state is loaded; their ids."""
+        if self._restorer is not None:
+            await asyncio.shield(self._restorer)
+        return list(self._hosts)
+
     async def _restore_all(self) -> None:
         while True:
             try:
@@ -94,13 +129,11 @@ class RoutingService:
             await self.host(tenant_id)
 
     async def _tenant_has_state(self, tenant_id: uuid.UUID) -> bool:
-        session = self.db.session(SYSTEM)
-        try:
+        # A read snapshot: on SQLite a plain session would queue behind every writer.
+        async with self.db.snapshot_session(SYSTEM) as session:
             found = await session.scalar(
                 select(Tenant.id).where(Tenant.id == tenant_id, _has_state())
             )
-        finally:
-            await session.close()
         return found is not None
 
     async def host(self, tenant_id: uuid.UUID) -> RoutingHost:
@@ -110,7 +143,14 @@ class RoutingService:
         async with self._loading:
             host = self._hosts.get(tenant_id)
             if host is None:
-                host = RoutingHost(tenant_id, self.db, self.bus, snapshot_every=self.snapshot_every)
+                host = RoutingHost(
+                    tenant_id,
+                    self.db,
+                    self.bus,
+                    snapshot_every=self.snapshot_every,
+                    log_retention=self.log_retention,
+                    settings=self.engine_settings,
+                )
                 await host.load()
                 if host.position:
                     await host.resume_after_restore()
@@ -139,9 +179,119 @@ class RoutingService:
             yield host
 
     async def execute(
-        self, tenant_id: uuid.UUID, command: Command, actor_id: uuid.UUID | None = None
+        self,
+        tenant_id: uuid.UUID,
+        command: Command,
+        actor_id: uuid.UUID | None = None,
+        *,
+        after: Callable[[RoutingHost], None] | None = None,
     ) -> list[Event]:
-        return await (await self.host(tenant_id)).execute(command, actor_id)
+        """Run `command`; `after` reads the state it left, in the command's own turn of the
+        lock (committed when this returns)."""
+        host = await self.host(tenant_id)
+        then = None if after is None else (lambda: after(host))
+        return await host.execute(command, actor_id, after=then)
+
+    def admit_new_contact(self, tenant_id: uuid.UUID) -> None:
+        """Refuse (429, Retry-After) a new contact while the tenant's routing is overloaded:
+        more commands waiting to be applied or committed than `max_backlog`. Only creation
+        is shed; whatever lets agents work through the backlog (answers, ends, state
+        changes) is never refused for it."""
+        host = self._hosts.get(tenant_id)
+        if self.max_backlog and host is not None and host.backlog > self.max_backlog:
+            raise TooManyRequests(
+                f"routing is overloaded ({host.backlog} commands waiting); "
+                f"try again in {OVERLOAD_RETRY_SECONDS} s",
+                retry_after=OVERLOAD_RETRY_SECONDS,
+            )
+
+    async def execute_all(
+        self,
+        tenant_id: uuid.UUID,
+        commands: Sequence[Command],
+        actor_id: uuid.UUID | None = None,
+    ) -> list[Event]:
+        """Several commands as one routing step: one lock hold, one transaction, their events
+        published together (no viewer sees a state between two of them). Each is handled in
+        turn; a refused one changes nothing and the first refusal is raised once the others
+        are committed."""
+        listed = list(commands)
+
+        async def these() -> list[Command]:
+            return listed
+
+        return await (await self.host(tenant_id)).execute_with(these, actor_id)
+
+    async def arrive(
+        self,
+        tenant_id: uuid.UUID,
+        command: ContactArrived,
+        customer: CustomerRef | None = None,
+        actor_id: uuid.UUID | None = None,
+        *,
+        strict: bool = True,
+        after: Callable[[RoutingHost], None] | None = None,
+    ) -> list[Event]:
+        """A contact arrives from `customer`: the hooks put the customer's attributes on it
+        (and may prefer an agent), then routing runs it. `strict`: a customer reference the
+        hooks refuse (an invalid number) refuses the contact; otherwise (a call, which must
+        not be lost for a garbled caller id) it is logged and the contact arrives as given."""
+        hooks = self.hooks
+        if hooks is None or customer is None:
+            return await self.execute(tenant_id, command, actor_id, after=after)
+        try:
+            arrival = await hooks.arriving(tenant_id, command, customer)
+        except Exception as exc:
+            if strict:
+                raise
+            log.warning("routing.customer_not_resolved", contact=command.contact_id, error=str(exc))
+            return await self.execute(tenant_id, command, actor_id, after=after)
+        enriched = arrival.command
+        if enriched.preferred_agent_id not in (None, command.preferred_agent_id):
+            # The hook's preference names an agent routing may no longer know (removed).
+            wanted = enriched.preferred_agent_id
+            if await self.read(tenant_id, lambda r: r.agent(wanted)) is None:
+                enriched = replace(enriched, preferred_agent_id=command.preferred_agent_id)
+        events = await self.execute(tenant_id, enriched, actor_id, after=after)
+        try:
+            await hooks.arrived(tenant_id, replace(arrival, command=enriched))
+        except Exception:
+            # Routing has the contact; the customer link is the hook's to retry or lose.
+            log.exception("routing.arrived_hook_failed", contact=command.contact_id)
+        return events
+
+    async def end_wrap_up(
+        self, tenant_id: uuid.UUID, command: EndWrapUp, actor_id: uuid.UUID | None = None
+    ) -> list[Event]:
+        """End a wrap-up; a disposition must be one of the tenant's codes (when a customer
+        domain is plugged in), and the queue may require one (the engine checks that)."""
+        if self.hooks is not None and command.disposition is not None:
+            await self.hooks.check_disposition(tenant_id, command.disposition)
+        return await self.execute(tenant_id, command, actor_id)
+
+    async def read(self, tenant_id: uuid.UUID, fn: Callable[[RoutingReads], T]) -> T:
+        """`fn`'s answer from the tenant's read models as committed, all read at one instant:
+        no routing event of the tenant commits while `fn` runs (it holds routing's lock, so
+        keep it short; it cannot await). A tenant without routing state is not loaded for it:
+        `fn` sees no queues, agents or contacts."""
+        async with self.reading(tenant_id) as host:
+            return fn(RoutingReads(host))
+
+    def queue_audience(self, tenant_id: uuid.UUID, queue_id: str) -> Audience:
+        """Who follows this queue's contacts (the teams of its members), for events of one's
+        own about them. From routing as loaded, without waiting for its lock: empty while the
+        tenant's routing is not loaded."""
+        host = self._hosts.get(tenant_id)
+        return host.directory.queue_audience(queue_id) if host is not None else Audience()
+
+    def agent_audience(self, tenant_id: uuid.UUID, agent_id: str) -> Audience:
+        """Who follows this agent (the agent and their teams); as `queue_audience`, except that
+        the agent is in it even while the tenant's routing is not loaded."""
+        host = self._hosts.get(tenant_id)
+        if host is not None:
+            return host.directory.agent_audience(agent_id)
+        user = as_uuid(agent_id)
+        return Audience.of(users=[user] if user else [])
 
     async def put_agent(
         self,
@@ -169,6 +319,26 @@ class RoutingService:
             )
             known = agent.id in host.directory.agents
             return [UpdateAgent(agent) if known else AddAgent(agent)]
+
+        return await host.execute_with(command, actor_id)
+
+    async def assign_agent(
+        self,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        changes: dict[str, Any],
+        *,
+        actor_id: uuid.UUID | None = None,
+    ) -> list[Event]:
+        """Replace some fields of an existing profile (a supervisor moving an agent between
+        queues and skills); the rest is kept as it is under the host's lock."""
+        host = await self.host(tenant_id)
+
+        async def command() -> list[Command]:
+            current = host.directory.agents.get(str(user_id))
+            if current is None:
+                raise NotFound(f"user {user_id} has no routing profile")
+            return [UpdateAgent(AgentDef.from_dict({**current, **changes}))]
 
         return await host.execute_with(command, actor_id)
 

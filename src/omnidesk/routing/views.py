@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.core.routing import AgentStatus, ContactStatus
-from omnidesk.directory.models import Role
 from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.events import DomainEvent, event_type
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from omnidesk.directory.models import Role
 from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.errors import Forbidden, Invalid
 from omnidesk.wfm import erlang as erl
 from omnidesk.wfm.schemas import (

@@ -2,8 +2,8 @@
 the new server takes it back from routing's contact and the asking call's `callback` step, and
 rings the agent when routing offers it — at once if the offer outlived the old server.
 
-No softphone is registered here, so each ring ends with 480 and the server rejects the offer
-with reason "unavailable": that routing event is how these tests see that a ring was tried.
+No softphone is registered here, so each ring fails at once and the server rejects the offer
+with reason "not_registered": that routing event is how these tests see that a ring was tried.
 The ring and the dialling with real peers are covered by tests/e2e/voice.
 """
 
@@ -16,22 +16,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from voice_config_helpers import voice_tenant
 
+from omnidesk.bench.voice_testbed import SipAgent, voice_settings
 from omnidesk.channels.voice.callbacks import Callback
 from omnidesk.channels.voice.calls import VoiceCall
 from omnidesk.channels.voice.ivr import actions as ivr
-from omnidesk.channels.voice.testbed import (
-    SipAgent,
-    VoiceTenant,
-    configure,
-    queue_flow,
-    routing_queue,
-    voice_settings,
-)
 from omnidesk.channels.voice.wiring import start_voice, stop_voice
-from omnidesk.core.routing import AcceptOffer
 from omnidesk.directory.models import User
 from omnidesk.platform.database import SYSTEM
+from omnidesk.routing.api import AcceptOffer
 from spine_checks import all_events
 
 DID = "+493012345678"
@@ -46,17 +40,7 @@ def _voice_on(settings: Any) -> Any:
 
 def _setup(as_user: Any, tenants: Any) -> dict[str, str]:
     ids: dict[str, str] = tenants["demo"].ids
-    configure(
-        as_user("admin"),
-        VoiceTenant(
-            domain="voice.demo.example",
-            number=DID,
-            flow=queue_flow("main", "support"),
-            queue=routing_queue("support", "Support", offer_timeout_seconds=60, wrap_up_seconds=5),
-            record="never",
-            agents=(SipAgent(ids["agent1"], "agent1", "agent1-sip-secret"),),
-        ),
-    )
+    voice_tenant(as_user("admin"), (SipAgent(ids["agent1"], "agent1", "agent1-sip-secret"),))
     return ids
 
 
@@ -172,7 +156,7 @@ def test_waiting_callback_is_taken_back_and_rings_when_offered(
     [rejected] = _wait_for(
         lambda: _routing_events(admin, "routing.offer_rejected", cid), "the ring to fail"
     )
-    assert rejected["agent_id"] == ids["agent1"] and rejected["reason"] == "unavailable"
+    assert rejected["agent_id"] == ids["agent1"] and rejected["reason"] == "not_registered"
 
     # Back in line after the failed ring, it is taken back again by the next start.
     recovered = client.portal.call(_restart, settings, app)
@@ -203,13 +187,12 @@ def test_offer_that_outlived_the_server_rings_at_once(app, client, tenants, as_u
     [rejected] = _wait_for(
         lambda: _routing_events(admin, "routing.offer_rejected", cid), "the ring to fail"
     )
-    assert rejected["offer_id"] == offer["offer_id"] and rejected["reason"] == "unavailable"
+    assert rejected["offer_id"] == offer["offer_id"] and rejected["reason"] == "not_registered"
     assert app.state.voice.callbacks.pending[cid].state == "waiting"  # back in line, pending
 
 
 async def _accept(app: Any, tenant_id: uuid.UUID, offer_id: str, agent_id: str) -> None:
-    host = await app.state.routing.host(tenant_id)
-    await host.execute(AcceptOffer(offer_id, agent_id))
+    await app.state.routing.execute(tenant_id, AcceptOffer(offer_id, agent_id))
 
 
 def test_callback_connected_when_the_server_died_is_left_to_the_agent(
@@ -234,3 +217,34 @@ def test_callback_connected_when_the_server_died_is_left_to_the_agent(
     assert recovered == [] and cid not in app.state.voice.callbacks.pending
     contact = admin.get(f"/api/v1/routing/contacts/{cid}").json()
     assert contact["state"] == "active" and contact["agent_id"] == ids["agent1"]
+
+
+def test_callback_requested_outside_a_call_is_taken_back_too(
+    app, client, tenants, as_user, settings
+):  # type: ignore[no-untyped-def]
+    """A channel switch's callback (`request_callback`: no asking call) is recovered from its
+    request's `callback` step like an IVR's."""
+    ids = _setup(as_user, tenants)
+    tenant_id = client.portal.call(_tenant, app, ids["admin"])
+    r = as_user("agent1").post(
+        "/api/v1/crm/customers",
+        json={"display_name": "Anna", "identities": [{"kind": "phone", "value": CUSTOMER_E164}]},
+    )
+    assert r.status_code == 201, r.text
+
+    async def ask() -> str:
+        return await app.state.voice.request_callback(  # type: ignore[no-any-return]
+            tenant_id,
+            CUSTOMER_E164,
+            "support",
+            customer_id=uuid.UUID(r.json()["id"]),
+            attributes={"switched_from": "chat-1"},
+        )
+
+    cid = client.portal.call(ask)
+    assert cid.startswith("callback-req-")
+    recovered = client.portal.call(_restart, settings, app)
+    assert [cb.id for cb in recovered] == [cid]
+    cb = app.state.voice.callbacks.pending[cid]
+    assert (cb.number, cb.queue_id, cb.state) == (CUSTOMER_E164, "support", "waiting")
+    assert cb.attributes["switched_from"] == "chat-1"

@@ -175,6 +175,8 @@ def test_trunks_by_source_numbers_flows_and_policies(client, app, as_user, looku
     path = _call(client, lookups.audio_path, tenant_a, "moh.wav")
     assert path is not None and path.read_bytes() == wav_bytes()
     assert _call(client, lookups.audio_path, tenant_b, "moh.wav") is None
+    # A flow names it without ".wav" ({wav: moh}, moh: moh), as the flow check accepts.
+    assert _call(client, lookups.audio_path, tenant_a, "moh") == path
 
 
 def test_entries_expire_without_an_event(client, app, as_user, lookups) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from omnidesk.bench.voice_testbed import free_port
 from omnidesk.channels.voice.models import Recording as RecordingRow
 from omnidesk.channels.voice.recovery import inspect_wav
-from omnidesk.channels.voice.testbed import free_port
 from omnidesk.channels.voice.wiring import start_voice, stop_voice
 from omnidesk.directory.models import User
 from omnidesk.platform.database import SYSTEM

@@ -8,6 +8,14 @@ import struct
 import wave
 from typing import Any
 
+from omnidesk.bench.voice_testbed import (
+    SipAgent,
+    VoiceTenant,
+    configure,
+    queue_flow,
+    routing_queue,
+)
+
 DOMAIN = "voice.demo.example"
 DOMAIN_B = "voice.other.example"
 DID = "+493012345678"  # a valid Berlin number (phonenumbers checks the plan)
@@ -69,3 +77,18 @@ def upload(admin: Any, name: str, data: bytes, content_type: str = "audio/wav") 
     return admin.post(
         f"/api/v1/voice/audio?name={name}", content=data, headers={"content-type": content_type}
     )
+
+
+def voice_tenant(admin: Any, agents: tuple[SipAgent, ...]) -> None:
+    """The tenant ready for calls through the API: DOMAIN, DID whose flow puts every call in
+    the queue "support" (60 s offers, not recorded), and `agents` serving it with SIP logins."""
+    queue = routing_queue("support", "Support", offer_timeout_seconds=60, wrap_up_seconds=5)
+    bed = VoiceTenant(
+        domain=DOMAIN,
+        number=DID,
+        flow=queue_flow("main", "support"),
+        queue=queue,
+        record="never",
+        agents=agents,
+    )
+    configure(admin, bed)

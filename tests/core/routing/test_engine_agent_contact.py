@@ -24,7 +24,7 @@ from omnidesk.core.routing import (
     EndContact,
     EndWrapUp,
     Engine,
-    EngineConfig,
+    EngineSettings,
     Event,
     ExtendWrapUp,
     QueueDef,
@@ -50,7 +50,7 @@ def at(seconds: float) -> datetime:
 class Desk:
     """An engine, a clock in seconds since T0 and every event and command so far."""
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(self, config: EngineSettings | None = None) -> None:
         self.engine = Engine(config, compiler=COMPILER)
         self.log: list[Event] = []
         self.commands: list[tuple[Command, datetime]] = []
@@ -98,7 +98,7 @@ def state(engine: Engine) -> dict[str, Any]:
     return snapshot
 
 
-def desk_with_queue(config: EngineConfig | None = None, **queue: Any) -> Desk:
+def desk_with_queue(config: EngineSettings | None = None, **queue: Any) -> Desk:
     desk = Desk(config)
     desk.queue(**queue)
     return desk
@@ -203,7 +203,7 @@ def test_end_contact_puts_the_agent_in_wrap_up_then_available_again() -> None:
 def test_wrap_up_length(
     config_seconds: float | None, queue_id: str | None, expected: list[Any]
 ) -> None:
-    config = EngineConfig(agent_contact_wrap_up_seconds=config_seconds)
+    config = EngineSettings(agent_contact_wrap_up_seconds=config_seconds)
     desk = desk_with_queue(config, wrap_up_seconds=5.0)
     desk.agent("a1")
     desk.do(StartAgentContact("out-1", "a1", "voice", queue_id=queue_id), t=1)
@@ -398,7 +398,7 @@ def test_disconnect_puts_a_contact_with_a_queue_back_in_line_like_any_active_one
 
 
 def _mid_contact() -> Desk:
-    desk = desk_with_queue(EngineConfig(agent_contact_wrap_up_seconds=20))
+    desk = desk_with_queue(EngineSettings(agent_contact_wrap_up_seconds=20))
     desk.agent("a1")
     desk.agent("a2", state="away")
     desk.do(StartAgentContact("out-1", "a1", "voice", attributes={"number": "+4930"}), t=1)
@@ -448,7 +448,7 @@ def test_snapshot_and_restore_mid_contact_behave_the_same() -> None:
 
 def test_replaying_the_logged_commands_gives_the_same_state() -> None:
     desk = _mid_contact()
-    replayed = Engine(desk.engine.config, compiler=COMPILER)
+    replayed = Engine(desk.engine.settings, compiler=COMPILER)
     for command, instant in desk.commands:
         # As the host logs them: to_dict, JSON, command_from_dict.
         again = command_from_dict(json.loads(json.dumps(command.to_dict())))

@@ -19,7 +19,7 @@ from omnidesk.core.routing import (
     EndConsult,
     EndContact,
     Engine,
-    EngineConfig,
+    EngineSettings,
     RejectOffer,
     Requeue,
     RevokeOffers,
@@ -175,7 +175,7 @@ def test_warm_transfer_needs_an_accepted_consult() -> None:
 
 
 def test_consult_offer_times_out_and_ends_without_missed_state() -> None:
-    desk = Desk(EngineConfig(missed_state="away"))
+    desk = Desk(EngineSettings(missed_state="away"))
     _call(desk, offer_timeout_seconds=15)
     desk.do(Consult("c1", "k1", "agent", "a2"), t=10)
     events = desk.do(Tick(), t=30)

@@ -24,9 +24,10 @@ from omnidesk.core.routing import (
     EndContact,
     EndWrapUp,
     Engine,
-    EngineConfig,
+    EngineSettings,
     Event,
     ExtendWrapUp,
+    OffersSent,
     QueueDef,
     RejectOffer,
     RemoveAgent,
@@ -66,7 +67,7 @@ COMPILER = PredicateCompiler(
 class Desk:
     """An engine plus a clock in seconds since T0 and the log of every event."""
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(self, config: EngineSettings | None = None) -> None:
         self.engine = Engine(config, compiler=COMPILER)
         self.log: list[Event] = []
         self.t = 0.0
@@ -152,7 +153,7 @@ def test_contact_waits_until_an_agent_becomes_available() -> None:
 def test_missed_offer_returns_contact_and_sets_missed_state(
     missed_state: str, agent_after: tuple[str, str | None], reoffered_to: str, how: str
 ) -> None:
-    desk = Desk(EngineConfig(missed_state=missed_state))  # type: ignore[arg-type]
+    desk = Desk(EngineSettings(missed_state=missed_state))  # type: ignore[arg-type]
     desk.queue(offer_timeout_seconds=20)
     desk.agent("a1")
     desk.agent("a2", available=False)
@@ -174,7 +175,7 @@ def test_missed_offer_returns_contact_and_sets_missed_state(
 
 
 def test_declining_agent_is_not_offered_the_same_contact_again() -> None:
-    desk = Desk(EngineConfig(missed_state="available"))
+    desk = Desk(EngineSettings(missed_state="available"))
     desk.queue()
     desk.agent("a1")
     desk.do(ContactArrived("c1", "q", "voice"), t=1)
@@ -570,6 +571,71 @@ def test_accepting_a_timed_out_offer_is_a_conflict_and_timer_events_are_kept() -
     assert (error.value.code, error.value.http_status) == ("offer_not_pending", 409)
     assert error.value.events[0].type == "routing.offer_timed_out"
     assert desk.engine.contact("c1").state == "waiting"
+
+
+@pytest.mark.parametrize("how", ["accept", "reject"])
+def test_an_answer_is_judged_at_its_arrival_not_when_it_is_handled(how: str) -> None:
+    desk = Desk(EngineSettings(missed_state="away"))
+    desk.queue(offer_timeout_seconds=10, wrap_up_seconds=None)
+    desk.agent("a1")
+    desk.agent("a2", available=False)
+    desk.do(ContactArrived("c1", "q", "voice"), t=1)  # offered to a1 until t=11
+    desk.do(ContactArrived("c2", "q", "voice"), t=2)  # waits
+    desk.do(SetAgentState("a2", "available"), t=3)  # c2 offered to a2 until t=13
+    # a1's answer reached the server at t=10.5 but waited in line until t=20: honoured, and
+    # a2's offer, which nobody answered, still times out at its own deadline (after it).
+    if how == "accept":
+        command: Command = AcceptOffer("c1#1", "a1", received_at=at(10.5))
+    else:
+        command = RejectOffer("c1#1", "a1", "busy", received_at=at(10.5))
+    events = desk.do(command, t=20)
+    kinds = types(events)
+    assert kinds[0] == ("offer_accepted" if how == "accept" else "offer_rejected")
+    assert events[0]["at"] == at(10.5).isoformat()
+    timed_out = [e for e in events if e["type"] == "routing.offer_timed_out"]
+    assert [(e["agent_id"], e["at"]) for e in timed_out] == [("a2", at(13).isoformat())]
+    if how == "accept":
+        assert desk.engine.agent("a1").state == "busy"
+    assert (desk.engine.agent("a2").state, desk.engine.agent("a2").reason) == ("away", "missed")
+    assert desk.engine.now == at(20)
+
+
+def test_an_answer_that_arrived_after_the_deadline_finds_the_offer_timed_out() -> None:
+    desk = Desk()
+    _setup_for_errors(desk)
+    with pytest.raises(RoutingError) as error:
+        desk.do(AcceptOffer("c1#1", "a1", received_at=at(11.5)), t=20)  # expired at t=11
+    assert error.value.code == "offer_not_pending"
+    assert error.value.events[0].type == "routing.offer_timed_out"
+
+
+def test_an_offer_times_out_a_whole_timeout_after_it_was_sent() -> None:
+    desk = Desk(EngineSettings(missed_state="away"))
+    desk.queue(offer_timeout_seconds=10, wrap_up_seconds=None)
+    desk.agent("a1")
+    desk.agent("a2")
+    desk.do(ContactArrived("c1", "q", "voice"), t=1)  # offered to a1 until t=11
+    desk.do(ContactArrived("c2", "q", "voice"), t=1)  # offered to a2 until t=11
+    # Both offers reached their agents only at t=4 (a slow commit); the command is handled at
+    # t=12, after the old deadline, which does not time them out first: judged as of t=4.
+    events = desk.do(OffersSent(("c1#1", "c2#1"), at(4)), t=12)
+    assert [(e["type"], e["offer_id"], e["expires_at"]) for e in events] == [
+        ("routing.offer_extended", "c1#1", at(14).isoformat()),
+        ("routing.offer_extended", "c2#1", at(14).isoformat()),
+    ]
+    expires = {c["id"]: c["offer_expires"] for c in desk.engine.snapshot()["contacts"]}
+    assert expires == {"c1": at(14).isoformat(), "c2": at(14).isoformat()}
+    # a1 answers in time; a2 misses its offer at its new deadline, not at the old one.
+    assert types(desk.do(AcceptOffer("c1#1", "a1"), t=13.5))[0] == "offer_accepted"
+    assert desk.engine.contact("c2").state == "offered"
+    timed_out = [e for e in desk.do(Tick(), t=20) if e["type"] == "routing.offer_timed_out"]
+    assert [(e["agent_id"], e["at"]) for e in timed_out] == [("a2", at(14).isoformat())]
+    # Deadlines only move later, and offers no longer pending are left alone.
+    assert desk.do(OffersSent(("c1#1", "c2#1", "nobody#1"), at(2)), t=21) == []
+    desk.do(SetAgentState("a2", "available"), t=22)
+    desk.do(ContactArrived("c3", "q", "voice"), t=22)  # offered to a2 until t=32
+    assert desk.engine.contact("c3").offer_id == "c3#1"
+    assert desk.do(OffersSent(("c3#1",), at(22)), t=22) == []  # sent at once: nothing to move
 
 
 def test_rule_syntax_error_reports_line_and_column() -> None:

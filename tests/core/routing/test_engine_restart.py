@@ -20,7 +20,7 @@ from omnidesk.core.routing import (
     Command,
     ContactArrived,
     Engine,
-    EngineConfig,
+    EngineSettings,
     Hours,
     InvalidDefinition,
     OverflowAction,
@@ -48,7 +48,7 @@ def kinds(events: list[dict[str, Any]]) -> list[str]:
 
 
 class Desk:
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(self, config: EngineSettings | None = None) -> None:
         self.engine = Engine(config)
         self.t = 0.0
 
@@ -96,7 +96,7 @@ def offered(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 def test_pending_offer_is_revoked_and_offered_again_without_missed_state(
     downtime: float, revoked_at: float
 ) -> None:
-    desk = Desk(EngineConfig(missed_state="away"))
+    desk = Desk(EngineSettings(missed_state="away"))
     desk.queue()
     desk.agent("a1")
     desk.agent("a2")
@@ -124,7 +124,7 @@ def test_pending_offer_is_revoked_and_offered_again_without_missed_state(
 
 
 def test_revoke_only_the_given_agents_others_time_out_as_usual() -> None:
-    desk = Desk(EngineConfig(missed_state="away"))
+    desk = Desk(EngineSettings(missed_state="away"))
     desk.queue()
     desk.agent("a1")
     desk.agent("a2")

@@ -21,7 +21,7 @@ from omnidesk.core.routing import (
     EndContact,
     EndWrapUp,
     Engine,
-    EngineConfig,
+    EngineSettings,
     Event,
     Hours,
     OverflowAction,
@@ -42,7 +42,7 @@ def at(seconds: float) -> datetime:
 
 
 class Desk:
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(self, config: EngineSettings | None = None) -> None:
         self.engine = Engine(config)  # the real rule language
         self.log: list[Event] = []
         self.t = 0.0
@@ -193,7 +193,7 @@ def test_preferred_agent_then_last_agent_then_anyone() -> None:
 
 
 def test_reserved_agent_declining_ends_the_reservation() -> None:
-    desk = Desk(EngineConfig(missed_state="available"))
+    desk = Desk(EngineSettings(missed_state="available"))
     desk.queue()
     desk.agent("pref", capacity={"voice": 1})
     desk.agent("b", capacity={"voice": 1}, available=False)
@@ -360,7 +360,7 @@ def test_full_and_max_wait_overflow(fields: dict[str, Any], reason: str, kind: s
 
 
 def test_overflow_loop_is_cut_off() -> None:
-    desk = Desk(EngineConfig(max_overflow_hops=3))
+    desk = Desk(EngineSettings(max_overflow_hops=3))
     closed = Hours("UTC", {})  # never open
     desk.queue("a", channels=("voice",))
     desk.queue(

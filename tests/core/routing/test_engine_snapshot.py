@@ -25,11 +25,12 @@ from omnidesk.core.routing import (
     EndContact,
     EndWrapUp,
     Engine,
-    EngineConfig,
+    EngineSettings,
     ExtendWrapUp,
     Hours,
     InvalidDefinition,
     ManualClock,
+    OffersSent,
     OverflowAction,
     OverflowKind,
     QueueDef,
@@ -134,6 +135,7 @@ SAMPLE_COMMANDS: list[Command] = [
     EndConsult("k1", transfer=True),
     RevokeOffers(),
     RevokeOffers(("a1", "a2")),
+    OffersSent(("c1#1",), at(2)),
     Tick(),
 ]
 
@@ -177,10 +179,12 @@ def test_bad_command_payloads_are_422(data: dict[str, Any], field: str) -> None:
     assert error.value.http_status == 422 and error.value.details["field"] == field
 
 
-def _busy_engine(config: EngineConfig | None = None) -> tuple[Engine, list[tuple[Command, float]]]:
+def _busy_engine(
+    settings: EngineSettings | None = None,
+) -> tuple[Engine, list[tuple[Command, float]]]:
     """An engine with something of everything pending: offers, wrap-ups with timers, contacts
     at different steps, reservations and maximum waits."""
-    engine = Engine(config)
+    engine = Engine(settings)
     log: list[tuple[Command, float]] = []
 
     def do(command: Command, t: float) -> None:
@@ -247,6 +251,19 @@ def test_snapshot_is_json_and_restores_to_the_same_behaviour() -> None:
     assert restored.snapshot() == snapshot
     assert _play(restored, FOLLOW_UP) == _play(original, FOLLOW_UP)
     assert restored.snapshot() == original.snapshot()
+
+
+def test_restore_keeps_the_snapshots_settings_or_takes_the_given_ones() -> None:
+    original, _ = _busy_engine(EngineSettings(max_overflow_hops=3))
+    snapshot = json.loads(json.dumps(original.snapshot()))
+    assert Engine.restore(snapshot).settings == EngineSettings(max_overflow_hops=3)
+    # The server restores with the settings of its own start (docs/routing.md, "Durability").
+    now = EngineSettings(missed_state="available", tick_seconds=2.0)
+    restored = Engine.restore(snapshot, settings=now)
+    assert restored.settings == now
+    assert restored.snapshot()["config"] == now.to_dict()
+    with pytest.raises(InvalidDefinition, match=r"settings\.max_overflow_hops"):
+        Engine.restore(snapshot, settings=EngineSettings(max_overflow_hops=-1))
 
 
 def test_timers_continue_from_absolute_deadlines_after_restore() -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from baresip_agent import RTP_PORTS, SIGNALLING_PORTS, BaresipAgent, _ephemeral_start
-
-from omnidesk.channels.voice.testbed import free_port
+from omnidesk.bench.baresip import RTP_PORTS, SIGNALLING_PORTS, BaresipAgent, _ephemeral_start
+from omnidesk.bench.voice_testbed import free_port
 
 
 def test_softphone_ports_are_apart_from_ephemeral_ports(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from omnidesk.bench.voice_testbed import free_port
 from omnidesk.channels.voice.sip.auth import FailureLimiter, compute_ha1
 from omnidesk.channels.voice.sip.dialog import IncomingCall
 from omnidesk.channels.voice.sip.endpoint import SipEndpoint
 from omnidesk.channels.voice.sip.message import SipUri
 from omnidesk.channels.voice.sip.transaction import Timers
 from omnidesk.channels.voice.sip.transport import Address
-from omnidesk.channels.voice.testbed import free_port
 
 SIPP = shutil.which("sipp")
 SCENARIOS = Path(__file__).parent / "scenarios"

@@ -20,26 +20,11 @@ from voice_call_helpers import (
 )
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.sipp import CALLER_BYE
 from spine_checks import events_of
 
 pytestmark = needs(*PEERS)
 settings = voice_settings_fixture()
-
-CALLER_BYE = """  <pause milliseconds="{hangup_ms}"/>
-  <send retrans="500"><![CDATA[
-BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:+15551230000@[local_ip]:[local_port]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-</scenario>
-"""
 
 
 def hanging_up_caller(tmp: Path, hangup_ms: int) -> Path:

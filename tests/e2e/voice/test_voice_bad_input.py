@@ -13,7 +13,7 @@ from pathlib import Path
 
 from voice_call_helpers import DID, DOMAIN, configure, needs, voice_settings_fixture
 
-from omnidesk.channels.voice.testbed import free_port
+from omnidesk.bench.voice_testbed import free_port
 
 pytestmark = needs("sipp")
 settings = voice_settings_fixture()

@@ -21,7 +21,6 @@ import pytest
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
-    CALLER_SCENARIO,
     configure,
     db_rows,
     finish_sipp,
@@ -35,6 +34,7 @@ from voice_call_helpers import (
 )
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.sipp import CALLER_SCENARIO
 from omnidesk.channels.voice.models import Call as CallRow
 from omnidesk.channels.voice.models import Recording as RecordingRow
 from omnidesk.channels.voice.voicemail import BEEP_HZ

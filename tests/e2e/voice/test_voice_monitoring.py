@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from baresip_agent import BaresipAgent
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
@@ -35,9 +34,10 @@ from voice_call_helpers import (
 )
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.baresip import BaresipAgent
+from omnidesk.bench.voice_testbed import SipAgent
 from omnidesk.channels.voice.media.analysis import goertzel_power
 from omnidesk.channels.voice.media.recorder import Heard, Recorder
-from omnidesk.channels.voice.testbed import SipAgent
 
 SUPERVISOR_HZ = 1500
 CONSENT_HZ = 2000

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from baresip_agent import BaresipAgent
 from voice_call_helpers import (
     DID,
     DOMAIN,
@@ -42,8 +41,9 @@ from voice_call_helpers import (
 from voice_call_helpers import configure as configure_tenant
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.baresip import BaresipAgent
+from omnidesk.bench.voice_testbed import LOOPBACK_TRUNK, free_port
 from omnidesk.channels.voice.models import Call as CallRow
-from omnidesk.channels.voice.testbed import LOOPBACK_TRUNK, free_port
 from spine_checks import all_events
 
 pytestmark = needs(*PEERS)
@@ -256,7 +256,8 @@ async def test_transfer_out_hands_the_caller_to_an_external_number(
         await kill(sipp, uas)
         await agent.stop()
 
-    [row] = db_rows(client, app, CallRow)
+    # A refused dial's record is written just after the phone hears the refusal.
+    [row] = await _wait(lambda: db_rows(client, app, CallRow), what="the call's record")
     assert row.direction == "inbound" and str(row.agent_id) == ids["agent1"]
     events, _ = all_events(admin)
     [moved] = [
@@ -292,7 +293,8 @@ async def test_ivr_transfer_node_bridges_the_caller_to_the_number(
         await _wait(lambda: not voice.calls, what="the call to end")
     finally:
         await kill(sipp, uas)
-    [row] = db_rows(client, app, CallRow)
+    # A refused dial's record is written just after the phone hears the refusal.
+    [row] = await _wait(lambda: db_rows(client, app, CallRow), what="the call's record")
     assert row.answered_at is not None and row.end_reason == "hung up by admin"
     events, _ = all_events(admin)
     states = [e["data"] for e in events if e["event"] == "voice.call_state_changed"]
@@ -407,7 +409,8 @@ async def test_agent_dials_a_number_through_the_trunk(
     # The softphone's INVITE was challenged (407) and then authenticated as agent1.
     assert checked == [407, "agent1"], checked
 
-    [row] = db_rows(client, app, CallRow)
+    # A refused dial's record is written just after the phone hears the refusal.
+    [row] = await _wait(lambda: db_rows(client, app, CallRow), what="the call's record")
     assert row.direction == "outbound" and str(row.agent_id) == ids["agent1"]
     assert row.number == FAR
     if good:

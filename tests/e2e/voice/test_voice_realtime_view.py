@@ -29,7 +29,7 @@ from voice_call_helpers import (
 from voice_call_helpers import wait_until as _wait
 
 from conftest import As, login
-from omnidesk.channels.voice.testbed import SipAgent
+from omnidesk.bench.voice_testbed import SipAgent
 from spine_checks import events_of
 
 pytestmark = needs(*PEERS)

@@ -2,7 +2,7 @@
 
 - agent1's softphone (baresip, manual answer) rings and the agent rejects it, or never answers
   within `voice_ring_timeout_seconds`, or agent1 has no registered softphone at all: routing's
-  offer is rejected (reason declined/busy, no_answer, unavailable) and the call goes to agent2
+  offer is rejected (reason declined/busy, no_answer, not_registered) and the call goes to agent2
   (baresip, auto answer, 1500 Hz), who then hears the caller (600 Hz).
 - Queue announcements (announce_every_s=3, nobody available): the caller's leg switches from
   the hold music to the spoken announcement and back, and what the caller hears holds the
@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from baresip_agent import BaresipAgent
 from voice_call_helpers import (
     CALLER_HZ,
     DOMAIN,
@@ -39,10 +38,12 @@ from voice_call_helpers import (
 from voice_call_helpers import make_available as _available
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.baresip import BaresipAgent
+from omnidesk.bench.voice_testbed import SipAgent
+from omnidesk.channels.voice.call_control import control
 from omnidesk.channels.voice.media.analysis import goertzel_power
 from omnidesk.channels.voice.media.players import BufferSource
 from omnidesk.channels.voice.media.recorder import Heard, Recorder
-from omnidesk.channels.voice.testbed import SipAgent
 from spine_checks import all_events
 
 pytestmark = needs(*PEERS)
@@ -101,7 +102,7 @@ async def test_failed_ring_goes_to_the_next_agent(
         assert rejected["agent_id"] == ids["agent1"]
         expected = {
             "rejected": {"declined", "busy"},
-            "unregistered": {"unavailable"},
+            "unregistered": {"not_registered"},
             "no_answer": {"no_answer"},
         }[how]
         assert rejected["reason"] in expected, rejected
@@ -174,7 +175,7 @@ async def test_queue_announcements_over_music(
         print("caller's sources:", seen)
 
         async def end() -> None:
-            await voice.control(call, lambda c: voice.hang_up(c, "test over"))
+            await control(call, lambda c: voice.hang_up(c, "test over"))
 
         client.portal.call(end)
         await finish_sipp(sipp, tmp_path)

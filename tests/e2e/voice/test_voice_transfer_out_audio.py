@@ -37,8 +37,8 @@ from voice_call_helpers import (
 )
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.voice_testbed import free_port
 from omnidesk.channels.voice.models import Call as CallRow
-from omnidesk.channels.voice.testbed import free_port
 from spine_checks import all_events
 
 pytestmark = needs(*PEERS)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from baresip_agent import BaresipAgent
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
@@ -35,9 +34,10 @@ from voice_call_helpers import (
 )
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.baresip import BaresipAgent
+from omnidesk.bench.voice_testbed import SipAgent
 from omnidesk.channels.voice.media.analysis import dominant_tones
 from omnidesk.channels.voice.models import Recording as RecordingRow
-from omnidesk.channels.voice.testbed import SipAgent
 from spine_checks import all_events
 
 pytestmark = needs(*PEERS)

@@ -15,8 +15,6 @@ import numpy as np
 from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
-    CALLER_SCENARIO,
-    INFO_DIGIT,
     configure,
     db_rows,
     finish_sipp,
@@ -30,6 +28,7 @@ from voice_call_helpers import (
 )
 from voice_call_helpers import wait_until as _wait
 
+from omnidesk.bench.sipp import CALLER_SCENARIO, INFO_DIGIT
 from omnidesk.channels.voice.models import Recording as RecordingRow
 from omnidesk.channels.voice.voicemail import BEEP_HZ
 from spine_checks import all_events

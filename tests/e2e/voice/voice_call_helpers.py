@@ -1,25 +1,26 @@
 """Shared set-up of the end-to-end call tests: the voice server's settings, a tenant with voice
-configured through the API (omnidesk.channels.voice.testbed, which `omnidesk bench voice`
-uses too), sipp as the caller from a trunk, baresip as the agent's softphone, and the polling,
-database and clean-up helpers every test module needs."""
+configured through the API (omnidesk.bench.voice_testbed, which `omnidesk bench voice`
+uses too), sipp as the caller from a trunk (omnidesk.bench.sipp's scenarios), baresip as the
+agent's softphone (omnidesk.bench.baresip), and the polling, database and clean-up helpers
+every test module needs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import shutil
-import subprocess
 import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from baresip_agent import BaresipAgent
 from sqlalchemy import select
 
-from omnidesk.channels.voice.media.analysis import goertzel_power
-from omnidesk.channels.voice.testbed import (
+from omnidesk.bench import sipp
+from omnidesk.bench.baresip import BaresipAgent
+from omnidesk.bench.sipp import tone_wav
+from omnidesk.bench.voice_testbed import (
     LOOPBACK_TRUNK,
     SipAgent,
     VoiceTenant,
@@ -27,7 +28,8 @@ from omnidesk.channels.voice.testbed import (
     routing_queue,
     voice_settings,
 )
-from omnidesk.channels.voice.testbed import configure as setup_tenant
+from omnidesk.bench.voice_testbed import configure as setup_tenant
+from omnidesk.channels.voice.media.analysis import goertzel_power
 from omnidesk.platform.database import SYSTEM
 from omnidesk.platform.settings import Settings
 
@@ -172,104 +174,18 @@ def agent1_phone(tmp: Path, sip_port: int, **kw: Any) -> BaresipAgent:
     return BaresipAgent(tmp / "agent1", *AGENT1, DOMAIN, sip_port, **({"tone_hz": AGENT_HZ} | kw))
 
 
-def tone_wav(path: Path, hz: int, seconds: int = 30) -> Path:
-    """A μ-law WAV for sipp's rtp_stream (it sends the file's bytes as PCMU payloads)."""
-    subprocess.run(
-        [str(SOX), "-n", "-r", "8000", "-c", "1", "-e", "u-law", str(path),
-         "synth", str(seconds), "sine", str(hz), "vol", "0.3"],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
-CALLER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="caller">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:+15551230000@[local_ip]:[local_port]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:caller@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=caller 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [rtpstream_audio_port] RTP/AVP 0 101
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-16
-a=ptime:20
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:+15551230000@[local_ip]:[local_port]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <nop><action><exec rtp_stream="{tone},-1,0"/></action></nop>
-  <pause milliseconds="{before_digit_ms}"/>
-  {digit}
-  <recv request="BYE" timeout="{stay_ms}"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-"""
-
-INFO_DIGIT = """<send retrans="500"><![CDATA[
-INFO sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:+15551230000@[local_ip]:[local_port]>;tag=[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 INFO
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: [len]
-
-Signal={digit}
-Duration=160
-]]></send>
-  <recv response="200"/>"""
-
-PCAP_DIGIT = (
-    '<nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_{digit}.pcap"/>'
-    "</action></nop>"
-)
-
-
 def caller_scenario(
     tmp: Path, *, digit: str, how: str, before_digit_ms: int = 1500, stay_ms: int = 60000
 ) -> Path:
+    """The usual test caller (600 Hz, keys `digit` by INFO or by an RFC 4733 pcap) in
+    `tmp`/caller.xml (omnidesk.bench.sipp, which the benchmark and the demo use too)."""
     tone = tone_wav(tmp / "caller.wav", CALLER_HZ)
-    step = (INFO_DIGIT if how == "info" else PCAP_DIGIT).replace("{digit}", digit)
-    text = (
-        CALLER_SCENARIO.replace("{tone}", str(tone))
-        .replace("{before_digit_ms}", str(before_digit_ms))
-        .replace("{stay_ms}", str(stay_ms))
-        .replace("{digit}", step)
+    text = sipp.caller_scenario(
+        tone,
+        digits=[digit] if digit else [],
+        dtmf="info" if how == "info" else "rfc4733",
+        before_digit_ms=before_digit_ms,
+        stay_ms=stay_ms,
     )
     path = tmp / "caller.xml"
     path.write_text(text)

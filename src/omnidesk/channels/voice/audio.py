@@ -21,6 +21,12 @@ from omnidesk.platform.errors import Invalid
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000)
 
 
+def audio_file_name(name: str) -> str:
+    """The audio file a flow's `{wav: name}` or `moh: name` plays: names may leave out
+    ".wav" (`{wav: hold-music}` plays hold-music.wav); stored names always end in it."""
+    return name if name.lower().endswith(".wav") else f"{name}.wav"
+
+
 @dataclass(frozen=True)
 class WavInfo:
     size: int

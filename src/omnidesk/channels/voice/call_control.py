@@ -4,16 +4,17 @@ buttons, and the same from either phone (a re-INVITE that holds or resumes)."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from omnidesk.channels.voice.calls import VoiceCall
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import SdpError, SessionDescription, negotiate
+from omnidesk.channels.voice.playback import hold_audio
+from omnidesk.channels.voice.recording import start_recording
+from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.platform.errors import Conflict
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
 
 
 async def control(call: VoiceCall, fn: Any, *args: Any) -> None:
@@ -43,30 +44,30 @@ def _connected(call: VoiceCall) -> Leg:
     return call.agent_leg
 
 
-async def hold(server: VoiceServer, call: VoiceCall) -> None:
+async def hold(ctx: VoiceContext, call: VoiceCall) -> None:
     """The customer hears hold music and nobody hears them; the agent hears silence."""
     _connected(call)
     if call.state == "held":
         return
-    call.held = server.media.hold(call.leg, await server.hold_audio(call, None))
+    call.held = ctx.media.hold(call.leg, await hold_audio(ctx, call, None))
     call.state = "held"
-    await server.note(call, "held")
+    await note(ctx, call, "held")
 
 
-async def resume(server: VoiceServer, call: VoiceCall) -> None:
+async def resume(ctx: VoiceContext, call: VoiceCall) -> None:
     _connected(call)
     if call.state != "held" or call.held is None:
         raise Conflict("the call is not on hold")
-    server.media.resume(call.leg, call.held)
+    ctx.media.resume(call.leg, call.held)
     call.held = None
     call.state = "connected"
-    await server.note(call, "resumed")
+    await note(ctx, call, "resumed")
 
 
-async def mute(server: VoiceServer, call: VoiceCall, on: bool) -> None:
+async def mute(ctx: VoiceContext, call: VoiceCall, on: bool) -> None:
     leg = _connected(call)
     leg.muted = on
-    await server.note(call, "muted" if on else "unmuted")
+    await note(ctx, call, "muted" if on else "unmuted")
 
 
 async def send_dtmf(call: VoiceCall, digits: str) -> None:
@@ -76,12 +77,12 @@ async def send_dtmf(call: VoiceCall, digits: str) -> None:
         await asyncio.sleep(0.25)  # one key press after the other, as a phone sends them
 
 
-async def recording_control(server: VoiceServer, call: VoiceCall, action: str) -> None:
+async def recording_control(ctx: VoiceContext, call: VoiceCall, action: str) -> None:
     _connected(call)
     if action == "start":
         if call.recorder is not None:
             raise Conflict("the call is already being recorded")
-        await server.start_recording(call)
+        await start_recording(ctx, call)
         return
     if call.recorder is None:
         raise Conflict("the call is not being recorded")
@@ -89,11 +90,11 @@ async def recording_control(server: VoiceServer, call: VoiceCall, action: str) -
         call.recorder.pause()
     else:
         call.recorder.resume()
-    await server.note(call, "recording", detail={"recording": action})
+    await note(ctx, call, "recording", detail={"recording": action})
 
 
 async def on_reinvite(
-    server: VoiceServer, call: VoiceCall, sip_call: Any, leg: Leg, offer: bytes | None, agent: bool
+    ctx: VoiceContext, call: VoiceCall, sip_call: Any, leg: Leg, offer: bytes | None, agent: bool
 ) -> bytes:
     """A re-INVITE from either side: renegotiate its leg (new address, codec, direction).
     The agent's phone putting the call on hold (sendonly/inactive/0.0.0.0) holds the call
@@ -102,7 +103,7 @@ async def on_reinvite(
         return bytes(sip_call.local_sdp or b"")  # an offerless re-INVITE: the same answer
     try:
         answer, params = negotiate(
-            SessionDescription.parse(offer), local_ip=server.host, local_port=leg.local_port
+            SessionDescription.parse(offer), local_ip=ctx.host, local_port=leg.local_port
         )
     except SdpError as exc:
         raise CallFailed(488, str(exc)) from exc
@@ -110,7 +111,7 @@ async def on_reinvite(
     if agent:
         on_hold = not params.sends  # they send only / nothing, or to 0.0.0.0
         if on_hold and call.state == "connected":
-            call.put("call", lambda: server.hold(call))
+            call.put("call", lambda: hold(ctx, call))
         elif not on_hold and call.state == "held":
-            call.put("call", lambda: server.resume(call))
+            call.put("call", lambda: resume(ctx, call))
     return answer.build().encode()

@@ -8,14 +8,16 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from omnidesk.channels.voice import monitoring, outbound, transfers
+from omnidesk.channels.voice import call_control, monitoring, outbound, transfers
 from omnidesk.channels.voice.calls import VoiceCall
-from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.channels.voice.context import VoiceContext
+from omnidesk.channels.voice.schemas import CallOut, CallWithConsultOut
 from omnidesk.channels.voice.views import call_view as view
 from omnidesk.channels.voice.views import follows
-from omnidesk.directory.models import Role
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.errors import Conflict, NotFound
 from omnidesk.platform.http import Ctx
+from omnidesk.platform.openapi import documented
 
 router = APIRouter(prefix="/voice/calls", tags=["voice calls"])
 
@@ -32,15 +34,15 @@ class TransferOutIn(BaseModel):
     number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
 
 
-def _server(request: Request) -> VoiceServer | None:
+def _server(request: Request) -> VoiceContext | None:
     # Without a voice server (OMNIDESK_VOICE_ENABLED off) there are simply no live calls.
-    server: VoiceServer | None = getattr(request.app.state, "voice", None)
+    server: VoiceContext | None = getattr(request.app.state, "voice", None)
     return server
 
 
 def _call(
     request: Request, ctx: Any, call_id: str, *, control: bool = True
-) -> tuple[VoiceServer, VoiceCall]:
+) -> tuple[VoiceContext, VoiceCall]:
     """The call if the user follows it (the realtime snapshot's rule); `control`: they are
     about to act on it, which an agent may not once the call was transferred out."""
     server = _server(request)
@@ -54,7 +56,7 @@ def _call(
     return server, call
 
 
-@router.get("")
+@router.get("", **documented(list[CallOut]))
 async def list_calls(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     server = _server(request)
     if server is None:
@@ -62,57 +64,57 @@ async def list_calls(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     return [view(c) for c in list(server.calls.values()) if follows(ctx.principal, server, c)]
 
 
-@router.get("/{call_id}")
+@router.get("/{call_id}", **documented(CallOut))
 async def get_call(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     return view(_call(request, ctx, call_id, control=False)[1])
 
 
-@router.post("/{call_id}/hold")
+@router.post("/{call_id}/hold", **documented(CallOut, 200, 409))
 async def hold(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    await server.control(call, server.hold)
+    await call_control.control(call, partial(call_control.hold, server))
     return view(call)
 
 
-@router.post("/{call_id}/resume")
+@router.post("/{call_id}/resume", **documented(CallOut, 200, 409))
 async def resume(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    await server.control(call, server.resume)
+    await call_control.control(call, partial(call_control.resume, server))
     return view(call)
 
 
-@router.post("/{call_id}/mute")
+@router.post("/{call_id}/mute", **documented(CallOut, 200, 409))
 async def mute(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    await server.control(call, server.mute, True)
+    await call_control.control(call, partial(call_control.mute, server), True)
     return view(call)
 
 
-@router.post("/{call_id}/unmute")
+@router.post("/{call_id}/unmute", **documented(CallOut, 200, 409))
 async def unmute(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    await server.control(call, server.mute, False)
+    await call_control.control(call, partial(call_control.mute, server), False)
     return view(call)
 
 
-@router.post("/{call_id}/dtmf")
+@router.post("/{call_id}/dtmf", **documented(CallOut, 200, 409))
 async def dtmf(call_id: str, body: DtmfIn, request: Request, ctx: Ctx) -> dict[str, Any]:
-    server, call = _call(request, ctx, call_id)
-    await server.control(call, server.send_dtmf, body.digits)
+    _, call = _call(request, ctx, call_id)
+    await call_control.control(call, call_control.send_dtmf, body.digits)
     return view(call)
 
 
-@router.post("/{call_id}/recording")
+@router.post("/{call_id}/recording", **documented(CallOut, 200, 409))
 async def recording(call_id: str, body: RecordingIn, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    await server.control(call, server.recording_control, body.action)
+    await call_control.control(call, partial(call_control.recording_control, server), body.action)
     return view(call)
 
 
-@router.post("/{call_id}/hangup")
+@router.post("/{call_id}/hangup", **documented(CallOut, 200, 409))
 async def hangup(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    await server.control(call, server.hang_up, f"hung up by {ctx.principal.role.value}")
+    await call_control.control(call, server.hang_up, f"hung up by {ctx.principal.role.value}")
     return view(call)
 
 
@@ -122,53 +124,55 @@ async def hangup(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
 class TransferTargetIn(BaseModel):
     target: Literal["agent", "queue"]
     id: str = Field(min_length=1, max_length=128)
+    # For whoever takes the call next (a blind transfer; routing keeps it on the contact).
+    note: str | None = Field(default=None, min_length=1, max_length=1000)
 
 
 def _with_consult(call: VoiceCall) -> dict[str, Any]:
     return {**view(call), "consult": transfers.consult_view(call)}
 
 
-@router.post("/{call_id}/transfer")
+@router.post("/{call_id}/transfer", **documented(CallWithConsultOut, 200, 409))
 async def transfer(
     call_id: str, body: TransferTargetIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    step = partial(transfers.blind_transfer, server)
-    await server.control(call, step, body.target, body.id, str(ctx.principal.user_id))
+    step = partial(transfers.blind_transfer, server, transfer_note=body.note)
+    await call_control.control(call, step, body.target, body.id, str(ctx.principal.user_id))
     return _with_consult(call)
 
 
-@router.post("/{call_id}/consult")
+@router.post("/{call_id}/consult", **documented(CallWithConsultOut, 200, 409))
 async def consult(
     call_id: str, body: TransferTargetIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
     step = partial(transfers.start_consult, server)
-    await server.control(call, step, body.target, body.id, str(ctx.principal.user_id))
+    await call_control.control(call, step, body.target, body.id, str(ctx.principal.user_id))
     return _with_consult(call)
 
 
-@router.post("/{call_id}/consult/complete")
+@router.post("/{call_id}/consult/complete", **documented(CallWithConsultOut, 200, 409))
 async def consult_complete(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
     step = partial(transfers.complete_consult, server)
-    await server.control(call, step, str(ctx.principal.user_id))
+    await call_control.control(call, step, str(ctx.principal.user_id))
     return _with_consult(call)
 
 
-@router.post("/{call_id}/consult/cancel")
+@router.post("/{call_id}/consult/cancel", **documented(CallWithConsultOut, 200, 409))
 async def consult_cancel(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
     step = partial(transfers.cancel_consult, server)
-    await server.control(call, step, str(ctx.principal.user_id))
+    await call_control.control(call, step, str(ctx.principal.user_id))
     return _with_consult(call)
 
 
-@router.post("/{call_id}/conference")
+@router.post("/{call_id}/conference", **documented(CallWithConsultOut, 200, 409))
 async def conference(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
     step = partial(transfers.conference, server)
-    await server.control(call, step, str(ctx.principal.user_id))
+    await call_control.control(call, step, str(ctx.principal.user_id))
     return _with_consult(call)
 
 
@@ -179,7 +183,7 @@ class MonitorIn(BaseModel):
     mode: Literal["listen", "whisper", "barge"]
 
 
-@router.post("/{call_id}/monitor")
+@router.post("/{call_id}/monitor", **documented(CallOut, 200, 409))
 async def monitor(call_id: str, body: MonitorIn, request: Request, ctx: Ctx) -> dict[str, Any]:
     """Ring the caller's own softphone and join the call (or switch mode when already in)."""
     server, call = _call(request, ctx, call_id)
@@ -188,31 +192,31 @@ async def monitor(call_id: str, body: MonitorIn, request: Request, ctx: Ctx) -> 
     return view(call)
 
 
-@router.patch("/{call_id}/monitor")
+@router.patch("/{call_id}/monitor", **documented(CallOut, 200, 409))
 async def monitor_mode(call_id: str, body: MonitorIn, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
     await monitoring.authorize(ctx, call)
-    await server.control(
+    await call_control.control(
         call, partial(monitoring.set_mode, server), str(ctx.principal.user_id), body.mode
     )
     return view(call)
 
 
-@router.delete("/{call_id}/monitor")
+@router.delete("/{call_id}/monitor", **documented(CallOut, 200, 409))
 async def monitor_end(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
     await monitoring.authorize(ctx, call)
     step = partial(monitoring.end_monitor, server)
-    await server.control(call, step, str(ctx.principal.user_id), "ended from the API")
+    await call_control.control(call, step, str(ctx.principal.user_id), "ended from the API")
     return view(call)
 
 
-@router.post("/{call_id}/transfer-out")
+@router.post("/{call_id}/transfer-out", **documented(CallOut, 200, 409))
 async def transfer_out(
     call_id: str, body: TransferOutIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
     """Dial an external number through the outbound trunk and hand the caller to it; the
     agent is released into wrap-up. Answers once the number picked up (409 if it did not)."""
     server, call = _call(request, ctx, call_id)
-    await server.control(call, partial(outbound.transfer_connected, server), body.number)
+    await call_control.control(call, partial(outbound.transfer_connected, server), body.number)
     return view(call)

@@ -1,4 +1,5 @@
-"""Events of live calls: every state change and the call detail record go to the event log."""
+"""Events of live calls — every state change, a missed ring, the call detail record — and of
+agents' softphones registering."""
 
 from __future__ import annotations
 
@@ -67,3 +68,52 @@ class RecordingSaved(_CallEvent):
     seconds: float
     sha256: str
     complete: bool
+
+
+@event_type("voice.ring_missed", subject="user")
+class RingMissed(DomainEvent):
+    """An agent's softphone did not take a call routing offered them (docs/voice.md, "A missed
+    ring"): `reason` is no_answer, busy, declined, media_failed, not_registered (or unavailable,
+    sip_<status> for other refusals); `outcome` what routing made of it (rejected: voice refused
+    the offer with `reason`; timed_out: the offer's own timeout ended it); `agent_state` and
+    `agent_state_reason` the agent's routing state afterwards (by default away, "missed").
+    `timed_out_by` names the timeout that ended a ring nobody answered.
+
+    Its subject is the agent (what happened to them), not the call: the call's own steps are
+    the `call` events, whose followers replace their copy of the call with each."""
+
+    call_id: str
+    contact_id: str | None
+    queue_id: str | None
+    offer_id: str
+    agent_id: uuid.UUID
+    reason: str
+    outcome: str  # rejected | timed_out | offer_ended (routing had ended the offer already)
+    sip_status: int | None = None
+    detail: str = ""
+    timed_out_by: str | None = None  # ring_timeout_s | voice_ring_timeout_seconds | offer_timeout
+    rang_seconds: float | None = None
+    agent_state: str | None = None
+    agent_state_reason: str | None = None
+
+    def subject_id(self) -> str:
+        return str(self.agent_id)
+
+
+@event_type("voice.registration_changed", subject="user")
+class RegistrationChanged(DomainEvent):
+    """A user's softphone registered (a new contact), moved (the same contact re-registered
+    from another address, port or transport), unregistered (the phone said so) or expired (it
+    did not refresh in time). Refreshes from the same place are not events. `registration`:
+    the binding concerned (as it was last, for unregistered and expired); `registrations`: all
+    of the user's softphones after the change — replace your copy with it."""
+
+    user_id: uuid.UUID
+    username: str
+    change: str  # registered | moved | unregistered | expired
+    registration: dict[str, Any]
+    previous: dict[str, Any] | None = None  # moved: where it was registered from before
+    registrations: list[dict[str, Any]] = []
+
+    def subject_id(self) -> str:
+        return str(self.user_id)

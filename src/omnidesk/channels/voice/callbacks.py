@@ -28,10 +28,11 @@ import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall, drop_leg, utcnow
+from omnidesk.channels.voice.calls import VoiceCall, drop_leg, ring_refusal, utcnow
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.flow import normalize_e164
 from omnidesk.channels.voice.media.leg import Leg
@@ -50,27 +51,31 @@ from omnidesk.channels.voice.outbound import (
     start_connected,
     write_failed_record,
 )
+from omnidesk.channels.voice.queueing import stop_queue_audio, stop_ring
+from omnidesk.channels.voice.recording import start_recording
+from omnidesk.channels.voice.records import note, record
 from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
 from omnidesk.channels.voice.views import call_json
-from omnidesk.core.routing import ContactStatus
-from omnidesk.core.routing.commands import (
+from omnidesk.platform.events import Audience, PublishedEvent
+from omnidesk.platform.logging import get_logger
+from omnidesk.routing.api import (
     AcceptOffer,
     CancelContact,
     ContactArrived,
+    ContactStatus,
+    CustomerRef,
     EndContact,
     RejectOffer,
+    RoutingError,
 )
-from omnidesk.core.routing.errors import RoutingError
-from omnidesk.platform.events import PublishedEvent
-from omnidesk.platform.logging import get_logger
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
 
 log = get_logger(__name__)
 
 CALLBACK_PREFIX = "callback-"
+# A callback asked for outside a call (`CallbackDesk.request`) has a request id in the place of
+# the asking call's id.
+REQUEST_PREFIX = "req-"
 # The step of the asking call that holds what a callback needs (see recover_callbacks).
 CALLBACK_STEP = "callback"
 
@@ -106,8 +111,11 @@ class Callback:
 
 
 class CallbackDesk:
-    def __init__(self, server: VoiceServer) -> None:
-        self.server = server
+    """The callbacks this server has in hand (`pending`, by contact id), from being asked for
+    until they are connected calls (or dropped)."""
+
+    def __init__(self, ctx: VoiceContext) -> None:
+        self.ctx = ctx
         self.pending: dict[str, Callback] = {}
 
     def handles(self, contact_id: str) -> bool:
@@ -116,7 +124,7 @@ class CallbackDesk:
     # --- registering -----------------------------------------------------------------------
 
     async def register(self, call: VoiceCall, action: ivr.OfferCallback) -> Callback | None:
-        server = self.server
+        ctx = self.ctx
         try:
             number = normalize_e164(action.number)
         except ValueError:
@@ -127,21 +135,19 @@ class CallbackDesk:
             # The same call asked twice: its callback is already in line (one per call).
             log.info("voice.callback_repeated", call=call.id, callback=known.id)
             return known
-        host = await server.routing.host(call.tenant_id)
         queued_since: datetime | None = None
         priority = 0
         if action.keep_place and call.contact_id and call.state in ("queued", "ringing"):
             old = call.contact_id
-            async with host.consistent():
-                with contextlib.suppress(RoutingError, KeyError):
-                    status = host.engine.contact(old)
-                    queued_since, priority = status.queued_at, status.priority
-            await server.stop_ring(call, reject=False)
-            server.stop_queue_audio(call)
-            server.by_contact.pop(old, None)
+            status = await ctx.routing.read(call.tenant_id, lambda r: r.contact(old))
+            if status is not None:
+                queued_since, priority = status.queued_at, status.priority
+            await stop_ring(ctx, call, reject=False)
+            stop_queue_audio(ctx, call)
+            ctx.by_contact.pop(old, None)
             # Not "abandoned": the caller hangs up next, but their request stays in line.
             with contextlib.suppress(RoutingError):
-                await host.execute(CancelContact(old, "callback"))
+                await ctx.routing.execute(call.tenant_id, CancelContact(old, "callback"))
             call.contact_id = None
             call.state = "ivr"
         attributes = call.routable_attributes()
@@ -159,7 +165,8 @@ class CallbackDesk:
         # so a contact routing keeps must never lack it. A callback that cannot be put on
         # record is refused rather than accepted and later lost.
         try:
-            await server.record(
+            await record(
+                ctx,
                 call,
                 ev.CallStateChanged(
                     call_id=call.id,
@@ -179,12 +186,13 @@ class CallbackDesk:
             )
         except Exception as exc:
             log.exception("voice.callback_unrecorded", call=call.id)
-            await server.note(call, "callback_failed", detail={"why": f"not recorded: {exc}"})
+            await note(ctx, call, "callback_failed", detail={"why": f"not recorded: {exc}"})
             return None
         # Registered before routing hears of it: an offer can follow at once.
         self.pending[cb.id] = cb
         try:
-            await host.execute(
+            await ctx.routing.arrive(
+                call.tenant_id,
                 ContactArrived(
                     contact_id=cb.id,
                     queue_id=action.queue,
@@ -192,20 +200,90 @@ class CallbackDesk:
                     priority=priority,
                     attributes=attributes,
                     queued_since=queued_since,
-                )
+                ),
+                CustomerRef("phone", number),
+                strict=False,
             )
         except RoutingError as exc:
             self.pending.pop(cb.id, None)
             log.error("voice.callback_refused", call=call.id, error=str(exc))
-            await server.note(call, "callback_failed", detail={"why": str(exc)})
+            await note(ctx, call, "callback_failed", detail={"why": str(exc)})
             return None
+        return cb
+
+    async def request(
+        self,
+        tenant_id: uuid.UUID,
+        number: str,
+        queue_id: str,
+        *,
+        customer_id: uuid.UUID,
+        attributes: dict[str, Any],
+        preferred_agent_id: str | None = None,
+        preferred_for_seconds: float = 30.0,
+    ) -> Callback:
+        """A callback asked for outside a call (a chat or a message whose customer wants a
+        call: a channel switch). It is the same callback as an IVR's, recorded and recovered
+        the same way: a request id takes the asking call's place (its `callback` step is this
+        id's event), so the contact is `callback-<request id>`. Raises ValueError for a
+        number that is not E.164 and the RoutingError when routing refuses the contact
+        (nothing is then pending)."""
+        ctx = self.ctx
+        number = normalize_e164(number)
+        request_id = f"{REQUEST_PREFIX}{uuid.uuid4().hex}"
+        attributes = {**attributes, "callback_number": number, "callback_for": request_id}
+        cb = Callback(
+            id=callback_contact_id(request_id),
+            tenant_id=tenant_id,
+            queue_id=queue_id,
+            number=number,
+            call_id=request_id,
+            attributes=attributes,
+        )
+        # As in `register`: on record (committed) before routing hears of it, so a restart
+        # can take it back; a step that cannot be written refuses the callback.
+        await ctx.events.write(
+            tenant_id,
+            ev.CallStateChanged(
+                call_id=request_id,
+                state=CALLBACK_STEP,
+                detail={
+                    "callback_id": cb.id,
+                    "number": number,
+                    "queue": queue_id,
+                    "kept_place": False,
+                    "priority": 0,
+                    "attributes": attributes,
+                    "requested": True,
+                },
+            ),
+            Audience.of(teams=ctx.routing.queue_audience(tenant_id, queue_id).teams),
+        )
+        self.pending[cb.id] = cb
+        try:
+            await ctx.routing.arrive(
+                tenant_id,
+                ContactArrived(
+                    contact_id=cb.id,
+                    queue_id=queue_id,
+                    channel="voice",
+                    attributes=attributes,
+                    preferred_agent_id=preferred_agent_id,
+                    preferred_for_seconds=preferred_for_seconds,
+                ),
+                CustomerRef(customer_id=customer_id),
+            )
+        except Exception:
+            self.pending.pop(cb.id, None)
+            raise
+        log.info("voice.callback_requested", callback=cb.id, queue=queue_id)
         return cb
 
     # --- after a restart (recovery.py) ---------------------------------------------------
 
     def restore(self, cb: Callback, status: ContactStatus) -> str:
         """Take back a callback that routing still holds after a restart, given its contact's
-        status read under the host's lock (so no routing event of it can be missed between
+        status read under routing's lock (so no routing event of it can be missed between
         that read and this call). Returns what became of it: "waiting", "ringing" (an offer
         that outlived the server rings its agent now), or "known" (already pending)."""
         if cb.id in self.pending:
@@ -242,7 +320,7 @@ class CallbackDesk:
     def _start_ring(self, cb: Callback, offer_id: str, agent_id: str) -> None:
         cb.state = "ringing"
         cb.offer_id, cb.agent_id = offer_id, agent_id
-        cb.task = self.server.spawn(self._offered(cb), f"voice-callback-{cb.id}")
+        cb.task = self.ctx.spawn(self._offered(cb), f"voice-callback-{cb.id}")
 
     async def _offered(self, cb: Callback) -> None:
         try:
@@ -255,15 +333,15 @@ class CallbackDesk:
             await self._connect(cb)
 
     async def _ring_agent(self, cb: Callback) -> bool:
-        server = self.server
+        ctx = self.ctx
         assert cb.offer_id and cb.agent_id
-        status, why = 0, ""
+        status, why, refusal = 0, "", ""
         try:
-            target, via = await server.agent_binding(cb.tenant_id, cb.agent_id)
-            cb.agent_leg = await server.media.open_leg()
-            offer = make_offer(local_ip=server.host, local_port=cb.agent_leg.local_port)
-            domain = await server.lookups.sip_domain(cb.tenant_id) or server.host
-            cb.agent_sip = await server.sip.invite(
+            target, via = await ctx.agent_binding(cb.tenant_id, cb.agent_id)
+            cb.agent_leg = await ctx.media.open_leg()
+            offer = make_offer(local_ip=ctx.host, local_port=cb.agent_leg.local_port)
+            domain = await ctx.lookups.sip_domain(cb.tenant_id) or ctx.host
+            cb.agent_sip = await ctx.sip.invite(
                 target,
                 via,
                 offer.build().encode(),
@@ -271,32 +349,29 @@ class CallbackDesk:
                 to_uri=target,
                 headers=[("X-Omnidesk-Contact", cb.id), ("X-Omnidesk-Callback", cb.number)],
             )
-            answer = await asyncio.wait_for(cb.agent_sip.wait_answer(), server.ring_timeout_s)
+            limit = await ctx.ring_limit(cb.tenant_id)
+            answer = await asyncio.wait_for(cb.agent_sip.wait_answer(), limit.seconds)
             cb.agent_leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
         except CallFailed as exc:
-            status, why = exc.status, exc.reason
+            status, why, refusal = exc.status, exc.reason, ring_refusal(exc)
         except TimeoutError:
-            status, why = 408, "no answer"
+            status, why, refusal = 408, "no answer", "no_answer"
         except (SdpError, OSError) as exc:
-            status, why = 488, str(exc)
-        host = await server.routing.host(cb.tenant_id)
+            status, why, refusal = 488, str(exc), "sip_488"
         if status:
             await self._drop_agent(cb)
             cb.state = "waiting"
             log.info("voice.callback_ring_failed", callback=cb.id, status=status, why=why)
             with contextlib.suppress(RoutingError):
-                await host.execute(
-                    RejectOffer(cb.offer_id, cb.agent_id, RING_REASONS.get(status, f"sip_{status}"))
+                await ctx.routing.execute(
+                    cb.tenant_id, RejectOffer(cb.offer_id, cb.agent_id, refusal)
                 )
             return False
         try:
-            await host.execute(AcceptOffer(cb.offer_id, cb.agent_id))
+            await ctx.routing.execute(cb.tenant_id, AcceptOffer(cb.offer_id, cb.agent_id))
         except RoutingError as exc:
-            async with host.consistent():
-                try:
-                    holder = host.engine.contact(cb.id).agent_id
-                except (RoutingError, KeyError):
-                    holder = None
+            contact = await ctx.routing.read(cb.tenant_id, lambda r: r.contact(cb.id))
+            holder = contact.agent_id if contact is not None else None
             if holder != cb.agent_id:
                 log.info("voice.callback_accept_refused", callback=cb.id, error=str(exc))
                 await self._drop_agent(cb)
@@ -306,13 +381,13 @@ class CallbackDesk:
 
     async def _connect(self, cb: Callback) -> None:
         """The agent is on the line and holds the contact: now dial the customer."""
-        server = self.server
+        ctx = self.ctx
         assert cb.agent_sip is not None and cb.agent_leg is not None and cb.agent_id
         cb.state = "dialling"
         started = utcnow()
         tone: Player = ringback()
-        server.media.connect(cb.agent_leg, tone)
-        dial = asyncio.ensure_future(dial_out(server, cb.tenant_id, cb.number))
+        ctx.media.connect(cb.agent_leg, tone)
+        dial = asyncio.ensure_future(dial_out(ctx, cb.tenant_id, cb.number))
         agent_left = False
 
         async def agent_gone(_reason: str) -> None:
@@ -322,7 +397,7 @@ class CallbackDesk:
 
         cb.agent_sip.on_ended = agent_gone
         await asyncio.wait({dial})
-        server.media.disconnect(cb.agent_leg, tone)
+        ctx.media.disconnect(cb.agent_leg, tone)
         cb.agent_sip.on_ended = None
         failure = None
         if dial.cancelled():
@@ -333,16 +408,15 @@ class CallbackDesk:
             failure = f"error: {dial.exception()}"
         trunk = None
         with contextlib.suppress(DialFailed):
-            trunk = await outbound_trunk(server, cb.tenant_id)
+            trunk = await outbound_trunk(ctx, cb.tenant_id)
         self.pending.pop(cb.id, None)
-        host = await server.routing.host(cb.tenant_id)
         if failure is not None:
             await self._drop_agent(cb)
             # The agent took the contact: ending it puts them in wrap-up to note the failure.
             with contextlib.suppress(RoutingError):
-                await host.execute(EndContact(cb.id))
+                await ctx.routing.execute(cb.tenant_id, EndContact(cb.id))
             await write_failed_record(
-                server,
+                ctx,
                 cb.tenant_id,
                 from_uri=f"sip:{trunk.caller_id or 'anonymous'}@{trunk.outbound_host}"
                 if trunk
@@ -371,13 +445,13 @@ class CallbackDesk:
         call.contact_id, call.queue_id = cb.id, cb.queue_id
         call.attributes.update(cb.attributes)
         call.agent_id, call.agent_sip, call.agent_leg = cb.agent_id, cb.agent_sip, cb.agent_leg
-        server.by_contact[cb.id] = call
-        await start_connected(server, call, "callback")
-        policy = await server.lookups.queue_policy(cb.tenant_id, cb.queue_id)
+        ctx.by_contact[cb.id] = call
+        await start_connected(ctx, call, "callback")
+        policy = await ctx.lookups.queue_policy(cb.tenant_id, cb.queue_id)
         if policy.record == "always":
-            await server.start_recording(call)
+            await start_recording(ctx, call)
 
     async def _drop_agent(self, cb: Callback) -> None:
         sip, leg = cb.agent_sip, cb.agent_leg
         cb.agent_sip, cb.agent_leg = None, None
-        await drop_leg(self.server, sip, leg)
+        await drop_leg(self.ctx.media, sip, leg)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from omnidesk.channels.voice import repository as repo
-from omnidesk.channels.voice.audio import AudioStore, WavInfo
+from omnidesk.channels.voice.audio import AudioStore, WavInfo, audio_file_name
 from omnidesk.channels.voice.config_service import (
     check_audio,
     flush_unique,
@@ -47,8 +47,9 @@ def check_flow(definition: dict[str, Any]) -> IvrFlow:
 
 
 def _audio_file(name: str) -> str:
-    # As the IVR's prompt player resolves it: {wav: hold-music} plays hold-music.wav.
-    return name if name.lower().endswith(".wav") else f"{name}.wav"
+    # As the IVR's prompt player resolves it (lookups.audio_path): {wav: hold-music} plays
+    # hold-music.wav.
+    return audio_file_name(name)
 
 
 def flow_audio(flow: IvrFlow, definition: dict[str, Any]) -> list[tuple[str, str]]:

@@ -38,9 +38,9 @@ from omnidesk.channels.voice.schemas import (
 )
 from omnidesk.channels.voice.vault import ha1, seal
 from omnidesk.directory import repository as directory
-from omnidesk.directory.models import Role
 from omnidesk.platform.audit import audit
 from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from omnidesk.platform.events import Audience
 from omnidesk.platform.uow import UnitOfWork

@@ -10,35 +10,36 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from omnidesk.channels.voice import config_content as content
 from omnidesk.channels.voice import config_service as service
 from omnidesk.channels.voice.audio import AudioStore, check_wav
+from omnidesk.channels.voice.flow_yaml import YAML_FLOW_BODY, YamlFlowRoute
 from omnidesk.channels.voice.schemas import (
+    AudioOut,
     FlowIn,
+    FlowOut,
+    FlowSummary,
+    FlowVersionOut,
     NumberIn,
+    NumberOut,
     QueuePolicyIn,
+    QueuePolicyOut,
     SipCredentialIn,
+    SipCredentialOut,
     TrunkIn,
+    TrunkOut,
     VoiceSettingsIn,
+    VoiceSettingsOut,
 )
 from omnidesk.channels.voice.vault import install_key
-from omnidesk.platform.errors import DomainError, NotFound
+from omnidesk.platform.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from omnidesk.platform.http import Ctx, services_of
+from omnidesk.platform.openapi import documented, errors
+from omnidesk.routing.api import Routing
 
-router = APIRouter(prefix="/voice", tags=["voice"])
+# YamlFlowRoute: the flow routes (those whose OpenAPI lists YAML) take a YAML body too.
+router = APIRouter(prefix="/voice", tags=["voice"], route_class=YamlFlowRoute)
 WAV_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "application/octet-stream"}
 AUDIO_NAME = r"^[a-z0-9][a-z0-9._-]{0,59}\.wav$"
 AudioNamePath = Annotated[str, Path(pattern=AUDIO_NAME)]
 AudioNameQuery = Annotated[str, Query(pattern=AUDIO_NAME)]
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
-    title = "Payload too large"
-
-
-class UnsupportedMediaType(DomainError):
-    status = 415
-    code = "unsupported_media_type"
-    title = "Unsupported media type"
 
 
 def _key(request: Request) -> bytes:
@@ -54,20 +55,20 @@ def _store(request: Request) -> AudioStore:
 async def _queues(request: Request, ctx: Ctx) -> set[str]:
     """The tenant's routing queue ids, as committed (without loading routing for a tenant
     that has none)."""
-    async with request.app.state.routing.reading(ctx.principal.tenant_id) as host:
-        return set(host.directory.queues) if host is not None else set()
+    routing: Routing = request.app.state.routing
+    return await routing.read(ctx.principal.tenant_id, lambda r: set(r.queues()))
 
 
 # --- SIP credentials ------------------------------------------------------------------------
 
 
-@router.get("/agents/{user_id}/sip")
+@router.get("/agents/{user_id}/sip", **documented(SipCredentialOut))
 async def get_sip(user_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.get_sip_credential(ctx.uow, ctx.principal, user_id)
 
 
-@router.put("/agents/{user_id}/sip")
+@router.put("/agents/{user_id}/sip", **documented(SipCredentialOut, 200, 409))
 async def put_sip(user_id: uuid.UUID, body: SipCredentialIn, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.put_sip_credential(ctx.uow, ctx.principal, user_id, body)
@@ -83,13 +84,13 @@ async def delete_sip(user_id: uuid.UUID, ctx: Ctx) -> Response:
 # --- settings -------------------------------------------------------------------------------
 
 
-@router.get("/settings")
+@router.get("/settings", **documented(VoiceSettingsOut))
 async def get_settings(ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.get_settings(ctx.uow, ctx.principal)
 
 
-@router.put("/settings")
+@router.put("/settings", **documented(VoiceSettingsOut, 200, 409))
 async def put_settings(body: VoiceSettingsIn, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.put_settings(ctx.uow, ctx.principal, body)
@@ -98,26 +99,26 @@ async def put_settings(body: VoiceSettingsIn, ctx: Ctx) -> dict[str, Any]:
 # --- trunks ---------------------------------------------------------------------------------
 
 
-@router.get("/trunks")
+@router.get("/trunks", **documented(list[TrunkOut]))
 async def list_trunks(ctx: Ctx) -> list[dict[str, Any]]:
     async with ctx.uow:
         return await service.list_trunks(ctx.uow, ctx.principal)
 
 
-@router.post("/trunks", status_code=status.HTTP_201_CREATED)
+@router.post("/trunks", **documented(TrunkOut, 201, 409))
 async def create_trunk(body: TrunkIn, request: Request, ctx: Ctx) -> dict[str, Any]:
     service.require_admin(ctx.principal)
     async with ctx.uow:
         return await service.create_trunk(ctx.uow, ctx.principal, body, _key(request))
 
 
-@router.get("/trunks/{trunk_id}")
+@router.get("/trunks/{trunk_id}", **documented(TrunkOut))
 async def get_trunk(trunk_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.get_trunk(ctx.uow, ctx.principal, trunk_id)
 
 
-@router.put("/trunks/{trunk_id}")
+@router.put("/trunks/{trunk_id}", **documented(TrunkOut, 200, 409))
 async def update_trunk(
     trunk_id: uuid.UUID, body: TrunkIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -126,7 +127,7 @@ async def update_trunk(
         return await service.update_trunk(ctx.uow, ctx.principal, trunk_id, body, _key(request))
 
 
-@router.delete("/trunks/{trunk_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/trunks/{trunk_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
 async def delete_trunk(trunk_id: uuid.UUID, ctx: Ctx) -> Response:
     async with ctx.uow:
         await service.delete_trunk(ctx.uow, ctx.principal, trunk_id)
@@ -136,25 +137,25 @@ async def delete_trunk(trunk_id: uuid.UUID, ctx: Ctx) -> Response:
 # --- numbers --------------------------------------------------------------------------------
 
 
-@router.get("/numbers")
+@router.get("/numbers", **documented(list[NumberOut]))
 async def list_numbers(ctx: Ctx) -> list[dict[str, Any]]:
     async with ctx.uow:
         return await service.list_numbers(ctx.uow, ctx.principal)
 
 
-@router.post("/numbers", status_code=status.HTTP_201_CREATED)
+@router.post("/numbers", **documented(NumberOut, 201, 404, 409))
 async def create_number(body: NumberIn, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.create_number(ctx.uow, ctx.principal, body)
 
 
-@router.get("/numbers/{number_id}")
+@router.get("/numbers/{number_id}", **documented(NumberOut))
 async def get_number(number_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.get_number(ctx.uow, ctx.principal, number_id)
 
 
-@router.put("/numbers/{number_id}")
+@router.put("/numbers/{number_id}", **documented(NumberOut, 200, 409))
 async def update_number(number_id: uuid.UUID, body: NumberIn, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await service.update_number(ctx.uow, ctx.principal, number_id, body)
@@ -170,25 +171,25 @@ async def delete_number(number_id: uuid.UUID, ctx: Ctx) -> Response:
 # --- flows ----------------------------------------------------------------------------------
 
 
-@router.get("/flows")
+@router.get("/flows", **documented(list[FlowSummary]))
 async def list_flows(ctx: Ctx) -> list[dict[str, Any]]:
     async with ctx.uow:
         return await content.list_flows(ctx.uow, ctx.principal)
 
 
-@router.post("/flows", status_code=status.HTTP_201_CREATED)
+@router.post("/flows", **documented(FlowOut, 201, 409), openapi_extra=YAML_FLOW_BODY)
 async def create_flow(body: FlowIn, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await content.create_flow(ctx.uow, ctx.principal, body)
 
 
-@router.get("/flows/{flow_id}")
+@router.get("/flows/{flow_id}", **documented(FlowOut))
 async def get_flow(flow_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await content.get_flow(ctx.uow, ctx.principal, flow_id)
 
 
-@router.get("/flows/{flow_id}/versions/{version}")
+@router.get("/flows/{flow_id}/versions/{version}", **documented(FlowVersionOut))
 async def get_flow_version(
     flow_id: uuid.UUID, version: Annotated[int, Path(ge=1)], ctx: Ctx
 ) -> dict[str, Any]:
@@ -196,13 +197,13 @@ async def get_flow_version(
         return await content.get_flow_version(ctx.uow, ctx.principal, flow_id, version)
 
 
-@router.put("/flows/{flow_id}")
+@router.put("/flows/{flow_id}", **documented(FlowOut, 200, 409), openapi_extra=YAML_FLOW_BODY)
 async def update_flow(flow_id: uuid.UUID, body: FlowIn, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await content.update_flow(ctx.uow, ctx.principal, flow_id, body)
 
 
-@router.delete("/flows/{flow_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/flows/{flow_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
 async def delete_flow(flow_id: uuid.UUID, ctx: Ctx) -> Response:
     async with ctx.uow:
         await content.delete_flow(ctx.uow, ctx.principal, flow_id)
@@ -212,7 +213,7 @@ async def delete_flow(flow_id: uuid.UUID, ctx: Ctx) -> Response:
 # --- queue policies -------------------------------------------------------------------------
 
 
-@router.get("/queues/{queue_id}/policy")
+@router.get("/queues/{queue_id}/policy", **documented(QueuePolicyOut))
 async def get_queue_policy(queue_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     service.require_staff(ctx.principal)
     queues = await _queues(request, ctx)
@@ -220,7 +221,7 @@ async def get_queue_policy(queue_id: str, request: Request, ctx: Ctx) -> dict[st
         return await content.get_queue_policy(ctx.uow, ctx.principal, queue_id, queues)
 
 
-@router.put("/queues/{queue_id}/policy")
+@router.put("/queues/{queue_id}/policy", **documented(QueuePolicyOut, 200, 409))
 async def put_queue_policy(
     queue_id: str, body: QueuePolicyIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -233,13 +234,26 @@ async def put_queue_policy(
 # --- audio ----------------------------------------------------------------------------------
 
 
-@router.get("/audio")
+@router.get("/audio", **documented(list[AudioOut]))
 async def list_audio(ctx: Ctx) -> list[dict[str, Any]]:
     async with ctx.uow:
         return await content.list_audio(ctx.uow, ctx.principal)
 
 
-@router.post("/audio", status_code=status.HTTP_201_CREATED)
+# The body is the WAV file itself, read from the stream (so it is never parsed as JSON).
+WAV_BODY = {
+    "requestBody": {
+        "required": True,
+        # audio/x-wav and the other WAV_TYPES are taken too.
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ("audio/wav", "application/octet-stream")
+        },
+    }
+}
+
+
+@router.post("/audio", openapi_extra=WAV_BODY, **documented(AudioOut, 201, 409, 415))
 async def upload_audio(request: Request, ctx: Ctx, name: AudioNameQuery) -> dict[str, Any]:
     """The WAV file as the raw request body (Content-Type audio/wav), its name in `?name=`."""
     service.require_admin(ctx.principal)
@@ -270,7 +284,11 @@ async def upload_audio(request: Request, ctx: Ctx, name: AudioNameQuery) -> dict
     return view
 
 
-@router.get("/audio/{name}")
+@router.get(
+    "/audio/{name}",
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 async def download_audio(name: AudioNamePath, request: Request, ctx: Ctx) -> Response:
     async with ctx.uow:
         row = await content.get_audio(ctx.uow, ctx.principal, name)

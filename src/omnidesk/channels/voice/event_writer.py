@@ -30,7 +30,7 @@ from omnidesk.platform.uow import UnitOfWork
 
 log = get_logger(__name__)
 
-# A tenant's unit of work whose session is closed on the way out (VoiceServer.uow).
+# A tenant's unit of work whose session is closed on the way out (VoiceContext.uow).
 UowFactory = Callable[[uuid.UUID], AbstractAsyncContextManager[UnitOfWork]]
 
 # Enough to absorb a burst in one transaction, small enough that one batch's transaction stays

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from omnidesk.channels.voice.audio import AudioStore
+from omnidesk.channels.voice.audio import AudioStore, audio_file_name
 from omnidesk.channels.voice.config_content import DEFAULT_POLICY
 from omnidesk.channels.voice.events import CONFIG_EVENTS
 from omnidesk.channels.voice.models import (
@@ -36,7 +36,7 @@ from omnidesk.channels.voice.models import (
     VoiceSettings,
 )
 from omnidesk.channels.voice.vault import Algorithm, unseal
-from omnidesk.directory.models import User
+from omnidesk.directory.models import TeamMember, User
 from omnidesk.platform.bus import EventBus, Subscription
 from omnidesk.platform.database import SYSTEM, Database
 from omnidesk.platform.events import PublishedEvent
@@ -256,6 +256,14 @@ class VoiceLookups:
 
         return await self._cached(("agent-username", tenant_id, user_id), load)
 
+    async def user_teams(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        """The teams a user is in (any role), as the directory has them now: not cached, as
+        no event here tells of a membership change (asked once per softphone event)."""
+        stmt = select(TeamMember.team_id).where(
+            TeamMember.tenant_id == tenant_id, TeamMember.user_id == user_id
+        )
+        return frozenset(row[0] for row in await self._rows(stmt))
+
     async def ha1_for(
         self, tenant_id: uuid.UUID, username: str, algorithm: Algorithm
     ) -> str | None:
@@ -390,9 +398,14 @@ class VoiceLookups:
             raise RuntimeError("VoiceLookups was made without the audio store")
         store = self.audio
 
+        # As the flow check names it (config_content.flow_audio): {wav: x} plays x.wav.
+        stored = audio_file_name(name)
+
         async def load() -> Path | None:
             file_id = await self._scalar(
-                select(AudioFile.id).where(AudioFile.tenant_id == tenant_id, AudioFile.name == name)
+                select(AudioFile.id).where(
+                    AudioFile.tenant_id == tenant_id, AudioFile.name == stored
+                )
             )
             return store.path(tenant_id, file_id) if file_id is not None else None
 

@@ -19,9 +19,11 @@ import asyncio
 import contextlib
 import uuid
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from omnidesk.channels.voice.call_control import control
 from omnidesk.channels.voice.calls import VoiceCall, drop_leg
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import (
     SdpError,
@@ -29,15 +31,13 @@ from omnidesk.channels.voice.media.sdp import (
     accept_answer,
     make_offer,
 )
+from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
 from omnidesk.directory import repository as directory
-from omnidesk.directory.models import Role
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.errors import Conflict, Forbidden, NotFound
 from omnidesk.platform.logging import get_logger
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
 
 log = get_logger(__name__)
 
@@ -67,29 +67,29 @@ def _require_live(call: VoiceCall) -> None:
         raise Conflict(f"the call is {call.state}, not connected to an agent")
 
 
-def _wire(server: VoiceServer, call: VoiceCall, leg: Leg, mode: str) -> None:
+def _wire(ctx: VoiceContext, call: VoiceCall, leg: Leg, mode: str) -> None:
     assert call.agent_leg is not None
     if call.state == "held":
         # The caller is isolated on hold; hearing them comes back with resume (hold recorded
         # the supervisor's edges when it took them away). Only the agent side is wired now.
-        server.media.disconnect(leg, call.leg)
-        server.media.disconnect(call.leg, leg)
-        server.media.connect(leg, call.agent_leg)
+        ctx.media.disconnect(leg, call.leg)
+        ctx.media.disconnect(call.leg, leg)
+        ctx.media.connect(leg, call.agent_leg)
         if mode in ("whisper", "barge"):
-            server.media.connect(call.agent_leg, leg)
+            ctx.media.connect(call.agent_leg, leg)
         else:
-            server.media.disconnect(call.agent_leg, leg)
+            ctx.media.disconnect(call.agent_leg, leg)
         return
-    server.media.monitor(leg, call.leg, call.agent_leg, mode)
+    ctx.media.monitor(leg, call.leg, call.agent_leg, mode)
 
 
-async def monitor(server: VoiceServer, call: VoiceCall, user_id: str, mode: str) -> None:
+async def monitor(ctx: VoiceContext, call: VoiceCall, user_id: str, mode: str) -> None:
     """Start monitoring (ringing the user's softphone and waiting for the answer), or switch
     the mode of a monitor already in place. Conflict when the call or the phone cannot."""
     if mode not in MODES:
         raise ValueError(f"unknown monitor mode {mode!r}")
     if user_id in call.monitors:
-        await server.control(call, partial(set_mode, server), user_id, mode)
+        await control(call, partial(set_mode, ctx), user_id, mode)
         return
     _require_live(call)
     if call.agent_id == user_id:
@@ -99,29 +99,29 @@ async def monitor(server: VoiceServer, call: VoiceCall, user_id: str, mode: str)
         raise Conflict("your softphone is already ringing for this call")
     _ringing.add(key)
     try:
-        sip, leg = await _ring(server, call, user_id)
+        sip, leg = await _ring(ctx, call, user_id)
     finally:
         _ringing.discard(key)
     try:
-        await server.control(call, partial(_join, server), user_id, sip, leg, mode)
+        await control(call, partial(_join, ctx), user_id, sip, leg, mode)
     except BaseException:
         with contextlib.suppress(CallFailed, OSError):
             await sip.bye()
-        await server.media.close_leg(leg)
+        await ctx.media.close_leg(leg)
         raise
 
 
-async def _ring(server: VoiceServer, call: VoiceCall, user_id: str) -> tuple[OutgoingCall, Leg]:
+async def _ring(ctx: VoiceContext, call: VoiceCall, user_id: str) -> tuple[OutgoingCall, Leg]:
     try:
-        target, via = await server.agent_binding(call.tenant_id, user_id)
+        target, via = await ctx.agent_binding(call.tenant_id, user_id)
     except CallFailed as exc:
         raise Conflict(f"cannot ring your softphone: {exc.reason}") from None
-    leg = await server.media.open_leg()
+    leg = await ctx.media.open_leg()
     sip: OutgoingCall | None = None
     try:
-        offer = make_offer(local_ip=server.host, local_port=leg.local_port)
-        domain = await server.lookups.sip_domain(call.tenant_id) or server.host
-        sip = await server.sip.invite(
+        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
+        domain = await ctx.lookups.sip_domain(call.tenant_id) or ctx.host
+        sip = await ctx.sip.invite(
             target,
             via,
             offer.build().encode(),
@@ -129,11 +129,12 @@ async def _ring(server: VoiceServer, call: VoiceCall, user_id: str) -> tuple[Out
             to_uri=target,
             headers=[("X-Omnidesk-Monitor", call.id)],
         )
-        answer = await asyncio.wait_for(sip.wait_answer(), server.ring_timeout_s)
+        limit = await ctx.ring_limit(call.tenant_id)
+        answer = await asyncio.wait_for(sip.wait_answer(), limit.seconds)
         leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
         return sip, leg
     except BaseException as exc:
-        await drop_leg(server, sip, leg)
+        await drop_leg(ctx.media, sip, leg)
         if isinstance(exc, CallFailed):
             raise Conflict(f"your softphone did not answer ({exc.status} {exc.reason})") from None
         if isinstance(exc, TimeoutError):
@@ -144,25 +145,25 @@ async def _ring(server: VoiceServer, call: VoiceCall, user_id: str) -> tuple[Out
 
 
 async def _join(
-    server: VoiceServer, call: VoiceCall, user_id: str, sip: OutgoingCall, leg: Leg, mode: str
+    ctx: VoiceContext, call: VoiceCall, user_id: str, sip: OutgoingCall, leg: Leg, mode: str
 ) -> None:
     """In the call's inbox: the supervisor answered."""
     _require_live(call)  # the call may have ended or changed while the phone rang
     if sip.state == "ended":
         raise Conflict("your softphone hung up")
     call.monitors[user_id] = (sip, leg, mode)
-    _wire(server, call, leg, mode)
+    _wire(ctx, call, leg, mode)
 
     async def gone(reason: str) -> None:
         if not call.ended:
-            call.put("call", lambda: end_monitor(server, call, user_id, f"supervisor {reason}"))
+            call.put("call", lambda: end_monitor(ctx, call, user_id, f"supervisor {reason}"))
 
     sip.on_ended = gone
     leg.on_dtmf = None
-    await server.note(call, "monitor_started", detail={"user_id": user_id, "mode": mode})
+    await note(ctx, call, "monitor_started", detail={"user_id": user_id, "mode": mode})
 
 
-async def set_mode(server: VoiceServer, call: VoiceCall, user_id: str, mode: str) -> None:
+async def set_mode(ctx: VoiceContext, call: VoiceCall, user_id: str, mode: str) -> None:
     found = call.monitors.get(user_id)
     if found is None:
         raise Conflict("you are not monitoring this call")
@@ -171,18 +172,18 @@ async def set_mode(server: VoiceServer, call: VoiceCall, user_id: str, mode: str
     if old == mode:
         return
     call.monitors[user_id] = (sip, leg, mode)
-    _wire(server, call, leg, mode)
-    await server.note(call, "monitor_mode", detail={"user_id": user_id, "mode": mode, "was": old})
+    _wire(ctx, call, leg, mode)
+    await note(ctx, call, "monitor_mode", detail={"user_id": user_id, "mode": mode, "was": old})
 
 
-async def end_monitor(server: VoiceServer, call: VoiceCall, user_id: str, reason: str) -> None:
+async def end_monitor(ctx: VoiceContext, call: VoiceCall, user_id: str, reason: str) -> None:
     found = call.monitors.pop(user_id, None)
     if found is None:
         if reason.startswith("supervisor"):
             return  # already ended from the API
         raise Conflict("you are not monitoring this call")
     sip, leg, mode = found
-    server.media.isolate(leg)
+    ctx.media.isolate(leg)
     if call.held:
         # Hold remembered the supervisor's edges; resume must not bring them back.
         call.held[:] = [e for e in call.held if leg not in (e[0], e[1])]
@@ -190,7 +191,7 @@ async def end_monitor(server: VoiceServer, call: VoiceCall, user_id: str, reason
     if sip.state != "ended":
         with contextlib.suppress(CallFailed, OSError):
             await sip.bye()
-    await server.media.close_leg(leg)
-    await server.note(
-        call, "monitor_ended", detail={"user_id": user_id, "mode": mode, "reason": reason}
+    await ctx.media.close_leg(leg)
+    await note(
+        ctx, call, "monitor_ended", detail={"user_id": user_id, "mode": mode, "reason": reason}
     )

@@ -22,12 +22,13 @@ import contextlib
 import socket
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice.calls import CallRunner, VoiceCall, drop_leg, utcnow
+from omnidesk.channels.voice.call_control import on_reinvite
+from omnidesk.channels.voice.calls import VoiceCall, drop_leg, utcnow
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.ivr.flow import normalize_e164
 from omnidesk.channels.voice.lookups import TrunkInfo
 from omnidesk.channels.voice.media.leg import Leg
@@ -41,24 +42,23 @@ from omnidesk.channels.voice.media.sdp import (
     negotiate,
 )
 from omnidesk.channels.voice.models import Call as CallRow
+from omnidesk.channels.voice.playback import stop_playing
+from omnidesk.channels.voice.recording import finish_recording
+from omnidesk.channels.voice.records import note, record
 from omnidesk.channels.voice.sip.auth import Credentials
 from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipResponse, SipUri
 from omnidesk.channels.voice.sip.transport import Address
-from omnidesk.core.routing.commands import (
-    Command,
-    EndContact,
-    EndWrapUp,
-    StartAgentContact,
-    Transfer,
-)
-from omnidesk.core.routing.errors import RoutingError
 from omnidesk.platform.errors import Conflict, Invalid
 from omnidesk.platform.events import Audience
 from omnidesk.platform.logging import get_logger
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.routing.api import (
+    EndContact,
+    EndWrapUp,
+    RoutingError,
+    StartAgentContact,
+    Transfer,
+)
 
 log = get_logger(__name__)
 
@@ -92,12 +92,10 @@ def failure_text(status: int, reason: str) -> str:
     return f"{known} ({status} {reason})"
 
 
-async def outbound_trunk(server: VoiceServer, tenant_id: uuid.UUID) -> TrunkInfo:
+async def outbound_trunk(ctx: VoiceContext, tenant_id: uuid.UUID) -> TrunkInfo:
     # The lookups keep every active tenant's trunks in one cached list; the outbound ones of
     # this tenant, by name, so the choice is stable when several have an outbound block.
-    trunks = [
-        t for t in await server.lookups.trunks() if t.tenant_id == tenant_id and t.outbound_host
-    ]
+    trunks = [t for t in await ctx.lookups.trunks() if t.tenant_id == tenant_id and t.outbound_host]
     if not trunks:
         raise DialFailed(503, "no trunk with an outbound block is configured")
     trunks.sort(key=lambda t: (t.name, str(t.id)))
@@ -123,7 +121,7 @@ def e164_or_invalid(number: str) -> str:
 
 
 async def dial_out(
-    server: VoiceServer,
+    ctx: VoiceContext,
     tenant_id: uuid.UUID,
     number: str,
     *,
@@ -137,12 +135,12 @@ async def dial_out(
         number = normalize_e164(number)
     except ValueError as exc:
         raise DialFailed(484, f"not a phone number: {number!r}") from exc
-    trunk = await outbound_trunk(server, tenant_id)
+    trunk = await outbound_trunk(ctx, tenant_id)
     assert trunk.outbound_host is not None
     dest = await _resolve(trunk.outbound_host, trunk.outbound_port, trunk.outbound_transport)
     credentials = None
     if trunk.outbound_username:
-        password = await server.lookups.outbound_password(tenant_id, trunk.id)
+        password = await ctx.lookups.outbound_password(tenant_id, trunk.id)
         if password is not None:
             credentials = Credentials(trunk.outbound_username, password)
     shown = caller_id or trunk.caller_id
@@ -151,11 +149,11 @@ async def dial_out(
         params["transport"] = "tcp"
     target = SipUri(user=number, host=trunk.outbound_host, port=trunk.outbound_port, params=params)
     from_user = shown or trunk.outbound_username or "anonymous"
-    leg = await server.media.open_leg()
+    leg = await ctx.media.open_leg()
     sip: OutgoingCall | None = None
     try:
-        offer = make_offer(local_ip=server.host, local_port=leg.local_port)
-        sip = await server.sip.invite(
+        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
+        sip = await ctx.sip.invite(
             target,
             dest,
             offer.build().encode(),
@@ -166,23 +164,23 @@ async def dial_out(
         answer = await asyncio.wait_for(sip.wait_answer(), timeout_s)
         leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
     except TimeoutError:
-        await _abandon(server, sip, leg)
+        await _abandon(ctx, sip, leg)
         raise DialFailed(408, f"no answer within {timeout_s:.0f} s") from None
     except CallFailed as exc:
-        await _abandon(server, sip, leg)
+        await _abandon(ctx, sip, leg)
         raise DialFailed(exc.status, failure_text(exc.status, exc.reason)) from None
     except (SdpError, NoCommonCodec) as exc:
-        await _abandon(server, sip, leg)
+        await _abandon(ctx, sip, leg)
         raise DialFailed(488, f"no common codec with the trunk ({exc})") from None
     except BaseException:
-        await _abandon(server, sip, leg)
+        await _abandon(ctx, sip, leg)
         raise
     log.info("voice.dialled", tenant=str(tenant_id), number=number, trunk=trunk.name)
     return sip, leg
 
 
-async def _abandon(server: VoiceServer, sip: OutgoingCall | None, leg: Leg) -> None:
-    await drop_leg(server, sip, leg)
+async def _abandon(ctx: VoiceContext, sip: OutgoingCall | None, leg: Leg) -> None:
+    await drop_leg(ctx.media, sip, leg)
 
 
 def ringback() -> Player:
@@ -199,7 +197,7 @@ def ringback() -> Player:
 # --- transfer to an external number ---------------------------------------------------------
 
 
-async def transfer_out(server: VoiceServer, call: VoiceCall, number: str) -> None:
+async def transfer_out(ctx: VoiceContext, call: VoiceCall, number: str) -> None:
     """From the IVR (no agent yet) or from a connected call: dial `number` and bridge the
     caller to it. A connected call keeps talking to its agent while the number rings, so a
     failed dial leaves the call as it was (the refusal reaches the API as 409)."""
@@ -211,40 +209,41 @@ async def transfer_out(server: VoiceServer, call: VoiceCall, number: str) -> Non
     target = e164_or_invalid(number)
     waiting: Player | None = None
     if not from_agent:
-        CallRunner(server, call).stop_playing()
+        stop_playing(ctx, call)
         waiting = ringback()
-        server.media.connect(call.leg, waiting)
-    await server.note(call, "transferring", detail={"number": target})
+        ctx.media.connect(call.leg, waiting)
+    await note(ctx, call, "transferring", detail={"number": target})
     try:
-        far_sip, far_leg = await dial_out(server, call.tenant_id, target, caller_id=call.caller)
+        far_sip, far_leg = await dial_out(ctx, call.tenant_id, target, caller_id=call.caller)
     except DialFailed as exc:
-        await server.note(call, "transfer_failed", detail={"number": target, "why": exc.reason})
+        await note(ctx, call, "transfer_failed", detail={"number": target, "why": exc.reason})
         if waiting is not None:
-            server.media.disconnect(call.leg, waiting)
+            ctx.media.disconnect(call.leg, waiting)
         if from_agent:
             raise Conflict(f"transfer to {target} failed: {exc.reason}") from None
-        await server.hang_up(call, f"transfer failed: {exc.reason}"[:64])
+        await ctx.hang_up(call, f"transfer failed: {exc.reason}"[:64])
         return
     if waiting is not None:
-        server.media.disconnect(call.leg, waiting)
+        ctx.media.disconnect(call.leg, waiting)
     if call.ended:
-        await _abandon(server, far_sip, far_leg)
+        await _abandon(ctx, far_sip, far_leg)
         return
     agent_id = call.agent_id
     if from_agent:
-        await _release_agent(server, call, target)
+        await _release_agent(ctx, call, target)
     call.state = "transferred"
     call.agent_sip, call.agent_leg = far_sip, far_leg
     call.connected_at = call.connected_at or utcnow()
     call.attributes["transferred_to"] = target
-    server.media.bridge(call.leg, far_leg)
+    ctx.media.bridge(call.leg, far_leg)
 
     async def far_gone(reason: str) -> None:
         if not call.ended:
-            call.put("call", lambda: server.hang_up(call, f"transferred {target}: far {reason}"))
+            call.put("call", lambda: ctx.hang_up(call, f"transferred {target}: far {reason}"))
 
     far_sip.on_ended = far_gone
-    await server.note(
+    await note(
+        ctx,
         call,
         "transferred",
         agent_id=agent_id,
@@ -252,22 +251,21 @@ async def transfer_out(server: VoiceServer, call: VoiceCall, number: str) -> Non
     )
 
 
-async def _release_agent(server: VoiceServer, call: VoiceCall, target: str) -> None:
+async def _release_agent(ctx: VoiceContext, call: VoiceCall, target: str) -> None:
     """The agent leaves the call: routing ends the contact (transferred_external) and puts the
     agent in wrap-up; the recording of their part is closed; their phone gets a BYE."""
     if call.held is not None:
-        server.media.resume(call.leg, call.held)
+        ctx.media.resume(call.leg, call.held)
         call.held = None
     with contextlib.suppress(Exception):
-        await server.finish_recording(call)
+        await finish_recording(ctx, call)
     contact_id = call.contact_id
     # Mark the call first: routing's contact_ended event must not hang the whole call up.
     call.state = "transferred"
     if contact_id is not None:
-        server.by_contact.pop(contact_id, None)
-        host = await server.routing.host(call.tenant_id)
+        ctx.by_contact.pop(contact_id, None)
         try:
-            await host.execute(Transfer(contact_id, "external", target))
+            await ctx.routing.execute(call.tenant_id, Transfer(contact_id, "external", target))
         except RoutingError as exc:
             log.warning("voice.transfer_routing_refused", call=call.id, error=str(exc))
     agent_sip, agent_leg = call.agent_sip, call.agent_leg
@@ -277,34 +275,34 @@ async def _release_agent(server: VoiceServer, call: VoiceCall, target: str) -> N
         with contextlib.suppress(CallFailed, OSError):
             await agent_sip.bye()
     if agent_leg is not None:
-        await server.media.close_leg(agent_leg)
+        await ctx.media.close_leg(agent_leg)
 
 
 # --- an agent's own outbound call -------------------------------------------------------------
 
 
-async def agent_invite(server: VoiceServer, sip_call: IncomingCall) -> bool:
+async def agent_invite(ctx: VoiceContext, sip_call: IncomingCall) -> bool:
     """An INVITE from an agent's softphone to a number; False when it is not one (a trunk's)."""
     request = sip_call.request
     domain = request.from_.uri.host.lower()
-    tenant_id = await server.lookups.tenant_for_domain(domain)
+    tenant_id = await ctx.lookups.tenant_for_domain(domain)
     if tenant_id is None:
         return False
     user = request.from_.uri.user or ""
-    account = await server.lookups.sip_account(tenant_id, user) if user else None
+    account = await ctx.lookups.sip_account(tenant_id, user) if user else None
     is_agent = account is not None and account.user_id is not None
     # Carriers and agents may share an address (an SBC, or loopback in tests): a From naming
     # an agent of the tenant's domain is an agent's call either way, and digest decides.
-    if not is_agent and await server.lookups.trunk_for_source(sip_call.source.host) is not None:
+    if not is_agent and await ctx.lookups.trunk_for_source(sip_call.source.host) is not None:
         return False
-    checked = await server.sip.check_digest(
+    checked = await ctx.sip.check_digest(
         request, sip_call.source, domain, user=user or None, proxy=True, tag=sip_call.local_tag
     )
     if isinstance(checked, SipResponse):
         await _reject_with(sip_call, checked)
         return True
     assert account is not None and account.user_id is not None
-    await _agent_call(server, sip_call, tenant_id, str(account.user_id))
+    await _agent_call(ctx, sip_call, tenant_id, str(account.user_id))
     return True
 
 
@@ -318,7 +316,7 @@ async def _reject_with(sip_call: IncomingCall, response: SipResponse) -> None:
 
 
 async def _agent_call(
-    server: VoiceServer, sip_call: IncomingCall, tenant_id: uuid.UUID, agent_id: str
+    ctx: VoiceContext, sip_call: IncomingCall, tenant_id: uuid.UUID, agent_id: str
 ) -> None:
     request = sip_call.request
     started = utcnow()
@@ -333,11 +331,11 @@ async def _agent_call(
     except SdpError:
         await sip_call.reject(400, "Bad SDP")
         return
-    agent_leg = await server.media.open_leg()
+    agent_leg = await ctx.media.open_leg()
     try:
-        answer, params = negotiate(offer, local_ip=server.host, local_port=agent_leg.local_port)
+        answer, params = negotiate(offer, local_ip=ctx.host, local_port=agent_leg.local_port)
     except (NoCommonCodec, SdpError):
-        await server.media.close_leg(agent_leg)
+        await ctx.media.close_leg(agent_leg)
         await sip_call.reject(488, "Not Acceptable Here")
         return
     agent_leg.configure(params)
@@ -345,12 +343,12 @@ async def _agent_call(
     # Before dialling: the agent is busy in routing from now on, so no queued call rings them
     # while the number rings.
     try:
-        contact_id = await _start_contact(server, tenant_id, agent_id, call_id, number)
+        contact_id = await _start_contact(ctx, tenant_id, agent_id, call_id, number)
     except RoutingError as exc:
-        await server.media.close_leg(agent_leg)
+        await ctx.media.close_leg(agent_leg)
         await sip_call.reject(486, "Busy Here (Agent Busy In Routing)")
         await write_failed_record(
-            server,
+            ctx,
             tenant_id,
             from_uri=str(request.from_.uri),
             to_uri=f"sip:{number}",
@@ -366,14 +364,14 @@ async def _agent_call(
         await sip_call.ringing()
         trunk: TrunkInfo | None = None
         try:
-            trunk = await outbound_trunk(server, tenant_id)
-            far_sip, far_leg = await dial_out(server, tenant_id, number)
+            trunk = await outbound_trunk(ctx, tenant_id)
+            far_sip, far_leg = await dial_out(ctx, tenant_id, number)
         except DialFailed as exc:
-            await server.media.close_leg(agent_leg)
+            await ctx.media.close_leg(agent_leg)
             status = exc.status if exc.status in (404, 480, 484, 486, 488, 600, 603) else 503
             await sip_call.reject(status, exc.reason.split(" (")[0][:60].title())
             await write_failed_record(
-                server,
+                ctx,
                 tenant_id,
                 from_uri=str(request.from_.uri),
                 to_uri=f"sip:{number}@{trunk.outbound_host if trunk else ''}",
@@ -401,33 +399,32 @@ async def _agent_call(
         try:
             await sip_call.answer(answer.build().encode())
         except CallFailed:
-            await _abandon(server, far_sip, far_leg)
-            await server.media.close_leg(agent_leg)
+            await _abandon(ctx, far_sip, far_leg)
+            await ctx.media.close_leg(agent_leg)
             return
         connected = True
         if contact_id is not None:
             # From here the call's hang-up ends the contact (EndContact, then wrap-up as after
             # any call), and routing ending the contact hangs the call up.
             call.contact_id = contact_id
-            server.by_contact[contact_id] = call
-        await start_connected(server, call, "agent outbound")
+            ctx.by_contact[contact_id] = call
+        await start_connected(ctx, call, "agent outbound")
     finally:
         if contact_id is not None and not connected:
-            await _end_unconnected(server, tenant_id, agent_id, contact_id)
+            await _end_unconnected(ctx, tenant_id, agent_id, contact_id)
 
 
 async def _start_contact(
-    server: VoiceServer, tenant_id: uuid.UUID, agent_id: str, call_id: str, number: str
+    ctx: VoiceContext, tenant_id: uuid.UUID, agent_id: str, call_id: str, number: str
 ) -> str | None:
     """Make the agent's call their routing contact; its id (the call's), or None when the agent
     is offline in routing or has no routing profile (a plain extension call, untracked).
     Raises the RoutingError of any other refusal (no room for a voice contact)."""
-    host = await server.routing.host(tenant_id)
     command = StartAgentContact(
         call_id, agent_id, "voice", attributes={"number": number, "direction": "outbound"}
     )
     try:
-        await host.execute(command)
+        await ctx.routing.execute(tenant_id, command)
     except RoutingError as exc:
         if exc.code in ("agent_offline", "unknown_agent"):
             return None
@@ -444,44 +441,41 @@ def _refusal_text(exc: RoutingError) -> str:
 
 
 async def _end_unconnected(
-    server: VoiceServer, tenant_id: uuid.UUID, agent_id: str, contact_id: str
+    ctx: VoiceContext, tenant_id: uuid.UUID, agent_id: str, contact_id: str
 ) -> None:
     """The call never connected: end its contact without leaving the agent in wrap-up (there
     was no conversation to wrap up). Both steps in one routing step, so no viewer sees the
     agent wrapping up; the wrap-up's disposition "not_connected" tells reports so."""
-    host = await server.routing.host(tenant_id)
-
-    async def commands() -> list[Command]:
-        return [EndContact(contact_id), EndWrapUp(agent_id, contact_id, "not_connected")]
-
     try:
-        await host.execute_with(commands)
+        await ctx.routing.execute_all(
+            tenant_id, [EndContact(contact_id), EndWrapUp(agent_id, contact_id, "not_connected")]
+        )
     except RoutingError as exc:
         # Ended meanwhile (the agent's session was disconnected), or no wrap-up to end (one
         # of 0 s): what is left to do was done by routing.
         log.info("voice.outbound_contact_end", contact=contact_id, code=exc.code)
 
 
-async def start_connected(server: VoiceServer, call: VoiceCall, why: str) -> None:
+async def start_connected(ctx: VoiceContext, call: VoiceCall, why: str) -> None:
     """Make a bridged customer/agent pair a live call: events, inbox, hang-up wiring."""
     call.state = "connected"
     call.connected_at = utcnow()
-    server.calls[call.id] = call
-    server.wire(call)
+    ctx.calls[call.id] = call
     assert call.agent_sip is not None and call.agent_leg is not None
     agent_sip, agent_leg = call.agent_sip, call.agent_leg
 
     async def agent_gone(reason: str) -> None:
         if not call.ended:
-            call.put("call", lambda: server.agent_gone(call, reason))
+            call.put("call", lambda: ctx.agent_gone(call, reason))
 
     agent_sip.on_ended = agent_gone
-    agent_sip.on_reinvite = lambda offer: server.on_reinvite(
-        call, agent_sip, agent_leg, offer, agent=True
+    agent_sip.on_reinvite = lambda offer: on_reinvite(
+        ctx, call, agent_sip, agent_leg, offer, agent=True
     )
-    call.worker = server.spawn(CallRunner(server, call).run(), f"voice-call-{call.id}")
-    server.media.bridge(call.leg, agent_leg)
-    await server.record(
+    ctx.run_call(call)  # the caller's side into its inbox, and its runner
+    ctx.media.bridge(call.leg, agent_leg)
+    await record(
+        ctx,
         call,
         ev.CallStarted(
             call_id=call.id,
@@ -493,11 +487,11 @@ async def start_connected(server: VoiceServer, call: VoiceCall, why: str) -> Non
             agent_id=uuid.UUID(call.agent_id) if call.agent_id else None,
         ),
     )
-    await server.note(call, "connected", detail={"via": why})
+    await note(ctx, call, "connected", detail={"via": why})
 
 
 async def write_failed_record(
-    server: VoiceServer,
+    ctx: VoiceContext,
     tenant_id: uuid.UUID,
     *,
     from_uri: str,
@@ -513,7 +507,17 @@ async def write_failed_record(
     ended = utcnow()
     agent = uuid.UUID(agent_id) if agent_id else None
     call_id = uuid.uuid4().hex
-    async with server.uow(tenant_id) as uow:
+    log.info(
+        "voice.call_ended",
+        call=call_id,
+        tenant=str(tenant_id),
+        direction="outbound",
+        to=number,
+        agent=agent_id,
+        outcome=reason,
+        connected=False,
+    )
+    async with ctx.uow(tenant_id) as uow:
         uow.session.add(
             CallRow(
                 tenant_id=tenant_id,
@@ -549,8 +553,8 @@ async def write_failed_record(
         )
 
 
-async def transfer_connected(server: VoiceServer, call: VoiceCall, number: str) -> None:
+async def transfer_connected(ctx: VoiceContext, call: VoiceCall, number: str) -> None:
     """The desktop's transfer-out: only a call connected to an agent (409 otherwise)."""
     if call.state not in ("connected", "held") or call.agent_leg is None:
         raise Conflict(f"the call is {call.state}, not connected to an agent")
-    await transfer_out(server, call, number)
+    await transfer_out(ctx, call, number)

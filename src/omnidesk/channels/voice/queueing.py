@@ -11,198 +11,216 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
 import numpy as np
 
-from omnidesk.channels.voice.calls import (
-    RING_REASONS,
-    CallRunner,
-    Ring,
-    VoiceCall,
-    drop_leg,
-    hold_music,
-    utcnow,
-)
+from omnidesk.channels.voice.call_control import on_reinvite
+from omnidesk.channels.voice.calls import Ring, VoiceCall, drop_leg, ring_refusal, utcnow
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.speech import queue_announcement
-from omnidesk.channels.voice.media.players import BufferSource, Player, load_wav
+from omnidesk.channels.voice.media.players import BufferSource
 from omnidesk.channels.voice.media.sdp import (
     SdpError,
     SessionDescription,
     accept_answer,
     make_offer,
 )
+from omnidesk.channels.voice.missed_ring import (
+    OFFER_TIMEOUT,
+    MediaFailed,
+    RingFailure,
+    RingWait,
+    report_missed,
+    ring_wait,
+    wait_for_media,
+)
+from omnidesk.channels.voice.playback import hold_audio, stop_playing
+from omnidesk.channels.voice.recording import start_recording
+from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
-from omnidesk.core.routing.commands import AcceptOffer, CancelContact, ContactArrived, RejectOffer
-from omnidesk.core.routing.errors import RoutingError
 from omnidesk.platform.events import PublishedEvent
 from omnidesk.platform.logging import get_logger
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.routing.api import (
+    AcceptOffer,
+    CancelContact,
+    ContactArrived,
+    CustomerRef,
+    RejectOffer,
+    RoutingError,
+)
 
 log = get_logger(__name__)
+
+
+def caller_ref(number: str | None) -> CustomerRef | None:
+    """The customer a voice contact is from: its number (None when withheld)."""
+    return CustomerRef("phone", number) if number else None
 
 
 # --- waiting in the queue --------------------------------------------------------------------
 
 
-async def enqueue(server: VoiceServer, call: VoiceCall, action: ivr.Enqueue) -> None:
-    policy = await server.lookups.queue_policy(call.tenant_id, action.queue)
+async def enqueue(ctx: VoiceContext, call: VoiceCall, action: ivr.Enqueue) -> None:
+    policy = await ctx.lookups.queue_policy(call.tenant_id, action.queue)
     call.queue_id = action.queue
     call.contact_id = call.id
     call.language = action.language or call.language
     call.attributes.update(action.attributes)
     call.announce_every_s = action.announce_every_s or policy.announce_every_s
-    host = await server.routing.host(call.tenant_id)
-    server.by_contact[call.contact_id] = call
+    ctx.by_contact[call.contact_id] = call
     try:
-        await host.execute(
+        # The caller's number finds the customer (the CRM puts their attributes on the
+        # contact); a withheld or garbled number must not lose the call: not strict.
+        await ctx.routing.arrive(
+            call.tenant_id,
             ContactArrived(
                 contact_id=call.contact_id,
                 queue_id=action.queue,
                 channel="voice",
                 priority=action.priority,
                 attributes=call.routable_attributes(),
-            )
+            ),
+            caller_ref(call.caller),
+            strict=False,
         )
     except RoutingError as exc:
-        server.by_contact.pop(call.contact_id, None)
+        ctx.by_contact.pop(call.contact_id, None)
         call.contact_id = None
         log.error("voice.enqueue_refused", call=call.id, queue=action.queue, error=str(exc))
-        await server.hang_up(call, "queue refused")
+        await ctx.hang_up(call, "queue refused")
         return
-    async with host.consistent():
-        queued = call.contact_id in host.engine.contact_ids()
-    if not queued:
-        server.by_contact.pop(call.id, None)
+    contact_id = call.contact_id
+    # Routing may have overflowed it at once (queue closed or full).
+    if not await ctx.routing.read(call.tenant_id, lambda r: r.has_contact(contact_id)):
+        ctx.by_contact.pop(call.id, None)
         call.put("overflowed", "overflow")
         return
     call.state = "queued"
-    await server.note(call, "queued", detail={"queue": action.queue})
-    runner = CallRunner(server, call)
-    runner.stop_playing()
-    call.hold_audio = await hold_audio(server, call, action.moh or policy.moh)
-    server.media.connect(call.leg, call.hold_audio)
+    await note(ctx, call, "queued", detail={"queue": action.queue})
+    stop_playing(ctx, call)
+    call.hold_audio = await hold_audio(ctx, call, action.moh or policy.moh)
+    ctx.media.connect(call.leg, call.hold_audio)
     if call.announce_every_s:
-        call.announcer = server.spawn(_announce(server, call), f"voice-announce-{call.id}")
+        call.announcer = ctx.spawn(_announce(ctx, call), f"voice-announce-{call.id}")
 
 
-async def hold_audio(server: VoiceServer, call: VoiceCall, name: str | None) -> Player:
-    """The named music file looping, or the built-in chime when it is unset or missing."""
-    if name:
-        path = await server.lookups.audio_path(call.tenant_id, name)
-        if path is not None:
-            return BufferSource(load_wav(path), loop=True)
-    return hold_music()
-
-
-async def _announce(server: VoiceServer, call: VoiceCall) -> None:
+async def _announce(ctx: VoiceContext, call: VoiceCall) -> None:
     """Position and estimated wait, now and every `announce_every_s`, over the music."""
     assert call.announce_every_s
     while call.state == "queued" and call.contact_id is not None:
-        host = await server.routing.host(call.tenant_id)
-        async with host.consistent():
-            if call.contact_id not in host.engine.contact_ids():
-                return
-            estimate = host.engine.wait_estimate(call.contact_id)
+        contact_id = call.contact_id
+        # The function runs within this turn of the loop: it sees this turn's id.
+        estimate = await ctx.routing.read(
+            call.tenant_id,
+            lambda r: r.wait_estimate(contact_id),  # noqa: B023
+        )
+        if estimate is None:
+            return  # no longer in routing
         if estimate.position:
             text = queue_announcement(
                 estimate.position, estimate.estimated_wait_seconds, call.language
             )
-            audio = await server.prompts.say(text, call.language)
+            audio = await ctx.prompts.say(text, call.language)
             if call.state != "queued":
                 return
-            call.put("call", lambda a=audio: _play_over_music(server, call, a))
+            call.put("call", lambda a=audio: _play_over_music(ctx, call, a))
         await asyncio.sleep(call.announce_every_s)
 
 
-async def _play_over_music(server: VoiceServer, call: VoiceCall, audio: np.ndarray) -> None:
+async def _play_over_music(ctx: VoiceContext, call: VoiceCall, audio: np.ndarray) -> None:
     if call.state != "queued" or call.hold_audio is None:
         return
     music = call.hold_audio
-    server.media.disconnect(call.leg, music)
+    ctx.media.disconnect(call.leg, music)
 
     def back() -> None:
         if call.state == "queued" and call.hold_audio is music:
-            server.media.connect(call.leg, music)
+            ctx.media.connect(call.leg, music)
 
-    # Not through CallRunner.play: the announcement must not count as the IVR's prompt.
+    # Not through playback.play: the announcement must not count as the IVR's prompt.
     announcement = BufferSource(audio, on_done=back)
-    server.media.connect(call.leg, announcement)
+    ctx.media.connect(call.leg, announcement)
 
 
-async def leave_queue(server: VoiceServer, call: VoiceCall, reason: str) -> None:
+async def leave_queue(ctx: VoiceContext, call: VoiceCall, reason: str) -> None:
     contact_id = call.contact_id
     if contact_id is None or call.state not in ("queued", "ringing"):
         return
-    await stop_ring(server, call, reject=False)
-    stop_queue_audio(server, call)
+    await stop_ring(ctx, call, reject=False)
+    stop_queue_audio(ctx, call)
     call.state = "ivr"
-    server.by_contact.pop(contact_id, None)
-    host = await server.routing.host(call.tenant_id)
+    ctx.by_contact.pop(contact_id, None)
     with contextlib.suppress(RoutingError):
-        await host.execute(
-            CancelContact(contact_id, "abandoned" if reason == "hangup" else "max_wait")
+        await ctx.routing.execute(
+            call.tenant_id,
+            CancelContact(contact_id, "abandoned" if reason == "hangup" else "max_wait"),
         )
     call.contact_id = None
 
 
-def stop_queue_audio(server: VoiceServer, call: VoiceCall) -> None:
+def stop_queue_audio(ctx: VoiceContext, call: VoiceCall) -> None:
     if call.announcer is not None:
         call.announcer.cancel()
         call.announcer = None
     if call.hold_audio is not None:
-        server.media.disconnect(call.leg, call.hold_audio)
+        ctx.media.disconnect(call.leg, call.hold_audio)
         call.hold_audio = None
 
 
 # --- routing's offers ------------------------------------------------------------------------
 
 
-def on_routing_event(server: VoiceServer, call: VoiceCall, published: PublishedEvent) -> None:
+def on_routing_event(ctx: VoiceContext, call: VoiceCall, published: PublishedEvent) -> None:
     """Routing's events about a queued or connected call, turned into steps of its inbox."""
     payload = published.payload
     kind = published.type
     if kind == "routing.offer_created":
         offer_id, agent_id = str(payload["offer_id"]), str(payload["agent_id"])
-        call.put("call", lambda: _ring(server, call, offer_id, agent_id))
-    elif kind in ("routing.offer_timed_out", "routing.offer_revoked"):
+        expires = _instant(payload.get("expires_at"))
+        call.put("call", lambda: _ring(ctx, call, offer_id, agent_id, expires))
+    elif kind == "routing.offer_timed_out":
+        offer_id = str(payload["offer_id"])
+        call.put("call", lambda: _offer_timed_out(ctx, call, offer_id))
+    elif kind == "routing.offer_revoked":
         offer_id = str(payload["offer_id"])
         if call.ring is not None and call.ring.offer_id == offer_id:
-            call.put("call", lambda: stop_ring(server, call, reject=False, requeued=True))
+            call.put("call", lambda: stop_ring(ctx, call, reject=False, requeued=True))
     elif kind == "routing.contact_ended" and call.state in ("connected", "held"):
-        call.put("call", lambda: server.hang_up(call, "ended by agent"))
+        call.put("call", lambda: ctx.hang_up(call, "ended by agent"))
     elif kind == "routing.contact_overflowed" and call.state in ("queued", "ringing"):
-        server.by_contact.pop(str(payload.get("contact_id")), None)
+        ctx.by_contact.pop(str(payload.get("contact_id")), None)
         call.put("overflowed", "overflow")
 
 
 # --- ringing the agent -----------------------------------------------------------------------
 
 
-async def _ring(server: VoiceServer, call: VoiceCall, offer_id: str, agent_id: str) -> None:
+async def _ring(
+    ctx: VoiceContext, call: VoiceCall, offer_id: str, agent_id: str, expires: datetime | None
+) -> None:
     if call.state != "queued" or call.ring is not None:
         return
-    ring = Ring(offer_id, agent_id)
+    ring = Ring(offer_id, agent_id, offer_expires_at=expires)
     call.ring = ring
     call.state = "ringing"
-    ring.task = server.spawn(_ring_agent(server, call, ring), f"voice-ring-{offer_id}")
+    ring.task = ctx.spawn(_ring_agent(ctx, call, ring), f"voice-ring-{offer_id}")
 
 
-async def _ring_agent(server: VoiceServer, call: VoiceCall, ring: Ring) -> None:
-    """Ring the softphone; answering accepts the offer and bridges."""
-    status, why = 0, ""
+async def _ring_agent(ctx: VoiceContext, call: VoiceCall, ring: Ring) -> None:
+    """Ring the softphone; answering (with audio) accepts the offer and bridges."""
+    failure: RingFailure | None = None
+    wait = RingWait(0.0, "")
     try:
-        target, via = await server.agent_binding(call.tenant_id, ring.agent_id)
-        leg = await server.media.open_leg()
+        target, via = await ctx.agent_binding(call.tenant_id, ring.agent_id)
+        leg = await ctx.media.open_leg()
         ring.leg = leg
-        offer = make_offer(local_ip=server.host, local_port=leg.local_port)
-        domain = await server.lookups.sip_domain(call.tenant_id) or server.host
+        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
+        domain = await ctx.lookups.sip_domain(call.tenant_id) or ctx.host
         caller = call.caller or "anonymous"
-        ring.sip = await server.sip.invite(
+        ring.sip = await ctx.sip.invite(
             target,
             via,
             offer.build().encode(),
@@ -210,118 +228,143 @@ async def _ring_agent(server: VoiceServer, call: VoiceCall, ring: Ring) -> None:
             to_uri=target,
             headers=[("X-Omnidesk-Contact", call.contact_id or "")],
         )
-        await server.note(call, "ringing", agent_id=ring.agent_id, detail={"offer": ring.offer_id})
-        answer = await asyncio.wait_for(ring.sip.wait_answer(), server.ring_timeout_s)
+        ring.rung_at = asyncio.get_running_loop().time()
+        await note(ctx, call, "ringing", agent_id=ring.agent_id, detail={"offer": ring.offer_id})
+        wait = ring_wait(await ctx.ring_limit(call.tenant_id), ring.offer_expires_at)
+        answer = await asyncio.wait_for(ring.sip.wait_answer(), wait.seconds)
         leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
+        ring.answered = True
+        await wait_for_media(leg, ctx.answer_media_timeout_s)
     except CallFailed as exc:
-        status, why = exc.status, exc.reason
+        failure = RingFailure(ring_refusal(exc), exc.status, exc.reason)
     except TimeoutError:
-        status, why = 408, "no answer"
+        failure = RingFailure("no_answer", 408, "no answer", timed_out_by=wait.by)
+    except MediaFailed as exc:
+        failure = RingFailure("media_failed", None, str(exc))
     except (SdpError, OSError) as exc:
-        status, why = 488, str(exc)
-    if status:
-        call.put("call", lambda: _ring_failed(server, call, ring, status, why))
+        failure = RingFailure("sip_488", 488, str(exc))
+    if failure is not None:
+        missed = failure
+        call.put("call", lambda: _ring_failed(ctx, call, ring, missed))
     else:
-        call.put("call", lambda: _agent_answered(server, call, ring))
+        call.put("call", lambda: _agent_answered(ctx, call, ring))
 
 
 async def _ring_failed(
-    server: VoiceServer, call: VoiceCall, ring: Ring, status: int, why: str
+    ctx: VoiceContext, call: VoiceCall, ring: Ring, failure: RingFailure
 ) -> None:
     if call.ring is not ring:
         return
-    reason = RING_REASONS.get(status, f"sip_{status}")
-    await stop_ring(server, call, reject=True, reason=reason, requeued=True)
-    log.info("voice.ring_failed", call=call.id, agent=ring.agent_id, status=status, why=why)
+    rejected = await stop_ring(ctx, call, reject=True, reason=failure.reason, requeued=True)
+    await report_missed(ctx, call, ring, failure, "rejected" if rejected else "offer_ended")
+
+
+async def _offer_timed_out(ctx: VoiceContext, call: VoiceCall, offer_id: str) -> None:
+    """Routing timed the offer out while the phone rang (the offer ended before the ring
+    limit, missed_ring.py), or while its answer's audio was awaited."""
+    ring = call.ring
+    if ring is None or ring.offer_id != offer_id:
+        return
+    reason = "media_failed" if ring.answered else "no_answer"
+    await stop_ring(ctx, call, reject=False, reason=reason, requeued=True)
+    failure = RingFailure(reason, None, "the offer timed out", timed_out_by=OFFER_TIMEOUT)
+    await report_missed(ctx, call, ring, failure, "timed_out")
 
 
 async def stop_ring(
-    server: VoiceServer,
+    ctx: VoiceContext,
     call: VoiceCall,
     *,
     reject: bool,
     reason: str = "",
     requeued: bool = False,
-) -> None:
-    """Stop the agent's phone ringing; `reject` also tells routing the offer was refused.
+) -> bool:
+    """Stop the agent's phone ringing; `reject` also tells routing the offer was refused
+    (returns whether routing took the refusal: not if it had ended the offer already).
 
     `requeued`: the caller stays in line (the ring failed, the offer timed out or was revoked),
     which is a step of its own for whoever follows the call: it is no longer ringing."""
     ring = call.ring
     if ring is None:
-        return
+        return False
     call.ring = None
     back_in_line = call.state == "ringing"
     if back_in_line:
         call.state = "queued"
     if ring.task is not None and not ring.task.done():
         ring.task.cancel()
-    await drop_leg(server, ring.sip, ring.leg)
+    await drop_leg(ctx.media, ring.sip, ring.leg)
+    rejected = False
     if reject:
-        host = await server.routing.host(call.tenant_id)
         with contextlib.suppress(RoutingError):
-            await host.execute(RejectOffer(ring.offer_id, ring.agent_id, reason or None))
+            await ctx.routing.execute(
+                call.tenant_id, RejectOffer(ring.offer_id, ring.agent_id, reason or None)
+            )
+            rejected = True
     if requeued and back_in_line and not call.ended:
-        await server.note(
+        await note(
+            ctx,
             call,
             "queued",
             agent_id=ring.agent_id,
             detail={"queue": call.queue_id, "ring_ended": reason or "offer_ended"},
         )
+    return rejected
 
 
-async def _agent_answered(server: VoiceServer, call: VoiceCall, ring: Ring) -> None:
+async def _agent_answered(ctx: VoiceContext, call: VoiceCall, ring: Ring) -> None:
     if call.ring is not ring or call.state != "ringing":
         # The caller left or the offer ended while the phone was being answered.
         if ring.sip is not None:
             with contextlib.suppress(CallFailed, OSError):
                 await ring.sip.bye()
         if ring.leg is not None:
-            await server.media.close_leg(ring.leg)
+            await ctx.media.close_leg(ring.leg)
         return
-    host = await server.routing.host(call.tenant_id)
     try:
-        await host.execute(AcceptOffer(ring.offer_id, ring.agent_id))
+        await ctx.routing.execute(call.tenant_id, AcceptOffer(ring.offer_id, ring.agent_id))
     except RoutingError as exc:
         # Already accepted from the desktop is fine; anything else means the offer is gone.
-        async with host.consistent():
-            contact = _contact_or_none(host, call.contact_id)
-        if contact is None or getattr(contact, "agent_id", None) != ring.agent_id:
+        contact_id = call.contact_id
+        contact = (
+            await ctx.routing.read(call.tenant_id, lambda r: r.contact(contact_id))
+            if contact_id is not None
+            else None
+        )
+        if contact is None or contact.agent_id != ring.agent_id:
             log.info("voice.accept_refused", call=call.id, error=str(exc))
-            await stop_ring(server, call, reject=False, requeued=True)
+            await stop_ring(ctx, call, reject=False, requeued=True)
             return
     assert ring.sip is not None and ring.leg is not None
     call.ring = None
-    stop_queue_audio(server, call)
-    CallRunner(server, call).stop_playing()
+    stop_queue_audio(ctx, call)
+    stop_playing(ctx, call)
     call.agent_id, call.agent_sip, call.agent_leg = ring.agent_id, ring.sip, ring.leg
     call.state = "connected"
     call.connected_at = utcnow()
-    server.media.bridge(call.leg, ring.leg)
+    ctx.media.bridge(call.leg, ring.leg)
 
     async def agent_gone(reason: str) -> None:
         if not call.ended:
-            call.put("call", lambda: server.agent_gone(call, reason))
+            call.put("call", lambda: ctx.agent_gone(call, reason))
 
     agent_sip, agent_leg = ring.sip, ring.leg
     agent_sip.on_ended = agent_gone
-    agent_sip.on_reinvite = lambda offer: server.on_reinvite(
-        call, agent_sip, agent_leg, offer, agent=True
+    agent_sip.on_reinvite = lambda offer: on_reinvite(
+        ctx, call, agent_sip, agent_leg, offer, agent=True
     )
     ring.leg.on_dtmf = None
     call.put("answered")
-    await server.note(call, "connected", agent_id=ring.agent_id)
-    policy = await server.lookups.queue_policy(call.tenant_id, call.queue_id or "")
+    await note(ctx, call, "connected", agent_id=ring.agent_id)
+    policy = await ctx.lookups.queue_policy(call.tenant_id, call.queue_id or "")
     if policy.record == "always":
-        await server.start_recording(call)
+        await start_recording(ctx, call)
 
 
-def _contact_or_none(host: Any, contact_id: str | None) -> Any:
-    if contact_id is None:
-        return None
+def _instant(value: object) -> datetime | None:
     try:
-        return host.engine.contact(contact_id)
-    except (RoutingError, KeyError):
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
         return None
 
 

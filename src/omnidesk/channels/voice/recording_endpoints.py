@@ -17,10 +17,12 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from omnidesk.channels.voice.models import Recording
-from omnidesk.directory.models import Role
+from omnidesk.channels.voice.schemas import RecordingOut
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.errors import NotFound
 from omnidesk.platform.eventlog import EventRecord
 from omnidesk.platform.http import Ctx
+from omnidesk.platform.openapi import documented
 
 router = APIRouter(prefix="/voice/recordings", tags=["voice recordings"])
 
@@ -63,12 +65,16 @@ def _view(row: Recording) -> dict[str, Any]:
     }
 
 
-@router.get("/{recording_id}")
+@router.get("/{recording_id}", **documented(RecordingOut))
 async def get_recording(recording_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
     return _view(await _recording(ctx, recording_id))
 
 
-@router.get("/{recording_id}/audio")
+@router.get(
+    "/{recording_id}/audio",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 async def get_recording_audio(recording_id: uuid.UUID, request: Request, ctx: Ctx) -> FileResponse:
     row = await _recording(ctx, recording_id)
     data_dir: Path = request.app.state.services.settings.data_dir

@@ -25,24 +25,26 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, union
 
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice.callbacks import CALLBACK_STEP, Callback, asking_call_id
+from omnidesk.channels.voice.callbacks import (
+    CALLBACK_STEP,
+    Callback,
+    CallbackDesk,
+    asking_call_id,
+)
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.recorder import RATE, repair_wav
 from omnidesk.channels.voice.models import Number, Trunk
 from omnidesk.channels.voice.models import Recording as RecordingRow
-from omnidesk.core.routing import ContactStatus, RoutingError
 from omnidesk.platform.database import SYSTEM
 from omnidesk.platform.eventlog import EventRecord
 from omnidesk.platform.events import Audience
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.routing.api import ContactStatus, RoutingReads
 
 log = get_logger(__name__)
 
@@ -116,15 +118,15 @@ def _repair(path: Path, info: _Wav) -> tuple[int, str, float]:
     return frames, hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime
 
 
-async def recover_recordings(server: VoiceServer) -> list[Recovered]:
+async def recover_recordings(ctx: VoiceContext) -> list[Recovered]:
     """Repair and account for the recordings a crash left; returns what was made partial."""
-    root = server.data_dir / "voice" / "recordings"
+    root = ctx.data_dir / "voice" / "recordings"
     found = await asyncio.to_thread(_scan, root)
     out: list[Recovered] = []
     for tenant_id, path, info in found:
-        rel = str(path.relative_to(server.data_dir))
+        rel = str(path.relative_to(ctx.data_dir))
         try:
-            out_one = await _recover_one(server, tenant_id, path, rel, info)
+            out_one = await _recover_one(ctx, tenant_id, path, rel, info)
         except Exception:
             # One bad file or tenant must not keep the voice server from starting.
             log.exception("voice.recording_recovery_failed", path=rel)
@@ -137,9 +139,9 @@ async def recover_recordings(server: VoiceServer) -> list[Recovered]:
 
 
 async def _recover_one(
-    server: VoiceServer, tenant_id: uuid.UUID, path: Path, rel: str, info: _Wav
+    ctx: VoiceContext, tenant_id: uuid.UUID, path: Path, rel: str, info: _Wav
 ) -> Recovered | None:
-    uow = UnitOfWork(server.db.session(tenant_id), server.bus, tenant_id=tenant_id)
+    uow = UnitOfWork(ctx.db.session(tenant_id), ctx.bus, tenant_id=tenant_id)
     async with uow:
         row = (
             await uow.session.scalars(
@@ -185,12 +187,12 @@ async def _recover_one(
 # --- callbacks ---------------------------------------------------------------------------------
 
 
-async def recover_callbacks(server: VoiceServer) -> list[Callback]:
-    """Put the callbacks routing still holds back in the server's `pending`; returns them.
+async def recover_callbacks(ctx: VoiceContext, desk: CallbackDesk) -> list[Callback]:
+    """Put the callbacks routing still holds back in the desk's `pending`; returns them.
     Retries (every CALLBACK_RETRY_SECONDS) whatever failed, until all tenants are done."""
     while True:
         try:
-            todo = await _voice_tenants(server)
+            todo = await _voice_tenants(ctx)
             break
         except Exception:
             log.warning("voice.callback_recovery_retry", exc_info=True)
@@ -200,7 +202,7 @@ async def recover_callbacks(server: VoiceServer) -> list[Callback]:
         failed: list[uuid.UUID] = []
         for tenant_id in todo:
             try:
-                out += await _recover_tenant(server, tenant_id)
+                out += await _recover_tenant(ctx, desk, tenant_id)
             except Exception:
                 # One tenant's trouble must not hold back the others' callbacks.
                 log.warning("voice.callback_recovery_retry", tenant=str(tenant_id), exc_info=True)
@@ -213,9 +215,9 @@ async def recover_callbacks(server: VoiceServer) -> list[Callback]:
     return out
 
 
-async def _voice_tenants(server: VoiceServer) -> list[uuid.UUID]:
+async def _voice_tenants(ctx: VoiceContext) -> list[uuid.UUID]:
     """Tenants that can have callbacks: a number to be called on or a trunk to call out."""
-    session = server.db.session(SYSTEM)
+    session = ctx.db.session(SYSTEM)
     try:
         found = await session.scalars(
             union(select(Number.tenant_id), select(Trunk.tenant_id))  # union: distinct
@@ -225,45 +227,53 @@ async def _voice_tenants(server: VoiceServer) -> list[uuid.UUID]:
         await session.close()
 
 
-async def _recover_tenant(server: VoiceServer, tenant_id: uuid.UUID) -> list[Callback]:
-    desk = server.callbacks
-    host = await server.routing.host(tenant_id)
-    # First a look under the lock (only in memory), then the event log without it (the lock
-    # holds up every routing command of the tenant), then the lock again to take them back
-    # as they are by then.
-    async with host.consistent():
-        candidates = [
+async def _recover_tenant(
+    ctx: VoiceContext, desk: CallbackDesk, tenant_id: uuid.UUID
+) -> list[Callback]:
+    # First a look under routing's lock (only in memory), then the event log without it (the
+    # lock holds up every routing command of the tenant), then the lock again to take them
+    # back as they are by then.
+    def unclaimed(reads: RoutingReads) -> list[str]:
+        return [
             cid
-            for cid in host.engine.contact_ids()
+            for cid in reads.contact_ids()
             if asking_call_id(cid) is not None
             and cid not in desk.pending
-            and cid not in server.by_contact  # connected by this server already
+            and cid not in ctx.by_contact  # connected by this server already
         ]
+
+    candidates = await ctx.routing.read(tenant_id, unclaimed)
     found: dict[str, Callback] = {}
     for cid in candidates:
-        cb = await _callback_on_record(server, tenant_id, cid)
+        cb = await _callback_on_record(ctx, tenant_id, cid)
         if cb is not None:
             found[cid] = cb
+    return await ctx.routing.read(
+        tenant_id, lambda reads: _take_back(desk, candidates, found, reads)
+    )
+
+
+def _take_back(
+    desk: CallbackDesk, candidates: list[str], found: dict[str, Callback], reads: RoutingReads
+) -> list[Callback]:
+    """Under routing's lock: each candidate as routing holds it now, back in the desk (so no
+    routing event of it can come between its status read here and its restore)."""
     out: list[Callback] = []
-    async with host.consistent():
-        for cid in candidates:
-            try:
-                status = host.engine.contact(cid)
-            except (RoutingError, KeyError):
-                continue  # ended meanwhile
-            if status.state == "active":
-                # The agent was on it (or being dialled through) when the server died: that
-                # call is gone like any other a restart drops; the agent wraps it up.
-                log.warning(
-                    "voice.callback_dropped_by_restart", callback=cid, agent=status.agent_id
-                )
-                continue
-            cb = found.get(cid)
-            if cb is None:
-                log.error("voice.callback_unrecoverable", callback=cid, state=status.state)
-                continue
-            _log_restored(cb, status, desk.restore(cb, status))
-            out.append(cb)
+    for cid in candidates:
+        status = reads.contact(cid)
+        if status is None:
+            continue  # ended meanwhile
+        if status.state == "active":
+            # The agent was on it (or being dialled through) when the server died: that
+            # call is gone like any other a restart drops; the agent wraps it up.
+            log.warning("voice.callback_dropped_by_restart", callback=cid, agent=status.agent_id)
+            continue
+        cb = found.get(cid)
+        if cb is None:
+            log.error("voice.callback_unrecoverable", callback=cid, state=status.state)
+            continue
+        _log_restored(cb, status, desk.restore(cb, status))
+        out.append(cb)
     return out
 
 
@@ -282,13 +292,13 @@ def _log_restored(cb: Callback, status: ContactStatus, outcome: str) -> None:
 
 
 async def _callback_on_record(
-    server: VoiceServer, tenant_id: uuid.UUID, contact_id: str
+    ctx: VoiceContext, tenant_id: uuid.UUID, contact_id: str
 ) -> Callback | None:
     """The callback as its asking call's `callback` step recorded it (None: no such step)."""
     call_id = asking_call_id(contact_id)
     if call_id is None:
         return None
-    session = server.db.session(tenant_id)
+    session = ctx.db.session(tenant_id)
     try:
         # ix_events_subject: a few rows of one call, newest first (a later ask wins).
         rows = await session.execute(

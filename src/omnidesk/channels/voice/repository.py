@@ -16,6 +16,7 @@ from omnidesk.channels.voice.models import (
     FlowVersion,
     Number,
     QueuePolicy,
+    Recording,
     SipCredential,
     Trunk,
     VoiceSettings,
@@ -142,3 +143,9 @@ async def list_audio(session: AsyncSession) -> Sequence[AudioFile]:
 
 async def audio_by_name(session: AsyncSession, name: str) -> AudioFile | None:
     return await session.scalar(select(AudioFile).where(AudioFile.name == name))
+
+
+async def recordings_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[Recording]:
+    if not ids:
+        return []
+    return (await session.scalars(select(Recording).where(Recording.id.in_(ids)))).all()

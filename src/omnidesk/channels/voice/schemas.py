@@ -6,23 +6,27 @@ import ipaddress
 import json
 import re
 import uuid
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
-from omnidesk.directory.schemas import Input
+from omnidesk.platform.fields import Id as QueueId
+from omnidesk.platform.fields import ShortName as Name
+from omnidesk.platform.schemas import Input
 
 # The SIP user part we accept: plain enough for every softphone's settings form and for the
 # digest `username` parameter (no quotes, colons or spaces).
 SipUsername = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 SipPassword = Annotated[str, Field(min_length=8, max_length=128)]
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s].*$")]
 AudioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,59}\.wav$")]
-QueueId = Annotated[str, Field(min_length=1, max_length=128)]
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 MAX_FLOW_BYTES = 256_000
 MAX_FLOW_DEPTH = 32
+# Values (mappings, lists and scalars) a flow document may hold once YAML aliases are expanded;
+# a real flow has a few hundred.
+MAX_FLOW_VALUES = 20_000
 
 
 def _hostname(value: str) -> str:
@@ -171,9 +175,53 @@ def _depth(value: Any, level: int = 0) -> int:
     return level
 
 
+def json_values(value: Any, *, max_values: int = MAX_FLOW_VALUES) -> Any:
+    """`value` with only JSON values, as a flow definition is stored: dates and times (YAML
+    reads `2026-12-24` as a date) become ISO 8601 text, which the flow schema reads back as
+    dates; keys become text as JSON makes them (`1: sales` is the option "1"). Anything else
+    (bytes, sets) is a ValueError naming its path. The walk stops after `max_values` values
+    and below MAX_FLOW_DEPTH levels: YAML aliases repeat a value without copying it, and
+    "billion laughs" documents would otherwise grow without bound while being written out."""
+    left = [max_values]
+
+    def walk(item: Any, path: str, depth: int) -> Any:
+        left[0] -= 1
+        if left[0] < 0:
+            raise ValueError(f"holds more than {max_values} values")
+        if depth > MAX_FLOW_DEPTH:
+            raise ValueError(f"nests deeper than {MAX_FLOW_DEPTH} levels")
+        if isinstance(item, dict):
+            return {_json_key(k, path): walk(v, f"{path}.{k}", depth + 1) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(v, f"{path}.{i}", depth + 1) for i, v in enumerate(item)]
+        if isinstance(item, datetime | date | time):
+            return item.isoformat()
+        if item is None or isinstance(item, str | bool | int | float):
+            return item
+        raise ValueError(f"{path or 'the document'}: {type(item).__name__} has no JSON form")
+
+    return walk(value, "", 0)
+
+
+def _json_key(key: Any, path: str) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool | int | float) or key is None:
+        return json.dumps(key)  # as json.dumps names keys: 1 -> "1", true -> "true"
+    if isinstance(key, datetime | date | time):
+        return key.isoformat()
+    raise ValueError(f"{path or 'the document'}: a {type(key).__name__} key has no JSON form")
+
+
 class FlowIn(Input):
     name: Name
     definition: dict[str, Any]
+
+    @field_validator("definition", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        # A definition read from YAML by a client (or a script) may hold dates: stored as JSON.
+        return json_values(value) if isinstance(value, dict) else value
 
     @field_validator("definition")
     @classmethod
@@ -209,3 +257,144 @@ class QueuePolicyOut(BaseModel):
     max_wait_s: int | None
     voicemail_queue: str | None
     configured: bool  # False: no policy stored, these are the defaults
+
+
+# --- what the configuration routes answer ---------------------------------------------------
+
+
+class SipCredentialOut(BaseModel):
+    user_id: str
+    username: str | None
+    set: bool  # False: the user has no SIP login
+    realm: str | None = None
+    updated_at: datetime | None = None
+
+
+class VoiceSettingsOut(BaseModel):
+    sip_domain: str | None
+    language: str
+    recording_consent_prompt: dict[str, Any] | None
+    default_moh: str | None
+    ring_timeout_s: int
+    max_concurrent_calls: int | None
+    updated_at: datetime | None
+
+
+class TrunkInboundOut(BaseModel):
+    username: str | None
+    password_set: bool
+
+
+class TrunkOutboundOut(BaseModel):
+    host: str
+    port: int
+    transport: str
+    username: str | None
+    password_set: bool
+
+
+class TrunkOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    allowed_addresses: list[str]
+    inbound: TrunkInboundOut
+    outbound: TrunkOutboundOut | None
+    caller_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NumberOut(BaseModel):
+    id: uuid.UUID
+    number: str
+    flow_id: uuid.UUID
+    trunk_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    version: int
+    updated_at: datetime
+
+
+class FlowVersionRef(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: uuid.UUID | None
+
+
+class FlowOut(FlowSummary):
+    definition: dict[str, Any]
+    versions: list[FlowVersionRef]
+    created_at: datetime
+
+
+class FlowVersionOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    version: int
+    current: bool
+    definition: dict[str, Any]
+    created_at: datetime
+
+
+class AudioOut(BaseModel):
+    name: str
+    size: int
+    sha256: str
+    sample_rate: int
+    channels: int
+    sample_width: int
+    duration_s: float
+    created_at: datetime
+
+
+# --- live calls and recordings --------------------------------------------------------------
+
+
+class MonitorOut(BaseModel):
+    user_id: str
+    mode: str
+
+
+class CallOut(BaseModel):
+    """A live call as the desktops show it."""
+
+    call_id: str
+    state: str
+    contact_id: str | None
+    queue_id: str | None
+    agent_id: str | None
+    caller: str | None
+    number: str | None
+    started_at: datetime | None
+    connected_at: datetime | None
+    muted: bool
+    recording: Literal["recording", "paused"] | None
+    monitors: list[MonitorOut]
+
+
+class ConsultOut(BaseModel):
+    consult_id: str
+    agent_id: str | None
+    target_kind: str
+    target: str
+    state: Literal["ringing", "connected"]
+
+
+class CallWithConsultOut(CallOut):
+    consult: ConsultOut | None
+
+
+class RecordingOut(BaseModel):
+    id: uuid.UUID
+    contact_id: str | None
+    duration_s: float | None
+    state: str
+    sha256: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    audio_url: str

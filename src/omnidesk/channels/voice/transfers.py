@@ -2,7 +2,7 @@
 
 Blind: routing's `Transfer` puts the contact back in line (reserved for the target agent, or
 at the end of the target queue) and the first agent into wrap-up; the caller hears hold music
-and the call is "queued" again, so the server's ordinary ring path rings whoever is offered it.
+and the call is "queued" again, so the ordinary ring path (queueing.py) rings whoever is offered it.
 
 Attended: routing's `Consult` offers a consult leg to agent B at once; we ring B's softphone
 ourselves (the leg is not a queued call), the caller hears music while A and B talk. Then
@@ -10,7 +10,8 @@ complete (`EndConsult(transfer=True)`: B takes the contact, A goes into wrap-up)
 released, the caller is back with A) or conference (all three hear each other; whichever agent
 hangs up, the other two stay: A leaving hands the contact to B, B leaving releases the leg).
 
-Every step runs inside the call's own inbox (`server.control`), like every other call input.
+Every step runs inside the call's own inbox (`call_control.control`), like every other call
+input.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from omnidesk.channels.voice.calls import RING_REASONS, VoiceCall, drop_leg
+from omnidesk.channels.voice.calls import VoiceCall, drop_leg, ring_refusal
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.recorder import Heard
 from omnidesk.channels.voice.media.sdp import (
@@ -30,25 +32,24 @@ from omnidesk.channels.voice.media.sdp import (
     accept_answer,
     make_offer,
 )
+from omnidesk.channels.voice.playback import hold_audio
+from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import Call as SipCall
 from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
-from omnidesk.core.routing.commands import (
-    AcceptOffer,
-    Consult,
-    EndConsult,
-    RejectOffer,
-    Transfer,
-)
-from omnidesk.core.routing.errors import RoutingError
-from omnidesk.core.routing.events import OfferCreated
 from omnidesk.platform.bus import Subscription
 from omnidesk.platform.errors import Conflict
 from omnidesk.platform.events import PublishedEvent
 from omnidesk.platform.logging import get_logger
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.routing.api import (
+    AcceptOffer,
+    Consult,
+    EndConsult,
+    OfferCreated,
+    RejectOffer,
+    RoutingError,
+    Transfer,
+)
 
 log = get_logger(__name__)
 
@@ -98,22 +99,22 @@ def _actor(actor_id: str | None) -> uuid.UUID | None:
     return uuid.UUID(actor_id) if actor_id else None
 
 
-def _record_caller_side(server: VoiceServer, call: VoiceCall) -> None:
+def _record_caller_side(ctx: VoiceContext, call: VoiceCall) -> None:
     """Once agents change, the recording's right channel is what the caller hears (whoever
     talks to them, or the music) instead of one agent leg that is about to go away."""
     recorder = call.recorder
     if recorder is None or isinstance(recorder.sources[1], Heard):
         return
     recorder.sources[1] = Heard(call.leg)
-    server.media.attach_recorder(recorder)  # re-attaching rebuilds the engine's recording map
+    ctx.media.attach_recorder(recorder)  # re-attaching rebuilds the engine's recording map
 
 
-async def _music(server: VoiceServer, call: VoiceCall) -> Any:
-    policy = await server.lookups.queue_policy(call.tenant_id, call.queue_id or "")
-    return await server.hold_audio(call, policy.moh)
+async def _music(ctx: VoiceContext, call: VoiceCall) -> Any:
+    policy = await ctx.lookups.queue_policy(call.tenant_id, call.queue_id or "")
+    return await hold_audio(ctx, call, policy.moh)
 
 
-async def _release_agent_leg(server: VoiceServer, call: VoiceCall) -> None:
+async def _release_agent_leg(ctx: VoiceContext, call: VoiceCall) -> None:
     """Hang up the current agent's softphone (no agent_gone: we are the ones ending it)."""
     sip, leg = call.agent_sip, call.agent_leg
     call.agent_sip, call.agent_leg = None, None
@@ -122,38 +123,45 @@ async def _release_agent_leg(server: VoiceServer, call: VoiceCall) -> None:
         with contextlib.suppress(CallFailed, OSError):
             await sip.bye()
     if leg is not None:
-        await server.media.close_leg(leg)
+        await ctx.media.close_leg(leg)
 
 
 # --- blind transfer ----------------------------------------------------------------------------
 
 
 async def blind_transfer(
-    server: VoiceServer, call: VoiceCall, kind: TargetKind, target: str, actor: str | None = None
+    ctx: VoiceContext,
+    call: VoiceCall,
+    kind: TargetKind,
+    target: str,
+    actor: str | None = None,
+    *,
+    transfer_note: str | None = None,
 ) -> None:
     _require_connected(call)
     assert call.contact_id is not None  # checked above
-    host = await server.routing.host(call.tenant_id)
     before = call.state
     # Routing publishes the new offer while Transfer runs; its ring waits in the inbox behind
     # this step and must find the call no longer "connected" (nor hang it up meanwhile).
     call.state = "transferring"
     try:
-        await host.execute(Transfer(call.contact_id, kind, target), _actor(actor))
+        command = Transfer(call.contact_id, kind, target, note=transfer_note)
+        await ctx.routing.execute(call.tenant_id, command, _actor(actor))
     except BaseException:
         call.state = before
         raise
     first_agent = call.agent_id
-    _record_caller_side(server, call)
+    _record_caller_side(ctx, call)
     if call.held is not None:
-        server.media.resume(call.leg, call.held)  # drop the hold music; monitors stay
+        ctx.media.resume(call.leg, call.held)  # drop the hold music; monitors stay
         call.held = None
-    await _release_agent_leg(server, call)
+    await _release_agent_leg(ctx, call)
     call.agent_id = None
     call.state = "queued"
-    call.hold_audio = await _music(server, call)
-    server.media.connect(call.leg, call.hold_audio)
-    await server.note(
+    call.hold_audio = await _music(ctx, call)
+    ctx.media.connect(call.leg, call.hold_audio)
+    await note(
+        ctx,
         call,
         "transferred",
         agent_id=first_agent,
@@ -165,57 +173,57 @@ async def blind_transfer(
 
 
 async def start_consult(
-    server: VoiceServer, call: VoiceCall, kind: TargetKind, target: str, actor: str | None = None
+    ctx: VoiceContext, call: VoiceCall, kind: TargetKind, target: str, actor: str | None = None
 ) -> None:
     _require_connected(call)
     assert call.contact_id is not None  # checked above
-    host = await server.routing.host(call.tenant_id)
     consult_id = uuid.uuid4().hex
-    events = await host.execute(Consult(call.contact_id, consult_id, kind, target), _actor(actor))
+    events = await ctx.routing.execute(
+        call.tenant_id, Consult(call.contact_id, consult_id, kind, target), _actor(actor)
+    )
     offer = next(
         (e for e in events if isinstance(e, OfferCreated) and e.contact_id == consult_id), None
     )
     if offer is None:  # routing always offers a consult at once or refuses it
         with contextlib.suppress(RoutingError):
-            await host.execute(EndConsult(consult_id))
+            await ctx.routing.execute(call.tenant_id, EndConsult(consult_id))
         raise Conflict("routing did not offer the consult")
     consult = ConsultLeg(consult_id, offer.offer_id, offer.agent_id, kind, target)
     call.consult = consult
     # From here the recording holds what the caller hears: music while A and B confer (their
     # consult is not part of the customer's recording), then whoever talks to the caller.
-    _record_caller_side(server, call)
+    _record_caller_side(ctx, call)
     if call.held is None:
-        call.held = server.media.hold(call.leg, await _music(server, call))
+        call.held = ctx.media.hold(call.leg, await _music(ctx, call))
     call.state = "consulting"
-    _watch_main_agent(server, call)
+    _watch_main_agent(ctx, call)
 
     def on_event(published: PublishedEvent) -> None:
         # Routing ended the leg on its own (offer timed out, contact ended elsewhere).
         payload = published.payload
         if published.type == "routing.consult_ended" and payload.get("consult_id") == consult_id:
-            call.put("call", lambda: _consult_gone(server, call, consult, "routing"))
+            call.put("call", lambda: _consult_gone(ctx, call, consult, "routing"))
 
-    consult.subscription = server.bus.subscribe(on_event)
-    consult.task = server.spawn(
-        _ring_consultant(server, call, consult), f"voice-consult-{consult_id}"
-    )
-    await server.note(
+    consult.subscription = ctx.bus.subscribe(on_event)
+    consult.task = ctx.spawn(_ring_consultant(ctx, call, consult), f"voice-consult-{consult_id}")
+    await note(
+        ctx,
         call,
         "consulting",
         detail={"consult_id": consult_id, "consultant": consult.agent_id, "target": target},
     )
 
 
-async def _ring_consultant(server: VoiceServer, call: VoiceCall, consult: ConsultLeg) -> None:
+async def _ring_consultant(ctx: VoiceContext, call: VoiceCall, consult: ConsultLeg) -> None:
     why = ""
     refusal = "unavailable"  # what routing is told when B's phone does not take the call
     try:
-        target, via = await server.agent_binding(call.tenant_id, consult.agent_id)
-        consult.leg = leg = await server.media.open_leg()
-        offer = make_offer(local_ip=server.host, local_port=leg.local_port)
-        domain = await server.lookups.sip_domain(call.tenant_id) or server.host
+        target, via = await ctx.agent_binding(call.tenant_id, consult.agent_id)
+        consult.leg = leg = await ctx.media.open_leg()
+        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
+        domain = await ctx.lookups.sip_domain(call.tenant_id) or ctx.host
         caller = call.caller or "anonymous"
-        consult.sip = await server.sip.invite(
+        consult.sip = await ctx.sip.invite(
             target,
             via,
             offer.build().encode(),
@@ -223,50 +231,51 @@ async def _ring_consultant(server: VoiceServer, call: VoiceCall, consult: Consul
             to_uri=target,
             headers=[("X-Omnidesk-Consult", consult.consult_id)],
         )
-        answer = await asyncio.wait_for(consult.sip.wait_answer(), server.ring_timeout_s)
+        limit = await ctx.ring_limit(call.tenant_id)
+        answer = await asyncio.wait_for(consult.sip.wait_answer(), limit.seconds)
         leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
     except CallFailed as exc:
         why = f"{exc.status} {exc.reason}"
-        refusal = RING_REASONS.get(exc.status, f"sip_{exc.status}")
+        refusal = ring_refusal(exc)
     except TimeoutError:
         why, refusal = "no answer", "no_answer"
     except (SdpError, OSError) as exc:
         why = str(exc)
     if why:
-        call.put("call", lambda: _consult_gone(server, call, consult, why, refused=refusal))
+        call.put("call", lambda: _consult_gone(ctx, call, consult, why, refused=refusal))
     else:
-        call.put("call", lambda: _consultant_answered(server, call, consult))
+        call.put("call", lambda: _consultant_answered(ctx, call, consult))
 
 
-async def _consultant_answered(server: VoiceServer, call: VoiceCall, consult: ConsultLeg) -> None:
+async def _consultant_answered(ctx: VoiceContext, call: VoiceCall, consult: ConsultLeg) -> None:
     if call.consult is not consult or call.agent_leg is None:
-        await _hang_up_consultant(server, consult)
+        await _hang_up_consultant(ctx, consult)
         return
-    host = await server.routing.host(call.tenant_id)
     try:
-        await host.execute(AcceptOffer(consult.offer_id, consult.agent_id))
+        await ctx.routing.execute(call.tenant_id, AcceptOffer(consult.offer_id, consult.agent_id))
     except RoutingError as exc:
         log.info("voice.consult_accept_refused", call=call.id, error=str(exc))
-        await _consult_gone(server, call, consult, "offer gone")
+        await _consult_gone(ctx, call, consult, "offer gone")
         return
     assert consult.sip is not None and consult.leg is not None
     consult.answered = True
-    server.media.bridge(call.agent_leg, consult.leg)
+    ctx.media.bridge(call.agent_leg, consult.leg)
     sip = consult.sip
 
     async def consultant_gone(reason: str) -> None:
         if not call.ended:
-            call.put("call", lambda: _consultant_left(server, call, sip, reason))
+            call.put("call", lambda: _consultant_left(ctx, call, sip, reason))
 
     sip.on_ended = consultant_gone
-    await server.note(
+    await note(
+        ctx,
         call,
         "consult_connected",
         detail={"consult_id": consult.consult_id, "consultant": consult.agent_id},
     )
 
 
-async def _hang_up_consultant(server: VoiceServer, consult: ConsultLeg) -> None:
+async def _hang_up_consultant(ctx: VoiceContext, consult: ConsultLeg) -> None:
     if consult.subscription is not None:
         consult.subscription.close()
         consult.subscription = None
@@ -278,21 +287,21 @@ async def _hang_up_consultant(server: VoiceServer, consult: ConsultLeg) -> None:
         consult.task.cancel()
     sip, leg = consult.sip, consult.leg
     consult.sip, consult.leg = None, None
-    await drop_leg(server, sip, leg)
+    await drop_leg(ctx.media, sip, leg)
 
 
-def _back_to_agent(server: VoiceServer, call: VoiceCall) -> None:
+def _back_to_agent(ctx: VoiceContext, call: VoiceCall) -> None:
     """The caller talks to the call's agent again (after a consult ends either way)."""
     if call.held is not None:
-        server.media.resume(call.leg, call.held)
+        ctx.media.resume(call.leg, call.held)
         call.held = None
     if call.agent_leg is not None:
-        server.media.bridge(call.leg, call.agent_leg)
+        ctx.media.bridge(call.leg, call.agent_leg)
     call.state = "connected"
 
 
 async def _consult_gone(
-    server: VoiceServer,
+    ctx: VoiceContext,
     call: VoiceCall,
     consult: ConsultLeg,
     why: str,
@@ -306,17 +315,18 @@ async def _consult_gone(
     if call.consult is not consult:
         return
     call.consult = None
-    await _hang_up_consultant(server, consult)
-    host = await server.routing.host(call.tenant_id)
+    await _hang_up_consultant(ctx, consult)
     if refused is not None and not consult.answered:
         with contextlib.suppress(RoutingError):  # the offer may have ended meanwhile
-            await host.execute(RejectOffer(consult.offer_id, consult.agent_id, refused))
+            await ctx.routing.execute(
+                call.tenant_id, RejectOffer(consult.offer_id, consult.agent_id, refused)
+            )
     with contextlib.suppress(RoutingError):  # already ended when routing said so
-        await host.execute(EndConsult(consult.consult_id))
+        await ctx.routing.execute(call.tenant_id, EndConsult(consult.consult_id))
     if not call.ended:
-        _back_to_agent(server, call)
-        await server.note(
-            call, "consult_ended", detail={"consult_id": consult.consult_id, "why": why}
+        _back_to_agent(ctx, call)
+        await note(
+            ctx, call, "consult_ended", detail={"consult_id": consult.consult_id, "why": why}
         )
 
 
@@ -329,30 +339,32 @@ def _require_consult(call: VoiceCall, *, answered: bool) -> ConsultLeg:
     return consult
 
 
-async def cancel_consult(server: VoiceServer, call: VoiceCall, actor: str | None = None) -> None:
+async def cancel_consult(ctx: VoiceContext, call: VoiceCall, actor: str | None = None) -> None:
     consult = _require_consult(call, answered=False)
-    await _consult_gone(server, call, consult, "cancelled")
+    await _consult_gone(ctx, call, consult, "cancelled")
 
 
-async def complete_consult(server: VoiceServer, call: VoiceCall, actor: str | None = None) -> None:
+async def complete_consult(ctx: VoiceContext, call: VoiceCall, actor: str | None = None) -> None:
     consult = _require_consult(call, answered=True)
-    host = await server.routing.host(call.tenant_id)
-    await host.execute(EndConsult(consult.consult_id, transfer=True), _actor(actor))
-    await _hand_over(server, call, consult)
+    await ctx.routing.execute(
+        call.tenant_id, EndConsult(consult.consult_id, transfer=True), _actor(actor)
+    )
+    await _hand_over(ctx, call, consult)
 
 
-async def _hand_over(server: VoiceServer, call: VoiceCall, consult: ConsultLeg) -> None:
+async def _hand_over(ctx: VoiceContext, call: VoiceCall, consult: ConsultLeg) -> None:
     """Routing gave B the contact: A's phone is hung up and B becomes the call's agent."""
     first_agent = call.agent_id
     call.consult = None
     if consult.subscription is not None:
         consult.subscription.close()
-    _record_caller_side(server, call)
-    await _release_agent_leg(server, call)
+    _record_caller_side(ctx, call)
+    await _release_agent_leg(ctx, call)
     call.agent_id, call.agent_sip, call.agent_leg = consult.agent_id, consult.sip, consult.leg
-    _back_to_agent(server, call)
-    _watch_main_agent(server, call)
-    await server.note(
+    _back_to_agent(ctx, call)
+    _watch_main_agent(ctx, call)
+    await note(
+        ctx,
         call,
         "transferred",
         agent_id=consult.agent_id,
@@ -360,18 +372,19 @@ async def _hand_over(server: VoiceServer, call: VoiceCall, consult: ConsultLeg) 
     )
 
 
-async def conference(server: VoiceServer, call: VoiceCall, actor: str | None = None) -> None:
+async def conference(ctx: VoiceContext, call: VoiceCall, actor: str | None = None) -> None:
     consult = _require_consult(call, answered=True)
     if call.state == "conference":
         return
     assert call.agent_leg is not None and consult.leg is not None
     if call.held is not None:
-        server.media.resume(call.leg, call.held)
+        ctx.media.resume(call.leg, call.held)
         call.held = None
-    _record_caller_side(server, call)
-    server.media.conference([call.leg, call.agent_leg, consult.leg])
+    _record_caller_side(ctx, call)
+    ctx.media.conference([call.leg, call.agent_leg, consult.leg])
     call.state = "conference"
-    await server.note(
+    await note(
+        ctx,
         call,
         "conference",
         detail={"consult_id": consult.consult_id, "consultant": consult.agent_id},
@@ -381,56 +394,54 @@ async def conference(server: VoiceServer, call: VoiceCall, actor: str | None = N
 # --- agents hanging up during a consult --------------------------------------------------------
 
 
-def _watch_main_agent(server: VoiceServer, call: VoiceCall) -> None:
+def _watch_main_agent(ctx: VoiceContext, call: VoiceCall) -> None:
     sip = call.agent_sip
     if sip is None:
         return
 
     async def gone(reason: str) -> None:
         if not call.ended:
-            call.put("call", lambda: _main_agent_left(server, call, sip, reason))
+            call.put("call", lambda: _main_agent_left(ctx, call, sip, reason))
 
     sip.on_ended = gone
 
 
-async def _main_agent_left(server: VoiceServer, call: VoiceCall, sip: SipCall, reason: str) -> None:
+async def _main_agent_left(ctx: VoiceContext, call: VoiceCall, sip: SipCall, reason: str) -> None:
     if call.agent_sip is not sip:
         return
     consult: ConsultLeg | None = call.consult
     if consult is not None and consult.answered:
         # A hangs up once B is on: that is the attended transfer (as on a desk phone).
-        host = await server.routing.host(call.tenant_id)
         try:
-            await host.execute(EndConsult(consult.consult_id, transfer=True))
+            await ctx.routing.execute(call.tenant_id, EndConsult(consult.consult_id, transfer=True))
         except RoutingError as exc:
             log.info("voice.consult_handover_refused", call=call.id, error=str(exc))
         else:
             call.agent_sip = None  # already ended: nothing to hang up
-            await _hand_over(server, call, consult)
+            await _hand_over(ctx, call, consult)
             return
-    await server.agent_gone(call, reason)
+    await ctx.agent_gone(call, reason)
 
 
-async def _consultant_left(server: VoiceServer, call: VoiceCall, sip: SipCall, reason: str) -> None:
+async def _consultant_left(ctx: VoiceContext, call: VoiceCall, sip: SipCall, reason: str) -> None:
     consult: ConsultLeg | None = call.consult
     if consult is not None and consult.sip is sip:
         consult.sip = None  # already ended
-        await _consult_gone(server, call, consult, f"consultant {reason}")
+        await _consult_gone(ctx, call, consult, f"consultant {reason}")
     elif call.agent_sip is sip:
-        await server.agent_gone(call, reason)
+        await ctx.agent_gone(call, reason)
 
 
-async def drop_consult(server: VoiceServer, call: VoiceCall) -> None:
+async def drop_consult(ctx: VoiceContext, call: VoiceCall) -> None:
     """The whole call ends: release B first so the contact is ended as a connected one."""
     consult: ConsultLeg | None = call.consult
     if consult is None:
         return
     call.consult = None
-    await _hang_up_consultant(server, consult)
-    host = await server.routing.host(call.tenant_id)
+    await _hang_up_consultant(ctx, consult)
     with contextlib.suppress(RoutingError):
-        await host.execute(EndConsult(consult.consult_id))
+        await ctx.routing.execute(call.tenant_id, EndConsult(consult.consult_id))
     if call.held is not None:
-        server.media.resume(call.leg, call.held)
+        ctx.media.resume(call.leg, call.held)
         call.held = None
     call.state = "connected"

@@ -1,4 +1,5 @@
-"""The `voice` section of the realtime snapshot: the live calls a user may follow.
+"""The `voice` section of the realtime snapshot: the live calls a user may follow, and (with
+the voice server on) the agents' softphone registrations they may see.
 
 Live calls are held in memory by the voice server, not in the database. What a user gets is
 what their event stream covers — the same `Principal.sees` rule over each call's audience — so
@@ -15,15 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.channels.voice.calls import VoiceCall
+from omnidesk.channels.voice.context import VoiceContext
+from omnidesk.channels.voice.registrations import Registration, registration_views
+from omnidesk.directory.models import TeamMember
 from omnidesk.platform.auth.principal import Principal
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.platform.auth.roles import Role
 
 
 def call_view(call: VoiceCall) -> dict[str, Any]:
@@ -49,26 +52,48 @@ def call_view(call: VoiceCall) -> dict[str, Any]:
 class VoiceView:
     name = "voice"
 
-    def __init__(self, server: Callable[[], VoiceServer | None]) -> None:
-        # A getter: the hub is built before the voice server starts (and without one when
-        # voice is off, the section is simply empty).
-        self._server = server
+    def __init__(self, voice: Callable[[], VoiceContext | None]) -> None:
+        # A getter of the voice server: the hub is built before it starts (and without one
+        # when voice is off, the section is simply empty).
+        self._voice = voice
 
     async def build(self, session: AsyncSession, principal: Principal) -> dict[str, Any]:
-        server = self._server()
+        voice = self._voice()
+        if voice is None:
+            return {"calls": {}}  # voice off: no calls, and no softphones to speak of
         calls: dict[str, Any] = {}
-        if server is not None:
-            for call in list(server.calls.values()):
-                if follows(principal, server, call):
-                    calls[call.id] = call_json(call)
-        return {"calls": calls}
+        for call in list(voice.calls.values()):
+            if follows(principal, voice, call):
+                calls[call.id] = call_json(call)
+        registrations = await visible_registrations(session, principal, voice)
+        return {"calls": calls, "registrations": registration_views(registrations)}
 
 
-def follows(principal: Principal, server: VoiceServer, call: VoiceCall) -> bool:
+async def visible_registrations(
+    session: AsyncSession, principal: Principal, voice: VoiceContext
+) -> list[Registration]:
+    """The softphones a user follows — the one rule for the snapshot, the REST API and (by
+    the events' audience: the agent and their teams' supervisors) the event stream: admins
+    all of their tenant's, a supervisor their own and their teams' members', an agent their
+    own."""
+    registrations = voice.softphones.of_tenant(principal.tenant_id)
+    if principal.is_admin or not registrations:
+        return registrations
+    if principal.role is Role.SUPERVISOR and principal.supervised_teams:
+        members = await session.scalars(
+            select(TeamMember.user_id).where(TeamMember.team_id.in_(principal.supervised_teams))
+        )
+        visible = {principal.user_id, *members}
+    else:
+        visible = {principal.user_id}
+    return [r for r in registrations if r.user_id in visible]
+
+
+def follows(principal: Principal, voice: VoiceContext, call: VoiceCall) -> bool:
     """The one rule for who sees a live call — in the snapshot, the REST API and (through the
     same audience) the event stream: admins all of their tenant's, an agent the calls they are
     or were on, a supervisor those of their teams' queues and agents."""
-    return call.tenant_id == principal.tenant_id and principal.sees(server.audience(call))
+    return call.tenant_id == principal.tenant_id and principal.sees(voice.audience(call))
 
 
 def call_json(call: VoiceCall) -> dict[str, Any]:

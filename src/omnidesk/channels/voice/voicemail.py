@@ -6,7 +6,7 @@ under data_dir/voice/recordings/<tenant>/. On stop the file is stored as a `voic
 row (+ `voice.recording_saved`) and a new routing contact enters the node's queue on channel
 "voice" with the attributes `voicemail: true` and `recording_id`, so agents are offered the
 message like any other contact and fetch the audio from /api/v1/voice/recordings/{id}/audio.
-No phone rings for it: the contact is not the live call's (it is not in `server.by_contact`).
+No phone rings for it: the contact is not the live call's (it is not in `ctx.by_contact`).
 """
 
 from __future__ import annotations
@@ -17,23 +17,23 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice.calls import CallRunner, VoiceCall, utcnow
+from omnidesk.channels.voice.calls import VoiceCall, utcnow
+from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.media.analysis import tone
 from omnidesk.channels.voice.media.players import BufferSource
 from omnidesk.channels.voice.media.recorder import Recorder
 from omnidesk.channels.voice.models import Recording as RecordingRow
-from omnidesk.core.routing.commands import ContactArrived
-from omnidesk.core.routing.errors import RoutingError
+from omnidesk.channels.voice.playback import stop_playing
+from omnidesk.channels.voice.recording import recordings_dir
+from omnidesk.channels.voice.records import note
 from omnidesk.platform.logging import get_logger
-
-if TYPE_CHECKING:
-    from omnidesk.channels.voice.server import VoiceServer
+from omnidesk.routing.api import ContactArrived, CustomerRef, RoutingError
 
 log = get_logger(__name__)
 
@@ -56,40 +56,40 @@ def beep() -> np.ndarray:
     return samples
 
 
-async def start_voicemail(server: VoiceServer, call: VoiceCall, action: ivr.StartVoicemail) -> None:
+async def start_voicemail(ctx: VoiceContext, call: VoiceCall, action: ivr.StartVoicemail) -> None:
     if call.voicemail is not None:
         return
-    CallRunner(server, call).stop_playing()
-    path = server.recordings_dir(call.tenant_id) / f"{call.id}-voicemail.wav"
+    stop_playing(ctx, call)
+    path = recordings_dir(ctx, call.tenant_id) / f"{call.id}-voicemail.wav"
     vm = Voicemail(queue=action.queue, path=path)
     call.voicemail = vm
     call.state = "voicemail"
 
     def after_beep() -> None:
-        call.put("call", lambda: _begin(server, call, vm))
+        call.put("call", lambda: _begin(ctx, call, vm))
 
     # The recording starts when the beep ends: what is said before it is not the message.
     vm.beep = BufferSource(beep(), on_done=after_beep)
-    server.media.connect(call.leg, vm.beep)
-    await server.note(call, "voicemail", detail={"voicemail": "started", "queue": action.queue})
+    ctx.media.connect(call.leg, vm.beep)
+    await note(ctx, call, "voicemail", detail={"voicemail": "started", "queue": action.queue})
 
 
-async def _begin(server: VoiceServer, call: VoiceCall, vm: Voicemail) -> None:
+async def _begin(ctx: VoiceContext, call: VoiceCall, vm: Voicemail) -> None:
     if call.voicemail is not vm or vm.recorder is not None or call.ended:
         return
     if vm.beep is not None:
-        server.media.disconnect(call.leg, vm.beep)
+        ctx.media.disconnect(call.leg, vm.beep)
         vm.beep = None
     vm.recorder = await asyncio.to_thread(Recorder, vm.path, [call.leg])
     vm.started_at = utcnow()
-    server.media.attach_recorder(vm.recorder)
+    ctx.media.attach_recorder(vm.recorder)
 
 
-async def stop_voicemail(server: VoiceServer, call: VoiceCall, action: ivr.StopVoicemail) -> None:
-    await finish_voicemail(server, call, action.reason)
+async def stop_voicemail(ctx: VoiceContext, call: VoiceCall, action: ivr.StopVoicemail) -> None:
+    await finish_voicemail(ctx, call, action.reason)
 
 
-async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) -> None:
+async def finish_voicemail(ctx: VoiceContext, call: VoiceCall, reason: str) -> None:
     """Stop recording and hand the message to routing. Also the hang-up hook: a message cut
     short by a shutdown or an error is still a message."""
     vm: Voicemail | None = call.voicemail
@@ -100,28 +100,28 @@ async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) ->
         call.state = "ivr"  # the flow may go on after the message (the node's `next`)
     if vm.beep is not None:
         vm.beep.stop()
-        server.media.disconnect(call.leg, vm.beep)
+        ctx.media.disconnect(call.leg, vm.beep)
     recorder = vm.recorder
     if recorder is not None:
-        await server.media.detach_recorder(recorder)  # its size is final only after this
+        await ctx.media.detach_recorder(recorder)  # its size is final only after this
     if recorder is None or recorder.frames_written == 0:
         if recorder is not None:
             await asyncio.to_thread(vm.path.unlink, True)
-        await server.note(call, "voicemail", detail={"voicemail": "empty", "reason": reason})
+        await note(ctx, call, "voicemail", detail={"voicemail": "empty", "reason": reason})
         return
     data = await asyncio.to_thread(vm.path.read_bytes)
     seconds = recorder.frames_written / 8000.0
     row = RecordingRow(
         tenant_id=call.tenant_id,
         contact_id=vm.contact_id,
-        path=str(vm.path.relative_to(server.data_dir)),
+        path=str(vm.path.relative_to(ctx.data_dir)),
         duration_s=seconds,
         state="complete",
         sha256=hashlib.sha256(data).hexdigest(),
         started_at=vm.started_at or utcnow(),
         ended_at=utcnow(),
     )
-    async with server.uow(call.tenant_id) as uow:
+    async with ctx.uow(call.tenant_id) as uow:
         uow.session.add(row)
         await uow.session.flush()
         recording_id = str(row.id)
@@ -135,7 +135,7 @@ async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) ->
                 sha256=row.sha256 or "",
                 complete=True,
             ),
-            server.audience(call),
+            ctx.audience(call),
         )
     attributes: dict[str, Any] = {
         k: v for k, v in call.routable_attributes().items() if k != "voicemail"
@@ -150,21 +150,24 @@ async def finish_voicemail(server: VoiceServer, call: VoiceCall, reason: str) ->
     )
     routed = True
     try:
-        host = await server.routing.host(call.tenant_id)
-        await host.execute(
+        await ctx.routing.arrive(
+            call.tenant_id,
             ContactArrived(
                 contact_id=vm.contact_id,
                 queue_id=vm.queue,
                 channel="voice",
                 priority=0,
                 attributes=attributes,
-            )
+            ),
+            CustomerRef("phone", call.caller) if call.caller else None,
+            strict=False,
         )
     except RoutingError as exc:
         # The message is kept (and listed with the call); only its routing failed.
         routed = False
         log.error("voice.voicemail_not_routed", call=call.id, queue=vm.queue, error=str(exc))
-    await server.note(
+    await note(
+        ctx,
         call,
         "voicemail",
         detail={

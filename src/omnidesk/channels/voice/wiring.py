@@ -8,12 +8,10 @@ from omnidesk.channels.voice.server import VoiceServer
 from omnidesk.channels.voice.vault import install_key
 from omnidesk.platform.services import AppServices
 from omnidesk.platform.settings import Settings
-from omnidesk.routing.service import RoutingService
+from omnidesk.routing.api import Routing
 
 
-async def start_voice(
-    settings: Settings, services: AppServices, routing: RoutingService
-) -> VoiceServer:
+async def start_voice(settings: Settings, services: AppServices, routing: Routing) -> VoiceServer:
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     lookups = VoiceLookups(
         services.db,
@@ -34,6 +32,7 @@ async def start_voice(
         if settings.voice_rtp_port_min
         else None,
         ring_timeout_s=settings.voice_ring_timeout_seconds,
+        answer_media_timeout_s=settings.voice_answer_media_timeout_seconds,
     )
     await server.start()
     return server

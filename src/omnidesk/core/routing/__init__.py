@@ -21,6 +21,7 @@ from omnidesk.core.routing.commands import (
     EndContact,
     EndWrapUp,
     ExtendWrapUp,
+    OffersSent,
     RejectOffer,
     RemoveAgent,
     RemoveQueue,
@@ -55,7 +56,7 @@ from omnidesk.core.routing.errors import (
 from omnidesk.core.routing.events import EVENT_TYPES, Event, event_from_dict
 from omnidesk.core.routing.model import (
     AgentDef,
-    EngineConfig,
+    EngineSettings,
     Hours,
     OverflowAction,
     OverflowKind,
@@ -87,7 +88,7 @@ __all__ = [
     "EndContact",
     "EndWrapUp",
     "Engine",
-    "EngineConfig",
+    "EngineSettings",
     "Event",
     "ExtendWrapUp",
     "Hours",
@@ -97,6 +98,7 @@ __all__ = [
     "ManualClock",
     "NotFound",
     "OfferNotPending",
+    "OffersSent",
     "OverflowAction",
     "OverflowKind",
     "QueueDef",

@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Literal
 from omnidesk.core.routing.codec import from_jsonable, to_jsonable
 from omnidesk.core.routing.errors import InvalidDefinition
 from omnidesk.core.routing.model import AgentDef, QueueDef
-from omnidesk.core.routing.slotinit import fast_frozen_init
 
 AgentPresence = Literal["offline", "available", "away"]
 TransferKind = Literal["agent", "queue", "external"]
@@ -147,7 +146,7 @@ class StartAgentContact(Command):
     channel. An agent who is away may start one: the presence stays as chosen and the agent
     is busy by the contact. `queue_id` (optional) is the queue the contact counts for: its
     wrap-up applies, and it is where the contact goes back to if the agent disconnects; with
-    none, the wrap-up is `EngineConfig.agent_contact_wrap_up_seconds`. It ends with
+    none, the wrap-up is `EngineSettings.agent_contact_wrap_up_seconds`. It ends with
     `EndContact`, like any active contact.
     """
 
@@ -179,17 +178,26 @@ class SetContactPriority(Command):
 
 @dataclass(frozen=True, slots=True)
 class AcceptOffer(Command):
+    """The agent takes the offer. `received_at`: when the answer reached the server (None: when
+    it is handled). An answer is judged at that instant, so one that arrived before the offer's
+    deadline is honoured even when it is handled after it (it waited in line): time passes only
+    up to `received_at` before the answer, the rest after it."""
+
     type: ClassVar[str] = "routing.accept_offer"
     offer_id: str
     agent_id: str
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RejectOffer(Command):
+    """The agent declines the offer; `received_at` as for AcceptOffer."""
+
     type: ClassVar[str] = "routing.reject_offer"
     offer_id: str
     agent_id: str
     reason: str | None = None
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +214,8 @@ class EndWrapUp(Command):
     agent_id: str
     contact_id: str
     disposition: str | None = None
+    # The agent's free-text wrap-up note (up to 1,000 characters), kept with the disposition.
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +243,9 @@ class Transfer(Command):
     target_kind: TransferKind
     target: str
     reserve_seconds: float = 30.0
+    # For whoever takes the contact next: carried by the event and kept on the contact as its
+    # `transfer_note` attribute (the desktop's offer shows it).
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +303,21 @@ class RevokeOffers(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class OffersSent(Command):
+    """These offers reached their agents at `sent_at` (the service published them after the
+    commit that made them durable): each one still pending gets the queue's whole offer
+    timeout from `sent_at`, so the time the server took to commit and send an offer is not
+    taken from the agent. A deadline only ever moves later; an offer no longer pending
+    (answered, timed out, revoked) is skipped. Like an answer's `received_at`, time passes
+    only up to `sent_at` before the deadlines move, the rest after: an offer whose deadline
+    fell between its sending and this command is still extended, not timed out."""
+
+    type: ClassVar[str] = "routing.offers_sent"
+    offer_ids: tuple[str, ...]
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Tick(Command):
     """Lets time pass: fires due timers (offer, wrap-up, workflow step, reservation, maximum
     wait) and retries waiting contacts for rules that read the time of day."""
@@ -322,13 +350,10 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         Consult,
         EndConsult,
         RevokeOffers,
+        OffersSent,
         Tick,
     )
 }
-
-# Commands are built per contact by the twin and by the service: see slotinit for why.
-for _cls in COMMAND_TYPES.values():
-    fast_frozen_init(_cls)
 
 
 def command_from_dict(data: Mapping[str, Any]) -> Command:

@@ -289,7 +289,7 @@ def overflow(
     )
     if action.kind is OverflowKind.QUEUE:
         assert action.queue_id is not None
-        if contact.hops < core.config.max_overflow_hops:
+        if contact.hops < core.settings.max_overflow_hops:
             leave_queue(core, contact)
             contact.hops += 1
             contact.declined = {}

@@ -1,8 +1,8 @@
 """The routing engine: commands in, typed events out; pure, deterministic, clock-injected.
 
-    engine = Engine(compiler=compile_rule)           # or Engine.restore(snapshot)
-    events = engine.handle(ContactArrived(...), now)  # now: timezone-aware datetime
-    state = engine.snapshot()                         # JSON-serialisable dict
+    engine = Engine(EngineSettings(), compiler=compile_rule)  # or Engine.restore(snapshot)
+    events = engine.handle(ContactArrived(...), now)         # now: timezone-aware datetime
+    state = engine.snapshot()                                # JSON-serialisable dict
 
 `handle(command, now)` first lets time pass up to `now` (timers fire, each at its own deadline),
 then validates the command completely and applies it. If the command is refused, it raises a
@@ -44,6 +44,7 @@ from omnidesk.core.routing.commands import (
     EndContact,
     EndWrapUp,
     ExtendWrapUp,
+    OffersSent,
     RejectOffer,
     RemoveAgent,
     RemoveQueue,
@@ -60,12 +61,12 @@ from omnidesk.core.routing.commands import (
 from omnidesk.core.routing.errors import InvalidDefinition, RoutingError
 from omnidesk.core.routing.events import LEAN_MAKERS, MAKERS, Event, LeanEvent, Makers
 from omnidesk.core.routing.expressions import RuleCompiler, default_compiler
-from omnidesk.core.routing.model import EngineConfig, validate_config
+from omnidesk.core.routing.model import EngineSettings, validate_settings
 from omnidesk.core.routing.state import Core
 
 
 def _tick(core: Core, cmd: Tick) -> None:
-    if core.config.rescan_on_tick:
+    if core.settings.rescan_on_tick:
         timers.rescan(core)
 
 
@@ -92,6 +93,7 @@ _HANDLERS: dict[type[Command], Callable[[Core, Any], None]] = {
     Consult: consult.consult,
     EndConsult: consult.end_consult,
     RevokeOffers: offers.revoke_offers,
+    OffersSent: offers.offers_sent,
     Tick: _tick,
 }
 
@@ -99,14 +101,14 @@ _HANDLERS: dict[type[Command], Callable[[Core, Any], None]] = {
 class Engine:
     def __init__(
         self,
-        config: EngineConfig | None = None,
+        settings: EngineSettings | None = None,
         *,
         compiler: RuleCompiler | None = None,
         clock: Clock | None = None,
     ) -> None:
-        config = config or EngineConfig()
-        validate_config(config)
-        self._core = Core(config, compiler or default_compiler)
+        settings = settings or EngineSettings()
+        validate_settings(settings)
+        self._core = Core(settings, compiler or default_compiler)
         self._clock = clock
 
     # --- commands ----------------------------------------------------------------------------
@@ -135,6 +137,18 @@ class Engine:
         core.make = makers
         core.events = []
         kind = type(command)
+        late = given
+        if kind is AcceptOffer or kind is RejectOffer:
+            # An answer is judged at its arrival: time passes to it first, the rest after it.
+            received = cast(AcceptOffer | RejectOffer, command).received_at
+            if received is not None:
+                given = min(given, to_us(received))
+                now = None
+        elif kind is OffersSent:
+            # Likewise, offers are extended as of their sending: a deadline that fell between
+            # the sending and this command does not time the offer out first.
+            given = min(given, to_us(cast(OffersSent, command).sent_at))
+            now = None
         if kind is RevokeOffers:
             self._catch_up_after_restart(cast(RevokeOffers, command), given)
         else:
@@ -162,6 +176,15 @@ class Engine:
             raise
         events = fired + core.events if fired else core.events
         core.events = []
+        if late > core.now:
+            # What was due between the answer's arrival and its handling fires now.
+            pending = core.timers
+            if pending and pending[0][0] <= late:
+                timers.advance(core, late)
+                events += core.events
+                core.events = []
+            else:
+                core.now = late
         return events
 
     def _catch_up_after_restart(self, command: RevokeOffers, given: int) -> None:
@@ -215,9 +238,14 @@ class Engine:
         *,
         compiler: RuleCompiler | None = None,
         clock: Clock | None = None,
+        settings: EngineSettings | None = None,
     ) -> Engine:
+        """The engine of `state` (a snapshot), with the settings it was taken with or, given,
+        with `settings` (the server's current ones: see docs/routing.md, "Durability")."""
+        if settings is not None:
+            validate_settings(settings)
         engine = cls.__new__(cls)
-        engine._core = snapshot.restore(state, compiler or default_compiler)
+        engine._core = snapshot.restore(state, compiler or default_compiler, settings)
         engine._clock = clock
         return engine
 
@@ -228,8 +256,8 @@ class Engine:
         return from_us(self._core.now)
 
     @property
-    def config(self) -> EngineConfig:
-        return self._core.config
+    def settings(self) -> EngineSettings:
+        return self._core.settings
 
     def next_deadline(self) -> datetime | None:
         """When the next timer is due (None: none pending). The simulator jumps there."""

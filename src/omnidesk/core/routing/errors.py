@@ -1,9 +1,11 @@
 """Typed domain errors of the routing core.
 
-Every error carries a stable `code` and the `http_status` the service layer renders, so the REST
-layer needs one handler and no per-view error blocks. The engine validates a command completely
-before it changes anything: when `Engine.handle` raises, the command had no effect (timers that
-were already due did fire; their events are on `error.events`, see `Engine.handle`).
+Every error carries a stable `code` and the `http_status` the service layer renders, as plain
+data: the HTTP layer renders it with the one handler of every domain error (it reads `status`,
+`code`, `detail` and `extra`, the platform's `Problem` shape), and the core imports nothing to
+offer them. The engine validates a command completely before it changes anything: when
+`Engine.handle` raises, the command had no effect (timers that were already due did fire; their
+events are on `error.events`, see `Engine.handle`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ class RoutingError(Exception):
         self.details: dict[str, Any] = details
         # Events produced by timers that fired before the command was rejected (see Engine.handle).
         self.events: list[Any] = []
+
+    # The problem-details view (RFC 9457) the HTTP layer reads; the same data under its names.
+    @property
+    def status(self) -> int:
+        return self.http_status
+
+    @property
+    def detail(self) -> str:
+        return self.message
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return self.details
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.details}

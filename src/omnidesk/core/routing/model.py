@@ -22,7 +22,14 @@ from omnidesk.core.routing.errors import InvalidDefinition
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MIN_SKILL_LEVEL = 1
 MAX_SKILL_LEVEL = 5
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,127}")
+# The one grammar of every id a user chooses through the API (queues, contacts, consults; the
+# API uses it for its other ids too): every character is safe in a URL path segment as it is,
+# and 64 fit every column that stores an id (the event log's subject, the audit log's target).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,63}$"
+ID_RULE = "ids are 1-64 characters: an ASCII letter or digit, then letters, digits and _.:@+-"
+# What the engine itself takes is wider ("/", 128 characters) only so that logs and snapshots
+# written before the API refused those still restore (no route could reach such an id).
+_STORED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,127}")
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
 
 Interval = tuple[str, str]
@@ -107,6 +114,9 @@ class QueueDef:
     # waiting overflow with `on_closed` (reason "closed"), as does a contact that comes back
     # to line while it is closed. False: they keep waiting; only arrivals overflow.
     overflow_waiting_on_close: bool = False
+    # An agent ending a wrap-up of this queue's contact must give a disposition (ending it
+    # by its timer, a logout or a disconnect still ends it without one).
+    disposition_required: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = to_jsonable(self)
@@ -146,7 +156,13 @@ class AgentDef:
 
 
 @dataclass(frozen=True, slots=True)
-class EngineConfig:
+class EngineSettings:
+    """How the engine behaves: one object, one set of defaults, for the server and the digital
+    twin. The defaults are what production runs with; the server takes each field from its
+    `routing_<field>` setting (README, "Settings"), a twin scenario from its `engine:` section,
+    and both start from these, so a simulation behaves like the server unless it says not to.
+    """
+
     # Where an agent goes after rejecting or missing an offer: away with `missed_reason`, or
     # stay available (the contact is then not offered to that agent again).
     missed_state: Literal["away", "available"] = "away"
@@ -161,14 +177,18 @@ class EngineConfig:
     # Wrap-up after an agent's own contact started without a queue (StartAgentContact), as a
     # queue's `wrap_up_seconds`: None until the agent ends it, 0 none, > 0 ends by itself.
     agent_contact_wrap_up_seconds: float | None = None
+    # How often whoever drives the engine (the server's timer loop, the twin's event loop)
+    # sends a Tick when no timer is due sooner. The engine does not read it; it is here so that
+    # both retry rules that read the clock equally often.
+    tick_seconds: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = to_jsonable(self)
         return result
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EngineConfig:
-        return from_jsonable(cls, data, "config")
+    def from_dict(cls, data: Mapping[str, Any]) -> EngineSettings:
+        return from_jsonable(cls, data, "settings")
 
 
 def canonical(definition: Any, cls: type[Any], path: str) -> Any:
@@ -193,8 +213,8 @@ def _bad(path: str, message: str) -> InvalidDefinition:
 def validate_id(value: str, path: str) -> None:
     if type(value) is str and len(value) <= 128 and value.isascii() and value.isalnum():
         return  # the usual id (ASCII letters and digits), without the cost of the regex
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise _bad(path, "ids are 1-128 characters of letters, digits and _.:@/+- ")
+    if not isinstance(value, str) or not _STORED_ID.fullmatch(value):
+        raise _bad(path, ID_RULE)
 
 
 def _validate_name(value: str, path: str) -> None:
@@ -357,16 +377,20 @@ def validate_agent(agent: AgentDef, queue_ids: Mapping[str, Any]) -> None:
     normalize_json(dict(agent.attributes), "agent.attributes")
 
 
-def validate_config(config: EngineConfig) -> None:
-    if config.missed_state not in ("away", "available"):
-        raise _bad("config.missed_state", "away or available")
-    _validate_name(config.missed_reason, "config.missed_reason")
-    if not 0 <= config.max_overflow_hops <= 100:
-        raise _bad("config.max_overflow_hops", "0-100")
-    if not 0 < config.handle_time_smoothing <= 1:
-        raise _bad("config.handle_time_smoothing", "a fraction in (0, 1]")
+def validate_settings(settings: EngineSettings) -> None:
+    if settings.missed_state not in ("away", "available"):
+        raise _bad("settings.missed_state", "away or available")
+    _validate_name(settings.missed_reason, "settings.missed_reason")
+    hops = settings.max_overflow_hops
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 100:
+        raise _bad("settings.max_overflow_hops", "an integer 0-100")
+    if not isinstance(settings.rescan_on_tick, bool):
+        raise _bad("settings.rescan_on_tick", "must be true or false")
+    if not 0 < settings.handle_time_smoothing <= 1:
+        raise _bad("settings.handle_time_smoothing", "a fraction in (0, 1]")
     _validate_seconds(
-        config.agent_contact_wrap_up_seconds,
-        "config.agent_contact_wrap_up_seconds",
+        settings.agent_contact_wrap_up_seconds,
+        "settings.agent_contact_wrap_up_seconds",
         allow_zero=True,
     )
+    _validate_seconds(settings.tick_seconds, "settings.tick_seconds")

@@ -7,7 +7,8 @@ a contact still in routing is told apart (409 `offer_not_pending`) from an id ne
 from __future__ import annotations
 
 from omnidesk.core.routing.agents import change_presence
-from omnidesk.core.routing.commands import AcceptOffer, RejectOffer, RevokeOffers
+from omnidesk.core.routing.clock import from_us, to_us
+from omnidesk.core.routing.commands import AcceptOffer, OffersSent, RejectOffer, RevokeOffers
 from omnidesk.core.routing.consult import end_leg
 from omnidesk.core.routing.contacts import place_waiting, release_offer
 from omnidesk.core.routing.errors import (
@@ -19,12 +20,13 @@ from omnidesk.core.routing.errors import (
 )
 from omnidesk.core.routing.events import (
     ConsultOutcome,
+    OfferExtended,
     OfferRejected,
     OfferRevoked,
     OfferTimedOut,
 )
 from omnidesk.core.routing.matching import route_agent, route_contact
-from omnidesk.core.routing.state import AgentRt, ContactRt, Core
+from omnidesk.core.routing.state import T_OFFER, AgentRt, ContactRt, Core
 
 
 def _pending_offer(core: Core, offer_id: str, agent_id: str) -> tuple[ContactRt, AgentRt]:
@@ -101,6 +103,34 @@ def reject_offer(core: Core, cmd: RejectOffer) -> None:
     _missed(core, contact, agent, "rejected")
 
 
+def offers_sent(core: Core, cmd: OffersSent) -> None:
+    """Each offer still pending gets its queue's whole offer timeout from `sent_at`, when it
+    reached its agent; a deadline only moves later (a repeated command changes nothing)."""
+    sent = to_us(cmd.sent_at)
+    for offer_id in cmd.offer_ids:
+        contact = core.contacts.get(offer_id.rpartition("#")[0])
+        if contact is None or contact.state != "offered" or contact.offer_id != offer_id:
+            continue  # answered, timed out or revoked meanwhile
+        queue = core.queues.get(contact.queue_id)
+        if queue is None or contact.offer_expires is None or contact.agent_id is None:
+            continue
+        expires = sent + queue.offer_timeout_us
+        if expires <= contact.offer_expires:
+            continue
+        contact.offer_expires = expires
+        # The old timer entry goes stale: on_offer_timer checks the deadline it was set for.
+        core.push_timer(expires, T_OFFER, contact.seq, contact.id, offer_id)
+        core.events.append(
+            OfferExtended(
+                at=core.now_dt,
+                offer_id=offer_id,
+                contact_id=contact.id,
+                agent_id=contact.agent_id,
+                expires_at=from_us(expires),
+            )
+        )
+
+
 def on_offer_timer(core: Core, deadline: int, contact_id: str, offer_id: str) -> None:
     contact = core.contacts.get(contact_id)
     if contact is None or contact.offer_id != offer_id or contact.offer_expires != deadline:
@@ -123,10 +153,10 @@ def _missed(core: Core, contact: ContactRt, agent: AgentRt, reason: str) -> None
         outcome: ConsultOutcome = "rejected" if reason == "rejected" else "timed_out"
         end_leg(core, contact, outcome, released_by=agent)
         return
-    if core.config.missed_state == "away" and agent.presence == "available":
+    if core.settings.missed_state == "away" and agent.presence == "available":
         # The agent is not offered the contact again either way; going away first means the
         # contact's re-routing below cannot land on an agent who is not there.
-        change_presence(core, agent, "away", core.config.missed_reason)
+        change_presence(core, agent, "away", core.settings.missed_reason)
     else:
         core.reindex(agent)
         core.sync_state(agent)

@@ -29,7 +29,7 @@ from omnidesk.core.routing.clock import iso, parse_iso
 from omnidesk.core.routing.contacts import schedule_close
 from omnidesk.core.routing.errors import InvalidDefinition
 from omnidesk.core.routing.expressions import RuleCompiler
-from omnidesk.core.routing.model import AgentDef, EngineConfig, QueueDef, validate_queue
+from omnidesk.core.routing.model import AgentDef, EngineSettings, QueueDef, validate_queue
 from omnidesk.core.routing.state import (
     NO_QUEUE,
     T_CLOSE,
@@ -61,7 +61,7 @@ def take(core: Core) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "now": iso(core.now),
-        "config": core.config.to_dict(),
+        "config": core.settings.to_dict(),  # the engine settings (named config since format 1)
         "line_seq": core.line_seq,
         "idle_counter": core.idle_counter,
         "queues": [
@@ -130,17 +130,22 @@ def _contact(c: ContactRt) -> dict[str, Any]:
     }
 
 
-def restore(snapshot: dict[str, Any], compiler: RuleCompiler) -> Core:
+def restore(
+    snapshot: dict[str, Any], compiler: RuleCompiler, settings: EngineSettings | None = None
+) -> Core:
+    """The engine state of `snapshot`, with its own settings or, given, with `settings`."""
     if snapshot.get("format") != FORMAT:
         raise InvalidDefinition(f"not a {FORMAT} snapshot", field="format")
     try:
-        return _restore(snapshot, compiler)
+        return _restore(snapshot, compiler, settings)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidDefinition(f"corrupt snapshot: {exc!r}", field="snapshot") from exc
 
 
-def _restore(snap: dict[str, Any], compiler: RuleCompiler) -> Core:
-    core = Core(EngineConfig.from_dict(snap["config"]), compiler)
+def _restore(snap: dict[str, Any], compiler: RuleCompiler, settings: EngineSettings | None) -> Core:
+    if settings is None:
+        settings = EngineSettings.from_dict(snap["config"])
+    core = Core(settings, compiler)
     core.set_now(parse_iso(snap["now"], "now"))
     core.line_seq = int(snap["line_seq"])
     core.idle_counter = int(snap["idle_counter"])

@@ -17,7 +17,7 @@ from omnidesk.core.routing.clock import EPOCH, to_us
 from omnidesk.core.routing.errors import UnknownAgent, UnknownContact, UnknownQueue
 from omnidesk.core.routing.events import MAKERS, AgentState, Event, Makers
 from omnidesk.core.routing.expressions import RuleCompiler, TargetExpression, make_context
-from omnidesk.core.routing.model import AgentDef, EngineConfig, OverflowAction, QueueDef
+from omnidesk.core.routing.model import AgentDef, EngineSettings, OverflowAction, QueueDef
 from omnidesk.core.routing.selection import AgentPool, IdlePool, put_in_order
 from omnidesk.core.routing.sortedlist import SortedList
 
@@ -203,8 +203,8 @@ class QueueRt:
 
 
 class Core:
-    def __init__(self, config: EngineConfig, compiler: RuleCompiler) -> None:
-        self.config = config
+    def __init__(self, settings: EngineSettings, compiler: RuleCompiler) -> None:
+        self.settings = settings
         self.compiler = compiler
         self.queues: dict[str, QueueRt] = {}
         self.agents: dict[str, AgentRt] = {}

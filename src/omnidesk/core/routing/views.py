@@ -5,7 +5,7 @@ Plain frozen dataclasses computed on demand from the state; none of this changes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,9 @@ class ContactStatus:
     reserved_for: str | None
     consult_of: str | None = None  # set on a consult leg: the contact it is about
     consult_id: str | None = None  # set on a contact with an open consult: its leg
+    # What the channel said about the contact (language, reason, …): the desktop's offer shows
+    # them. A copy: the read model never hands out the engine's own dict.
+    attributes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = to_jsonable(self)
@@ -98,6 +101,7 @@ def contact_status(core: Core, contact_id: str) -> ContactStatus:
         reserved_for=c.reserved_in,
         consult_of=c.parent_id,
         consult_id=c.consult_id,
+        attributes=dict(c.attributes),
     )
 
 

@@ -47,6 +47,7 @@ from omnidesk.core.routing.state import (
 )
 
 VOICE = "voice"
+MAX_NOTE = 1000
 
 
 def _active(core: Core, contact_id: str) -> tuple[ContactRt, AgentRt, Slot]:
@@ -80,7 +81,7 @@ def start_wrap_up(core: Core, agent: AgentRt, slot: Slot, queue: QueueRt | None)
     if queue is not None:
         seconds = queue.definition.wrap_up_seconds
     else:
-        seconds = core.config.agent_contact_wrap_up_seconds
+        seconds = core.settings.agent_contact_wrap_up_seconds
     if seconds == 0:
         _record_handle_time(core, slot)
         core.drop_slot(agent, slot.contact_id)
@@ -115,11 +116,17 @@ def _record_handle_time(core: Core, slot: Slot) -> None:
     if previous is None:
         queue.handle_us = handled
     else:
-        queue.handle_us = previous + core.config.handle_time_smoothing * (handled - previous)
+        queue.handle_us = previous + core.settings.handle_time_smoothing * (handled - previous)
 
 
 def finish_wrap_up(
-    core: Core, agent: AgentRt, slot: Slot, disposition: str | None, *, automatic: bool
+    core: Core,
+    agent: AgentRt,
+    slot: Slot,
+    disposition: str | None,
+    *,
+    automatic: bool,
+    note: str | None = None,
 ) -> None:
     """End a wrap-up; the caller reindexes the agent and routes to it."""
     _record_handle_time(core, slot)
@@ -135,6 +142,7 @@ def finish_wrap_up(
             slot.contact_id,
             disposition,
             automatic,
+            note,
         )
     )
 
@@ -153,7 +161,16 @@ def end_wrap_up(core: Core, cmd: EndWrapUp) -> None:
         not isinstance(cmd.disposition, str) or not 0 < len(cmd.disposition) <= 128
     ):
         raise InvalidDefinition("disposition must be 1-128 characters", field="disposition")
-    finish_wrap_up(core, agent, slot, cmd.disposition, automatic=False)
+    if cmd.note is not None and (not isinstance(cmd.note, str) or len(cmd.note) > MAX_NOTE):
+        raise InvalidDefinition(f"note must be at most {MAX_NOTE} characters", field="note")
+    queue = core.queues.get(slot.queue_id)
+    if cmd.disposition is None and queue is not None and queue.definition.disposition_required:
+        raise InvalidDefinition(
+            f"queue {slot.queue_id!r} requires a disposition to end the wrap-up",
+            field="disposition",
+            code="disposition_required",
+        )
+    finish_wrap_up(core, agent, slot, cmd.disposition, automatic=False, note=cmd.note or None)
     _after_agent_change(core, agent)
 
 
@@ -180,7 +197,7 @@ def extend_wrap_up(core: Core, cmd: ExtendWrapUp) -> None:
             definition = queue.definition
             seconds = definition.wrap_up_extension_seconds or definition.wrap_up_seconds
         elif slot.queue_id == NO_QUEUE:
-            seconds = core.config.agent_contact_wrap_up_seconds
+            seconds = core.settings.agent_contact_wrap_up_seconds
     if (
         seconds is None
         or isinstance(seconds, bool)
@@ -272,6 +289,8 @@ def transfer(core: Core, cmd: Transfer) -> None:
             raise InvalidDefinition("target must be 1-256 characters", field="target")
     else:
         raise InvalidDefinition("target_kind must be agent, queue or external", field="target_kind")
+    if cmd.note is not None and (not isinstance(cmd.note, str) or len(cmd.note) > MAX_NOTE):
+        raise InvalidDefinition(f"note must be at most {MAX_NOTE} characters", field="note")
 
     core.events.append(
         ContactTransferred(
@@ -280,8 +299,12 @@ def transfer(core: Core, cmd: Transfer) -> None:
             agent_id=agent.id,
             target_kind=cmd.target_kind,
             target=cmd.target,
+            note=cmd.note,
         )
     )
+    if cmd.note:
+        # A new dict: the old one may be shared with the command that brought the contact.
+        contact.attributes = {**contact.attributes, "transfer_note": cmd.note}
     if cmd.target_kind == "external":
         end_contact(core, contact, "transferred_external", agent_id=agent.id, detail=cmd.target)
     else:

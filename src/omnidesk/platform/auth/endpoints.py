@@ -1,4 +1,4 @@
-"""Login, logout, who am I, own password, and API tokens."""
+"""Logout and API tokens."""
 
 from __future__ import annotations
 
@@ -9,109 +9,30 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from omnidesk.directory import repository as directory
-from omnidesk.directory import service as directory_service
-from omnidesk.directory.schemas import Input, Password, UserOut
 from omnidesk.platform.auth import service
+from omnidesk.platform.auth.cookies import clear_session_cookies
 from omnidesk.platform.auth.models import ApiToken
-from omnidesk.platform.database import SYSTEM, utcnow
-from omnidesk.platform.http import Ctx, client_ip, services_of
+from omnidesk.platform.database import utcnow
+from omnidesk.platform.fields import Name
+from omnidesk.platform.http import Ctx, services_of
+from omnidesk.platform.schemas import Input
 
+# Logging in, who am I and the own password are the directory's (they answer with the user):
+# omnidesk/directory/auth_endpoints.py. The session's end and API tokens are the platform's.
 router = APIRouter(tags=["auth"])
-
-
-class LoginIn(Input):
-    tenant: Annotated[str, Field(min_length=1, max_length=64)]
-    username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
-
-
-class LoginOut(BaseModel):
-    user: UserOut
-    csrf_token: str
-    expires_at: datetime
-
-
-class PasswordChange(Input):
-    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
-    new_password: Password
-
-
-@router.post("/auth/login", response_model=LoginOut)
-async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
-    services = services_of(request)
-    settings = services.settings
-    session = services.db.session(SYSTEM)
-    try:
-        result = await service.login(
-            session,
-            settings,
-            services.limiter,
-            tenant_slug=body.tenant,
-            username=body.username,
-            password=body.password,
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-        )
-        await session.commit()
-        out = LoginOut(
-            user=UserOut.of(result.user), csrf_token=result.csrf_token, expires_at=result.expires_at
-        )
-    finally:
-        await session.close()
-    max_age = settings.session_ttl_seconds
-    response.set_cookie(
-        settings.session_cookie_name,
-        result.cookie_value,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
-    # Readable by our own scripts (not HttpOnly) so they can echo it in the CSRF header.
-    response.set_cookie(
-        settings.csrf_cookie_name,
-        result.csrf_token,
-        max_age=max_age,
-        httponly=False,
-        samesite="strict",
-        secure=settings.cookie_secure,
-        path="/",
-    )
-    return out
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(ctx: Ctx, request: Request) -> Response:
     async with ctx.uow:
         await service.logout(ctx.uow.session, ctx.principal)
-    settings = services_of(request).settings
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(settings.session_cookie_name, path="/")
-    response.delete_cookie(settings.csrf_cookie_name, path="/")
+    clear_session_cookies(response, services_of(request).settings)
     return response
 
 
-@router.get("/auth/me", response_model=UserOut)
-async def me(ctx: Ctx) -> UserOut:
-    async with ctx.uow:
-        return UserOut.of(
-            await directory.get_user(ctx.uow.session, ctx.principal, ctx.principal.user_id)
-        )
-
-
-@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: PasswordChange, ctx: Ctx) -> Response:
-    async with ctx.uow:
-        await directory_service.change_own_password(
-            ctx.uow, ctx.principal, body.current_password, body.new_password
-        )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
 class TokenCreate(Input):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     user_id: uuid.UUID
     expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
 
@@ -149,11 +70,17 @@ async def list_tokens(ctx: Ctx) -> list[TokenOut]:
 
 
 @router.post("/api-tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
-async def create_token(body: TokenCreate, ctx: Ctx) -> TokenCreated:
+async def create_token(body: TokenCreate, ctx: Ctx, request: Request) -> TokenCreated:
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    identities = services_of(request).identities
     async with ctx.uow:
         issued = await service.create_token(
-            ctx.uow, ctx.principal, user_id=body.user_id, name=body.name, expires_at=expires
+            ctx.uow,
+            ctx.principal,
+            identities,
+            user_id=body.user_id,
+            name=body.name,
+            expires_at=expires,
         )
     return TokenCreated(**TokenOut.of(issued.token).model_dump(), token=issued.secret)
 

@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.directory.models import Role, TeamRole, User
-from omnidesk.directory.repository import user_by_username
 from omnidesk.platform.audit import audit
+from omnidesk.platform.auth.identity import Identity, IdentityStore
 from omnidesk.platform.auth.models import ApiToken, AuthSession
 from omnidesk.platform.auth.passwords import hash_password, needs_rehash, verify_password
 from omnidesk.platform.auth.principal import Principal
-from omnidesk.platform.auth.ratelimit import LoginRateLimiter
+from omnidesk.platform.auth.ratelimit import LoginAttempt, LoginRateLimiter
 from omnidesk.platform.database import SCOPE_KEY, SYSTEM, utcnow
 from omnidesk.platform.errors import Forbidden, NotFound, Unauthenticated
 from omnidesk.platform.settings import Settings
@@ -33,26 +32,9 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def principal_of(user: User, **extra: object) -> Principal:
-    return Principal(
-        tenant_id=user.tenant_id,
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        supervised_teams=frozenset(
-            m.team_id
-            for m in user.memberships
-            if m.role is TeamRole.SUPERVISOR and user.role is not Role.AGENT
-        ),
-        member_teams=frozenset(m.team_id for m in user.memberships),
-        **extra,  # type: ignore[arg-type]
-    )
-
-
 @dataclass(frozen=True)
 class LoginResult:
     principal: Principal
-    user: User
     cookie_value: str
     csrf_token: str
     expires_at: datetime
@@ -62,6 +44,7 @@ async def login(
     session: AsyncSession,
     settings: Settings,
     limiter: LoginRateLimiter,
+    identities: IdentityStore,
     *,
     tenant_slug: str,
     username: str,
@@ -70,30 +53,29 @@ async def login(
     user_agent: str | None,
 ) -> LoginResult:
     """On a SYSTEM-scoped session; narrows it to the tenant. The caller commits."""
-    user_key = f"user:{tenant_slug}:{username.lower()}"
-    ip_key = f"ip:{ip}"
-    limiter.check([(user_key, 1), (ip_key, 4)])
+    attempt = LoginAttempt(tenant_slug, username, ip)
+    await limiter.admit(attempt)
     tenant = await tenant_by_slug(session, tenant_slug)
-    user: User | None = None
+    identity: Identity | None = None
     if tenant is not None:
         session.info[SCOPE_KEY] = tenant.id
-        user = await user_by_username(session, username.lower())
+        identity = await identities.by_username(session, username.lower())
     # verify_password runs even for an unknown user so timing does not reveal which exist.
-    ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.active:
-        limiter.failure([user_key, ip_key])
+    ok = verify_password(identity.password_hash if identity else None, password)
+    if not ok or identity is None or not identity.active:
+        limiter.failed(attempt)
         raise Unauthenticated(BAD_LOGIN)
-    limiter.reset(user_key)
-    if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    limiter.succeeded(attempt)
+    if identity.password_hash and needs_rehash(identity.password_hash):
+        await identities.set_password_hash(session, identity.user_id, hash_password(password))
     cookie_value = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(24)
     now = utcnow()
     expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
     auth_session = AuthSession(
         id=_digest(cookie_value),
-        tenant_id=user.tenant_id,
-        user_id=user.id,
+        tenant_id=identity.tenant_id,
+        user_id=identity.user_id,
         csrf_token=csrf_token,
         created_at=now,
         expires_at=expires_at,
@@ -103,8 +85,8 @@ async def login(
     )
     session.add(auth_session)
     await session.flush()
-    principal = principal_of(user, session_id=auth_session.id, csrf_token=csrf_token)
-    return LoginResult(principal, user, cookie_value, csrf_token, expires_at)
+    principal = Principal.of(identity, session_id=auth_session.id, csrf_token=csrf_token)
+    return LoginResult(principal, cookie_value, csrf_token, expires_at)
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:
@@ -114,31 +96,52 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
             await session.delete(found)
 
 
-async def _active_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None or not user.active:
+async def active_identity(
+    session: AsyncSession, identities: IdentityStore, user_id: uuid.UUID
+) -> Identity:
+    identity = await identities.by_id(session, user_id)
+    if identity is None or not identity.active:
         raise Unauthenticated("the account is disabled")
-    return user
+    return identity
 
 
-async def from_cookie(session: AsyncSession, settings: Settings, cookie_value: str) -> Principal:
-    """Resolve a session cookie. Narrows the (SYSTEM) session to the user's tenant."""
+class WriteNeeded(Exception):
+    """Raised by a read-only resolution (``write=False``) when the session or token row must
+    change: the caller resolves again in a writing transaction."""
+
+
+async def from_cookie(
+    session: AsyncSession,
+    settings: Settings,
+    identities: IdentityStore,
+    cookie_value: str,
+    *,
+    write: bool = True,
+) -> Principal:
+    """Resolve a session cookie. Narrows the (SYSTEM) session to the user's tenant.
+
+    With ``write=False`` nothing is changed: when the session must be touched or removed,
+    `WriteNeeded` is raised instead."""
     found = await session.get(AuthSession, _digest(cookie_value))
     if found is None:
         raise Unauthenticated("not logged in or the session has ended")
     now = utcnow()
     idle_limit = found.last_seen_at + timedelta(seconds=settings.session_idle_seconds)
     if found.expires_at <= now or idle_limit <= now:
+        if not write:
+            raise WriteNeeded
         await session.delete(found)
         await session.commit()
         raise Unauthenticated("the session has expired; log in again")
     session.info[SCOPE_KEY] = found.tenant_id
-    user = await _active_user(session, found.user_id)
+    identity = await active_identity(session, identities, found.user_id)
     if (now - found.last_seen_at).total_seconds() > 60:
         # Touch at most once a minute: an idle timeout needs it, every request writing does not.
+        if not write:
+            raise WriteNeeded
         found.last_seen_at = now
-    return principal_of(
-        user, session_id=found.id, csrf_token=found.csrf_token, expires_at=found.expires_at
+    return Principal.of(
+        identity, session_id=found.id, csrf_token=found.csrf_token, expires_at=found.expires_at
     )
 
 
@@ -152,7 +155,10 @@ def parse_token(raw: str) -> tuple[uuid.UUID, str]:
         raise Unauthenticated("malformed API token") from exc
 
 
-async def from_token(session: AsyncSession, raw: str) -> Principal:
+async def from_token(
+    session: AsyncSession, identities: IdentityStore, raw: str, *, write: bool = True
+) -> Principal:
+    """Resolve an API token (``write`` as in `from_cookie`)."""
     token_id, secret = parse_token(raw)
     scope = session.info.get(SCOPE_KEY)
     session.info[SCOPE_KEY] = SYSTEM
@@ -166,10 +172,12 @@ async def from_token(session: AsyncSession, raw: str) -> Principal:
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated("the API token has expired")
     session.info[SCOPE_KEY] = token.tenant_id
-    user = await _active_user(session, token.user_id)
+    identity = await active_identity(session, identities, token.user_id)
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        if not write:
+            raise WriteNeeded
         token.last_used_at = now
-    return principal_of(user, token_id=token.id, expires_at=token.expires_at)
+    return Principal.of(identity, token_id=token.id, expires_at=token.expires_at)
 
 
 @dataclass(frozen=True)
@@ -179,24 +187,30 @@ class IssuedToken:
 
 
 async def create_token(
-    uow: UnitOfWork, by: Principal, *, user_id: uuid.UUID, name: str, expires_at: datetime | None
+    uow: UnitOfWork,
+    by: Principal,
+    identities: IdentityStore,
+    *,
+    user_id: uuid.UUID,
+    name: str,
+    expires_at: datetime | None,
 ) -> IssuedToken:
     if not by.is_admin:
         raise Forbidden("this action needs the admin role")
-    user = await uow.session.get(User, user_id)
+    user = await identities.by_id(uow.session, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
         id=uuid.uuid4(),
-        user_id=user.id,
+        user_id=user.user_id,
         name=name,
         secret_hash=_digest(secret),
         expires_at=expires_at,
     )
     uow.session.add(token)
     await uow.session.flush()
-    audit(uow, by, "api_token.create", "api_token", token.id, user_id=str(user.id), name=name)
+    audit(uow, by, "api_token.create", "api_token", token.id, user_id=str(user.user_id), name=name)
     return IssuedToken(token, f"{TOKEN_PREFIX}{token.id.hex}.{secret}")
 
 

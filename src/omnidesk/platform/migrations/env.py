@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-from omnidesk.models import Base
-
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
@@ -13,7 +11,9 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    # Only autogenerate compares with the models: its caller hands in the complete metadata
+    # (omnidesk.models, above the domains), so the platform imports no domain's tables.
+    target_metadata=config.attributes.get("target_metadata"),
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
     compare_type=True,
 )

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from omnidesk.platform.fields import Channel, Id
 from omnidesk.wfm.forecasting.model import MAX_BACKTEST_DAYS, MAX_HORIZON_DAYS
 from omnidesk.wfm.schemas import Input, Targets
 
@@ -51,8 +52,8 @@ class ForecastCreate(Input):
     when it holds several. The forecast starts at the midnight after the history."""
 
     source: Literal["history", "csv"] = "history"
-    queue_id: str | None = Field(None, min_length=1, max_length=100)
-    channel: str | None = Field(None, min_length=1, max_length=50)
+    queue_id: Id | None = None
+    channel: Channel | None = None
     csv: str | None = Field(None, min_length=1, max_length=MAX_CSV_CHARS)
     interval_minutes: int | None = Field(
         None, description="history: default 30; csv: default the smallest gap between rows"

@@ -8,15 +8,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, FastAPI, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request
 
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.http import Ctx
+from omnidesk.platform.openapi import documented
+from omnidesk.routing.api import Routing
 from omnidesk.wfm.scheduling import service
 from omnidesk.wfm.scheduling.errors import SchedulingError
 from omnidesk.wfm.scheduling.inputs import SolverOptions
 from omnidesk.wfm.scheduling.result import Schedule as Solved
-from omnidesk.wfm.scheduling.schemas import ProfileIn, ScheduleIn
+from omnidesk.wfm.scheduling.schemas import (
+    AdherenceOut,
+    AgentScheduleOut,
+    ProfileIn,
+    ProfileOut,
+    ScheduleIn,
+    ScheduleOut,
+    ScheduleSummaryOut,
+)
 from omnidesk.wfm.scheduling.search import solve
 
 router = APIRouter(prefix="/wfm", tags=["wfm"])
@@ -26,9 +36,8 @@ CONCURRENT_SOLVES = 2
 
 async def _routing_agents(request: Request, ctx: Ctx) -> dict[str, dict[str, Any]]:
     """Routing agent definitions (skills, time zone) as committed, by user id."""
-    host = await request.app.state.routing.host(ctx.principal.tenant_id)
-    async with host.lock:
-        return dict(host.directory.agents)
+    routing: Routing = request.app.state.routing
+    return await routing.read(ctx.principal.tenant_id, lambda r: r.agents())
 
 
 def _limiter(app: FastAPI) -> anyio.CapacityLimiter:
@@ -39,14 +48,14 @@ def _limiter(app: FastAPI) -> anyio.CapacityLimiter:
     return limiter
 
 
-@router.get("/agents/{user_id}/profile")
+@router.get("/agents/{user_id}/profile", **documented(ProfileOut))
 async def get_profile(user_id: uuid.UUID, request: Request, ctx: Ctx) -> dict[str, Any]:
     routing = await _routing_agents(request, ctx)
     async with ctx.uow:
         return await service.get_profile(ctx.uow.session, ctx.principal, user_id, routing)
 
 
-@router.put("/agents/{user_id}/profile")
+@router.put("/agents/{user_id}/profile", **documented(ProfileOut))
 async def put_profile(
     user_id: uuid.UUID, body: ProfileIn, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -56,7 +65,7 @@ async def put_profile(
         return await service.put_profile(ctx.uow, ctx.principal, user_id, body, routing)
 
 
-@router.post("/schedules", status_code=status.HTTP_201_CREATED)
+@router.post("/schedules", **documented(ScheduleOut, 201, 404))
 async def create_schedule(body: ScheduleIn, request: Request, ctx: Ctx) -> dict[str, Any]:
     """Solve and publish. The inputs are read in one short transaction and the result written
     in another, so no database lock is held while the solver runs (off the event loop)."""
@@ -77,7 +86,7 @@ async def create_schedule(body: ScheduleIn, request: Request, ctx: Ctx) -> dict[
         return await service.get_schedule(ctx.uow.session, ctx.principal, schedule_id, local=False)
 
 
-@router.get("/schedules")
+@router.get("/schedules", **documented(list[ScheduleSummaryOut]))
 async def list_schedules(
     ctx: Ctx, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
@@ -85,7 +94,7 @@ async def list_schedules(
         return await service.list_schedules(ctx.uow.session, ctx.principal, limit)
 
 
-@router.get("/schedules/{schedule_id}")
+@router.get("/schedules/{schedule_id}", **documented(ScheduleOut))
 async def get_schedule(
     schedule_id: uuid.UUID,
     ctx: Ctx,
@@ -97,7 +106,7 @@ async def get_schedule(
         )
 
 
-@router.get("/schedules/{schedule_id}/agents/{user_id}")
+@router.get("/schedules/{schedule_id}/agents/{user_id}", **documented(AgentScheduleOut))
 async def get_agent_schedule(
     schedule_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -110,7 +119,7 @@ async def get_agent_schedule(
         )
 
 
-@router.get("/adherence")
+@router.get("/adherence", **documented(AdherenceOut, 200, 404))
 async def get_adherence(
     ctx: Ctx,
     schedule_id: uuid.UUID | None = None,

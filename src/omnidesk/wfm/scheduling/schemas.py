@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from omnidesk.directory.schemas import Input
+from omnidesk.platform.fields import NAME_PATTERN, Id, ShortName
+from omnidesk.platform.schemas import Input
 from omnidesk.wfm.erlang import ErlangInputError
 from omnidesk.wfm.scheduling.errors import SchedulingInputError
 from omnidesk.wfm.scheduling.inputs import (
@@ -27,8 +28,9 @@ from omnidesk.wfm.staffing import staff
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HHMM = Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-SkillName = Annotated[str, Field(min_length=1, max_length=100)]
+# Names as everywhere in the API (not blank, no surrounding spaces); skills as routing has them.
+Name = ShortName
+SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 MAX_API_TIME_LIMIT = 60.0
 
 
@@ -146,7 +148,7 @@ class ProfileIn(RulesIn):
 
 
 class ScenarioAgentIn(RulesIn):
-    id: Annotated[str, Field(min_length=1, max_length=128)]
+    id: Id
     timezone: str = "UTC"
     skills: list[SkillName] = Field(default_factory=list)
 
@@ -301,3 +303,130 @@ def split_field(field: str) -> tuple[int, str] | None:
     if len(parts) == 3 and parts[0] == "agents" and parts[1].isdigit():
         return int(parts[1]), parts[2]
     return None
+
+
+# --- what the routes answer (declared in /openapi.json; the service builds the JSON) ---------
+
+
+class EffectiveProfileOut(BaseModel):
+    timezone: str
+    timezone_from: str
+    skills: list[str]
+    skills_from: str
+
+
+class ProfileOut(BaseModel):
+    """The stored rules (RulesIn's fields) and what scheduling will use."""
+
+    model_config = ConfigDict(extra="allow")
+
+    user_id: uuid.UUID
+    timezone: str | None
+    skills: list[str] | None
+    effective: EffectiveProfileOut
+    updated_at: datetime | None
+
+
+class BreakOut(BaseModel):
+    start: datetime
+    end: datetime
+    paid: bool
+
+
+class ShiftOut(BaseModel):
+    template: str
+    start: datetime
+    end: datetime
+    breaks: list[BreakOut]
+    paid_minutes: int
+
+
+class HorizonOut(BaseModel):
+    start: date
+    days: int
+    interval_minutes: int
+
+
+class ScheduleHeadOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    created_by: uuid.UUID | None
+    horizon: HorizonOut
+    status: str
+    objective: float | None
+    best_bound: float | None
+    wall_seconds: float | None
+    under_minutes: float | None
+    over_minutes: float | None
+
+
+class ScheduleSummaryOut(ScheduleHeadOut):
+    agents: int
+
+
+class ScheduleAgentOut(BaseModel):
+    user_id: uuid.UUID
+    timezone: str
+    skills: list[str]
+    paid_minutes_by_week: list[int]
+    target_minutes_by_week: list[int]
+    shifts: list[ShiftOut]
+
+
+class ScheduleOut(ScheduleHeadOut):
+    """The agents the caller may see; `coverage` (required and scheduled agents per interval
+    and skill) for supervisors and admins only."""
+
+    summary: dict[str, Any]
+    agents: list[ScheduleAgentOut]
+    coverage: dict[str, Any] | None = None
+
+
+class AgentScheduleOut(BaseModel):
+    schedule_id: uuid.UUID
+    user_id: uuid.UUID
+    timezone: str
+    agent_timezone: str
+    paid_minutes_by_week: list[int]
+    target_minutes_by_week: list[int]
+    shifts: list[ShiftOut]
+
+
+class AdherencePieceOut(BaseModel):
+    start: datetime
+    end: datetime
+    scheduled: str
+    actual: str
+    state: str
+    reason: str | None
+
+
+class OutOfAdherenceOut(BaseModel):
+    start: datetime
+    end: datetime
+    seconds: float
+    pieces: list[AdherencePieceOut]
+
+
+class AdherenceReportOut(BaseModel):
+    start: datetime
+    end: datetime
+    grace_seconds: float
+    adherence: float | None
+    raw_adherence: float | None
+    conformance: float | None
+    scheduled_seconds: float
+    in_adherence_seconds: float
+    raw_in_adherence_seconds: float
+    scheduled_work_seconds: float
+    worked_seconds: float
+    out_of_adherence: list[OutOfAdherenceOut]
+
+
+class AdherenceOut(BaseModel):
+    """`report` is null when the user is in no schedule."""
+
+    schedule_id: uuid.UUID | None
+    user_id: uuid.UUID
+    report: AdherenceReportOut | None

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.directory import repository as directory
-from omnidesk.directory.models import Role, User
+from omnidesk.directory.models import User
 from omnidesk.platform.audit import audit
 from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.errors import DomainError, Forbidden, Invalid, NotFound
 from omnidesk.platform.eventlog import EventRecord
 from omnidesk.platform.events import Audience

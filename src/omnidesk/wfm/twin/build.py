@@ -24,7 +24,7 @@ from omnidesk.core.routing import (
     AddQueue,
     AgentDef,
     Engine,
-    EngineConfig,
+    EngineSettings,
     QueueDef,
     RoutingError,
     UpdateQueue,
@@ -90,11 +90,11 @@ class Plan:
     drain_end_us: int
     short_abandon_us: int
     queues: tuple[QueueDef, ...]
-    engine_config: EngineConfig
+    engine_settings: EngineSettings  # the server's, with the scenario's `engine:` changes
     groups: tuple[Group, ...]
     streams: tuple[Stream, ...]
     sl_us: dict[str, int]  # service-level threshold per queue
-    uses_clock: bool
+    uses_clock: bool  # a step's rule reads the clock: the loop sends a Tick every tick_us
     tick_us: int
     missed_away_us: int
     stream_of: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -427,13 +427,12 @@ def plan(scenario: Scenario, base_dir: Path | None = None, *, name: str = "basel
         except RoutingError as error:
             raise ScenarioError([_engine_issue(error, "queue", f"queues[{i}]")]) from None
     queues = tuple(queue_defs)
-    config = EngineConfig(
-        missed_state=scenario.engine.missed_state,
-        max_overflow_hops=scenario.engine.max_overflow_hops,
-        rescan_on_tick=True,
-    )
-    # One engine checks every definition the way the simulation will use it.
-    engine = Engine(config)
+    settings = scenario.engine.settings()
+    # One engine checks the settings and every definition the way the simulation uses them.
+    try:
+        engine = Engine(settings)
+    except RoutingError as error:
+        raise ScenarioError([_engine_issue(error, "settings", "engine")]) from None
     install(engine, queues, start)
     groups: list[Group] = []
     for g, agent_spec in enumerate(scenario.agents):
@@ -465,16 +464,12 @@ def plan(scenario: Scenario, base_dir: Path | None = None, *, name: str = "basel
         drain_end_us=to_us(drain_end),
         short_abandon_us=round(scenario.short_abandon_seconds * US),
         queues=queues,
-        engine_config=EngineConfig(
-            missed_state=scenario.engine.missed_state,
-            max_overflow_hops=scenario.engine.max_overflow_hops,
-            rescan_on_tick=uses_clock,
-        ),
+        engine_settings=settings,
         groups=tuple(groups),
         streams=streams,
         sl_us={q.id: round(q.service_level_seconds * US) for q in queues},
         uses_clock=uses_clock,
-        tick_us=round(scenario.engine.tick_seconds * US),
-        missed_away_us=round(scenario.engine.missed_away_seconds * US),
+        tick_us=round(settings.tick_seconds * US),
+        missed_away_us=round(scenario.missed_away_seconds * US),
         stream_of={(s.queue_id, s.channel): s.index for s in streams},
     )

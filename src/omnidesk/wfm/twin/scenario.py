@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from omnidesk.core.routing.model import EngineSettings
 from omnidesk.core.routing.rules import RuleSyntaxError, compile_rule
 from omnidesk.wfm.twin.distributions import KINDS, Distribution, PatienceDistribution
 from omnidesk.wfm.twin.errors import Issue, ScenarioError, fail, path_text
@@ -292,13 +293,25 @@ class ForecastSpec(_Model):
     use_aht: bool = True
 
 
+# The server's defaults: a scenario runs like production unless its `engine:` says otherwise.
+_SERVER = EngineSettings()
+
+
 class EngineSpec(_Model):
-    missed_state: Literal["away", "available"] = "available"
-    missed_away_seconds: PositiveSeconds = 30.0  # away after a missed offer, then back
-    max_overflow_hops: int = Field(default=5, ge=0, le=100)
-    # How often time-of-day rules (working hours, local_time) are retried; only used when a
-    # step's rule reads the clock, since every other change routes at once.
-    tick_seconds: PositiveSeconds = 60.0
+    """The routing engine's settings (EngineSettings, field for field, with its defaults,
+    which the server uses). Ranges are checked by the engine itself when the plan is built."""
+
+    missed_state: Literal["away", "available"] = _SERVER.missed_state
+    missed_reason: str = _SERVER.missed_reason
+    max_overflow_hops: int = _SERVER.max_overflow_hops
+    rescan_on_tick: bool = _SERVER.rescan_on_tick
+    handle_time_smoothing: float = _SERVER.handle_time_smoothing
+    agent_contact_wrap_up_seconds: float | None = _SERVER.agent_contact_wrap_up_seconds
+    # How often a Tick retries rules that read the clock (only sent when a step's rule does).
+    tick_seconds: float = _SERVER.tick_seconds
+
+    def settings(self) -> EngineSettings:
+        return EngineSettings(**self.model_dump())
 
 
 class VariantSpec(_Model):
@@ -334,6 +347,10 @@ class Scenario(_Model):
     # abandoned) before the run stops; those left then count as unanswered.
     drain_minutes: float = Field(default=240.0, ge=0)
     short_abandon_seconds: Seconds = 5.0
+    # How the simulated agents behave, not the engine: after a missed offer sent an agent away
+    # (engine.missed_state "away"), the twin makes it available again after this long, as a
+    # person at a desk would.
+    missed_away_seconds: PositiveSeconds = 30.0
     seed: int = Field(default=0, ge=0)
     replications: int = Field(default=10, ge=1, le=10_000)
     engine: EngineSpec = Field(default_factory=EngineSpec)

@@ -10,6 +10,10 @@ delay of 0, say) go through a small FIFO instead of the heap.
 Everything measured comes from the engine's events (received, accepted, ended, agent state
 changed); the twin's own bookkeeping (which offer is pending, which contact is still waiting)
 only keeps it from sending a command the engine would refuse.
+
+The loop is hot (a day is a million engine calls), which explains a few choices below: the
+engine's lean, integer-time entry points (`handle_lean_us`), per-contact state in plain lists
+indexed by the customer's position, and local aliases in the two loops (`run`, `_react`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import gc
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from omnidesk.core.routing import (
     AcceptOffer,
@@ -47,13 +52,14 @@ from omnidesk.core.routing.events import (
     OfferTimedOut,
     WrapUpEnded,
     WrapUpStarted,
+    field_positions,
     lean,
 )
 from omnidesk.wfm.twin.arrivals import ANSWER_AGAIN, NEVER, Customers, rng_for
 from omnidesk.wfm.twin.build import Plan, install
 from omnidesk.wfm.twin.distributions import Fixed, sample
 
-# Heap actions.
+# Heap actions: what the simulated people do, at instants the twin chose.
 _ACCEPT, _END, _ABANDON, _END_WRAP, _LOGIN, _LOGOUT, _BREAK, _BACK, _UNMISS, _TICK = range(10)
 # Contact states as the twin knows them from the events.
 _WAITING, _ACTIVE, _ENDED = 1, 2, 3
@@ -61,25 +67,28 @@ _WAITING, _ACTIVE, _ENDED = 1, 2, 3
 END_CODES = {"completed": 1, "cancelled": 2, "overflow": 3, "transferred_external": 4}
 COMPLETED, CANCELLED, OVERFLOWED = 1, 2, 3
 END_OF_SHIFT, BREAK = "end_of_shift", "break"
-# Events the twin reacts to; the others (queued, step changed, ...) are skipped at once.
-_K_OFFER, _K_STATE, _K_ACCEPTED, _K_RECEIVED, _K_ENDED, _K_WRAP_START, _K_WRAP_END, _K_FAIL = range(
-    8
-)
-_KINDS: dict[type[Event], int] = {
-    OfferCreated: _K_OFFER,
-    AgentStateChanged: _K_STATE,
-    OfferAccepted: _K_ACCEPTED,
-    ContactReceived: _K_RECEIVED,
-    ContactEnded: _K_ENDED,
-    WrapUpStarted: _K_WRAP_START,
-    WrapUpEnded: _K_WRAP_END,
-    OfferTimedOut: _K_FAIL,
-    OfferRevoked: _K_FAIL,
-    OfferRejected: _K_FAIL,
-}
-_BIG = 1 << 62
+_BIG = 1 << 62  # later than any instant: "nothing due"
 US = 1_000_000
 _NO_DELAY = Fixed(kind="fixed", value=0)
+
+# Where the twin reads the fields of the events it reacts to. They come lean, as (class,
+# values in declaration order) (see events.Makers); each position is looked up by the field's
+# name, so a reordered event class cannot make the twin read another field.
+_STATE_AGENT, _STATE_STATE, _STATE_REASON = field_positions(
+    AgentStateChanged, "agent_id", "state", "reason"
+)
+_OFFER_ID, _OFFER_CONTACT, _OFFER_AGENT = field_positions(
+    OfferCreated, "offer_id", "contact_id", "agent_id"
+)
+_ACCEPTED_CONTACT, _ACCEPTED_AGENT = field_positions(OfferAccepted, "contact_id", "agent_id")
+_RECEIVED_CONTACT, _RECEIVED_QUEUE, _RECEIVED_CHANNEL = field_positions(
+    ContactReceived, "contact_id", "queue_id", "channel"
+)
+_ENDED_CONTACT, _ENDED_REASON = field_positions(ContactEnded, "contact_id", "reason")
+_WRAP_AGENT, _WRAP_CONTACT, _WRAP_ENDS = field_positions(
+    WrapUpStarted, "agent_id", "contact_id", "ends_at"
+)
+_WRAPPED_AGENT, _WRAPPED_CONTACT = field_positions(WrapUpEnded, "agent_id", "contact_id")
 
 
 @dataclass
@@ -112,335 +121,431 @@ def simulate(plan: Plan, customers: Customers, *, check_times: bool = False) -> 
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _replicate(plan, customers, check_times)
+        return _Replication(plan, customers, check_times).run()
     finally:
         if enabled:
             gc.enable()
 
 
-def _replicate(plan: Plan, customers: Customers, check_times: bool) -> Outcome:
-    engine = Engine(plan.engine_config)
-    start_us = plan.start_us
-    start_dt = from_us(start_us)
-    install(engine, plan.queues, start_dt)
+def _start_engine(plan: Plan) -> tuple[Engine, dict[str, int]]:
+    """A fresh engine with the plan's queues and agents (offline), and each agent's group."""
+    engine = Engine(plan.engine_settings)
+    start = from_us(plan.start_us)
+    install(engine, plan.queues, start)
     group_of: dict[str, int] = {}
     for group in plan.groups:
         for agent in group.agents:
-            engine.handle(AddAgent(agent), start_dt)
+            engine.handle(AddAgent(agent), start)
             group_of[agent.id] = group.index
+    return engine, group_of
 
-    n = len(customers)
-    arrive_us, handle_us = customers.arrive_us, customers.handle_us
-    patience_us, answer_us, wrap_us = customers.patience_us, customers.answer_us, customers.wrap_us
-    priorities, attributes, cust_stream = customers.priority, customers.attributes, customers.stream
-    stream_target = [(s.queue_id, s.channel) for s in plan.streams]
-    stream_of = plan.stream_of
 
-    # Contact ids are the customers' positions as strings, made once: the engine keeps these
-    # very objects, so its events hand them back and `index` finds the position with a dict
-    # lookup (hash cached) instead of an int() parse per event.
-    ids = [str(c) for c in range(n)]
-    index = {contact_id: c for c, contact_id in enumerate(ids)}
-    received = [-1] * n
-    entry = [-1] * n
-    answered = [-1] * n
-    answered_group = [-1] * n
-    ended = [-1] * n
-    end_code = [0] * n
-    state = [0] * n
-    offer: list[str | None] = [None] * n
-    tries = [0] * n  # offers made so far
-    answer_dist = [s.answer_delay or _NO_DELAY for s in plan.streams]
-    again = rng_for(customers.seed, customers.replication, ANSWER_AGAIN)
-    in_routing = 0
-    # Hang-ups not scheduled (yet). Most customers are offered on arrival and accepted before
-    # their patience runs out, and then their hang-up would only be popped from the heap to do
-    # nothing. So a customer offered on arrival whose answer comes first gets no heap entry:
-    # its sequence number is held here (-1: none held) and the entry pushed, exactly as it
-    # would have been, if the offer fails. A skipped entry still moves the loop's clock when
-    # it is popped, which decides when the run stops: so after the last arrival the held
-    # entries still to come are pushed (`held_ids`: the customers that got one).
-    held = [-1] * n
-    held_ids: list[int] = []
-    fresh = -1  # the customer received by the command being reacted to, hang-up undecided
+class _Replication:
+    """One replication in progress: the engine, the customers, what the twin knows of each
+    contact and agent, and the simulated people's reactions to the engine's events."""
 
-    # Agent states as the engine reports them: (instant, agent, new state); occupancy is
-    # computed from this timeline after the run (stats.tally), not on the hot path.
-    timeline: list[tuple[int, str, str]] = []
-    on_shift: dict[str, bool] = dict.fromkeys(group_of, False)
-    on_break: dict[str, bool] = dict.fromkeys(group_of, False)
-    wrapping: set[tuple[str, str]] = set()
-    missed_reason = plan.engine_config.missed_reason
-    missed_away = plan.engine_config.missed_state == "away"
+    def __init__(self, plan: Plan, customers: Customers, check_times: bool) -> None:
+        self.plan = plan
+        self.customers = customers
+        self.check_times = check_times
+        self.engine, self.group_of = _start_engine(plan)
+        # The loop keeps time in integer microseconds and reads each event once: a datetime
+        # per command, or an event object, would only be taken apart again.
+        self.handle = self.engine.handle_lean_us
+        n = len(customers)
+        # Contact ids are the customers' positions as strings, made once: the engine keeps
+        # these very objects, so its events hand them back and `index` finds the position with
+        # a dict lookup (hash cached) instead of an int() parse per event.
+        self.ids = [str(c) for c in range(n)]
+        self.index = {contact_id: c for c, contact_id in enumerate(self.ids)}
+        self.stream_target = [(s.queue_id, s.channel) for s in plan.streams]
+        # Per contact, from the engine's events (-1: not yet).
+        self.received = [-1] * n
+        self.entry = [-1] * n  # the stream it arrived on
+        self.answered = [-1] * n
+        self.answered_group = [-1] * n
+        self.ended = [-1] * n
+        self.end_code = [0] * n
+        self.state = [0] * n  # _WAITING, _ACTIVE, _ENDED
+        self.offer: list[str | None] = [None] * n  # the pending offer's id
+        self.tries = [0] * n  # offers made so far
+        self.in_routing = 0
+        self.answer_dist = [s.answer_delay or _NO_DELAY for s in plan.streams]
+        self.again = rng_for(customers.seed, customers.replication, ANSWER_AGAIN)
+        # Hang-ups not scheduled (yet). Most customers are offered on arrival and accepted
+        # before their patience runs out, and then their hang-up would only be popped from the
+        # heap to do nothing. So a customer offered on arrival whose answer comes first gets
+        # no heap entry: its sequence number is held here (-1: none held) and the entry pushed,
+        # exactly as it would have been, if the offer fails. A skipped entry still moves the
+        # loop's clock when it is popped, which decides when the run stops: so after the last
+        # arrival the held entries still to come are pushed (`held_ids`: the customers that
+        # got one).
+        self.held = [-1] * n
+        self.held_ids: list[int] = []
+        # The customer received by the events being reacted to, its hang-up not yet decided
+        # (-1: none), and the sequence number its hang-up entry gets.
+        self.fresh = -1
+        self.fresh_order = -1
+        # Agent states as the engine reports them: (instant, agent, new state); occupancy is
+        # computed from this timeline after the run (stats.tally), not on the hot path.
+        self.timeline: list[tuple[int, str, str]] = []
+        self.on_shift: dict[str, bool] = dict.fromkeys(self.group_of, False)
+        self.on_break: dict[str, bool] = dict.fromkeys(self.group_of, False)
+        self.wrapping: set[tuple[str, str]] = set()  # (agent, contact) the twin ends
+        settings = plan.engine_settings
+        self.missed_reason = settings.missed_reason
+        self.missed_away = settings.missed_state == "away"
+        # (instant, order, action, a, b): the order breaks ties, first pushed first.
+        self.heap: list[tuple[int, int, int, Any, Any]] = []
+        self.order = itertools.count()
+        # Reactions due at the instant being handled: (command, what must still hold for it:
+        # the contact of an AcceptOffer, the (agent, contact) of an EndWrapUp, else None).
+        self.soon: deque[tuple[Command, Any]] = deque()
+        self.n_commands = 0  # engine calls, `advance` included
+        self.n_events = 0
+        self._schedule_shifts()
 
-    heap: list[tuple[int, int, int, Any, Any]] = []
-    # The counter breaks ties between actions due at the same instant: first pushed, first.
-    order = itertools.count()
-    heappush, heappop = heapq.heappush, heapq.heappop
+    def push(self, t: int, action: int, a: Any, b: Any = None) -> None:
+        heapq.heappush(self.heap, (t, next(self.order), action, a, b))
 
-    def push(t: int, action: int, a: Any, b: Any = None) -> None:
-        heappush(heap, (t, next(order), action, a, b))
-
-    for group in plan.groups:
-        if group.periods is None:
-            push(start_us, _LOGIN, group.index)
-        else:
-            for p0, p1 in group.periods:
-                push(p0, _LOGIN, group.index)
-                push(p1, _LOGOUT, group.index)
-        for agent, breaks in zip(group.agents, group.breaks, strict=True):
-            for b0, b1 in breaks:
-                push(b0, _BREAK, agent.id)
-                push(b1, _BACK, agent.id)
-    if plan.uses_clock:
-        push(start_us + plan.tick_us, _TICK, None)
-
-    # (command, what must still hold for it: the contact's pending offer id for an AcceptOffer,
-    # the wrap-up (agent, contact) for an EndWrapUp, None otherwise).
-    soon: deque[tuple[Command, Any]] = deque()
-    counters = [0, 0]  # commands, events
-
-    def check(events: list[Event | LeanEvent], t: int) -> None:
-        for ev in events:
-            cls, fields = lean(ev)
-            at = fields[0]  # integer microseconds in a lean event, else a datetime
-            if (at if isinstance(at, int) else to_us(at)) != t:
-                raise AssertionError(f"{cls.type} at {at}, loop at {from_us(t)}")
-
-    kinds: dict[Any, int] = _KINDS
-
-    def react(events: list[Event | LeanEvent], t: int) -> None:
-        nonlocal in_routing, fresh
-        counters[1] += len(events)
-        held_order = -1  # the sequence number of `fresh`'s hang-up
-        if check_times:
-            check(events, t)
-        # The events come lean, as (class, fields in declaration order), the hot ones at least
-        # (see events.Makers); each branch reads its class's fields by position.
-        f: tuple[Any, ...]
-        for ev in events:
-            if ev.__class__ is tuple:
-                cls, f = ev
-                kind = kinds.get(cls)
-                if kind is None:
-                    continue
+    def _schedule_shifts(self) -> None:
+        plan = self.plan
+        for group in plan.groups:
+            if group.periods is None:
+                self.push(plan.start_us, _LOGIN, group.index)
             else:
-                kind = kinds.get(ev.__class__)
-                if kind is None:
-                    continue
-                f = lean(ev)[1]
-            if kind == _K_STATE:  # at, agent_id, state, reason, ...
-                agent_id = f[1]
-                new_state = f[2]
-                timeline.append((t, agent_id, new_state))
-                if new_state == "away":
-                    if f[3] == END_OF_SHIFT and not on_shift[agent_id]:
-                        # Away for the end of the shift and holding nothing: log off.
-                        soon.append((SetAgentState(agent_id, "offline"), None))
-                    elif f[3] == missed_reason and missed_away:
-                        push(t + plan.missed_away_us, _UNMISS, agent_id)
-            elif kind == _K_OFFER:  # at, offer_id, contact_id, agent_id, ...
-                c = index[f[2]]
-                offer_id = f[1]
-                offer[c] = offer_id
-                if tries[c]:
-                    # A second offer goes to another agent: a fresh delay, from its own
-                    # stream (drawn in the order offers happen; the first offers of every
-                    # contact keep common random numbers across variants).
-                    delay = round(float(sample(answer_dist[cust_stream[c]], again, 1)[0]) * US)
-                else:
-                    delay = answer_us[c]
-                tries[c] += 1
-                if c == fresh:
-                    fresh = -1
-                    hang_up = t + patience_us[c]
-                    if t + delay < hang_up:
-                        held[c] = held_order
-                        held_ids.append(c)
-                    else:
-                        heappush(heap, (hang_up, held_order, _ABANDON, c, None))
-                if delay:
-                    heappush(heap, (t + delay, next(order), _ACCEPT, c, (offer_id, f[3])))
-                else:
-                    soon.append((AcceptOffer(offer_id, f[3]), c))
-            elif kind == _K_ACCEPTED:  # at, offer_id, contact_id, agent_id, ...
-                c = index[f[2]]
-                offer[c] = None
-                state[c] = _ACTIVE
-                answered[c] = t
-                answered_group[c] = group_of[f[3]]
-                heappush(heap, (t + handle_us[c], next(order), _END, c, None))
-            elif kind == _K_RECEIVED:  # at, contact_id, queue_id, channel, ...
-                c = index[f[1]]
-                received[c] = t
-                entry[c] = stream_of[(f[2], f[3])]
-                state[c] = _WAITING
-                in_routing += 1
-                if patience_us[c] != NEVER:
-                    fresh = c  # its hang-up: decided at its offer, below, or after this loop
-                    held_order = next(order)
-            elif kind == _K_ENDED:  # at, contact_id, queue_id, reason, ...
-                c = index[f[1]]
-                ended[c] = t
-                end_code[c] = END_CODES.get(f[3], 4)
-                state[c] = _ENDED
-                offer[c] = None
-                in_routing -= 1
-            elif kind == _K_WRAP_START:  # at, agent_id, contact_id, ends_at
-                if f[3] is None:  # the queue leaves ending it to the agent: we do
-                    pair = (f[1], f[2])
-                    wrapping.add(pair)
-                    wrap = wrap_us[index[f[2]]]
-                    if wrap:
-                        push(t + wrap, _END_WRAP, pair)
-                    else:
-                        soon.append((EndWrapUp(f[1], f[2]), pair))
-            elif kind == _K_WRAP_END:  # at, agent_id, contact_id, ...
-                wrapping.discard((f[1], f[2]))
-            else:  # the offer failed (timed out, revoked, rejected): at, offer_id, contact_id
-                c = index[f[2]]
-                if offer[c] == f[1]:
-                    offer[c] = None
-                if held[c] >= 0:  # it may wait again: its hang-up is scheduled after all
-                    heappush(heap, (received[c] + patience_us[c], held[c], _ABANDON, c, None))
-                    held[c] = -1
-        if fresh >= 0:  # received, not offered: it waits
-            heappush(heap, (t + patience_us[fresh], held_order, _ABANDON, fresh, None))
-            fresh = -1
+                for p0, p1 in group.periods:
+                    self.push(p0, _LOGIN, group.index)
+                    self.push(p1, _LOGOUT, group.index)
+            for agent, breaks in zip(group.agents, group.breaks, strict=True):
+                for b0, b1 in breaks:
+                    self.push(b0, _BREAK, agent.id)
+                    self.push(b1, _BACK, agent.id)
+        if plan.uses_clock:
+            self.push(plan.start_us + plan.tick_us, _TICK, None)
 
-    # The engine's integer-time entry points: the loop keeps time in microseconds, and a
-    # datetime per command would only be turned back into microseconds by the engine.
-    handle = engine.handle_lean_us
+    # --- the loop --------------------------------------------------------------------------
 
-    def follow_up(t: int) -> None:
-        """The reactions due at this same instant, in order. Each is checked again first: an
-        earlier one in the queue may have changed what is pending."""
+    def run(self) -> Outcome:
+        """Whatever comes first happens next: an engine timer, an arrival or a twin action
+        (a twin action before an arrival at the same instant)."""
+        plan, heap, customers = self.plan, self.heap, self.customers
+        arrive_us, ids, stream_target = customers.arrive_us, self.ids, self.stream_target
+        n = len(arrive_us)
+        end_us, drain_end = plan.end_us, plan.drain_end_us
+        engine = self.engine
+        # `due` is at most the engine's next live deadline: after a step, the earliest timer
+        # (O(1)), which may be stale (an offer's timeout after its acceptance, say); the live
+        # deadline, which may drop stale timers to find, only when that comes first.
+        next_deadline, earliest_timer = engine.next_deadline_us, engine.earliest_timer_us
+        i = 0  # the next customer to arrive
+        t = plan.start_us
+        due_at = next_deadline()
+        due = _BIG if due_at is None else due_at
+        while True:
+            t_next = arrive_us[i] if i < n else _BIG
+            if heap and heap[0][0] < t_next:
+                t_next = heap[0][0]
+            if due <= t_next:
+                due_at = next_deadline()
+                due = _BIG if due_at is None else due_at
+            if due <= t_next:
+                if due > drain_end:
+                    break
+                t = due
+                self._advance(t)
+            elif t_next > drain_end or (t_next > end_us and not self.in_routing and i >= n):
+                break  # past the drain, or nobody left to come or to serve
+            else:
+                t = t_next
+                if i < n and arrive_us[i] == t and not (heap and heap[0][0] == t):
+                    # The next customer arrives.
+                    queue_id, channel = stream_target[customers.stream[i]]
+                    arrived = ContactArrived(
+                        ids[i], queue_id, channel, customers.priority[i], customers.attributes[i]
+                    )
+                    self.run_command(arrived, t)
+                    i += 1
+                    if i == n:
+                        self._push_held_hang_ups(t)
+                else:  # a simulated person acts (see _ACTIONS)
+                    _, _, action, a, b = heapq.heappop(heap)
+                    _ACTIONS[action](self, a, b, t)
+            due_at = earliest_timer()
+            due = _BIG if due_at is None else due_at
+        return self._outcome(t)
+
+    def _outcome(self, t: int) -> Outcome:
+        return Outcome(
+            received_us=self.received,
+            stream=self.entry,
+            answered_us=self.answered,
+            answered_group=self.answered_group,
+            ended_us=self.ended,
+            end_code=self.end_code,
+            timeline=self.timeline,
+            # Contacts still in routing waited until the run gave up on them.
+            stop_us=self.plan.drain_end_us if self.in_routing else t,
+            commands=self.n_commands,
+            events=self.n_events,
+        )
+
+    def _push_held_hang_ups(self, t: int) -> None:
+        """After the last arrival: the held hang-ups still to come, popped as they would have
+        been (see `held`)."""
+        received, patience_us, held = self.received, self.customers.patience_us, self.held
+        for c in self.held_ids:
+            hang_up = received[c] + patience_us[c]
+            if held[c] >= 0 and hang_up > t:
+                heapq.heappush(self.heap, (hang_up, held[c], _ABANDON, c, None))
+        self.held_ids.clear()
+
+    # --- the engine ------------------------------------------------------------------------
+
+    def run_command(self, command: Command, t: int) -> None:
+        """The one way a command reaches the engine: its events are reacted to, then the
+        reactions they made due at this same instant are sent in turn, the same way."""
+        due: Command | None = command
+        while due is not None:
+            self.n_commands += 1
+            self._react(self.handle(due, t), t)
+            due = self._next_due() if self.soon else None
+
+    def _advance(self, t: int) -> None:
+        """Let the engine's timers fire at `t`, and react as `run_command` does."""
+        self.n_commands += 1
+        self._react(self.engine.advance_lean_us(t), t)
+        due = self._next_due() if self.soon else None
+        if due is not None:
+            self.run_command(due, t)
+
+    def _next_due(self) -> Command | None:
+        """The next reaction due at this instant that still applies (an earlier one may have
+        changed what is pending), or None."""
+        soon = self.soon
         while soon:
             command, pending = soon.popleft()
-            kind = command.__class__
-            if kind is AcceptOffer:
-                if offer[pending] != cast(AcceptOffer, command).offer_id:
-                    continue
-            elif kind is EndWrapUp and pending not in wrapping:
-                continue
-            counters[0] += 1
-            react(handle(command, t), t)
+            if isinstance(command, AcceptOffer):
+                if self.offer[pending] == command.offer_id:
+                    return command
+            elif not isinstance(command, EndWrapUp) or pending in self.wrapping:
+                return command
+        return None
 
-    def run(command: Command, t: int) -> None:
-        counters[0] += 1
-        react(handle(command, t), t)
-        if soon:
-            follow_up(t)
+    # --- reacting to the engine's events ---------------------------------------------------
 
-    def agents_of(group_index: int) -> list[str]:
-        return [a.id for a in plan.groups[group_index].agents]
+    def _react(self, events: list[Event | LeanEvent], t: int) -> None:
+        self.n_events += len(events)
+        if self.check_times:
+            _check_times(events, t)
+        reactions = _REACTIONS
+        # Events the twin has no reaction to (queued, step changed, ...) are skipped at once.
+        for event in events:
+            if isinstance(event, tuple):  # lean: the frequent kinds (see events.Makers)
+                react = reactions.get(event[0])
+                if react is not None:
+                    react(self, event[1], t)
+            else:
+                react = reactions.get(event.__class__)
+                if react is not None:
+                    react(self, lean(event)[1], t)
+        if self.fresh >= 0:  # received, not offered: it waits, and may hang up
+            c = self.fresh
+            entry = (t + self.customers.patience_us[c], self.fresh_order, _ABANDON, c, None)
+            heapq.heappush(self.heap, entry)
+            self.fresh = -1
 
-    end_us, drain_end = plan.end_us, plan.drain_end_us
-    next_deadline, advance = engine.next_deadline_us, engine.advance_lean_us
-    # `due` is at most the engine's next live deadline: after a command, the earliest timer,
-    # which may be stale (an offer's timeout after its acceptance, say); the live deadline
-    # is looked for only when the earliest timer comes before the loop's next action.
-    earliest_timer = engine.earliest_timer_us
-    i = 0
-    t = start_us
-    due_at = next_deadline()
-    due = _BIG if due_at is None else due_at
-    while True:
-        t_next = arrive_us[i] if i < n else _BIG
-        if heap and heap[0][0] < t_next:
-            t_next = heap[0][0]
-        if due <= t_next:
-            due_at = next_deadline()
-            due = _BIG if due_at is None else due_at
-        if due <= t_next:
-            if due > drain_end:
-                break
-            t = due
-            counters[0] += 1
-            react(advance(t), t)
-            if soon:
-                follow_up(t)
-            due_at = earliest_timer()
-            due = _BIG if due_at is None else due_at
-            continue
-        if t_next > drain_end or (t_next > end_us and not in_routing and i >= n):
-            break
-        t = t_next
-        if i < n and arrive_us[i] == t and not (heap and heap[0][0] == t):
-            queue_id, channel = stream_target[cust_stream[i]]
-            # `run`, inlined (as for the contacts' own actions below): a call per command.
-            counters[0] += 1
-            react(
-                handle(ContactArrived(ids[i], queue_id, channel, priorities[i], attributes[i]), t),
-                t,
+    def _on_received(self, f: tuple[Any, ...], t: int) -> None:
+        c = self.index[f[_RECEIVED_CONTACT]]
+        self.received[c] = t
+        self.entry[c] = self.plan.stream_of[(f[_RECEIVED_QUEUE], f[_RECEIVED_CHANNEL])]
+        self.state[c] = _WAITING
+        self.in_routing += 1
+        if self.customers.patience_us[c] != NEVER:
+            # Its hang-up is decided at its offer (in these events, or else it waits: at the
+            # end of `_react`); its place among equal instants is taken now.
+            self.fresh = c
+            self.fresh_order = next(self.order)
+
+    def _on_offer(self, f: tuple[Any, ...], t: int) -> None:
+        c = self.index[f[_OFFER_CONTACT]]
+        offer_id, agent_id = f[_OFFER_ID], f[_OFFER_AGENT]
+        self.offer[c] = offer_id
+        tries = self.tries[c]
+        self.tries[c] = tries + 1
+        delay = self._answer_again(c) if tries else self.customers.answer_us[c]
+        if c == self.fresh:
+            # Offered as it arrived: its hang-up goes on the heap only if it comes before the
+            # answer; otherwise it is held (see `held`).
+            self.fresh = -1
+            hang_up = t + self.customers.patience_us[c]
+            if t + delay < hang_up:
+                self.held[c] = self.fresh_order
+                self.held_ids.append(c)
+            else:
+                heapq.heappush(self.heap, (hang_up, self.fresh_order, _ABANDON, c, None))
+        if delay:
+            heapq.heappush(
+                self.heap, (t + delay, next(self.order), _ACCEPT, c, (offer_id, agent_id))
             )
-            if soon:
-                follow_up(t)
-            i += 1
-            if i == n:  # the held hang-ups still to come, popped as before (see `held`)
-                for c in held_ids:
-                    hang_up = received[c] + patience_us[c]
-                    if held[c] >= 0 and hang_up > t:
-                        heappush(heap, (hang_up, held[c], _ABANDON, c, None))
-                held_ids.clear()
-            due_at = earliest_timer()
-            due = _BIG if due_at is None else due_at
-            continue
-        _, _, action, a, b = heappop(heap)
-        command: Command | None = None
-        if action == _END:
-            command = EndContact(ids[a])
-        elif action == _ACCEPT:
-            if offer[a] == b[0]:
-                command = AcceptOffer(b[0], b[1])
-        elif action == _ABANDON:
-            if state[a] == _WAITING:
-                command = CancelContact(ids[a])
-        elif action == _END_WRAP:
-            if a in wrapping:
-                run(EndWrapUp(a[0], a[1]), t)
-        elif action == _LOGIN:
-            for agent_id in agents_of(a):
-                on_shift[agent_id] = True
-                if not on_break[agent_id]:
-                    run(SetAgentState(agent_id, "available"), t)
-        elif action == _LOGOUT:
-            for agent_id in agents_of(a):
-                on_shift[agent_id] = False
-                run(SetAgentState(agent_id, "away", END_OF_SHIFT), t)
-        elif action == _BREAK:
-            on_break[a] = True
-            if on_shift[a]:
-                run(SetAgentState(a, "away", BREAK), t)
-        elif action == _BACK:
-            on_break[a] = False
-            if on_shift[a]:
-                run(SetAgentState(a, "available"), t)
-        elif action == _UNMISS:
-            if on_shift[a] and not on_break[a]:
-                run(SetAgentState(a, "available"), t)
-        elif action == _TICK:
-            run(Tick(), t)
-            if t + plan.tick_us <= drain_end and (t < end_us or in_routing):
-                push(t + plan.tick_us, _TICK, None)
-        if command is not None:  # `run`, inlined
-            counters[0] += 1
-            react(handle(command, t), t)
-            if soon:
-                follow_up(t)
-        due_at = earliest_timer()
-        due = _BIG if due_at is None else due_at
+        else:
+            self.soon.append((AcceptOffer(offer_id, agent_id), c))
 
-    return Outcome(
-        received_us=received,
-        stream=entry,
-        answered_us=answered,
-        answered_group=answered_group,
-        ended_us=ended,
-        end_code=end_code,
-        timeline=timeline,
-        # Contacts still in routing waited until the run gave up on them.
-        stop_us=drain_end if in_routing else t,
-        commands=counters[0],
-        events=counters[1],
-    )
+    def _answer_again(self, c: int) -> int:
+        """The answer delay of a second or later offer, which goes to another agent: a fresh
+        one from its own random stream (drawn in the order offers happen; the first offers of
+        every contact keep common random numbers across variants)."""
+        dist = self.answer_dist[self.customers.stream[c]]
+        return round(float(sample(dist, self.again, 1)[0]) * US)
+
+    def _on_accepted(self, f: tuple[Any, ...], t: int) -> None:
+        c = self.index[f[_ACCEPTED_CONTACT]]
+        self.offer[c] = None
+        self.state[c] = _ACTIVE
+        self.answered[c] = t
+        self.answered_group[c] = self.group_of[f[_ACCEPTED_AGENT]]
+        heapq.heappush(
+            self.heap, (t + self.customers.handle_us[c], next(self.order), _END, c, None)
+        )
+
+    def offer_failed(self, offer_id: str, contact_id: str) -> None:
+        """It timed out, was revoked or was rejected (see `_on_offer_failed`)."""
+        c = self.index[contact_id]
+        if self.offer[c] == offer_id:
+            self.offer[c] = None
+        if self.held[c] >= 0:  # it may wait again: its hang-up is scheduled after all
+            hang_up = self.received[c] + self.customers.patience_us[c]
+            heapq.heappush(self.heap, (hang_up, self.held[c], _ABANDON, c, None))
+            self.held[c] = -1
+
+    def _on_ended(self, f: tuple[Any, ...], t: int) -> None:
+        c = self.index[f[_ENDED_CONTACT]]
+        self.ended[c] = t
+        self.end_code[c] = END_CODES.get(f[_ENDED_REASON], 4)
+        self.state[c] = _ENDED
+        self.offer[c] = None
+        self.in_routing -= 1
+
+    def _on_wrap_up_started(self, f: tuple[Any, ...], t: int) -> None:
+        if f[_WRAP_ENDS] is not None:
+            return  # the queue's timer ends it
+        # The queue leaves ending it to the agent: the twin does, after the drawn wrap-up.
+        pair = (f[_WRAP_AGENT], f[_WRAP_CONTACT])
+        self.wrapping.add(pair)
+        wrap = self.customers.wrap_us[self.index[pair[1]]]
+        if wrap:
+            self.push(t + wrap, _END_WRAP, pair)
+        else:
+            self.soon.append((EndWrapUp(*pair), pair))
+
+    def _on_wrap_up_ended(self, f: tuple[Any, ...], t: int) -> None:
+        self.wrapping.discard((f[_WRAPPED_AGENT], f[_WRAPPED_CONTACT]))
+
+    def _on_state_changed(self, f: tuple[Any, ...], t: int) -> None:
+        agent_id, state = f[_STATE_AGENT], f[_STATE_STATE]
+        self.timeline.append((t, agent_id, state))
+        if state != "away":
+            return
+        reason = f[_STATE_REASON]
+        if reason == END_OF_SHIFT and not self.on_shift[agent_id]:
+            # Away for the end of the shift and holding nothing: log off.
+            self.soon.append((SetAgentState(agent_id, "offline"), None))
+        elif reason == self.missed_reason and self.missed_away:
+            self.push(t + self.plan.missed_away_us, _UNMISS, agent_id)
+
+    # --- the simulated people's actions (heap entries) -------------------------------------
+
+    def _answer(self, c: int, offer: tuple[str, str], t: int) -> None:
+        offer_id, agent_id = offer
+        if self.offer[c] == offer_id:  # still pending
+            self.run_command(AcceptOffer(offer_id, agent_id), t)
+
+    def _end(self, c: int, _: None, t: int) -> None:
+        self.run_command(EndContact(self.ids[c]), t)
+
+    def _hang_up(self, c: int, _: None, t: int) -> None:
+        if self.state[c] == _WAITING:  # not answered (offered, perhaps) and still there
+            self.run_command(CancelContact(self.ids[c]), t)
+
+    def _end_wrap_up(self, pair: tuple[str, str], _: None, t: int) -> None:
+        if pair in self.wrapping:
+            self.run_command(EndWrapUp(*pair), t)
+
+    def _log_in(self, group: int, _: None, t: int) -> None:
+        for agent in self.plan.groups[group].agents:
+            self.on_shift[agent.id] = True
+            if not self.on_break[agent.id]:
+                self.run_command(SetAgentState(agent.id, "available"), t)
+
+    def _log_out(self, group: int, _: None, t: int) -> None:
+        # Away first: no new offers, pending ones revoked; offline once they hold nothing
+        # (see _on_state_changed).
+        for agent in self.plan.groups[group].agents:
+            self.on_shift[agent.id] = False
+            self.run_command(SetAgentState(agent.id, "away", END_OF_SHIFT), t)
+
+    def _start_break(self, agent_id: str, _: None, t: int) -> None:
+        self.on_break[agent_id] = True
+        if self.on_shift[agent_id]:
+            self.run_command(SetAgentState(agent_id, "away", BREAK), t)
+
+    def _end_break(self, agent_id: str, _: None, t: int) -> None:
+        self.on_break[agent_id] = False
+        if self.on_shift[agent_id]:
+            self.run_command(SetAgentState(agent_id, "available"), t)
+
+    def _back_from_missed(self, agent_id: str, _: None, t: int) -> None:
+        if self.on_shift[agent_id] and not self.on_break[agent_id]:
+            self.run_command(SetAgentState(agent_id, "available"), t)
+
+    def _tick(self, _: None, __: None, t: int) -> None:
+        plan = self.plan
+        self.run_command(Tick(), t)
+        if t + plan.tick_us <= plan.drain_end_us and (t < plan.end_us or self.in_routing):
+            self.push(t + plan.tick_us, _TICK, None)
+
+
+def _check_times(events: list[Event | LeanEvent], t: int) -> None:
+    for event in events:
+        cls, values = lean(event)
+        at = values[0]  # integer microseconds in a lean event, else a datetime
+        if (at if isinstance(at, int) else to_us(at)) != t:
+            raise AssertionError(f"{cls.type} at {at}, loop at {from_us(t)}")
+
+
+Reaction = Callable[[_Replication, tuple[Any, ...], int], None]
+
+
+def _on_offer_failed(cls: type[Event]) -> Reaction:
+    offer_at, contact_at = field_positions(cls, "offer_id", "contact_id")
+
+    def react(run: _Replication, f: tuple[Any, ...], t: int) -> None:
+        run.offer_failed(f[offer_at], f[contact_at])
+
+    return react
+
+
+# What the twin does on each event it reacts to (by the event's class).
+_REACTIONS: dict[type[Event], Reaction] = {
+    OfferCreated: _Replication._on_offer,
+    AgentStateChanged: _Replication._on_state_changed,
+    OfferAccepted: _Replication._on_accepted,
+    ContactReceived: _Replication._on_received,
+    ContactEnded: _Replication._on_ended,
+    WrapUpStarted: _Replication._on_wrap_up_started,
+    WrapUpEnded: _Replication._on_wrap_up_ended,
+    **{cls: _on_offer_failed(cls) for cls in (OfferTimedOut, OfferRevoked, OfferRejected)},
+}
+# What the twin does for each heap action (by its number).
+_ACTIONS: tuple[Callable[[_Replication, Any, Any, int], None], ...] = (
+    _Replication._answer,
+    _Replication._end,
+    _Replication._hang_up,
+    _Replication._end_wrap_up,
+    _Replication._log_in,
+    _Replication._log_out,
+    _Replication._start_break,
+    _Replication._end_break,
+    _Replication._back_from_missed,
+    _Replication._tick,
+)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from omnidesk.core.routing import EngineSettings
 from omnidesk.wfm.twin.arrivals import generate
-from omnidesk.wfm.twin.build import Plan, plan
+from omnidesk.wfm.twin.build import US, Plan, plan
 from omnidesk.wfm.twin.errors import Issue, ScenarioError, fail
 from omnidesk.wfm.twin.scenario import (
     Scenario,
@@ -157,6 +158,18 @@ def load_study(path: Path) -> Study:
 # --- running ---------------------------------------------------------------------------------
 
 
+def settings_report(run_plan: Plan) -> dict[str, Any]:
+    """The engine settings a run used, and which of them differ from the server's defaults
+    (the scenario's or the variant's `engine:` changed them)."""
+    used = run_plan.engine_settings.to_dict()
+    server = EngineSettings().to_dict()
+    return {
+        "engine_settings": used,
+        "engine_settings_changed": [name for name in used if used[name] != server[name]],
+        "missed_away_seconds": run_plan.missed_away_us / US,
+    }
+
+
 def run_study(
     study: Study,
     *,
@@ -206,6 +219,7 @@ def run_study(
                 "variant": p.name,
                 "description": descriptions.get(p.name, scenario.description),
                 "agents": sum(len(g.agents) for g in p.groups),
+                **settings_report(p),
                 **summarize(p, tallies[p.name]),
             }
             for p in plans

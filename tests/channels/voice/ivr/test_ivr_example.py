@@ -77,6 +77,19 @@ def test_closed_goes_to_voicemail_in_german() -> None:
     assert StopVoicemail("voicemail", "finish_key") in actions
 
 
+def test_a_sunday_call_is_told_the_hours_before_voicemail() -> None:
+    sunday = datetime(2026, 12, 6, 12, tzinfo=UTC)  # 13:00 in Berlin
+    session = IvrSession(example(), now=sunday)
+    session.start()
+    session.prompt_done()  # welcome
+    actions = session.digit("1")  # during the menu prompt: sales, and the hours say closed
+    (play,) = [a for a in actions if isinstance(a, Play)]
+    said = " ".join(p.text for p in play.prompts if isinstance(p, Say))
+    assert "closed right now" in said and "Saturday 10 to 2" in said
+    session.prompt_done()  # closed message over
+    assert session.trail.visited[-2:] == ["closed_message", "voicemail"]
+
+
 def test_queue_timeout_goes_to_voicemail() -> None:
     session = IvrSession(example(), now=OPEN, caller=None)
     session.start()

@@ -104,3 +104,32 @@ def test_refresh_replaces_and_out_of_order_cseq_is_refused(reg: Registrar) -> No
 def test_query_without_contacts_lists_bindings(reg: Registrar) -> None:
     reg.register(register(["<sip:a@192.0.2.7>"], cseq=1), SRC)
     assert len(reg.register(register([], cseq=2), SRC)) == 1
+
+
+def test_binding_keeps_user_agent_and_since_until_it_moves(reg: Registrar, clock: Clock) -> None:
+    request = register(["<sip:alice@192.0.2.7:5060>"], expires="120")
+    request.headers.add("User-Agent", "Phone/2.1")
+    reg.register(request, SRC)
+    clock.now = 50
+    refresh = register(["<sip:alice@192.0.2.7:5060>"], expires="120", cseq=2)
+    reg.register(refresh, SRC)  # a refresh from the same place: registered since 0
+    [b] = reg.lookup("sip:alice@example.com")
+    assert (b.since, b.expires_in(clock.now), b.user_agent) == (0.0, 120, None)
+    clock.now = 60
+    elsewhere = Address("udp", "198.51.100.9", 40001)
+    moved = register(["<sip:alice@192.0.2.7:5060>"], expires="120", cseq=3)
+    moved.headers.add("User-Agent", "Phone/2.2")
+    reg.register(moved, elsewhere)  # the same contact from another address: since now
+    [b] = reg.lookup("sip:alice@example.com")
+    assert (b.source, b.since, b.user_agent) == (elsewhere, 60.0, "Phone/2.2")
+
+
+def test_the_newest_of_equal_bindings_comes_first(reg: Registrar, clock: Clock) -> None:
+    reg.register(register(["<sip:alice@192.0.2.7:5060>"], call_id="old"), SRC)
+    clock.now = 30
+    reg.register(register(["<sip:alice@192.0.2.8:5060>"], call_id="new"), SRC)
+    first, second = reg.lookup("sip:alice@example.com")
+    assert (first.call_id, second.call_id) == ("new", "old")
+    clock.now = 60  # the old phone refreshes: still the older registration
+    reg.register(register(["<sip:alice@192.0.2.7:5060>"], call_id="old", cseq=2), SRC)
+    assert [b.call_id for b in reg.lookup("sip:alice@example.com")] == ["new", "old"]

@@ -36,6 +36,7 @@ _VOICES: dict[str, str] = {
     "ru": "ru",
     "el": "el",
     "hu": "hu",
+    "lv": "lv",
 }
 
 

@@ -1,165 +1,227 @@
-"""Words for numbers, digit strings and durations, and the queue announcement, in English and
-German. Pure text: the renderer speaks it. Numbers are written out so the announcement sounds
-the same whatever the speech engine does with numerals ("eine Minute", not "1 Minute")."""
+"""Words for numbers, digit strings and durations, and the queue announcement, in English,
+German, Spanish and Latvian. Pure text: the renderer speaks it. Numbers are written out (by
+num2words) so the announcement sounds the same whatever the speech engine does with numerals
+("eine Minute", not "1 Minute"), and a number agrees with the noun it counts: its gender
+("una hora", "divas minūtes") and the noun's plural form ("21 minūte" in Latvian, whose
+singular goes with every number ending in 1 except 11).
+
+The caller's place in line is said as "number N" (a cardinal), which needs no agreement with
+the caller in any of these languages, unlike an ordinal ("der dritte", "la tercera").
+"""
 
 from __future__ import annotations
 
-_EN_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_EN_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_DE_ONES = [
-    "null",
-    "eins",
-    "zwei",
-    "drei",
-    "vier",
-    "fünf",
-    "sechs",
-    "sieben",
-    "acht",
-    "neun",
-    "zehn",
-    "elf",
-    "zwölf",
-    "dreizehn",
-    "vierzehn",
-    "fünfzehn",
-    "sechzehn",
-    "siebzehn",
-    "achtzehn",
-    "neunzehn",
-]
-_DE_TENS = [
-    "_",
-    "_",
-    "zwanzig",
-    "dreißig",
-    "vierzig",
-    "fünfzig",
-    "sechzig",
-    "siebzig",
-    "achtzig",
-    "neunzig",
-]
-_DIGIT_NAMES = {
-    "en": {"*": "star", "#": "hash"},
-    "de": {"*": "Stern", "#": "Raute"},
-}
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from num2words import num2words
+
 MAX_NUMBER = 999_999
+
+
+@dataclass(frozen=True)
+class _Noun:
+    one: str
+    other: str
+    feminine: bool
+
+
+@dataclass(frozen=True)
+class _Language:
+    caller: str  # the caller's place: "{number}" is a cardinal
+    wait: str  # the estimated wait: "{duration}" is what say_duration gives
+    under_a_minute: str
+    about: str
+    joiner: str  # between hours and minutes
+    minute: _Noun
+    hour: _Noun
+    symbols: Mapping[str, str]  # how "*", "#" and "+" are read
+    singular: Callable[[int], bool]  # which counts take the noun's singular
+    # The words of a number as they stand before a noun (feminine or not): "one" → "eine".
+    before_noun: Callable[[str, int, bool], str]
+    # Corrections to num2words' own words for a number said on its own.
+    alone: Callable[[str], str] = lambda words: words
+
+
+def _one_is_singular(n: int) -> bool:
+    return n == 1
+
+
+def _lv_singular(n: int) -> bool:
+    return n % 10 == 1 and n % 100 != 11
+
+
+def _as_is(words: str, n: int, feminine: bool) -> str:
+    return words
+
+
+def _de_before_noun(words: str, n: int, feminine: bool) -> str:
+    # Only a lone 1 declines ("eine Minute"); "einundzwanzig Minuten" does not.
+    if n == 1:
+        return "eine" if feminine else "ein"
+    return words
+
+
+# Spanish "uno" shortens before a masculine noun and before "mil" ("un minuto", "veintiún mil")
+# and is "una" before a feminine one, where the hundreds agree too ("doscientas horas").
+_ES_SHORT = {"uno": "un", "veintiuno": "veintiún"}
+_ES_FEMININE = {"uno": "una", "veintiuno": "veintiuna"}
+
+
+def _es_alone(words: str) -> str:
+    tokens = words.split()
+    for i, token in enumerate(tokens[:-1]):
+        if tokens[i + 1] == "mil":
+            tokens[i] = _ES_SHORT.get(token, token)
+    return " ".join(tokens)
+
+
+def _es_before_noun(words: str, n: int, feminine: bool) -> str:
+    tokens = words.split()
+    if feminine:
+        forms = _ES_FEMININE
+        tokens = [t[: -len("cientos")] + "cientas" if t.endswith("cientos") else t for t in tokens]
+    else:
+        forms = _ES_SHORT
+    tokens[-1] = forms.get(tokens[-1], tokens[-1])
+    return " ".join(tokens)
+
+
+# Latvian numbers 1-9 (alone or ending a larger one) agree with a feminine noun.
+_LV_FEMININE = {
+    "viens": "viena",
+    "divi": "divas",
+    "četri": "četras",
+    "pieci": "piecas",
+    "seši": "sešas",
+    "septiņi": "septiņas",
+    "astoņi": "astoņas",
+    "deviņi": "deviņas",
+}
+
+
+def _lv_before_noun(words: str, n: int, feminine: bool) -> str:
+    if not feminine:
+        return words
+    head, _, last = words.rpartition(" ")
+    return f"{head} {_LV_FEMININE.get(last, last)}".lstrip()
+
+
+_LANGUAGES: dict[str, _Language] = {
+    "en": _Language(
+        caller="You are caller number {number}.",
+        wait="The estimated wait is {duration}.",
+        under_a_minute="less than a minute",
+        about="about {duration}",
+        joiner=" and ",
+        minute=_Noun("minute", "minutes", feminine=False),
+        hour=_Noun("hour", "hours", feminine=False),
+        symbols={"*": "star", "#": "hash", "+": "plus"},
+        singular=_one_is_singular,
+        before_noun=_as_is,
+    ),
+    "de": _Language(
+        caller="Sie sind Anrufer Nummer {number}.",
+        wait="Die geschätzte Wartezeit beträgt {duration}.",
+        under_a_minute="weniger als eine Minute",
+        about="etwa {duration}",
+        joiner=" und ",
+        minute=_Noun("Minute", "Minuten", feminine=True),
+        hour=_Noun("Stunde", "Stunden", feminine=True),
+        symbols={"*": "Stern", "#": "Raute", "+": "plus"},
+        singular=_one_is_singular,
+        before_noun=_de_before_noun,
+    ),
+    "es": _Language(
+        caller="Usted ocupa el lugar número {number} en la cola.",
+        wait="El tiempo de espera estimado es de {duration}.",
+        under_a_minute="menos de un minuto",
+        about="aproximadamente {duration}",
+        joiner=" y ",
+        minute=_Noun("minuto", "minutos", feminine=False),
+        hour=_Noun("hora", "horas", feminine=True),
+        symbols={"*": "asterisco", "#": "almohadilla", "+": "más"},
+        singular=_one_is_singular,
+        before_noun=_es_before_noun,
+        alone=_es_alone,
+    ),
+    "lv": _Language(
+        caller="Jūsu numurs rindā ir {number}.",
+        wait="Paredzamais gaidīšanas laiks ir {duration}.",
+        under_a_minute="mazāk par minūti",
+        about="aptuveni {duration}",
+        joiner=" un ",
+        minute=_Noun("minūte", "minūtes", feminine=True),
+        hour=_Noun("stunda", "stundas", feminine=True),
+        symbols={"*": "zvaigznīte", "#": "restīte", "+": "plus"},
+        singular=_lv_singular,
+        before_noun=_lv_before_noun,
+    ),
+}
+LANGUAGES = frozenset(_LANGUAGES)
 
 
 def _lang(language: str) -> str:
     primary = language.lower().replace("_", "-").split("-", 1)[0]
-    if primary not in ("en", "de"):
-        raise ValueError(f"no number words for language {language!r} (en, de)")
+    if primary not in _LANGUAGES:
+        known = ", ".join(sorted(_LANGUAGES))
+        raise ValueError(f"no number words for language {language!r} ({known})")
     return primary
 
 
-def _en(n: int) -> str:
-    if n < 20:
-        return _EN_ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _EN_TENS[tens] + (f"-{_EN_ONES[ones]}" if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{_EN_ONES[hundreds]} hundred" + (f" and {_en(rest)}" if rest else "")
-    thousands, rest = divmod(n, 1000)
-    tail = "" if not rest else (f" and {_en(rest)}" if rest < 100 else f" {_en(rest)}")
-    return f"{_en(thousands)} thousand{tail}"
-
-
-def _de(n: int) -> str:
-    if n < 20:
-        return _DE_ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        if not ones:
-            return _DE_TENS[tens]
-        # 21 is "einundzwanzig": the unit comes first and "eins" loses its s.
-        unit = "ein" if ones == 1 else _DE_ONES[ones]
-        return f"{unit}und{_DE_TENS[tens]}"
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        head = "ein" if hundreds == 1 else _DE_ONES[hundreds]
-        return f"{head}hundert" + (_de(rest) if rest else "")
-    thousands, rest = divmod(n, 1000)
-    head = "ein" if thousands == 1 else _de(thousands)
-    return f"{head}tausend" + (_de(rest) if rest else "")
+def _words(n: int, lang: str) -> str:
+    # num2words groups English thousands with a comma ("twelve thousand, three hundred"),
+    # which a speech engine reads as a pause inside the number.
+    return str(num2words(n, lang=lang)).replace(",", "")
 
 
 def say_number(n: int, language: str) -> str:
     if not 0 <= n <= MAX_NUMBER:
         raise ValueError(f"{n} is outside 0..{MAX_NUMBER}")
-    return _en(n) if _lang(language) == "en" else _de(n)
+    lang = _lang(language)
+    return _LANGUAGES[lang].alone(_words(n, lang))
+
+
+def _count(n: int, noun: _Noun, lang: str) -> str:
+    """A number with the noun it counts, both in the right form: "two minutes"."""
+    spec = _LANGUAGES[lang]
+    words = spec.before_noun(_words(n, lang), n, noun.feminine)
+    return f"{words} {noun.one if spec.singular(n) else noun.other}"
 
 
 def say_digits(digits: str, language: str) -> str:
     """Digit by digit, as one reads back a postcode or a phone number."""
     lang = _lang(language)
-    ones = _EN_ONES if lang == "en" else _DE_ONES
+    symbols = _LANGUAGES[lang].symbols
     words = []
     for char in digits:
         if char.isdigit():
-            words.append(ones[int(char)])
-        elif char in _DIGIT_NAMES[lang]:
-            words.append(_DIGIT_NAMES[lang][char])
-        elif char == "+":
-            words.append("plus")
+            words.append(_words(int(char), lang))
+        elif char in symbols:
+            words.append(symbols[char])
     return " ".join(words)
 
 
 def say_duration(seconds: float, language: str) -> str:
     """A rounded wait: "less than a minute", "about 2 minutes", "about 1 hour and 5 minutes"."""
     lang = _lang(language)
-    minutes = max(0, round(seconds / 60))
+    spec = _LANGUAGES[lang]
     if seconds < 60:
-        return "less than a minute" if lang == "en" else "weniger als eine Minute"
-    hours, minutes = divmod(minutes, 60)
+        return spec.under_a_minute
+    hours, minutes = divmod(max(0, round(seconds / 60)), 60)
     parts = []
-    if lang == "en":
-        if hours:
-            parts.append("one hour" if hours == 1 else f"{_en(hours)} hours")
-        if minutes:
-            parts.append("one minute" if minutes == 1 else f"{_en(minutes)} minutes")
-        return "about " + " and ".join(parts)
     if hours:
-        parts.append("eine Stunde" if hours == 1 else f"{_de(hours)} Stunden")
+        parts.append(_count(hours, spec.hour, lang))
     if minutes:
-        parts.append("eine Minute" if minutes == 1 else f"{_de(minutes)} Minuten")
-    return "etwa " + " und ".join(parts)
+        parts.append(_count(minutes, spec.minute, lang))
+    return spec.about.format(duration=spec.joiner.join(parts))
 
 
 def queue_announcement(position: int, wait_seconds: float | None, language: str) -> str:
-    """ "You are caller number three. The estimated wait is about 2 minutes." """
+    """ "You are caller number three. The estimated wait is about two minutes." """
     lang = _lang(language)
-    number = say_number(position, lang)
-    if lang == "en":
-        text = f"You are caller number {number}."
-        if wait_seconds is not None:
-            text += f" The estimated wait is {say_duration(wait_seconds, lang)}."
-        return text
-    text = f"Sie sind Anrufer Nummer {number}."
+    spec = _LANGUAGES[lang]
+    text = spec.caller.format(number=say_number(position, lang))
     if wait_seconds is not None:
-        text += f" Die geschätzte Wartezeit beträgt {say_duration(wait_seconds, lang)}."
+        text += " " + spec.wait.format(duration=say_duration(wait_seconds, lang))
     return text

@@ -77,6 +77,9 @@ class Leg:
         self.local_port: int = sock.getsockname()[1]
         self.params: MediaParams | None = None
         self.on_dtmf: Callable[[str, int], None] | None = None
+        # Called when the far end's first packet arrives (latches); again after configure()
+        # names a new far end. Not per packet: it costs the receive path nothing.
+        self.on_media: Callable[[], None] | None = None
         self.muted = False  # others do not hear this leg
         # Symmetric RTP (RFC 4961): send to where the peer's packets come from, for softphones
         # behind NAT whose SDP address is private.
@@ -183,6 +186,8 @@ class Leg:
             self.source_addr = addr
             if self.symmetric:
                 self.remote = addr
+            if self.on_media is not None:
+                self.on_media()
         elif addr != self.source_addr:
             if addr[0] == self.source_addr[0] and pt == params.dtmf_pt and params.receives:
                 # Telephone-events from the same host but another port (some gateways and

@@ -19,6 +19,11 @@ class Binding:
     q: float
     call_id: str
     cseq: int
+    user_agent: str | None = None  # the phone's User-Agent header, as it last sent it
+    # When the phone registered this contact from this source (registrar clock): a refresh
+    # from the same place keeps it, one from elsewhere (a new NAT mapping, another network)
+    # starts it again.
+    since: float = 0.0
 
     def expires_in(self, now: float) -> int:
         return max(0, round(self.expires_at - now))
@@ -48,9 +53,11 @@ class Registrar:
         self._bindings: dict[str, list[Binding]] = {}
 
     def lookup(self, aor: str) -> list[Binding]:
-        """Live bindings, highest q first."""
+        """Live bindings, highest q first; among equal q the newest registration first (a phone
+        that went away without unregistering leaves an older binding behind, which would
+        otherwise be rung until it expires while the phone the agent uses now stays silent)."""
         self._expire(aor)
-        return sorted(self._bindings.get(aor, []), key=lambda b: -b.q)
+        return sorted(self._bindings.get(aor, []), key=lambda b: (-b.q, -b.since))
 
     def _expire(self, aor: str) -> None:
         now = self.clock()
@@ -104,8 +111,8 @@ class Registrar:
                 raise RegistrarError(423, "Interval Too Brief", self.min_expires)
             updates.append((c, min(exp, self.max_expires)))
         for c, exp in updates:
-            key = _contact_key(c.uri)
-            existing = next((b for b in current if _contact_key(b.contact) == key), None)
+            key = contact_key(c.uri)
+            existing = next((b for b in current if contact_key(b.contact) == key), None)
             if existing is not None and existing.call_id == call_id and cseq <= existing.cseq:
                 # §10.3 step 7: a reordered or repeated REGISTER must not undo a newer one.
                 raise RegistrarError(500, "Out of order CSeq")
@@ -118,7 +125,9 @@ class Registrar:
                 q = float(q_raw) if q_raw is not None else 1.0
             except ValueError as exc:
                 raise RegistrarError(400, "Bad q") from exc
-            current.append(Binding(aor, c.uri, source, now + exp, q, call_id, cseq))
+            since = existing.since if existing is not None and existing.source == source else now
+            agent = request.headers.get("user-agent")
+            current.append(Binding(aor, c.uri, source, now + exp, q, call_id, cseq, agent, since))
         if current:
             self._bindings[aor] = current
         else:
@@ -126,6 +135,6 @@ class Registrar:
         return self.lookup(aor)
 
 
-def _contact_key(uri: SipUri) -> str:
+def contact_key(uri: SipUri) -> str:
     # URI comparison (§19.1.4), simplified: scheme, user, host, port, transport.
     return f"{uri.scheme}:{uri.user}@{uri.host.lower()}:{uri.port}:{uri.params.get('transport')}"

@@ -1,0 +1,171 @@
+"""What the call modules share: the voice server's resources, as the one object they are given.
+
+Every call module (queueing, transfers, callbacks, ...) is a set of functions of a
+`VoiceContext` and a call. The context holds the shared resources — the SIP endpoint (with its
+registrar), the media engine, the lookups, the prompt renderer, the event writer, routing — and
+the registries of live calls; it is defined here, low in the tree, so that no call module imports
+the server. The two call operations that sit above every feature (ending a call touches all of
+them; running one starts its runner) are abstract here and implemented by the server
+(server.py), which is the only concrete context. docs/voice.md, "Module map", shows the tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Coroutine, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from omnidesk.channels.voice.calls import NotRegistered, VoiceCall
+from omnidesk.channels.voice.event_writer import EventWriter
+from omnidesk.channels.voice.ivr import actions as ivr
+from omnidesk.channels.voice.ivr.prompts import PromptRenderer
+from omnidesk.channels.voice.lookups import VoiceLookups
+from omnidesk.channels.voice.media.engine import MediaEngine
+from omnidesk.channels.voice.media.players import load_wav
+from omnidesk.channels.voice.registrations import SoftphoneRegistry
+from omnidesk.channels.voice.schemas import VoiceSettingsIn
+from omnidesk.channels.voice.sip.endpoint import SipEndpoint
+from omnidesk.channels.voice.sip.message import SipUri
+from omnidesk.channels.voice.sip.transport import Address
+from omnidesk.platform.bus import EventBus
+from omnidesk.platform.database import Database
+from omnidesk.platform.events import Audience
+from omnidesk.platform.logging import get_logger
+from omnidesk.platform.uow import UnitOfWork
+from omnidesk.routing.api import Routing
+
+log = get_logger(__name__)
+# A tenant that never saved the setting rings as long as the settings API says it would.
+TENANT_RING_TIMEOUT_S: float = VoiceSettingsIn.model_fields["ring_timeout_s"].default
+
+
+@dataclass(frozen=True)
+class RingLimit:
+    seconds: float
+    setting: str  # which setting chose it: ring_timeout_s | voice_ring_timeout_seconds
+
+
+class VoiceContext(ABC):
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bus: EventBus,
+        routing: Routing,
+        lookups: VoiceLookups,
+        sip: SipEndpoint,
+        media: MediaEngine,
+        data_dir: Path,
+        host: str,
+        ring_timeout_s: float,
+        answer_media_timeout_s: float = 0.0,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.routing = routing
+        self.lookups = lookups
+        self.sip = sip
+        self.media = media
+        self.data_dir = data_dir
+        self.host = host  # the address SDP offers and answers name
+        self.ring_timeout_s = ring_timeout_s  # the server's cap on any ring (ring_limit)
+        # How long an answered ring may stay without RTP from the softphone ("media failed").
+        self.answer_media_timeout_s = answer_media_timeout_s
+        self.prompts = PromptRenderer(data_dir / "voice" / "prompt-cache")
+        self.events = EventWriter(self.uow)
+        self.softphones = SoftphoneRegistry(sip.registrar, self.events.write, lookups.user_teams)
+        # The live calls, by call id and by the routing contact they are (not every call is).
+        self.calls: dict[str, VoiceCall] = {}
+        self.by_contact: dict[str, VoiceCall] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- above every call module (server.py) ---------------------------------------------
+
+    @abstractmethod
+    async def hang_up(self, call: VoiceCall, reason: str) -> None:
+        """End the whole call: both legs, routing's contact, recording, the detail record."""
+
+    @abstractmethod
+    def run_call(self, call: VoiceCall) -> None:
+        """Wire a connected call's caller-side signals into its inbox and start its runner."""
+
+    async def agent_gone(self, call: VoiceCall, reason: str) -> None:
+        await self.hang_up(call, f"agent {reason}")
+
+    # --- shared resources --------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """A task the server cancels (and waits for) when it stops."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @contextlib.asynccontextmanager
+    async def uow(self, tenant_id: uuid.UUID) -> AsyncIterator[UnitOfWork]:
+        """One transaction of a tenant: commits on success, and always closes its session —
+        which also ends a transaction whose commit failed (UnitOfWork leaves that one open,
+        and on SQLite an open write transaction holds the database's write lock)."""
+        session = self.db.session(tenant_id)
+        try:
+            async with UnitOfWork(session, self.bus, tenant_id=tenant_id) as work:
+                yield work
+        finally:
+            await session.close()
+
+    async def agent_binding(self, tenant_id: uuid.UUID, agent_id: str) -> tuple[SipUri, Address]:
+        """Where a user's registered softphone is rung (NotRegistered, a CallFailed 404/480, when
+        it cannot be)."""
+        username = await self.lookups.agent_username(tenant_id, uuid.UUID(agent_id))
+        domain = await self.lookups.sip_domain(tenant_id)
+        if username is None or domain is None:
+            raise NotRegistered(404, "agent has no SIP login")
+        bindings = self.sip.registrar.lookup(f"sip:{username}@{domain.lower()}")
+        if not bindings:
+            raise NotRegistered(480, "softphone not registered")
+        binding = bindings[0]
+        return binding.contact, binding.source
+
+    async def ring_limit(self, tenant_id: uuid.UUID) -> RingLimit:
+        """How long a softphone of this tenant rings before Omnidesk gives up: the tenant's
+        `ring_timeout_s`, but never longer than the server's `voice_ring_timeout_seconds`
+        (an offer's own timeout may end it sooner: queueing.py, docs/voice.md)."""
+        options = await self.lookups.voice_options(tenant_id)
+        tenant = options.get("ring_timeout_s", TENANT_RING_TIMEOUT_S)
+        if isinstance(tenant, int | float) and 0 < tenant <= self.ring_timeout_s:
+            return RingLimit(float(tenant), "ring_timeout_s")
+        return RingLimit(self.ring_timeout_s, "voice_ring_timeout_seconds")
+
+    async def render_prompts(
+        self, call: VoiceCall, prompts: Iterable[ivr.Prompt]
+    ) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for prompt in prompts:
+            if isinstance(prompt, ivr.Wav):
+                path = await self.lookups.audio_path(call.tenant_id, prompt.name)
+                if path is None:
+                    log.warning("voice.prompt_missing", call=call.id, name=prompt.name)
+                    continue
+                out.append(load_wav(path))
+            else:
+                out.append(await self.prompts.say(prompt.text, prompt.language))
+        return out
+
+    def audience(self, call: VoiceCall) -> Audience:
+        """Who follows a call besides admins: the same people as its routing contact — the
+        supervisors of the teams serving its queue — plus its agent and the agent's teams."""
+        users: set[uuid.UUID] = set()
+        teams: set[uuid.UUID] = set()
+        if call.queue_id:
+            teams |= self.routing.queue_audience(call.tenant_id, call.queue_id).teams
+        if call.agent_id:
+            users.add(uuid.UUID(call.agent_id))
+            teams |= self.routing.agent_audience(call.tenant_id, call.agent_id).teams
+        return Audience(users=frozenset(users), teams=frozenset(teams))

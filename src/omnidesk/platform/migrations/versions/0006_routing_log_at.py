@@ -1,0 +1,25 @@
+"""routing log: index by instant, for compaction's retention window
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-12 09:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("routing_log", schema=None) as batch_op:
+        batch_op.create_index("ix_routing_log_at", ["tenant_id", "at_us"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("routing_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_routing_log_at")

@@ -1,0 +1,26 @@
+"""email: the subject line of a conversation message (email threads show and reply by it).
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-06 13:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("conversation_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("subject", sa.String(length=300), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("conversation_messages", schema=None) as batch_op:
+        batch_op.drop_column("subject")

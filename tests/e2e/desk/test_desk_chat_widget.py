@@ -1,0 +1,169 @@
+"""The web chat widget in a real browser: a shop's page on another origin embeds it with one
+<script> tag (in <head>, before the body exists); the visitor fills the pre-chat form and
+writes; the contact is offered to the agent in the desk, who accepts and sees the form's
+answers in the transcript; the agent's reply (by API) appears in the widget; a reply sent while
+the visitor's network is down arrives once after the reconnect; a reload shows the same
+conversation without duplicates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from desk_helpers import (
+    LiveServer,
+    axe_violations,
+    browser,
+    log_in,
+    needs_browser,
+    ok,
+    routing_setup,
+    screenshot,
+    serve,
+)
+from playwright.sync_api import expect
+
+from omnidesk.bench.voice_testbed import free_port
+
+pytestmark = needs_browser()
+__all__ = ["browser"]  # the module's Chromium (a fixture of desk_helpers)
+expect.set_options(timeout=15_000)
+SECRET = "widget-secret-0123456789abcdef"
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title>
+<script src="{server}/widget.js" data-omnidesk-widget="{key}" async></script>
+</head><body><h1>Our shop</h1><p>Products and prices.</p></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LiveServer]:
+    yield from serve()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[dict[str, Any]]:
+    """The customer's website: another origin, serving the page set in `page["html"]`."""
+    page: dict[str, Any] = {"html": ""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page["html"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    page["origin"] = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield page
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+def test_visitor_chats_with_an_agent_and_a_reload_continues(
+    server: LiveServer, browser: Any, site: dict[str, Any]
+) -> None:
+    admin = server.api("admin")
+    routing_setup(admin, server.ids)
+    widget = {
+        "title": "Chat with Shop",
+        "greeting": "Hi! Ask us anything.",
+        "prechat_fields": [
+            {"key": "name", "label": "Name", "required": True},
+            {"key": "email", "label": "Email", "type": "email"},
+        ],
+        "allowed_origins": [site["origin"]],
+    }
+    body = {"kind": "chat", "name": "Shop", "queue_id": "support", "secret": SECRET,
+            "widget": widget}  # fmt: skip
+    account = ok(admin.post("/api/v1/channels/accounts", json=body), 201)
+    site["html"] = PAGE.format(server=server.base, key=account["id"])
+
+    # The agent in the desk, available.
+    desk_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    ag = desk_context.new_page()
+    log_in(ag, server.base, "agent1", server.passwords["agent1"], "/agent")
+    ag.get_by_role("button", name="Available", exact=True).click()
+    expect(ag.get_by_test_id("my-state")).to_have_attribute("data-state", "available")
+
+    # The visitor on the shop's page: the widget's launcher, the pre-chat form, a message.
+    shop_context = browser.new_context(viewport={"width": 1100, "height": 800})
+    shop = shop_context.new_page()
+    shop.goto(site["origin"] + "/")
+    shop.get_by_role("button", name="Chat with Shop").click()
+    panel = shop.get_by_role("dialog", name="Chat with Shop")
+    expect(panel).to_contain_text("Hi! Ask us anything.")
+    panel.get_by_label("Name").fill("Jane Doe")
+    panel.get_by_label("Email").fill("jane@example.com")
+    panel.get_by_role("button", name="Start chat").click()
+    transcript = panel.get_by_test_id("transcript").locator("li[data-message-id]")
+    expect(transcript).to_have_count(1)
+    expect(transcript.first).to_contain_text("Name: Jane Doe")
+    widget_root = shop.get_by_test_id("omnidesk-widget")
+    expect(widget_root).to_have_attribute("data-live", "live")
+    panel.get_by_role("textbox", name="Message").fill("Where is my order 4711?")
+    panel.get_by_role("button", name="Send", exact=True).click()
+    expect(transcript).to_have_count(2)
+    expect(transcript.nth(1)).to_have_attribute("data-from", "visitor")
+    expect(panel.locator("li[data-pending]")).to_have_count(0)
+
+    # Offered to the agent in the desk; accepted; the pre-chat answers are in the transcript.
+    ag.get_by_test_id("offer").get_by_role("button", name="Accept").click()
+    view = ag.get_by_test_id("conversation-view")
+    history = view.get_by_test_id("conv-message")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("Email: jane@example.com")
+    expect(history.nth(1)).to_contain_text("order 4711")
+
+    # The agent's reply by API appears in the widget, and is marked read once shown.
+    agent = server.api("agent1")
+    (conv,) = ok(agent.get("/api/v1/conversations"))
+    base = f"/api/v1/conversations/{conv['id']}"
+    reply = ok(agent.post(f"{base}/messages", json={"text": "It ships today, Jane."}), 201)
+    expect(transcript).to_have_count(3)
+    expect(transcript.nth(2)).to_have_attribute("data-from", "agent")
+    expect(transcript.nth(2)).to_contain_text("It ships today, Jane.")
+    assert axe_violations(shop) == []
+    screenshot(shop, "chat-widget")
+
+    # The visitor's network drops; a reply meanwhile arrives once after the reconnect.
+    shop_context.set_offline(True)
+    expect(widget_root).not_to_have_attribute("data-live", "live")
+    ok(agent.post(f"{base}/messages", json={"text": "Tracking: DPD 0042"}), 201)
+    shop_context.set_offline(False)
+    expect(widget_root).to_have_attribute("data-live", "live", timeout=30_000)
+    expect(transcript).to_have_count(4)
+    expect(transcript.nth(3)).to_contain_text("Tracking: DPD 0042")
+
+    # A reload: the same conversation, each message once, in order; the socket is live again.
+    shop.reload()
+    shop.get_by_role("button", name="Chat with Shop").click()
+    panel = shop.get_by_role("dialog", name="Chat with Shop")
+    transcript = panel.get_by_test_id("transcript").locator("li[data-message-id]")
+    expect(transcript).to_have_count(4)
+    expect(shop.get_by_test_id("omnidesk-widget")).to_have_attribute("data-live", "live")
+    texts = transcript.all_inner_texts()
+    assert "Name: Jane Doe" in texts[0] and "order 4711" in texts[1]
+    assert "ships today" in texts[2] and "DPD 0042" in texts[3]
+    ids = [transcript.nth(i).get_attribute("data-message-id") for i in range(4)]
+    assert len(set(ids)) == 4
+    # One more reply after the reload: shown once.
+    ok(agent.post(f"{base}/messages", json={"text": "Anything else?"}), 201)
+    expect(transcript).to_have_count(5)
+    expect(transcript.nth(4)).to_contain_text("Anything else?")
+
+    # The replies the widget showed were read by the visitor.
+    statuses = {m["id"]: m["status"] for m in ok(agent.get(f"{base}/messages"))}
+    assert statuses[reply["id"]] == "read"
+    shop_context.close()
+    desk_context.close()

@@ -1,0 +1,66 @@
+"""The database layer's own behaviour that no endpoint shows."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import text
+
+from omnidesk.platform.database import SYSTEM, Database
+
+
+async def test_sqlite_names_who_holds_the_write_lock(tmp_path: Path) -> None:
+    # A writer that gives up on "database is locked" logs who held the lock: a holder that
+    # waits on something else while keeping it is then named, not guessed.
+    db = Database(f"sqlite:///{tmp_path / 'one.db'}")
+    other = Database(f"sqlite:///{tmp_path / 'two.db'}")
+    try:
+
+        async def hold(started: asyncio.Event, release: asyncio.Event) -> None:
+            session = db.session(SYSTEM)
+            try:
+                await session.execute(text("select 1"))
+                started.set()
+                await release.wait()
+            finally:
+                await session.close()
+
+        started, release = asyncio.Event(), asyncio.Event()
+        holder = asyncio.create_task(hold(started, release), name="the-holder")
+        await started.wait()
+        assert [h.task.split(" ")[0] for h in db.write_holders()] == ["the-holder"]
+        assert other.write_holders() == []  # another file's lock is not this one's
+        async with db.snapshot_session(SYSTEM) as reader:  # a reader takes no write lock
+            await reader.execute(text("select 1"))
+            assert len(db.write_holders()) == 1
+        release.set()
+        await holder
+        assert db.write_holders() == []  # released on close (a rollback)
+        session = db.session(SYSTEM)
+        await session.execute(text("create table t (a integer)"))
+        await session.commit()
+        await session.close()
+        assert db.write_holders() == []  # and on commit
+    finally:
+        await db.dispose()
+        await other.dispose()
+
+
+async def test_an_invalidated_connection_still_closes_and_frees_the_lock(tmp_path: Path) -> None:
+    # A connection invalidated mid-transaction (a cancelled await, a dropped link) must still
+    # close: a hook that raised on it here once left a session holding SQLite's write lock.
+    db = Database(f"sqlite:///{tmp_path / 'one.db'}")
+    try:
+        session = db.session(SYSTEM)
+        await session.execute(text("select 1"))
+        connection = await session.connection()
+        await connection.invalidate()
+        await session.close()  # raised PendingRollbackError from the holder hook before
+        assert db.write_holders() == []
+        other = db.session(SYSTEM)
+        await other.execute(text("create table t (a integer)"))
+        await other.commit()
+        await other.close()
+    finally:
+        await db.dispose()

@@ -1,0 +1,53 @@
+import type { ComponentChildren } from "preact";
+import { useDeskContext } from "../context";
+import { useDesk } from "../hooks";
+import { unreadTotal } from "../im/apply";
+import { t } from "../i18n";
+import { canSupervise, logOut } from "../session";
+import { ConnectionBadge } from "./Connection";
+import { LanguagePicker } from "./LanguagePicker";
+
+export function Header({ children, onLanguage }: { children?: ComponentChildren; onLanguage: () => void }) {
+  const { user, store } = useDeskContext();
+  useDesk(store);
+  const path = location.pathname;
+  const unread = unreadTotal(store.state?.im);
+  return (
+    <header class="topbar">
+      <span class="brand">Omnidesk</span>
+      <nav aria-label={t("nav.label")}>
+        <a href="/agent" aria-current={path === "/agent" ? "page" : undefined}>
+          {t("nav.agent")}
+        </a>
+        {canSupervise(user) && (
+          <a href="/supervisor" aria-current={path === "/supervisor" ? "page" : undefined}>
+            {t("nav.supervisor")}
+          </a>
+        )}
+        <a href="#messages" class="im-link" data-testid="im-link">
+          {t("im.title")}
+          {unread > 0 && (
+            <span class="badge" aria-label={t("im.unread", { count: unread })}>
+              {unread}
+            </span>
+          )}
+        </a>
+      </nav>
+      <div class="topbar-middle">{children}</div>
+      <ConnectionBadge />
+      <LanguagePicker onChange={onLanguage} hideLabel />
+      <span class="user" title={user.timezone}>
+        {user.display_name}
+      </span>
+      <button
+        type="button"
+        onClick={async () => {
+          await logOut();
+          location.assign("/login");
+        }}
+      >
+        {t("session.logout")}
+      </button>
+    </header>
+  );
+}

@@ -1,0 +1,41 @@
+// The transcript as the widget holds it: messages by id, in order, each once. The socket's
+// snapshot replaces it; events and the answers to the visitor's own sends are merged in, and a
+// message the visitor is still sending (known by its client id) is replaced by the stored one.
+import type { ChatMessage } from "./api";
+
+export interface Pending {
+  clientId: string;
+  text: string;
+  failed?: string;
+}
+
+export class Transcript {
+  private byId = new Map<string, ChatMessage>();
+  pending: Pending[] = [];
+
+  get messages(): ChatMessage[] {
+    return [...this.byId.values()].sort((a, b) =>
+      a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1,
+    );
+  }
+
+  replace(messages: ChatMessage[]): void {
+    this.byId.clear();
+    messages.forEach((m) => this.merge(m));
+  }
+
+  merge(message: ChatMessage): void {
+    this.byId.set(message.id, message);
+    if (message.client_id) this.pending = this.pending.filter((p) => p.clientId !== message.client_id);
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  unreadFromAgent(reported: Set<string>): string[] {
+    return this.messages
+      .filter((m) => m.from === "agent" && m.status !== "read" && !reported.has(m.id))
+      .map((m) => m.id);
+  }
+}
