@@ -52,7 +52,18 @@ function useConversation(contactId: string): [Loaded | null | "none", boolean, (
   const [wanted, setWanted] = useState(0);
   const idRef = useRef<string | null>(null);
   const latest = useRef(0);
+  const misses = useRef(0);
   const refetch = () => setWanted((w) => w + 1);
+  // A read that failed (a busy server, a dropped request) or found nothing yet is tried again
+  // by itself, 1 s, 2 s, 4 s … up to 15 s apart: the agent must not have to reload the desk,
+  // and no event may come to trigger it.
+  const retryLater = (mine: number) => {
+    const wait = Math.min(1000 * 2 ** misses.current, 15_000);
+    misses.current += 1;
+    setTimeout(() => {
+      if (mine === latest.current) refetch();
+    }, wait);
+  };
 
   // Read again on every event for this conversation (they carry only ids)…
   useEffect(
@@ -70,15 +81,19 @@ function useConversation(contactId: string): [Loaded | null | "none", boolean, (
       if (mine !== latest.current) return;
       if (!id) {
         setLoaded("none");
+        retryLater(mine);
         return;
       }
       idRef.current = id;
       const read = await load(id);
       if (mine !== latest.current) return; // a newer read is on its way: this one is stale
+      misses.current = 0;
       setLoaded(read);
       setFailed(false);
     })().catch(() => {
-      if (mine === latest.current) setFailed(true);
+      if (mine !== latest.current) return;
+      setFailed(true);
+      retryLater(mine);
     });
   }, [contactId, store.snapshots, wanted]);
   return [loaded, failed, refetch];
