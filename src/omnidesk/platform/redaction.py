@@ -16,12 +16,12 @@ Two rules, applied together by `scrub`:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.platform.eventlog import EventRecord
@@ -29,6 +29,7 @@ from omnidesk.platform.eventlog import EventRecord
 ERASED = "[erased]"
 MIN_VALUE = 5
 CHUNK = 500
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,23 @@ async def redact_events(
                     )
                     changed += 1
     return changed
+
+
+async def rows_of_any(
+    session: AsyncSession,
+    model: type[Row],
+    key: Callable[[Row], Any],
+    wanted: Sequence[tuple[Any, Sequence[Any]]],
+) -> list[Row]:
+    """The rows of `model` where any of the columns holds one of its values (e.g. the calls of
+    these call ids or of these contact ids), each row once (by `key`). The values are read
+    CHUNK of each list at a time, so a long list never makes an unbounded IN."""
+    found: dict[Any, Row] = {}
+    longest = max((len(values) for _, values in wanted), default=0)
+    for start in range(0, longest, CHUNK):
+        tests: list[ColumnElement[bool]] = [
+            column.in_(values[start : start + CHUNK]) for column, values in wanted
+        ]
+        for row in await session.scalars(select(model).where(or_(*tests))):
+            found.setdefault(key(row), row)
+    return list(found.values())

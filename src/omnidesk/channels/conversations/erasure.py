@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.channels.conversations.attachments import AttachmentFiles
 from omnidesk.channels.conversations.models import Attachment, Conversation, Message
-from omnidesk.platform.redaction import CHUNK, Erasure, Expiry, redact_events
+from omnidesk.platform.redaction import Erasure, Expiry, redact_events, rows_of_any
 
 # What the store's events and rows may carry in the customer's or an agent's own words.
 TEXT_KEYS = frozenset(
@@ -113,17 +114,8 @@ class ConversationPersonalData:
 
 
 async def _conversations(session: AsyncSession, erasure: Erasure) -> list[Conversation]:
-    found: dict[uuid.UUID, Conversation] = {}
-    customers, contacts = list(erasure.customer_ids), list(erasure.contact_ids)
-    for start in range(0, max(len(customers), len(contacts)), CHUNK):
-        rows = await session.scalars(
-            select(Conversation).where(
-                or_(
-                    Conversation.customer_id.in_(customers[start : start + CHUNK]),
-                    Conversation.contact_id.in_(contacts[start : start + CHUNK]),
-                )
-            )
-        )
-        for row in rows:
-            found[row.id] = row
-    return list(found.values())
+    wanted: list[tuple[Any, list[Any]]] = [
+        (Conversation.customer_id, list(erasure.customer_ids)),
+        (Conversation.contact_id, list(erasure.contact_ids)),
+    ]
+    return await rows_of_any(session, Conversation, lambda conv: conv.id, wanted)

@@ -14,11 +14,18 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.channels.voice.models import Call, Recording
-from omnidesk.platform.redaction import CHUNK, ERASED, Erasure, Expiry, redact_events
+from omnidesk.platform.redaction import (
+    CHUNK,
+    ERASED,
+    Erasure,
+    Expiry,
+    redact_events,
+    rows_of_any,
+)
 
 
 class VoicePersonalData:
@@ -67,20 +74,11 @@ class VoicePersonalData:
         return {"recordings": await self.erase_recordings(session, recordings)}
 
     async def _calls(self, session: AsyncSession, erasure: Erasure | Expiry) -> list[Call]:
-        found: dict[uuid.UUID, Call] = {}
-        calls, contacts = list(erasure.call_ids), list(erasure.contact_ids)
-        for start in range(0, max(len(calls), len(contacts)), CHUNK):
-            rows = await session.scalars(
-                select(Call).where(
-                    or_(
-                        Call.call_id.in_(calls[start : start + CHUNK]),
-                        Call.contact_id.in_(contacts[start : start + CHUNK]),
-                    )
-                )
-            )
-            for row in rows:
-                found[row.id] = row
-        return list(found.values())
+        wanted = [
+            (Call.call_id, list(erasure.call_ids)),
+            (Call.contact_id, list(erasure.contact_ids)),
+        ]
+        return await rows_of_any(session, Call, lambda call: call.id, wanted)
 
     async def erase_recordings(self, session: AsyncSession, recording_ids: Sequence[str]) -> int:
         ids = []
