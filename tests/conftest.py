@@ -7,6 +7,7 @@ server). OMNIDESK_TEST_BACKENDS=sqlite runs SQLite only.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -20,13 +21,15 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from omnidesk.app import create_app
 from omnidesk.directory.demo import load_demo
 from omnidesk.platform import migrate
-from omnidesk.platform.database import Database
+from omnidesk.platform.database import SYSTEM, Database
 from omnidesk.platform.settings import Settings, load_settings
+from omnidesk.platform.tenancy import Tenant as TenantRow
 
 BACKENDS = [
     b.strip()
@@ -146,6 +149,33 @@ def tenants(client: TestClient, app: FastAPI) -> dict[str, Tenant]:
             tenant.ids[user["username"]] = user["id"]
         tenant.ids["team"] = admin.get("/api/v1/teams").json()[0]["id"]
     return result
+
+
+async def _tenant_id(db: Database, slug: str) -> uuid.UUID:
+    async with db.session(SYSTEM) as session:
+        found = await session.scalar(select(TenantRow.id).where(TenantRow.slug == slug))
+    assert found is not None, slug
+    return found
+
+
+@pytest.fixture
+def overloaded(client: TestClient, app: FastAPI, tenants: dict[str, Tenant]) -> Any:
+    """`with overloaded():` the demo tenant's routing has more commands in line than
+    `routing_max_backlog` allows (as if a burst were waiting), so new contacts are shed."""
+
+    @contextlib.contextmanager
+    def busy(slug: str = "demo") -> Iterator[None]:
+        routing = app.state.routing
+        tenant_id = client.portal.call(_tenant_id, app.state.services.db, slug)  # type: ignore[union-attr]
+        host = routing.loaded_host(tenant_id)
+        extra = routing.max_backlog + 1
+        host.backlog += extra
+        try:
+            yield
+        finally:
+            host.backlog -= extra
+
+    return busy
 
 
 class As:

@@ -2,6 +2,9 @@
 // site). The visitor is named by headers, never by cookies.
 import type { components } from "../src/api/schema";
 
+// How often a request refused as "busy" (429) is sent again before the visitor is told.
+const MAX_BUSY_RETRIES = 5;
+
 export type WidgetConfig = components["schemas"]["ChatWidgetOut"];
 export type ChatMessage = components["schemas"]["ChatMessageOut"];
 export type History = components["schemas"]["ChatHistoryOut"];
@@ -54,7 +57,14 @@ export class WidgetApi {
       init.body = JSON.stringify(body);
       (init.headers as Record<string, string>)["Content-Type"] = "application/json";
     }
-    const response = await fetch(this.base + path, init);
+    let response = await fetch(this.base + path, init);
+    // 429: the center is overloaded and nothing was taken; the same request (a message keeps
+    // its client id, so it is stored once) is sent again after the server's Retry-After.
+    for (let retry = 0; response.status === 429 && retry < MAX_BUSY_RETRIES; retry++) {
+      const seconds = Number(response.headers.get("Retry-After")) || 1;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(seconds, 30) * 1000));
+      response = await fetch(this.base + path, init);
+    }
     if (!response.ok) {
       let detail = `HTTP ${response.status}`;
       try {

@@ -72,6 +72,12 @@ T = TypeVar("T")
 class Routing(Protocol):
     """What domains and channels may ask of routing (`RoutingService` is the implementation)."""
 
+    def admit_new_contact(self, tenant_id: uuid.UUID) -> None:
+        """Raise TooManyRequests (429, Retry-After) while the tenant's routing is overloaded:
+        a channel asks before it takes what would become a new contact (the sender retries);
+        work on contacts already in routing is never refused for it."""
+        ...
+
     async def execute(
         self, tenant_id: uuid.UUID, command: Command, actor_id: uuid.UUID | None = None
     ) -> list[Event]:

@@ -460,3 +460,18 @@ def until(ws: Any, event: str) -> dict[str, Any]:
         message = ws.receive_json()
         if message.get("type") == "event" and message.get("event") == event:
             return message  # type: ignore[no-any-return]
+
+
+def test_mail_that_would_open_a_contact_waits_out_an_overload(  # type: ignore[no-untyped-def]
+    as_user, desk, overloaded
+) -> None:
+    """451 (the sending server keeps the mail and tries again), nothing stored; then taken."""
+    message = mail()
+    with overloaded(), pytest.raises(smtplib.SMTPDataError) as deferred:
+        send(desk["port"], message)
+    assert deferred.value.smtp_code == 451
+    admin = as_user("admin")
+    assert conversations(admin) == []
+    send(desk["port"], message)  # the sender's retry, same Message-ID
+    (conv,) = conversations(admin)
+    assert [m["direction"] for m in messages(admin, conv["id"])] == ["inbound"]

@@ -167,3 +167,31 @@ def test_malformed_deliveries_are_refused(client, account) -> None:  # type: ign
     bad = {"messages": [{"id": "m", "from": "p", "attachments": [
         {"filename": "a.pdf", "content_type": "application/pdf", "data": "%%%"}]}]}  # fmt: skip
     assert deliver(client, account, bad).status_code == 422
+
+
+def test_overload_defers_new_contacts_and_lets_live_ones_through(  # type: ignore[no-untyped-def]
+    client, as_user, account, overloaded
+) -> None:
+    """Under overload a message that would open a new contact is refused with 429 before
+    anything is stored, so the provider's retry brings it once; a message of a contact
+    already in routing still reaches its agent."""
+    first = {"id": "sms-1", "from": "+37120000000", "text": "My parcel has not arrived"}
+    assert deliver(client, account, {"messages": [first]}).status_code == 200
+    agent = as_user("agent1")
+    (conv,) = agent.get("/api/v1/conversations").json()
+
+    with overloaded():
+        other = {"id": "sms-9", "from": "+37129999999", "text": "Hello?"}
+        shed = deliver(client, account, {"messages": [other]})
+        assert shed.status_code == 429, shed.text
+        assert shed.headers["Retry-After"] == "1"
+        live = {**first, "id": "sms-2", "text": "Any news?"}
+        assert deliver(client, account, {"messages": [live]}).status_code == 200
+    convs = agent.get("/api/v1/conversations").json()
+    assert [c["id"] for c in convs] == [conv["id"]]  # nothing of the refused one was kept
+    texts = [m["text"] for m in agent.get(f"/api/v1/conversations/{conv['id']}/messages").json()]
+    assert texts == ["My parcel has not arrived", "Any news?"]
+
+    again = deliver(client, account, {"messages": [other]})  # the provider's retry
+    assert again.status_code == 200 and again.json()["received"] == 1, again.text
+    assert len(agent.get("/api/v1/conversations").json()) == 2

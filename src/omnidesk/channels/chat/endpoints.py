@@ -124,7 +124,7 @@ async def history(
     return await _widgets(request).history(account, _visitor(account, visitor, user, user_hash))
 
 
-@router.post("/widget/{key}/conversation", **documented(ChatHistoryOut, 200, 401, 403))
+@router.post("/widget/{key}/conversation", **documented(ChatHistoryOut, 200, 401, 403, 429))
 async def start(
     key: uuid.UUID,
     body: ChatStartIn,
@@ -140,7 +140,7 @@ async def start(
     return await _widgets(request).start(account, who, body)
 
 
-@router.post("/widget/{key}/conversation/messages", **documented(ChatSentOut, 201, 401, 403))
+@router.post("/widget/{key}/conversation/messages", **documented(ChatSentOut, 201, 401, 403, 429))
 async def send(
     key: uuid.UUID,
     body: ChatMessageIn,
@@ -159,7 +159,7 @@ async def send(
 @router.post(
     "/widget/{key}/conversation/files",
     openapi_extra=FILE_BODY,
-    **documented(ChatSentOut, 201, 401, 403, 413, 415),
+    **documented(ChatSentOut, 201, 401, 403, 413, 415, 429),
 )
 async def upload(
     key: uuid.UUID,
@@ -215,7 +215,7 @@ async def download(
     )
 
 
-@router.post("/widget/{key}/offline", **documented(ChatOfflineOut, 201, 401, 403))
+@router.post("/widget/{key}/offline", **documented(ChatOfflineOut, 201, 401, 403, 429))
 async def offline(
     key: uuid.UUID,
     body: ChatOfflineIn,

@@ -187,6 +187,11 @@ class ConversationService:
         if text is not None and len(text) > store.MAX_TEXT_CHARS:
             text = text[: store.MAX_TEXT_CHARS]
         live, agent = await self.live_agent(tenant, conv.contact_id if conv else None)
+        if not live and message.open_round:
+            # It would open a new contact: under overload that is refused before anything is
+            # stored (429; the provider, mail server or widget delivers it again), while
+            # messages of live contacts still go through to their agents.
+            self.routing.admit_new_contact(tenant)
         detected = (
             None
             if message.language or not message.detect_language

@@ -18,6 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from omnidesk.channels.email.inbound import EmailInbound
 from omnidesk.channels.email.parse import Malformed
+from omnidesk.platform.errors import TooManyRequests
 from omnidesk.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -51,6 +52,12 @@ class _Handler:
         except Malformed as exc:
             log.warning("email.malformed_refused", reason=str(exc))
             return f"550 5.6.0 Message refused: {_one_line(str(exc))}"
+        except TooManyRequests:
+            # Routing is overloaded and the mail would open a new contact: the sending server
+            # keeps it and tries again (mail of recipients before it was stored: a retry of
+            # those is recognised by its Message-ID).
+            log.info("email.deferred_overload")
+            return "451 4.3.2 Busy now, try again later"
         except Exception:
             log.exception("email.store_failed")
             return "451 4.3.0 The message could not be stored now, try again later"

@@ -94,7 +94,8 @@ async def whatsapp_verify(
     "/whatsapp/{account_id}/webhook",
     openapi_extra=body_schema(WhatsAppNotification),
     response_model=DeliveryOut,
-    responses=errors(401),
+    # 429: routing is overloaded and a message would open a new contact; deliver it again.
+    responses=errors(401, 429),
 )
 async def whatsapp_webhook(account_id: uuid.UUID, request: Request) -> dict[str, Any]:
     """Messages and statuses from the WhatsApp Cloud API, signed with X-Hub-Signature-256."""
@@ -113,7 +114,8 @@ async def whatsapp_webhook(account_id: uuid.UUID, request: Request) -> dict[str,
     "/webhook/{account_id}",
     openapi_extra=body_schema(WebhookDelivery),
     response_model=DeliveryOut,
-    responses=errors(401),
+    # 429: routing is overloaded and a message would open a new contact; deliver it again.
+    responses=errors(401, 429),
 )
 async def generic_webhook(account_id: uuid.UUID, request: Request) -> dict[str, Any]:
     """Messages and statuses of a generic provider, signed with X-Omnidesk-Signature
