@@ -143,13 +143,13 @@ def build_view(host: RoutingHost, principal: Principal) -> dict[str, Any]:
             if status.queue_id in shown and not is_consult_leg(status):
                 card = contact_card(status)
                 card["estimate"] = None
-                if status.state == "waiting":
-                    estimate = engine.wait_estimate(contact_id)
-                    card["estimate"] = {
-                        "position": estimate.position,
-                        "estimated_wait_seconds": estimate.estimated_wait_seconds,
-                    }
                 contacts[contact_id] = card
+        waiting = [c for c, card in contacts.items() if card["state"] == "waiting"]
+        for contact_id, estimate in engine.wait_estimates(waiting).items():
+            contacts[contact_id]["estimate"] = {
+                "position": estimate.position,
+                "estimated_wait_seconds": estimate.estimated_wait_seconds,
+            }
     queues = {
         queue_id: _queue_entry(host, queue_id, contacts, agents, status_of)
         for queue_id in queue_ids

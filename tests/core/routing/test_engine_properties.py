@@ -562,6 +562,14 @@ class RoutingMachine(RuleBasedStateMachine):
                     py = self.engine.wait_estimate(y.contact_id).position
                     assert px < py, (x, y)
 
+    @invariant()
+    def estimates_in_a_batch_are_each_ones_own(self) -> None:
+        # The snapshot reads all waiting contacts' estimates at once (capacity summed once per
+        # queue and channel); each must be what the contact's own estimate says.
+        waiting = sorted(self.ids("waiting"))
+        batch = self.engine.wait_estimates(waiting)
+        assert batch == {c: self.engine.wait_estimate(c) for c in waiting}
+
     def _check_missed_offers_reroute(self, events: list[dict[str, Any]]) -> None:
         for i, event in enumerate(events):
             if event["type"] not in ("routing.offer_timed_out", "routing.offer_rejected"):

@@ -15,7 +15,7 @@ Time never goes backwards: an instant earlier than the engine's clock is treated
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -287,6 +287,10 @@ class Engine:
 
     def wait_estimate(self, contact_id: str) -> views.WaitEstimate:
         return views.wait_estimate(self._core, contact_id)
+
+    def wait_estimates(self, contact_ids: Iterable[str]) -> dict[str, views.WaitEstimate]:
+        """Many waiting contacts' estimates, each queue's free capacity summed once."""
+        return views.wait_estimates(self._core, contact_ids)
 
     def contact_ids(self) -> list[str]:
         return sorted(self._core.contacts)

@@ -5,6 +5,7 @@ Plain frozen dataclasses computed on demand from the state; none of this changes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -172,6 +173,18 @@ def position(core: Core, contact: ContactRt) -> int:
 
 
 def wait_estimate(core: Core, contact_id: str) -> WaitEstimate:
+    return _estimate(core, contact_id, {})
+
+
+def wait_estimates(core: Core, contact_ids: Iterable[str]) -> dict[str, WaitEstimate]:
+    """Several waiting contacts' estimates at once: the free capacity of each queue and channel
+    is summed once for all of them (over the queue's members), not once per contact, so a view
+    of thousands of waiting contacts costs what it returns."""
+    slots: dict[tuple[str, str], int] = {}
+    return {contact_id: _estimate(core, contact_id, slots) for contact_id in contact_ids}
+
+
+def _estimate(core: Core, contact_id: str, slots: dict[tuple[str, str], int]) -> WaitEstimate:
     contact = core.contact(contact_id)
     if contact.state != "waiting":
         raise IllegalTransition(
@@ -181,12 +194,11 @@ def wait_estimate(core: Core, contact_id: str) -> WaitEstimate:
         )
     queue = core.queues[contact.queue_id]
     place = position(core, contact)
-    slots = 0
-    for agent_id in queue.members:
-        agent = core.agents[agent_id]
-        if agent.presence == "available":
-            slots += agent.definition.capacity.get(contact.channel, 0)
-    estimate = None if not slots else place * _handle_us(core, queue.id) / slots / 1_000_000
+    key = (queue.id, contact.channel)
+    if key not in slots:
+        slots[key] = _free_slots(core, queue.members, contact.channel)
+    free = slots[key]
+    estimate = None if not free else place * _handle_us(core, queue.id) / free / 1_000_000
     return WaitEstimate(
         contact_id=contact.id,
         queue_id=queue.id,
@@ -194,3 +206,13 @@ def wait_estimate(core: Core, contact_id: str) -> WaitEstimate:
         waited_seconds=(core.now - contact.queued_at) / 1_000_000,
         estimated_wait_seconds=estimate,
     )
+
+
+def _free_slots(core: Core, members: Iterable[str], channel: str) -> int:
+    """The capacity for `channel` of the members who are available."""
+    slots = 0
+    for agent_id in members:
+        agent = core.agents[agent_id]
+        if agent.presence == "available":
+            slots += agent.definition.capacity.get(channel, 0)
+    return slots
