@@ -3,13 +3,17 @@
 writes; the contact is offered to the agent in the desk, who accepts and sees the form's
 answers in the transcript; the agent's reply (by API) appears in the widget; a reply sent while
 the visitor's network is down arrives once after the reconnect; a reload shows the same
-conversation without duplicates."""
+conversation without duplicates; the visitor has the transcript mailed (through the widget's
+email account, to a real SMTP relay)."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +32,10 @@ from playwright.sync_api import expect
 
 from omnidesk.bench.voice_testbed import free_port
 
+# The email channel's outbound relay (aiosmtpd), shared with its tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "channels" / "email"))
+from mail_servers import Relay
+
 pytestmark = needs_browser()
 __all__ = ["browser"]  # the module's Chromium (a fixture of desk_helpers)
 expect.set_options(timeout=15_000)
@@ -42,6 +50,20 @@ PAGE = """<!doctype html>
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
     yield from serve()
+
+
+@pytest.fixture(scope="module")
+def relay() -> Iterator[Relay]:
+    """An SMTP relay on its own event loop in a thread: where the widget's email account sends."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    found = Relay()
+    asyncio.run_coroutine_threadsafe(found.start(), loop).result(timeout=10)
+    yield found
+    asyncio.run_coroutine_threadsafe(found.stop(), loop).result(timeout=10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +93,14 @@ def site() -> Iterator[dict[str, Any]]:
 
 
 def test_visitor_chats_with_an_agent_and_a_reload_continues(
-    server: LiveServer, browser: Any, site: dict[str, Any]
+    server: LiveServer, browser: Any, site: dict[str, Any], relay: Relay
 ) -> None:
     admin = server.api("admin")
     routing_setup(admin, server.ids)
+    mail_account = {"kind": "email", "name": "Shop mail", "queue_id": "support",
+                    "address": "shop@example.com", "smtp_host": "127.0.0.1",
+                    "smtp_port": relay.port, "smtp_security": "none"}  # fmt: skip
+    mail_id = ok(admin.post("/api/v1/channels/accounts", json=mail_account), 201)["id"]
     widget = {
         "title": "Chat with Shop",
         "greeting": "Hi! Ask us anything.",
@@ -83,6 +109,7 @@ def test_visitor_chats_with_an_agent_and_a_reload_continues(
             {"key": "email", "label": "Email", "type": "email"},
         ],
         "allowed_origins": [site["origin"]],
+        "email_account_id": mail_id,  # transcripts by email, and the offline form
     }
     body = {"kind": "chat", "name": "Shop", "queue_id": "support", "secret": SECRET,
             "widget": widget}  # fmt: skip
@@ -161,6 +188,21 @@ def test_visitor_chats_with_an_agent_and_a_reload_continues(
     ok(agent.post(f"{base}/messages", json={"text": "Anything else?"}), 201)
     expect(transcript).to_have_count(5)
     expect(transcript.nth(4)).to_contain_text("Anything else?")
+
+    # The visitor has the transcript mailed: it leaves through the relay, addressed to them.
+    panel.get_by_role("button", name="Email me the transcript").click()
+    mailing = panel.get_by_role("form", name="Email the transcript")
+    mailing.get_by_label("Your email").fill("jane@example.com")
+    mailing.get_by_role("button", name="Send transcript").click()
+    expect(panel.get_by_role("status")).to_contain_text("on its way")
+    envelope, mail = relay.next()
+    assert envelope.rcpt_tos == ["jane@example.com"]
+    assert mail["Auto-Submitted"] == "auto-generated"
+    body = mail.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    for said in ("Where is my order 4711?", "It ships today, Jane.", "Anything else?"):
+        assert said in text, text
 
     # The replies the widget showed were read by the visitor.
     statuses = {m["id"]: m["status"] for m in ok(agent.get(f"{base}/messages"))}
