@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, clientId, type ChatMessage, type WidgetApi, type WidgetConfig } from "./api";
 import { Connection, type Incoming } from "./connection";
+import { type Key, pickLanguage, text } from "./i18n";
 import { Transcript } from "./transcript";
 
 type Stage = "loading" | "prechat" | "chat" | "offline" | "offline-sent" | "refused";
@@ -12,12 +13,12 @@ export interface WidgetProps {
   startOpen?: boolean;
 }
 
-function waitText(queue: QueueState | null): string | null {
+function waitText(language: string, queue: QueueState | null): string | null {
   if (!queue || queue.state !== "waiting") return null;
   const minutes =
     queue.estimated_wait_seconds == null ? null : Math.max(1, Math.round(queue.estimated_wait_seconds / 60));
-  const place = `You are number ${queue.position} in line`;
-  return minutes === null ? `${place}.` : `${place}, about ${minutes} min.`;
+  const position = queue.position ?? "?";
+  return minutes === null ? text(language, "place", { position }) : text(language, "placeWait", { position, minutes });
 }
 
 export function Widget({ api, startOpen = false }: WidgetProps) {
@@ -38,6 +39,10 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
   const typingTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
   const refresh = () => setVersion((v) => v + 1);
+  // The visitor's language (a choice in the pre-chat form wins over the browser's).
+  const [chosen, setChosen] = useState<string | null>(null);
+  const language = pickLanguage(chosen ? [chosen] : navigator.languages ?? [], config?.languages ?? ["en"]);
+  const say = (key: Key, vars?: Record<string, string | number>) => text(language, key, vars);
 
   // An anonymous visitor's token lives in this browser only; a signed user needs none.
   async function ensureIdentity(): Promise<void> {
@@ -153,7 +158,7 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
       setError(null);
       connect();
     } catch (e) {
-      const reason = e instanceof ApiError ? e.message : "not sent: check your connection";
+      const reason = e instanceof ApiError ? e.message : say("notSent");
       transcript.pending = transcript.pending.map((p) => (p.clientId === id ? { ...p, failed: reason } : p));
     }
     refresh();
@@ -174,7 +179,7 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
     input.value = "";
     if (!file || !config) return;
     if (file.size > config.attachment_max_bytes) {
-      setError(`Files are limited to ${Math.floor(config.attachment_max_bytes / 1000)} kB.`);
+      setError(say("fileLimit", { kb: Math.floor(config.attachment_max_bytes / 1000) }));
       return;
     }
     await deliver((id) => api.upload(id, file), file.name);
@@ -230,25 +235,25 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
   const colours = config
     ? { "--odw-colour": config.colour, "--odw-text": config.text_colour }
     : { "--odw-colour": "#1f6feb", "--odw-text": "#ffffff" };
-  const title = config?.title ?? "Chat";
+  const title = config?.title ?? say("chat");
 
   return (
     <div style={colours} data-testid="omnidesk-widget" data-stage={stage} data-live={live}>
       <button type="button" class="launcher" aria-expanded={open} onClick={() => setOpen(!open)}>
-        {open ? "Close chat" : title}
+        {open ? say("closeChat") : title}
       </button>
       {open && (
-        <section class="panel" role="dialog" aria-label={title}>
+        <section class="panel" role="dialog" aria-label={title} lang={language}>
           <header>
             <h2>{title}</h2>
-            <button type="button" aria-label="Close chat" onClick={() => setOpen(false)}>
+            <button type="button" aria-label={say("closeChat")} onClick={() => setOpen(false)}>
               ×
             </button>
           </header>
           <div class="body">
             {config?.greeting && <p class="greeting">{config.greeting}</p>}
             {stage === "prechat" && config && (
-              <form class="fields" onSubmit={startChat} aria-label="Before we start">
+              <form class="fields" onSubmit={startChat} aria-label={say("beforeStart")}>
                 {config.prechat_fields.map((f) => (
                   <label key={f.key}>
                     {f.label}
@@ -256,7 +261,12 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
                     {f.type === "textarea" ? (
                       <textarea name={f.key} required={f.required} />
                     ) : f.type === "language" ? (
-                      <select name={f.key} required={f.required}>
+                      <select
+                        name={f.key}
+                        required={f.required}
+                        value={config.languages.includes(chosen ?? language) ? (chosen ?? language) : undefined}
+                        onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}
+                      >
                         {config.languages.map((l) => (
                           <option key={l} value={l}>
                             {new Intl.DisplayNames([l], { type: "language" }).of(l) ?? l}
@@ -271,33 +281,33 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
                   </label>
                 ))}
                 <button type="submit" class="primary">
-                  Start chat
+                  {say("startChat")}
                 </button>
               </form>
             )}
             {stage === "offline" && config && (
-              <form class="fields" onSubmit={sendOffline} aria-label="Leave a message">
+              <form class="fields" onSubmit={sendOffline} aria-label={say("leaveMessage")}>
                 <p>{config.offline_message}</p>
                 <label>
-                  Name
+                  {say("name")}
                   <input name="name" required />
                 </label>
                 <label>
-                  Email
+                  {say("email")}
                   <input name="email" type="email" required />
                 </label>
                 <label>
-                  Message
+                  {say("message")}
                   <textarea name="message" required />
                 </label>
                 <button type="submit" class="primary">
-                  Send
+                  {say("send")}
                 </button>
               </form>
             )}
-            {stage === "offline-sent" && <p role="status">Thank you: we will answer by email.</p>}
+            {stage === "offline-sent" && <p role="status">{say("offlineSent")}</p>}
             {stage === "chat" && (
-              <div role="log" aria-live="polite" aria-label="Messages">
+              <div role="log" aria-live="polite" aria-label={say("messages")}>
               <ol class="log" data-testid="transcript">
                 {transcript.messages.map((m) => (
                   <li
@@ -306,7 +316,7 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
                     data-message-id={m.id}
                     data-from={m.from}
                   >
-                    <span class="sr-only">{m.from === "agent" ? "Agent: " : "You: "}</span>
+                    <span class="sr-only">{m.from === "agent" ? say("fromAgent") : say("fromYou")}</span>
                     {m.text}
                     {m.attachments.map((a) => (
                       <button type="button" class="file" key={a.id} onClick={() => void openFile(a.id, a.filename)}>
@@ -318,7 +328,7 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
                 {transcript.pending.map((p) => (
                   <li key={p.clientId} class="msg visitor" data-pending="yes">
                     {p.text}
-                    <span class="meta">{p.failed ?? "Sending…"}</span>
+                    <span class="meta">{p.failed ?? say("sending")}</span>
                   </li>
                 ))}
               </ol>
@@ -328,34 +338,34 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
               <div class="transcript-mail">
                 {mailing === "closed" && (
                   <button type="button" class="link" onClick={() => setMailing("asking")}>
-                    Email me the transcript
+                    {say("mailTranscript")}
                   </button>
                 )}
                 {(mailing === "asking" || mailing === "sending") && (
-                  <form class="fields" onSubmit={mailTranscript} aria-label="Email the transcript">
+                  <form class="fields" onSubmit={mailTranscript} aria-label={say("mailTranscriptForm")}>
                     <label>
-                      Your email
+                      {say("yourEmail")}
                       <input name="email" type="email" required />
                     </label>
                     <button type="submit" class="primary" disabled={mailing === "sending"}>
-                      Send transcript
+                      {say("sendTranscript")}
                     </button>
                   </form>
                 )}
                 {mailing === "sent" && (
                   <p role="status">
-                    The transcript is on its way.{" "}
+                    {say("transcriptSent")}{" "}
                     <button type="button" class="link" onClick={() => setMailing("asking")}>
-                      Send again
+                      {say("sendAgain")}
                     </button>
                   </p>
                 )}
               </div>
             )}
-            {typing && <p class="status">Agent is typing…</p>}
-            {stage === "chat" && waitText(queue) && (
+            {typing && <p class="status">{say("typing")}</p>}
+            {stage === "chat" && waitText(language, queue) && (
               <p class="status" data-testid="queue">
-                {waitText(queue)}
+                {waitText(language, queue)}
               </p>
             )}
             {error && (
@@ -368,25 +378,25 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
           {stage === "chat" && (
             <form class="composer" onSubmit={sendMessage}>
               <label class="sr-only" for="odw-draft">
-                Message
+                {say("message")}
               </label>
               <input
                 id="odw-draft"
                 type="text"
-                placeholder="Write a message"
+                placeholder={say("writeMessage")}
                 value={draft}
                 maxLength={4096}
                 onInput={(e) => onDraft((e.target as HTMLInputElement).value)}
               />
-              <label class="attach" title="Attach a file">
+              <label class="attach" title={say("attach")}>
                 <svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">
                   <path d="M21 12.5l-8.5 8.5a5.5 5.5 0 01-7.8-7.8l9-9a3.7 3.7 0 015.2 5.2l-9 9a1.8 1.8 0 01-2.6-2.6l8.3-8.3" />
                 </svg>
-                <span class="sr-only">Attach a file</span>
+                <span class="sr-only">{say("attach")}</span>
                 <input type="file" onChange={sendFile} />
               </label>
               <button type="submit" class="primary">
-                Send
+                {say("send")}
               </button>
             </form>
           )}

@@ -110,6 +110,7 @@ def test_visitor_chats_with_an_agent_and_a_reload_continues(
         ],
         "allowed_origins": [site["origin"]],
         "email_account_id": mail_id,  # transcripts by email, and the offline form
+        "languages": ["en", "de"],
     }
     body = {"kind": "chat", "name": "Shop", "queue_id": "support", "secret": SECRET,
             "widget": widget}  # fmt: skip
@@ -208,4 +209,15 @@ def test_visitor_chats_with_an_agent_and_a_reload_continues(
     statuses = {m["id"]: m["status"] for m in ok(agent.get(f"{base}/messages"))}
     assert statuses[reply["id"]] == "read"
     shop_context.close()
+
+    # A visitor whose browser prefers German gets the widget in German (the shop offers it).
+    german = browser.new_context(viewport={"width": 1100, "height": 800}, locale="de-DE")
+    page = german.new_page()
+    page.goto(site["origin"] + "/")
+    page.get_by_role("button", name="Chat with Shop").click()
+    panel = page.get_by_role("dialog", name="Chat with Shop")
+    expect(panel).to_have_attribute("lang", "de")
+    expect(panel.get_by_role("button", name="Chat starten")).to_be_visible()
+    expect(panel.get_by_role("button", name="Chat schließen")).to_be_visible()
+    german.close()
     desk_context.close()
