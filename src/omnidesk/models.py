@@ -15,8 +15,8 @@ from omnidesk.wfm.forecasting import models as forecasting_models
 from omnidesk.wfm.scheduling import models as scheduling_models
 
 __all__ = [
-    "analytics_models",
     "Base",
+    "analytics_models",
     "audit",
     "auth_models",
     "conversation_models",
