@@ -141,9 +141,13 @@ def test_bad_ranges_name_the_field_and_empty_ranges_give_zeros(as_user, tenants)
     r = supervisor.get(url, params={**base, "interval": "7m"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["query", "interval"]
-    r = supervisor.get(url, params={"end": base["end"]})
+    r = supervisor.get(url, params={"start": "yesterday"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["query", "start"]
+    # No range: today in the tenant's zone, hour by hour.
+    r = supervisor.get(url)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["intervals"]) == 24
     r = as_user("admin").put(
         "/api/v1/analytics/settings",
         json={"short_abandon_seconds": 5, "abandons_in_sl": "met", "timezone": "Mars/Olympus"},

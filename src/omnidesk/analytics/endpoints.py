@@ -22,17 +22,23 @@ from omnidesk.platform.openapi import errors
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 Start = Annotated[
-    datetime,
-    Query(description="First instant (on a 15-minute boundary; no offset: the tenant's zone)"),
+    datetime | None,
+    Query(
+        description="First instant, on a 15-minute boundary; without an offset it is in the "
+        "tenant's zone. Default: today's midnight in the tenant's zone."
+    ),
 ]
-End = Annotated[datetime, Query(description="End of the range, exclusive (as start)")]
+End = Annotated[
+    datetime | None,
+    Query(description="End of the range, exclusive (as start). Default: the midnight after start."),
+]
 
 
 @router.get("/queues", response_model=KpiQueueReport, responses=errors(403))
 async def queue_report(
     ctx: Ctx,
-    start: Start,
-    end: End,
+    start: Start = None,
+    end: End = None,
     interval: Interval = "60m",
     queue_id: Annotated[str | None, Query(max_length=64)] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
@@ -55,8 +61,8 @@ async def queue_report(
 @router.get("/agents", response_model=KpiAgentsReport, responses=errors(403))
 async def agent_report(
     ctx: Ctx,
-    start: Start,
-    end: End,
+    start: Start = None,
+    end: End = None,
     interval: Interval = "60m",
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> KpiAgentsReport:

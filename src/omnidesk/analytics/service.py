@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from bisect import bisect_right
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -78,11 +78,18 @@ async def update_settings(uow: UnitOfWork, by: Principal, data: KpiSettingsIn) -
 
 
 def check_range(
-    start: datetime, end: datetime, interval: str, zone: ZoneInfo
+    start: datetime | None, end: datetime | None, interval: str, zone: ZoneInfo
 ) -> tuple[datetime, datetime]:
-    """The range in UTC (a time without offset is in the tenant's zone), or 422 naming the
-    field that is wrong."""
-    start, end = (v if v.tzinfo else v.replace(tzinfo=zone) for v in (start, end))
+    """The range in UTC (a time without offset is in the tenant's zone; no start: today from
+    midnight; no end: the midnight after start), or 422 naming the field that is wrong."""
+    if start is None:
+        start = datetime.combine(datetime.now(zone).date(), time(), tzinfo=zone)
+    elif start.tzinfo is None:
+        start = start.replace(tzinfo=zone)
+    if end is None:
+        end = kpis.next_boundary(start, "day", zone)
+    elif end.tzinfo is None:
+        end = end.replace(tzinfo=zone)
     for name, value in (("start", start), ("end", end)):
         if not kpis.on_grid(value):
             raise Invalid(f"{name} must be on a 15-minute boundary", field=name)
@@ -135,8 +142,8 @@ async def queue_report(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     *,
-    start: datetime,
-    end: datetime,
+    start: datetime | None,
+    end: datetime | None,
     interval: str,
     queue_id: str | None,
     channel: str | None,
@@ -210,8 +217,8 @@ async def agent_report(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     *,
-    start: datetime,
-    end: datetime,
+    start: datetime | None,
+    end: datetime | None,
     interval: str,
     agent_id: str | None,
 ) -> KpiAgentsReport:
