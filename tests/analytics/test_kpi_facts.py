@@ -214,3 +214,36 @@ def test_hours_on_the_fall_back_day_are_25_intervals() -> None:
     assert len(edges) - 1 == 25
     assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(edges))
     assert edges[0] == datetime(2026, 10, 24, 22, tzinfo=UTC)
+
+
+def test_the_worked_example_of_the_docs() -> None:
+    """docs/kpis.md, "Worked example": the same events, the same figures."""
+    log = Log().state(0, "a1", "available", "offline")
+    log.received(0, "A").accepted(10, "A", "a1", 10.0, True).state(10, "a1", "busy", "available")
+    log.received(60, "B").ended(63, "B", reason="cancelled")
+    log.received(120, "C").ended(130, "C", reason="cancelled")
+    log.received(180, "D").ended(210, "D", reason="cancelled")
+    log.ended(250, "A", agent="a1").state(250, "a1", "wrap_up", "busy")
+    log.wrap(250, 310, "A", "a1", "resolved").state(310, "a1", "available", "wrap_up")
+    log.received(840, "E", channel="voice").accepted(865, "E", "a2", 25.0, False, channel="voice")
+    log.add("voice.call_state_changed", 960, call_id="k", state="held", contact_id="E")
+    log.add("voice.call_state_changed", 1020, call_id="k", state="resumed", contact_id="E")
+    log.ended(1225, "E", agent="a2").state(900, "a1", "away", "available", "lunch")
+    result = recompute(log.events, SHORT)
+    assert {k.interval_us for k in result.queue_rows} == {_interval(0)}
+    sums = _total(log)
+    assert (sums.offered, sums.answered, sums.answered_in_sl) == (5, 2, 1)
+    assert (sums.abandoned, sums.short_abandoned, sums.abandoned_in_sl) == (3, 1, 1)
+    assert (sums.talk_us, sums.hold_us, sums.wrap_us) == (540_000_000, 60_000_000, 60_000_000)
+    assert kpis.service_level(sums, "missed") == 0.25
+    assert kpis.service_level(sums, "met") == 0.5
+    assert kpis.service_level(sums, "ignored") == 0.5
+    assert kpis.asa_seconds(sums) == 17.5
+    assert kpis.aht_seconds(sums) == 330.0
+    assert kpis.abandon_rate(sums) == 0.4
+    a1: dict[str, int] = {}
+    for key, us in result.agent_rows.items():
+        if key.agent_id == "a1":
+            a1[key.state] = a1.get(key.state, 0) + us
+    assert a1 == {"available": 600_000_000, "busy": 240_000_000, "wrap_up": 60_000_000}
+    assert kpis.occupancy(a1) == 300 / 900
