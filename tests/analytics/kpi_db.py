@@ -20,10 +20,10 @@ from omnidesk.platform.tenancy import create_tenant
 _slugs = itertools.count()
 
 
-async def new_tenant(db: Database) -> uuid.UUID:
+async def new_tenant(db: Database, slug: str | None = None) -> uuid.UUID:
     session = db.session(SYSTEM)
     try:
-        tenant = await create_tenant(session, f"kpi-{next(_slugs)}", "KPI test")
+        tenant = await create_tenant(session, slug or f"kpi-{next(_slugs)}", "KPI test")
         await session.commit()
         return tenant.id
     finally:

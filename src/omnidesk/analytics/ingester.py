@@ -115,6 +115,7 @@ class Ingester:
         self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
         self._stopping = False
+        self._retrying: set[uuid.UUID] = set()
 
     def start(self) -> None:
         self._subscription = self.bus.subscribe(self._on_event)
@@ -169,8 +170,9 @@ class Ingester:
                 if self._stopping:
                     return
                 await self._guarded(tenant_id)
-            if not self._dirty:
+            if not self._dirty and not self._retrying:
                 self._idle.set()
+            if not self._dirty:
                 self._wake.clear()
                 await self._wake.wait()
 
@@ -180,4 +182,9 @@ class Ingester:
         except Exception:
             # The cursor did not move: the same events are tried again after a pause.
             log.exception("analytics.ingester_failed", tenant=str(tenant_id))
-            asyncio.get_running_loop().call_later(RETRY_SECONDS, self.note, tenant_id)
+            self._retrying.add(tenant_id)
+            asyncio.get_running_loop().call_later(RETRY_SECONDS, self._retry, tenant_id)
+
+    def _retry(self, tenant_id: uuid.UUID) -> None:
+        self._retrying.discard(tenant_id)
+        self.note(tenant_id)

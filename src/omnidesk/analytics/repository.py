@@ -255,8 +255,10 @@ async def _store_agents(
 
 async def reset(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Forget the tenant's rollups and ingester state: the ingester starts again at seq 0."""
+    # The cursor lock first: a batch in flight commits before the deletes see the tables
+    # (deleted before the lock, its rows would survive the reset and be counted twice).
+    row = await cursor(session, tenant_id)
     for table in TABLES:
         await session.execute(delete(table).where(table.tenant_id == tenant_id))
-    row = await cursor(session, tenant_id)
     row.last_seq = 0
     await session.flush()
