@@ -56,8 +56,8 @@ async def apply_batch(
 
 
 async def read_batch(session: AsyncSession, after: int, limit: int) -> list[LogEvent]:
-    records = await eventlog.read_after(session, after, limit=limit)
-    return [LogEvent(r.seq, r.type, r.payload) for r in records]
+    rows = await eventlog.read_payloads_after(session, after, limit=limit)
+    return [LogEvent(seq, kind, payload) for seq, kind, payload in rows]
 
 
 async def step(db: Database, tenant_id: uuid.UUID, batch: int = BATCH) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 from sqlalchemy import delete, select
@@ -49,6 +49,23 @@ TABLES: Final = (
 def _insert(session: AsyncSession, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def _upsert(
+    session: AsyncSession,
+    model: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    update: Callable[[Any, Any], dict[str, Any]],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, as one executemany of the table's statement
+    (compiled once and cached, not one bound parameter per value in a statement of its own)."""
+    if not rows:
+        return
+    table = model.__table__
+    stmt = _insert(session, table)
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=update(table.c, stmt.excluded))
+    await session.execute(stmt, rows)
 
 
 async def settings(session: AsyncSession, tenant_id: uuid.UUID) -> KpiSettings:
@@ -101,15 +118,13 @@ async def load_state(
     state = State()
     ids = sorted(set(contact_ids))
     for offset in range(0, len(ids), 500):
-        rows = await session.scalars(
-            select(PendingContactRow).where(
-                PendingContactRow.contact_id.in_(ids[offset : offset + 500])
-            )
+        rows = await session.execute(
+            select(
+                PendingContactRow.contact_id, PendingContactRow.events, PendingContactRow.quiet_us
+            ).where(PendingContactRow.contact_id.in_(ids[offset : offset + 500]))
         )
-        for row in rows:
-            state.pending[row.contact_id] = PendingContact(
-                [_event_in(e) for e in row.events], row.quiet_us
-            )
+        for contact_id, events, quiet_us in rows:
+            state.pending[contact_id] = PendingContact([_event_in(e) for e in events], quiet_us)
     agents = sorted(set(agent_ids))
     for offset in range(0, len(agents), 500):
         open_rows = await session.scalars(
@@ -133,47 +148,40 @@ async def store(
     session: AsyncSession, tenant_id: uuid.UUID, state: State, result: BatchResult
 ) -> None:
     """Add the batch's increments to the rollups and write back the state it changed."""
-    if result.queue_rows:
-        stmt = _insert(session, QueueInterval).values(
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "interval_start": from_us(key.interval_us),
-                    "queue_id": key.queue_id,
-                    "channel": key.channel,
-                    "agent_id": key.agent_id,
-                    **sums.as_dict(),
-                }
-                for key, sums in result.queue_rows.items()
-            ]
-        )
-        table = QueueInterval.__table__.c
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "interval_start", "queue_id", "channel", "agent_id"],
-                set_={name: table[name] + stmt.excluded[name] for name in SUM_FIELDS},
-            )
-        )
-    if result.agent_rows:
-        stmt = _insert(session, AgentStateInterval).values(
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "interval_start": from_us(key.interval_us),
-                    "agent_id": key.agent_id,
-                    "state": key.state,
-                    "reason": key.reason,
-                    "us": us,
-                }
-                for key, us in result.agent_rows.items()
-            ]
-        )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "interval_start", "agent_id", "state", "reason"],
-                set_={"us": AgentStateInterval.__table__.c.us + stmt.excluded.us},
-            )
-        )
+    await _upsert(
+        session,
+        QueueInterval,
+        [
+            {
+                "tenant_id": tenant_id,
+                "interval_start": from_us(key.interval_us),
+                "queue_id": key.queue_id,
+                "channel": key.channel,
+                "agent_id": key.agent_id,
+                **sums.as_dict(),
+            }
+            for key, sums in result.queue_rows.items()
+        ],
+        ["tenant_id", "interval_start", "queue_id", "channel", "agent_id"],
+        lambda c, new: {name: c[name] + new[name] for name in SUM_FIELDS},
+    )
+    await _upsert(
+        session,
+        AgentStateInterval,
+        [
+            {
+                "tenant_id": tenant_id,
+                "interval_start": from_us(key.interval_us),
+                "agent_id": key.agent_id,
+                "state": key.state,
+                "reason": key.reason,
+                "us": us,
+            }
+            for key, us in result.agent_rows.items()
+        ],
+        ["tenant_id", "interval_start", "agent_id", "state", "reason"],
+        lambda c, new: {"us": c.us + new.us},
+    )
     await _store_pending(session, tenant_id, state, result.contacts)
     await _store_agents(session, tenant_id, state, result.agents)
     if result.thresholds:
@@ -216,14 +224,13 @@ async def _store_pending(
         for c in sorted(contact_ids)
         if c in state.pending
     ]
-    if kept:
-        stmt = _insert(session, PendingContactRow).values(kept)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "contact_id"],
-                set_={"events": stmt.excluded.events, "quiet_us": stmt.excluded.quiet_us},
-            )
-        )
+    await _upsert(
+        session,
+        PendingContactRow,
+        kept,
+        ["tenant_id", "contact_id"],
+        lambda c, new: {"events": new.events, "quiet_us": new.quiet_us},
+    )
 
 
 async def _store_agents(
@@ -239,18 +246,13 @@ async def _store_agents(
         }
         for a in sorted(agent_ids)
     ]
-    if rows:
-        stmt = _insert(session, AgentOpenState).values(rows)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "agent_id"],
-                set_={
-                    "state": stmt.excluded.state,
-                    "reason": stmt.excluded.reason,
-                    "since_us": stmt.excluded.since_us,
-                },
-            )
-        )
+    await _upsert(
+        session,
+        AgentOpenState,
+        rows,
+        ["tenant_id", "agent_id"],
+        lambda c, new: {"state": new.state, "reason": new.reason, "since_us": new.since_us},
+    )
 
 
 async def reset(session: AsyncSession, tenant_id: uuid.UUID) -> None:
