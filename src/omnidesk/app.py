@@ -16,6 +16,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 import omnidesk
+from omnidesk.analytics.endpoints import router as analytics_router
+from omnidesk.analytics.ingester import Ingester
 from omnidesk.channels.chat.adapter import ChatAdapter
 from omnidesk.channels.chat.cors import WidgetCorsMiddleware
 from omnidesk.channels.chat.endpoints import admin_router as chat_admin_router
@@ -105,6 +107,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     crm_admin_router,
     im_router,
     knowledge_router,
+    analytics_router,
     conversation_router,
     channel_admin_router,
     messaging_router,
@@ -166,6 +169,9 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
         )
         app.state.crm = CrmRuntime(db, services.bus, holders)
         app.state.crm.start()
+        # KPI rollups follow the event log (analytics/ingester.py).
+        app.state.analytics = Ingester(db, services.bus)
+        app.state.analytics.start()
         # Digital channels: one conversation store, one adapter per account kind.
         email = EmailAdapter()
         adapters = (WhatsAppAdapter(), WebhookAdapter(), email, ChatAdapter())
@@ -233,6 +239,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             for adapter in adapters:
                 await adapter.close()
             await app.state.crm.stop()
+            await app.state.analytics.stop()
             await app.state.routing.stop()
             app.state.hub.close()
             await app.state.conversation_supervision.settled()

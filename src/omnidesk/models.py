@@ -1,5 +1,6 @@
 """Imports every table module so `Base.metadata` is complete (for migrations and tests)."""
 
+from omnidesk.analytics import models as analytics_models
 from omnidesk.channels.conversations import models as conversation_models
 from omnidesk.channels.voice import models as voice_models
 from omnidesk.crm import models as crm_models
@@ -15,6 +16,7 @@ from omnidesk.wfm.scheduling import models as scheduling_models
 
 __all__ = [
     "Base",
+    "analytics_models",
     "audit",
     "auth_models",
     "conversation_models",

@@ -359,6 +359,9 @@ LISTS = {
     "/api/v1/channels/settings",
     "/api/v1/channels/accounts",
     "/api/v1/channels/canned-responses",
+    "/api/v1/analytics/queues",
+    "/api/v1/analytics/agents",
+    "/api/v1/analytics/settings",
 }
 # Reads that hold no tenant data at all.
 NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}

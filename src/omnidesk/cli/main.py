@@ -37,6 +37,7 @@ def command_tree() -> typer.Typer:
         demo,
         erlang,
         forecast,
+        kpis,
         platform_cmds,
         schedule,
         simulate,
@@ -51,6 +52,7 @@ def command_tree() -> typer.Typer:
     forecast.register(app)
     simulate.register(app)
     schedule.register(app)
+    kpis.register(app)
     return app
 
 

@@ -110,6 +110,20 @@ async def read_after(
     return rows.all()
 
 
+async def read_payloads_after(
+    session: AsyncSession, after: int, *, limit: int = 500
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """(seq, type, payload) of the session's tenant's events with seq > after, oldest first:
+    `read_after` without building a row object per event, for readers of many events."""
+    rows = await session.execute(
+        select(EventRecord.seq, EventRecord.type, EventRecord.payload)
+        .where(EventRecord.seq > after)
+        .order_by(EventRecord.seq)
+        .limit(limit)
+    )
+    return [(int(seq), str(kind), payload) for seq, kind, payload in rows]
+
+
 async def read_subject_after(
     session: AsyncSession, subject_type: str, subject_id: str, after: int, *, limit: int = 500
 ) -> Sequence[EventRecord]:

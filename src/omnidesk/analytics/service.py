@@ -1,0 +1,289 @@
+"""Analytics use cases: reports over the rollups, and the KPI settings (no commits here).
+
+Reports sum the 15-minute rows of the range in SQL per 15-minute interval, then add those
+into the report's intervals (30/60 min, day, week, month in the tenant's zone) here: every
+zone's offset is a multiple of 15 minutes, so each 15-minute row lies in exactly one of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from bisect import bisect_right
+from datetime import UTC, datetime, time
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.analytics import kpis
+from omnidesk.analytics import repository as repo
+from omnidesk.analytics.facts import SUM_FIELDS, Sums
+from omnidesk.analytics.models import AgentStateInterval, KpiSettings, QueueInterval
+from omnidesk.analytics.schemas import (
+    KpiAgentFigures,
+    KpiAgentInterval,
+    KpiAgentReport,
+    KpiAgentsReport,
+    KpiAgentSums,
+    KpiQueueFigures,
+    KpiQueueInterval,
+    KpiQueueReport,
+    KpiQueueSums,
+    KpiSettingsIn,
+    KpiSettingsOut,
+)
+from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.auth.roles import Role
+from omnidesk.platform.database import utcnow
+from omnidesk.platform.errors import Forbidden, Invalid
+from omnidesk.platform.uow import UnitOfWork
+
+MAX_INTERVALS: Final = 5000
+
+
+def require_reader(principal: Principal) -> None:
+    if principal.role is Role.AGENT:
+        raise Forbidden("reports are for supervisors and admins")
+
+
+def settings_out(row: KpiSettings, *, rebuilding: bool = False) -> KpiSettingsOut:
+    return KpiSettingsOut(
+        short_abandon_seconds=row.short_abandon_seconds,
+        abandons_in_sl="met"
+        if row.abandons_in_sl == "met"
+        else "ignored"
+        if row.abandons_in_sl == "ignored"
+        else "missed",
+        timezone=row.timezone,
+        rebuilding=rebuilding,
+    )
+
+
+async def update_settings(uow: UnitOfWork, by: Principal, data: KpiSettingsIn) -> KpiSettingsOut:
+    """Admins only. A new short-abandon threshold changes how visits were classified, so the
+    tenant's rollups are dropped in the same transaction and the ingester builds them again."""
+    if by.role is not Role.ADMIN:
+        raise Forbidden("KPI settings are changed by admins")
+    row = await repo.settings(uow.session, by.tenant_id)
+    rebuild = row.short_abandon_seconds != data.short_abandon_seconds
+    row.short_abandon_seconds = data.short_abandon_seconds
+    row.abandons_in_sl = data.abandons_in_sl
+    row.timezone = data.timezone
+    row.updated_at = utcnow()
+    if rebuild:
+        await repo.reset(uow.session, by.tenant_id)
+    await uow.session.flush()
+    return settings_out(row, rebuilding=rebuild)
+
+
+def check_range(
+    start: datetime | None, end: datetime | None, interval: str, zone: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """The range in UTC (a time without offset is in the tenant's zone; no start: today from
+    midnight; no end: the midnight after start), or 422 naming the field that is wrong."""
+    if start is None:
+        start = datetime.combine(datetime.now(zone).date(), time(), tzinfo=zone)
+    elif start.tzinfo is None:
+        start = start.replace(tzinfo=zone)
+    if end is None:
+        end = kpis.next_boundary(start, "day", zone)
+    elif end.tzinfo is None:
+        end = end.replace(tzinfo=zone)
+    for name, value in (("start", start), ("end", end)):
+        if not kpis.on_grid(value):
+            raise Invalid(f"{name} must be on a 15-minute boundary", field=name)
+    if end <= start:
+        raise Invalid("end must be after start", field="end")
+    if kpis.count_intervals(start, end, interval, zone) > MAX_INTERVALS:
+        raise Invalid(
+            f"more than {MAX_INTERVALS} intervals: choose a coarser interval or a shorter range",
+            field="interval",
+        )
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _queue_sums(sums: Sums) -> KpiQueueSums:
+    return KpiQueueSums(
+        offered=sums.offered,
+        answered=sums.answered,
+        answered_in_sl=sums.answered_in_sl,
+        abandoned=sums.abandoned,
+        short_abandoned=sums.short_abandoned,
+        abandoned_in_sl=sums.abandoned_in_sl,
+        overflowed=sums.overflowed,
+        transferred=sums.transferred,
+        handled=sums.answered,
+        wait_answered_seconds=sums.wait_answered_us / 1e6,
+        wait_abandoned_seconds=sums.wait_abandoned_us / 1e6,
+        talk_seconds=sums.talk_us / 1e6,
+        hold_seconds=sums.hold_us / 1e6,
+        wrap_seconds=sums.wrap_us / 1e6,
+    )
+
+
+def _queue_interval(
+    start: datetime, end: datetime, sums: Sums, abandons: kpis.AbandonsInSl
+) -> KpiQueueInterval:
+    return KpiQueueInterval(
+        start=start,
+        end=end,
+        sums=_queue_sums(sums),
+        kpis=KpiQueueFigures(
+            service_level=kpis.service_level(sums, abandons),
+            asa_seconds=kpis.asa_seconds(sums),
+            aht_seconds=kpis.aht_seconds(sums),
+            abandon_rate=kpis.abandon_rate(sums),
+        ),
+    )
+
+
+async def queue_report(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    interval: str,
+    queue_id: str | None,
+    channel: str | None,
+) -> KpiQueueReport:
+    settings = await repo.settings(session, tenant_id)
+    zone = ZoneInfo(settings.timezone)
+    start, end = check_range(start, end, interval, zone)
+    edges = kpis.boundaries(start, end, interval, zone)
+    buckets = [Sums() for _ in edges[:-1]]
+    stmt = select(
+        QueueInterval.interval_start, *(func.sum(getattr(QueueInterval, n)) for n in SUM_FIELDS)
+    ).where(QueueInterval.interval_start >= start, QueueInterval.interval_start < end)
+    if queue_id is not None:
+        stmt = stmt.where(QueueInterval.queue_id == queue_id)
+    if channel is not None:
+        stmt = stmt.where(QueueInterval.channel == channel)
+    for row in await session.execute(stmt.group_by(QueueInterval.interval_start)):
+        index = bisect_right(edges, row[0]) - 1
+        buckets[index].add(Sums(*(int(v or 0) for v in row[1:])))
+    total = Sums()
+    for sums in buckets:
+        total.add(sums)
+    abandons = settings_out(settings).abandons_in_sl
+    return KpiQueueReport(
+        start=start,
+        end=end,
+        interval=interval,
+        timezone=settings.timezone,
+        queue_id=queue_id,
+        channel=channel,
+        intervals=[
+            _queue_interval(edges[i], edges[i + 1], sums, abandons)
+            for i, sums in enumerate(buckets)
+        ],
+        total=_queue_interval(start, end, total, abandons),
+    )
+
+
+class _AgentBucket:
+    def __init__(self) -> None:
+        self.work = Sums()
+        self.states: dict[str, int] = {}
+
+    def add(self, other: _AgentBucket) -> None:
+        self.work.add(other.work)
+        for key, us in other.states.items():
+            self.states[key] = self.states.get(key, 0) + us
+
+    def out(self, start: datetime, end: datetime) -> KpiAgentInterval:
+        by_state: dict[str, int] = {}
+        for key, us in self.states.items():
+            state = key.split(":", 1)[0]
+            by_state[state] = by_state.get(state, 0) + us
+        return KpiAgentInterval(
+            start=start,
+            end=end,
+            sums=KpiAgentSums(
+                handled=self.work.answered,
+                talk_seconds=self.work.talk_us / 1e6,
+                hold_seconds=self.work.hold_us / 1e6,
+                wrap_seconds=self.work.wrap_us / 1e6,
+                state_seconds={k: us / 1e6 for k, us in sorted(self.states.items())},
+            ),
+            kpis=KpiAgentFigures(
+                aht_seconds=kpis.aht_seconds(self.work), occupancy=kpis.occupancy(by_state)
+            ),
+        )
+
+
+async def agent_report(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    interval: str,
+    agent_id: str | None,
+) -> KpiAgentsReport:
+    """Per agent: the contacts they answered (handled, talk, hold, wrap-up of those visits,
+    by the visit's arrival) and their state time."""
+    settings = await repo.settings(session, tenant_id)
+    zone = ZoneInfo(settings.timezone)
+    start, end = check_range(start, end, interval, zone)
+    edges = kpis.boundaries(start, end, interval, zone)
+    agents: dict[str, list[_AgentBucket]] = {}
+
+    def bucket(agent: str, at: datetime) -> _AgentBucket:
+        rows = agents.setdefault(agent, [_AgentBucket() for _ in edges[:-1]])
+        return rows[bisect_right(edges, at) - 1]
+
+    work = select(
+        QueueInterval.agent_id,
+        QueueInterval.interval_start,
+        *(func.sum(getattr(QueueInterval, n)) for n in SUM_FIELDS),
+    ).where(
+        QueueInterval.interval_start >= start,
+        QueueInterval.interval_start < end,
+        QueueInterval.agent_id != "",
+    )
+    states = select(
+        AgentStateInterval.agent_id,
+        AgentStateInterval.interval_start,
+        AgentStateInterval.state,
+        AgentStateInterval.reason,
+        func.sum(AgentStateInterval.us),
+    ).where(AgentStateInterval.interval_start >= start, AgentStateInterval.interval_start < end)
+    if agent_id is not None:
+        work = work.where(QueueInterval.agent_id == agent_id)
+        states = states.where(AgentStateInterval.agent_id == agent_id)
+    work = work.group_by(QueueInterval.agent_id, QueueInterval.interval_start)
+    for row in await session.execute(work):
+        bucket(row[0], row[1]).work.add(Sums(*(int(v or 0) for v in row[2:])))
+    states = states.group_by(
+        AgentStateInterval.agent_id,
+        AgentStateInterval.interval_start,
+        AgentStateInterval.state,
+        AgentStateInterval.reason,
+    )
+    for agent, at, state, reason, us in await session.execute(states):
+        key = f"{state}:{reason}" if reason else state
+        target = bucket(agent, at)
+        target.states[key] = target.states.get(key, 0) + int(us or 0)
+    reports = []
+    for agent in sorted(agents):
+        total = _AgentBucket()
+        for part in agents[agent]:
+            total.add(part)
+        reports.append(
+            KpiAgentReport(
+                agent_id=agent,
+                intervals=[
+                    part.out(edges[i], edges[i + 1]) for i, part in enumerate(agents[agent])
+                ],
+                total=total.out(start, end),
+            )
+        )
+    return KpiAgentsReport(
+        start=start,
+        end=end,
+        interval=interval,
+        timezone=settings.timezone,
+        agents=reports,
+    )
