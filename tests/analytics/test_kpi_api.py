@@ -121,6 +121,31 @@ def test_routed_contacts_reach_the_reports(
     assert again["kpis"]["service_level"] == 0.5
 
 
+def test_a_supervisor_reads_only_their_teams_queues_and_agents(
+    client: TestClient, app: FastAPI, as_user, tenants
+) -> None:  # type: ignore[no-untyped-def]
+    from conftest import login
+
+    ids = tenants["demo"].ids
+    _route_two_contacts(as_user, ids)
+    client.portal.call(app.state.analytics.settled)  # type: ignore[union-attr]
+    admin = as_user("admin")
+    body = {"username": "nightlead", "display_name": "Night Lead", "role": "supervisor",
+            "password": "nightlead-password-1234"}  # fmt: skip
+    assert admin.post("/api/v1/users", json=body).status_code == 201
+    outsider = login(client, "demo", "nightlead", body["password"])  # supervises no team
+    queues, agents = "/api/v1/analytics/queues", "/api/v1/analytics/agents"
+    assert outsider.get(queues, params={"queue_id": "kpi"}).status_code == 404
+    assert outsider.get(queues).json()["total"]["sums"]["offered"] == 0  # none of theirs
+    assert outsider.get(agents, params={"agent_id": ids["agent1"]}).status_code == 404
+    assert outsider.get(agents).json()["agents"] == []
+    # The team's own supervisor and the admin see the queue and its agent.
+    for reader in (as_user("supervisor"), admin):
+        assert reader.get(queues).json()["total"]["sums"]["offered"] == 2
+        found = reader.get(agents, params={"agent_id": ids["agent1"]}).json()["agents"]
+        assert [a["agent_id"] for a in found] == [ids["agent1"]]
+
+
 def test_bad_ranges_name_the_field_and_empty_ranges_give_zeros(as_user, tenants) -> None:  # type: ignore[no-untyped-def]
     supervisor = as_user("supervisor")
     url = "/api/v1/analytics/queues"

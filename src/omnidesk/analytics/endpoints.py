@@ -16,8 +16,11 @@ from omnidesk.analytics.schemas import (
     KpiSettingsIn,
     KpiSettingsOut,
 )
+from omnidesk.platform.auth.principal import Principal
+from omnidesk.platform.errors import NotFound
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import errors
+from omnidesk.routing.api import Routing
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -34,8 +37,31 @@ End = Annotated[
 ]
 
 
-@router.get("/queues", response_model=KpiQueueReport, responses=errors(403))
+async def _visible_queues(request: Request, principal: Principal) -> frozenset[str] | None:
+    """The queues a supervisor's reports may show (those of their teams, as routing's own
+    views decide); None for an admin: every queue, removed ones included. Asked of routing
+    before the report's unit of work opens (never wait on routing inside one)."""
+    if principal.is_admin:
+        return None
+    routing: Routing = request.app.state.routing
+    tenant = principal.tenant_id
+    queues = await routing.read(tenant, lambda r: list(r.queues()))
+    return frozenset(q for q in queues if principal.sees(routing.queue_audience(tenant, q)))
+
+
+async def _visible_agents(request: Request, principal: Principal) -> frozenset[str] | None:
+    """As `_visible_queues`, for agents: those of the supervisor's teams (and themselves)."""
+    if principal.is_admin:
+        return None
+    routing: Routing = request.app.state.routing
+    tenant = principal.tenant_id
+    agents = await routing.read(tenant, lambda r: list(r.agents()))
+    return frozenset(a for a in agents if principal.sees(routing.agent_audience(tenant, a)))
+
+
+@router.get("/queues", response_model=KpiQueueReport, responses=errors(403, 404))
 async def queue_report(
+    request: Request,
     ctx: Ctx,
     start: Start = None,
     end: End = None,
@@ -44,8 +70,12 @@ async def queue_report(
     channel: Annotated[str | None, Query(max_length=32)] = None,
 ) -> KpiQueueReport:
     """Queue figures per interval of arrival: sums and service level, ASA, AHT, abandon rate
-    (docs/kpis.md). Supervisors and admins."""
+    (docs/kpis.md). Admins see every queue; supervisors the queues of their teams (another
+    queue is 404, and without `queue_id` the sums are over their queues only)."""
     service.require_reader(ctx.principal)
+    visible = await _visible_queues(request, ctx.principal)
+    if visible is not None and queue_id is not None and queue_id not in visible:
+        raise NotFound("no such queue")
     async with ctx.uow:
         return await service.queue_report(
             ctx.uow.session,
@@ -55,19 +85,25 @@ async def queue_report(
             interval=interval,
             queue_id=queue_id,
             channel=channel,
+            queues=visible,
         )
 
 
-@router.get("/agents", response_model=KpiAgentsReport, responses=errors(403))
+@router.get("/agents", response_model=KpiAgentsReport, responses=errors(403, 404))
 async def agent_report(
+    request: Request,
     ctx: Ctx,
     start: Start = None,
     end: End = None,
     interval: Interval = "60m",
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> KpiAgentsReport:
-    """Agent figures per interval: handled, talk, hold, wrap-up, AHT, state time, occupancy."""
+    """Agent figures per interval: handled, talk, hold, wrap-up, AHT, state time, occupancy.
+    Admins see every agent; supervisors the agents of their teams (another is 404)."""
     service.require_reader(ctx.principal)
+    visible = await _visible_agents(request, ctx.principal)
+    if visible is not None and agent_id is not None and agent_id not in visible:
+        raise NotFound("no such agent")
     async with ctx.uow:
         return await service.agent_report(
             ctx.uow.session,
@@ -76,6 +112,7 @@ async def agent_report(
             end=end,
             interval=interval,
             agent_id=agent_id,
+            agents=visible,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from bisect import bisect_right
+from collections.abc import Collection
 from datetime import UTC, datetime, time
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -147,7 +148,9 @@ async def queue_report(
     interval: str,
     queue_id: str | None,
     channel: str | None,
+    queues: Collection[str] | None = None,
 ) -> KpiQueueReport:
+    """`queues`: only these queues' rows (a supervisor's); None: every queue."""
     settings = await repo.settings(session, tenant_id)
     zone = ZoneInfo(settings.timezone)
     start, end = check_range(start, end, interval, zone)
@@ -158,6 +161,8 @@ async def queue_report(
     ).where(QueueInterval.interval_start >= start, QueueInterval.interval_start < end)
     if queue_id is not None:
         stmt = stmt.where(QueueInterval.queue_id == queue_id)
+    if queues is not None:
+        stmt = stmt.where(QueueInterval.queue_id.in_(sorted(queues)))
     if channel is not None:
         stmt = stmt.where(QueueInterval.channel == channel)
     for row in await session.execute(stmt.group_by(QueueInterval.interval_start)):
@@ -221,17 +226,19 @@ async def agent_report(
     end: datetime | None,
     interval: str,
     agent_id: str | None,
+    agents: Collection[str] | None = None,
 ) -> KpiAgentsReport:
     """Per agent: the contacts they answered (handled, talk, hold, wrap-up of those visits,
-    by the visit's arrival) and their state time."""
+    by the visit's arrival) and their state time. `agents`: only these (a supervisor's);
+    None: every agent."""
     settings = await repo.settings(session, tenant_id)
     zone = ZoneInfo(settings.timezone)
     start, end = check_range(start, end, interval, zone)
     edges = kpis.boundaries(start, end, interval, zone)
-    agents: dict[str, list[_AgentBucket]] = {}
+    found: dict[str, list[_AgentBucket]] = {}
 
     def bucket(agent: str, at: datetime) -> _AgentBucket:
-        rows = agents.setdefault(agent, [_AgentBucket() for _ in edges[:-1]])
+        rows = found.setdefault(agent, [_AgentBucket() for _ in edges[:-1]])
         return rows[bisect_right(edges, at) - 1]
 
     work = select(
@@ -253,6 +260,9 @@ async def agent_report(
     if agent_id is not None:
         work = work.where(QueueInterval.agent_id == agent_id)
         states = states.where(AgentStateInterval.agent_id == agent_id)
+    if agents is not None:
+        work = work.where(QueueInterval.agent_id.in_(sorted(agents)))
+        states = states.where(AgentStateInterval.agent_id.in_(sorted(agents)))
     work = work.group_by(QueueInterval.agent_id, QueueInterval.interval_start)
     for row in await session.execute(work):
         bucket(row[0], row[1]).work.add(Sums(*(int(v or 0) for v in row[2:])))
@@ -267,16 +277,14 @@ async def agent_report(
         target = bucket(agent, at)
         target.states[key] = target.states.get(key, 0) + int(us or 0)
     reports = []
-    for agent in sorted(agents):
+    for agent in sorted(found):
         total = _AgentBucket()
-        for part in agents[agent]:
+        for part in found[agent]:
             total.add(part)
         reports.append(
             KpiAgentReport(
                 agent_id=agent,
-                intervals=[
-                    part.out(edges[i], edges[i + 1]) for i, part in enumerate(agents[agent])
-                ],
+                intervals=[part.out(edges[i], edges[i + 1]) for i, part in enumerate(found[agent])],
                 total=total.out(start, end),
             )
         )
