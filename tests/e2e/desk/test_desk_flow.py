@@ -199,6 +199,13 @@ def test_agent_works_a_contact_while_the_supervisor_watches(server: LiveServer, 
     expect(state).to_have_attribute("data-reason", "missed")
     expect(state).to_contain_text("Missed an offer")
     expect(ag.get_by_test_id("handled")).to_have_text("1")  # today's dashboard
+    # Today's KPIs on the console (the reports of docs/kpis.md), read again after the end.
+    today = sup.locator('[data-testid="today"] tr[data-queue="support"]')
+    expect(today.locator("[data-kpi=offered]")).to_have_text("1")
+    expect(today.locator("[data-kpi=answered]")).to_have_text("1")
+    expect(today.locator("[data-kpi=service_level]")).to_have_text("100 %")
+    chart = sup.get_by_test_id("kpi-chart")
+    expect(chart.locator("rect.bar[data-offered='1']")).to_have_count(1)
     expect(agent_row(sup, agent1).locator("[data-figure=state]")).to_have_attribute(
         "data-state", "away"
     )

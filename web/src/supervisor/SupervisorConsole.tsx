@@ -7,6 +7,7 @@ import { AgentTable } from "./AgentTable";
 import { LiveCalls } from "./LiveCalls";
 import { LiveConversations } from "./LiveConversations";
 import { RaisedHands } from "./RaisedHands";
+import { Today } from "./Today";
 import { Wallboard } from "./Wallboard";
 
 export function SupervisorConsole({ onLanguage }: { onLanguage: () => void }) {
@@ -21,6 +22,7 @@ export function SupervisorConsole({ onLanguage }: { onLanguage: () => void }) {
         <LiveArea label={t("supervisor.live")}>
           <RaisedHands />
           <Wallboard />
+          <Today />
           <AgentTable />
           <LiveCalls />
           <LiveConversations />
