@@ -2,6 +2,70 @@
 // run `npm run api-types` (or `make web-types`) after changing the API.
 
 export interface paths {
+    "/api/v1/analytics/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agent Report
+         * @description Agent figures per interval: handled, talk, hold, wrap-up, AHT, state time, occupancy.
+         *     Admins see every agent; supervisors the agents of their teams (another is 404).
+         */
+        get: operations["agent_report_api_v1_analytics_agents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue Report
+         * @description Queue figures per interval of arrival: sums and service level, ASA, AHT, abandon rate
+         *     (docs/kpis.md). Admins see every queue; supervisors the queues of their teams (another
+         *     queue is 404, and without `queue_id` the sums are over their queues only).
+         */
+        get: operations["queue_report_api_v1_analytics_queues_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Settings */
+        get: operations["get_settings_api_v1_analytics_settings_get"];
+        /**
+         * Put Settings
+         * @description Admins. A changed short-abandon threshold rebuilds the tenant's rollups from the log.
+         */
+        put: operations["put_settings_api_v1_analytics_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/api-tokens": {
         parameters: {
             query?: never;
@@ -5610,6 +5674,200 @@ export interface components {
             /** Volume */
             volume: number;
         };
+        /** KpiAgentFigures */
+        KpiAgentFigures: {
+            /** Aht Seconds */
+            aht_seconds: number | null;
+            /** Occupancy */
+            occupancy: number | null;
+        };
+        /** KpiAgentInterval */
+        KpiAgentInterval: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            kpis: components["schemas"]["KpiAgentFigures"];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            sums: components["schemas"]["KpiAgentSums"];
+        };
+        /** KpiAgentReport */
+        KpiAgentReport: {
+            /** Agent Id */
+            agent_id: string;
+            /** Intervals */
+            intervals: components["schemas"]["KpiAgentInterval"][];
+            total: components["schemas"]["KpiAgentInterval"];
+        };
+        /** KpiAgentsReport */
+        KpiAgentsReport: {
+            /** Agents */
+            agents: components["schemas"]["KpiAgentReport"][];
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Interval
+             * @enum {string}
+             */
+            interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+        };
+        /** KpiAgentSums */
+        KpiAgentSums: {
+            /** Handled */
+            handled: number;
+            /** Hold Seconds */
+            hold_seconds: number;
+            /**
+             * State Seconds
+             * @description Logged-in time per state; away per reason as 'away:<reason>'.
+             */
+            state_seconds: {
+                [key: string]: number;
+            };
+            /** Talk Seconds */
+            talk_seconds: number;
+            /** Wrap Seconds */
+            wrap_seconds: number;
+        };
+        /** KpiQueueFigures */
+        KpiQueueFigures: {
+            /** Abandon Rate */
+            abandon_rate: number | null;
+            /** Aht Seconds */
+            aht_seconds: number | null;
+            /** Asa Seconds */
+            asa_seconds: number | null;
+            /**
+             * Service Level
+             * @description null when nothing counts for it
+             */
+            service_level: number | null;
+        };
+        /** KpiQueueInterval */
+        KpiQueueInterval: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            kpis: components["schemas"]["KpiQueueFigures"];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            sums: components["schemas"]["KpiQueueSums"];
+        };
+        /** KpiQueueReport */
+        KpiQueueReport: {
+            /** Channel */
+            channel: string | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Interval
+             * @enum {string}
+             */
+            interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            /** Intervals */
+            intervals: components["schemas"]["KpiQueueInterval"][];
+            /** Queue Id */
+            queue_id: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+            total: components["schemas"]["KpiQueueInterval"];
+        };
+        /** KpiQueueSums */
+        KpiQueueSums: {
+            /** Abandoned */
+            abandoned: number;
+            /** Abandoned In Sl */
+            abandoned_in_sl: number;
+            /** Answered */
+            answered: number;
+            /** Answered In Sl */
+            answered_in_sl: number;
+            /** Handled */
+            handled: number;
+            /** Hold Seconds */
+            hold_seconds: number;
+            /** Offered */
+            offered: number;
+            /** Overflowed */
+            overflowed: number;
+            /** Short Abandoned */
+            short_abandoned: number;
+            /** Talk Seconds */
+            talk_seconds: number;
+            /** Transferred */
+            transferred: number;
+            /** Wait Abandoned Seconds */
+            wait_abandoned_seconds: number;
+            /** Wait Answered Seconds */
+            wait_answered_seconds: number;
+            /** Wrap Seconds */
+            wrap_seconds: number;
+        };
+        /** KpiSettingsIn */
+        KpiSettingsIn: {
+            /**
+             * Abandons In Sl
+             * @description Abandons after the short threshold in service level: met (those within the queue's threshold count as met), missed (in the denominator only), ignored.
+             * @enum {string}
+             */
+            abandons_in_sl: "met" | "missed" | "ignored";
+            /**
+             * Short Abandon Seconds
+             * @description An unanswered contact abandoned within this wait (inclusive) is a short abandon: not offered for service level, not in the abandon rate.
+             */
+            short_abandon_seconds: number;
+            /**
+             * Timezone
+             * @description IANA zone of the tenant's reports (days, weeks, months).
+             */
+            timezone: string;
+        };
+        /** KpiSettingsOut */
+        KpiSettingsOut: {
+            /**
+             * Abandons In Sl
+             * @enum {string}
+             */
+            abandons_in_sl: "met" | "missed" | "ignored";
+            /**
+             * Rebuilding
+             * @description The rollups are being computed again (the short threshold changed).
+             * @default false
+             */
+            rebuilding: boolean;
+            /** Short Abandon Seconds */
+            short_abandon_seconds: number;
+            /** Timezone */
+            timezone: string;
+        };
         /** LinkCaseIn */
         LinkCaseIn: {
             /** Case Id */
@@ -7831,6 +8089,249 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    agent_report_api_v1_analytics_agents_get: {
+        parameters: {
+            query?: {
+                agent_id?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiAgentsReport"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    queue_report_api_v1_analytics_queues_get: {
+        parameters: {
+            query?: {
+                channel?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiQueueReport"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_settings_api_v1_analytics_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiSettingsOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_settings_api_v1_analytics_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KpiSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiSettingsOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_tokens_api_v1_api_tokens_get: {
         parameters: {
             query?: never;
