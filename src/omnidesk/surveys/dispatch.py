@@ -1,0 +1,280 @@
+"""Sending a survey when a contact ends.
+
+Routing's `routing.contact_ended` of a contact an agent handled (reason `completed`, an agent on
+it) wakes the dispatcher through the bus; it asks the channels which conversation the contact
+was (ports.py: none for voice, which is not surveyed here) and records exactly one row per
+contact (a unique key: a duplicate announcement changes nothing):
+- not sent, with the reason, when no enabled survey fits the channel and queue, the customer
+  opted out of surveys (or of the channel) or was erased, the conversation has no address, or
+  the channel's reply window is closed;
+- else pending with a fresh token (only its SHA-256 is stored), committed before the channel is
+  asked to deliver, then sent, or not sent with `send_failed` and the channel's words.
+A pending row left by a crash between the two is delivered with a new token on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from omnidesk.crm.models import Customer
+from omnidesk.platform.bus import EventBus, Subscription
+from omnidesk.platform.database import SYSTEM, Database, utcnow
+from omnidesk.platform.events import Audience, PublishedEvent
+from omnidesk.platform.logging import get_logger
+from omnidesk.platform.uow import UnitOfWork
+from omnidesk.surveys import texts
+from omnidesk.surveys.definitions import matching
+from omnidesk.surveys.events import SurveyNotSent, SurveySent
+from omnidesk.surveys.models import Survey, SurveySend
+from omnidesk.surveys.ports import DeliveryFailed, EndedContact, Invitation, SurveyChannels
+
+log = get_logger(__name__)
+
+
+def new_token() -> tuple[str, str]:
+    """(token, its SHA-256 hex): 256 random bits, URL-safe."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def audience_of(row: SurveySend) -> Audience:
+    with contextlib.suppress(ValueError, TypeError):
+        return Audience.of([uuid.UUID(str(row.agent_id))])
+    return Audience()
+
+
+def recorded(row: SurveySend) -> SurveySent | SurveyNotSent:
+    common = {
+        "send_id": row.id,
+        "contact_id": row.contact_id,
+        "channel": row.channel,
+        "queue_id": row.queue_id,
+        "agent_id": row.agent_id,
+    }
+    if row.status == "not_sent":
+        return SurveyNotSent(survey_id=row.survey_id, reason=row.reason or "unknown", **common)
+    assert row.survey_id is not None
+    return SurveySent(survey_id=row.survey_id, **common)
+
+
+@dataclass(frozen=True)
+class Ended:
+    tenant_id: uuid.UUID
+    contact_id: str
+    queue_id: str | None
+    agent_id: str
+
+
+class SurveyDispatcher:
+    def __init__(
+        self, db: Database, bus: EventBus, channels: SurveyChannels, *, public_url: str
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.channels = channels
+        self.public_url = public_url.rstrip("/")
+        self._queue: asyncio.Queue[Ended] = asyncio.Queue()
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
+
+    def start(self) -> None:
+        self._subscription = self.bus.subscribe(self._on_event)
+        self._task = asyncio.create_task(self._run(), name="survey-dispatcher")
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def settled(self) -> None:
+        """Wait until every contact end announced so far is dealt with (tests, shutdown)."""
+        await self._idle.wait()
+
+    def _on_event(self, published: PublishedEvent) -> None:
+        if published.type != "routing.contact_ended":
+            return
+        data = published.payload
+        agent = data.get("agent_id")
+        if not agent or data.get("reason") != "completed":
+            return  # nobody handled it: there is nothing to ask about
+        self._idle.clear()
+        self._busy += 1
+        self._queue.put_nowait(
+            Ended(published.tenant_id, str(data["contact_id"]), data.get("queue_id"), str(agent))
+        )
+
+    async def _run(self) -> None:
+        try:
+            await self.resume()
+        except Exception:
+            log.exception("survey.resume_failed")
+        while True:
+            ended = await self._queue.get()
+            try:
+                await self.handle(ended)
+            except Exception:
+                log.exception("survey.dispatch_failed", contact=ended.contact_id)
+            finally:
+                self._busy -= 1
+                if self._busy == 0:
+                    self._idle.set()
+
+    def link(self, token: str) -> str:
+        return f"{self.public_url}/s/{token}"
+
+    async def handle(self, ended: Ended) -> None:
+        contact = await self.channels.ended_contact(ended.tenant_id, ended.contact_id)
+        if contact is None:
+            return
+        token, hashed = new_token()
+        session = self.db.session(ended.tenant_id)
+        try:
+            async with UnitOfWork(session, self.bus, tenant_id=ended.tenant_id) as uow:
+                row = await self._record(uow, ended, contact, hashed)
+                if row is None:
+                    return
+        except IntegrityError:
+            return  # the same end announced twice at once: the other one recorded it
+        finally:
+            await session.close()
+        if row.status == "pending":
+            await self.deliver(ended.tenant_id, row.id, token)
+
+    async def _record(
+        self, uow: UnitOfWork, ended: Ended, contact: EndedContact, hashed: str
+    ) -> SurveySend | None:
+        session = uow.session
+        if await session.scalar(
+            select(SurveySend.id).where(SurveySend.contact_id == ended.contact_id)
+        ):
+            return None
+        surveys = list(await session.scalars(select(Survey)))
+        survey = matching(surveys, contact.channel, ended.queue_id)
+        now = utcnow()
+        row = SurveySend(
+            id=uuid.uuid4(),
+            survey_id=survey.id if survey else None,
+            contact_id=ended.contact_id,
+            channel=contact.channel,
+            queue_id=ended.queue_id,
+            agent_id=ended.agent_id,
+            customer_id=contact.customer_id,
+            conversation_id=contact.conversation_id,
+            language=texts.language_of(contact.language),
+            ended_at=now,
+        )
+        reason = await self._refusal(uow, survey, contact)
+        if reason is not None or survey is None:
+            row.status, row.reason = "not_sent", reason or "no_survey"
+        else:
+            row.status, row.token_hash = "pending", hashed
+            row.expires_at = now + timedelta(days=survey.expires_after_days)
+        session.add(row)
+        await session.flush()
+        if row.status == "not_sent":
+            uow.record(recorded(row), audience_of(row))
+        return row
+
+    async def _refusal(
+        self, uow: UnitOfWork, survey: Survey | None, contact: EndedContact
+    ) -> str | None:
+        if survey is None:
+            return "no_survey"
+        if contact.customer_id is not None:
+            customer = await uow.session.get(Customer, contact.customer_id)
+            if customer is not None and customer.status == "erased":
+                return "customer_erased"
+            opt_out = (customer.consent if customer is not None else {}).get("opt_out") or {}
+            for key in ("surveys", contact.channel):
+                if (opt_out.get(key) or {}).get("value") is True:
+                    return "opted_out"
+        if not contact.reachable:
+            return "no_address"
+        if not contact.window_open:
+            return "window_closed"
+        return None
+
+    async def deliver(self, tenant_id: uuid.UUID, send_id: uuid.UUID, token: str) -> None:
+        session = self.db.session(tenant_id)
+        try:
+            row = await session.get(SurveySend, send_id)
+            survey = await session.get(Survey, row.survey_id) if row and row.survey_id else None
+        finally:
+            await session.close()
+        if row is None or row.conversation_id is None:
+            return
+        language = texts.language_of(row.language)
+        url = self.link(token)
+        intro = survey.intro if survey is not None and survey.intro else None
+        invitation = Invitation(
+            conversation_id=row.conversation_id,
+            language=language,
+            text=f"{intro or texts.text(language, 'invite')}\n{url}",
+            url=url,
+        )
+        failure: str | None = None
+        try:
+            await self.channels.deliver(tenant_id, invitation)
+        except DeliveryFailed as exc:
+            failure = exc.detail[:300]
+        session = self.db.session(tenant_id)
+        try:
+            async with UnitOfWork(session, self.bus, tenant_id=tenant_id) as uow:
+                live = await uow.session.get(SurveySend, send_id)
+                if live is None or live.status != "pending":
+                    return
+                if failure is None:
+                    live.status, live.sent_at = "sent", utcnow()
+                else:
+                    live.status, live.reason, live.detail = "not_sent", "send_failed", failure
+                    live.token_hash = None
+                uow.record(recorded(live), audience_of(live))
+        finally:
+            await session.close()
+
+    async def resume(self) -> None:
+        """Deliver what a crash left pending (with a new token: the old one is not kept)."""
+        session = self.db.session(SYSTEM)
+        try:
+            pending = list(
+                (
+                    await session.execute(
+                        select(SurveySend.tenant_id, SurveySend.id).where(
+                            SurveySend.status == "pending"
+                        )
+                    )
+                ).all()
+            )
+        finally:
+            await session.close()
+        for tenant_id, send_id in pending:
+            token, hashed = new_token()
+            session = self.db.session(tenant_id)
+            try:
+                async with UnitOfWork(session, self.bus, tenant_id=tenant_id):
+                    row = await session.get(SurveySend, send_id)
+                    if row is None or row.status != "pending":
+                        continue
+                    row.token_hash = hashed
+            finally:
+                await session.close()
+            await self.deliver(tenant_id, send_id, token)
