@@ -48,7 +48,7 @@ CRM = "/api/v1/crm"
 CUSTOMER = f"{CRM}/customers/{{customer_id}}"
 THREAD = "/api/v1/im/threads/{thread_id}"
 ARTICLE = "/api/v1/knowledge/articles/{article_id}"
-SURVEY = "/api/v1/surveys/{survey_id}"
+SURVEY = "/api/v1/surveys/definitions/{survey_id}"
 SURVEY_BODY = {
     "name": "Hijacked",
     "channels": ["chat"],
@@ -319,7 +319,7 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     },
 }
 # Routes agents may not use at all: they are refused (403) before any lookup, reads included.
-STAFF_ONLY_PREFIXES = ("/api/v1/wfm/", "/api/v1/voice/")
+STAFF_ONLY_PREFIXES = ("/api/v1/wfm/", "/api/v1/voice/", "/api/v1/surveys/")
 # ... except schedules, profiles and adherence: agents read their own there (the rest is 404);
 # their own SIP credential and softphones; and the calls they are on.
 AGENT_READABLE_PREFIXES = (
@@ -370,7 +370,7 @@ LISTS = {
     "/api/v1/im/hands",
     "/api/v1/im/contacts",
     "/api/v1/knowledge/articles",
-    "/api/v1/surveys",
+    "/api/v1/surveys/definitions",
     "/api/v1/surveys/results",
     "/api/v1/surveys/sends",
     "/api/v1/conversations",
@@ -537,7 +537,7 @@ def _im_b(admin_b: Any, agent_b: Any, ids: dict[str, str]) -> None:
     article = admin_b.post("/api/v1/knowledge/articles", json={"title": "B only"})
     assert article.status_code == 201, article.text
     ids["B:article"] = article.json()["id"]
-    survey = admin_b.post("/api/v1/surveys", json={**SURVEY_BODY, "name": "B only"})
+    survey = admin_b.post("/api/v1/surveys/definitions", json={**SURVEY_BODY, "name": "B only"})
     assert survey.status_code == 201, survey.text
     ids["B:survey"] = survey.json()["id"]
 

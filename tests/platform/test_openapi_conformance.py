@@ -70,6 +70,12 @@ SEMANTIC = [
     # end; its pre-chat field keys are unique.
     "POST /api/v1/channels/accounts",
     "PUT /api/v1/channels/accounts/{account_id}/widget",
+    # A survey's question ids and channels are each named once; a results range ends after
+    # it starts; an answer fits its question's scale and names the survey's questions.
+    "POST /api/v1/surveys/definitions",
+    "PUT /api/v1/surveys/definitions/{survey_id}",
+    "GET /api/v1/surveys/results",
+    "POST /api/v1/surveys/responses/{token}",
 ]
 CONFIG = f"""
 # One seed: a failure here reproduces, and CI does not fail by luck.

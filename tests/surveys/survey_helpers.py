@@ -28,7 +28,7 @@ def ok(response: Any, status: int = 200) -> Any:
 
 
 def make_survey(admin: Any, **changes: Any) -> dict[str, Any]:
-    return ok(admin.post("/api/v1/surveys", json={**SURVEY, **changes}), 201)  # type: ignore[no-any-return]
+    return ok(admin.post("/api/v1/surveys/definitions", json={**SURVEY, **changes}), 201)  # type: ignore[no-any-return]
 
 
 def available(as_user: Any, ids: dict[str, str], agent: str = "agent1") -> None:

@@ -86,11 +86,11 @@ def chat_ended(
 def test_definitions_are_validated_and_admins_only(as_user) -> None:  # type: ignore[no-untyped-def]
     admin = as_user("admin")
     for who in ("agent1", "supervisor"):
-        assert as_user(who).post("/api/v1/surveys", json=SURVEY).status_code == 403
-    assert as_user("agent1").get("/api/v1/surveys").status_code == 403
+        assert as_user(who).post("/api/v1/surveys/definitions", json=SURVEY).status_code == 403
+    assert as_user("agent1").get("/api/v1/surveys/definitions").status_code == 403
 
     def refused(body: dict[str, Any], field: str) -> None:
-        r = admin.post("/api/v1/surveys", json={**SURVEY, **body})
+        r = admin.post("/api/v1/surveys/definitions", json={**SURVEY, **body})
         assert r.status_code == 422, r.text
         problem = r.json()
         named = problem.get("field") or ".".join(str(p) for p in problem["errors"][0]["loc"])
@@ -111,11 +111,11 @@ def test_definitions_are_validated_and_admins_only(as_user) -> None:  # type: ig
     created = make_survey(admin, queue_ids=["web"], enabled=False)
     assert created["queue_ids"] == ["web"] and created["enabled"] is False
     assert [q["kind"] for q in created["questions"]] == ["csat", "nps", "ces", "text"]
-    url = f"/api/v1/surveys/{created['id']}"
+    url = f"/api/v1/surveys/definitions/{created['id']}"
     assert ok(as_user("supervisor").get(url))["name"] == SURVEY["name"]
     changed = ok(admin.put(url, json={**SURVEY, "name": "Renamed", "channels": ["email"]}))
     assert changed["name"] == "Renamed" and changed["channels"] == ["email"]
-    assert [s["id"] for s in ok(admin.get("/api/v1/surveys"))] == [created["id"]]
+    assert [s["id"] for s in ok(admin.get("/api/v1/surveys/definitions"))] == [created["id"]]
     assert admin.delete(url).status_code == 204
     assert admin.get(url).status_code == 404
 

@@ -44,7 +44,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-# --- results and sends (declared before /{survey_id}) ------------------------------------
+# --- results and sends --------------------------------------------------------------
 
 
 @router.get("/results", response_model=SurveyResultsOut)
@@ -103,14 +103,17 @@ async def survey_sends(
 # --- definitions ----------------------------------------------------------------------------
 
 
-@router.get("", response_model=list[SurveyOut], responses=errors(403))
+@router.get("/definitions", response_model=list[SurveyOut], responses=errors(403))
 async def list_surveys(ctx: Ctx) -> list[SurveyOut]:
     async with ctx.uow:
         return [definitions.out(r) for r in await definitions.list_all(ctx.uow, ctx.principal)]
 
 
 @router.post(
-    "", response_model=SurveyOut, status_code=status.HTTP_201_CREATED, responses=errors(403)
+    "/definitions",
+    response_model=SurveyOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(403),
 )
 async def create_survey(body: SurveyIn, ctx: Ctx) -> SurveyOut:
     async with ctx.uow:
@@ -119,13 +122,13 @@ async def create_survey(body: SurveyIn, ctx: Ctx) -> SurveyOut:
     return out
 
 
-@router.get("/{survey_id}", response_model=SurveyOut, responses=errors(403))
+@router.get("/definitions/{survey_id}", response_model=SurveyOut, responses=errors(403))
 async def get_survey(survey_id: uuid.UUID, ctx: Ctx) -> SurveyOut:
     async with ctx.uow:
         return definitions.out(await definitions.get(ctx.uow, ctx.principal, survey_id))
 
 
-@router.put("/{survey_id}", response_model=SurveyOut, responses=errors(403))
+@router.put("/definitions/{survey_id}", response_model=SurveyOut, responses=errors(403))
 async def update_survey(survey_id: uuid.UUID, body: SurveyIn, ctx: Ctx) -> SurveyOut:
     async with ctx.uow:
         row = await definitions.update(ctx.uow, ctx.principal, survey_id, body)
@@ -133,7 +136,9 @@ async def update_survey(survey_id: uuid.UUID, body: SurveyIn, ctx: Ctx) -> Surve
     return out
 
 
-@router.delete("/{survey_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403))
+@router.delete(
+    "/definitions/{survey_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403)
+)
 async def delete_survey(survey_id: uuid.UUID, ctx: Ctx) -> Response:
     async with ctx.uow:
         await definitions.delete(ctx.uow, ctx.principal, survey_id)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from omnidesk.platform.fields import Id, Name
 from omnidesk.platform.schemas import Input
@@ -22,12 +22,12 @@ class SurveyQuestionIn(Input):
     id: QuestionId
     kind: QuestionKind
     text: Annotated[str, Field(min_length=1, max_length=500)]
-    required: bool = False
+    required: StrictBool = False
 
 
 class SurveyIn(Input):
     name: Name
-    enabled: bool = True
+    enabled: StrictBool = True
     channels: Annotated[list[SurveyChannel], Field(min_length=1, max_length=3)]
     queue_ids: Annotated[list[Id], Field(max_length=100)] = Field(
         default_factory=list, description="The queues it is for; empty: every queue."
@@ -60,7 +60,7 @@ class SurveyOut(BaseModel):
 
 
 class SurveyResponseIn(Input):
-    answers: Annotated[dict[str, int | str], Field(max_length=20)] = Field(
+    answers: Annotated[dict[str, StrictInt | StrictStr], Field(max_length=20)] = Field(
         description="Question id → a score (csat 1-5, nps 0-10, ces 1-7) or text."
     )
 
