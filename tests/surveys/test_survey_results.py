@@ -93,7 +93,7 @@ def test_results_per_agent_queue_channel_and_range(client, app, as_user, tenants
             row("a1", "web", "chat", ("csat", 1), at=old),  # outside the range below
         ],
     )
-    admin = as_user("supervisor")
+    admin = as_user("admin")
     since = {"start": (now - timedelta(days=1)).isoformat(), "end": now.isoformat()}
     result = ok(admin.get("/api/v1/surveys/results", params=since))
     total = result["total"]
@@ -115,3 +115,8 @@ def test_results_per_agent_queue_channel_and_range(client, app, as_user, tenants
     assert email["total"] == {**by_queue["total"]}
     # The default range (30 days) takes the older answer in too.
     assert ok(admin.get("/api/v1/surveys/results"))["total"]["csat"]["answers"] == 5
+    # A supervisor sees the queues of their teams only: these queues have none of them.
+    supervised = ok(as_user("supervisor").get("/api/v1/surveys/results", params=since))
+    assert supervised["total"]["sent"] == 0 and supervised["texts"] == []
+    assert ok(as_user("supervisor").get("/api/v1/surveys/sends")) == []
+    assert len(ok(admin.get("/api/v1/surveys/sends"))) == 8

@@ -129,6 +129,7 @@ def test_a_chat_that_ends_gets_a_survey_answered_once(client, app, as_user, chat
     messages = ok(visitor.get("/conversation"))["messages"]
     invitation = messages[-1]
     assert invitation["direction"] == "outbound" and "/s/" in invitation["text"]
+    assert invitation["form"] == "survey"  # the widget shows its link as a button
     token = token_in(invitation["text"])
     (sent,) = sends(admin, conversation["contact_id"])
     assert sent["status"] == "sent" and sent["channel"] == "chat"

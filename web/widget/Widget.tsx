@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, clientId, type ChatMessage, type WidgetApi, type WidgetConfig } from "./api";
 import { Connection, type Incoming } from "./connection";
-import { Transcript } from "./transcript";
+import { surveyPrompt, Transcript } from "./transcript";
 
 type Stage = "loading" | "prechat" | "chat" | "offline" | "offline-sent" | "refused";
 type QueueState = Extract<Incoming, { type: "queue" }>;
@@ -18,6 +18,21 @@ function waitText(queue: QueueState | null): string | null {
     queue.estimated_wait_seconds == null ? null : Math.max(1, Math.round(queue.estimated_wait_seconds / 60));
   const place = `You are number ${queue.position} in line`;
   return minutes === null ? `${place}.` : `${place}, about ${minutes} min.`;
+}
+
+// The post-contact survey's invitation: its words and a button that opens the survey page.
+function SurveyPrompt({ text }: { text: string | null }) {
+  const { words, url } = surveyPrompt(text);
+  return (
+    <>
+      {words}
+      {url && (
+        <a class="survey-link" href={url} target="_blank" rel="noopener noreferrer" data-testid="survey-link">
+          Answer the survey
+        </a>
+      )}
+    </>
+  );
 }
 
 export function Widget({ api, startOpen = false }: WidgetProps) {
@@ -307,7 +322,7 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
                     data-from={m.from}
                   >
                     <span class="sr-only">{m.from === "agent" ? "Agent: " : "You: "}</span>
-                    {m.text}
+                    {m.form === "survey" ? <SurveyPrompt text={m.text} /> : m.text}
                     {m.attachments.map((a) => (
                       <button type="button" class="file" key={a.id} onClick={() => void openFile(a.id, a.filename)}>
                         {a.filename}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "./api";
 import { Connection, type Handlers } from "./connection";
-import { Transcript } from "./transcript";
+import { surveyPrompt, Transcript } from "./transcript";
 
 function message(id: string, at: string, extra: Partial<ChatMessage> = {}): ChatMessage {
   return {
@@ -64,5 +64,13 @@ describe("Connection", () => {
     expect(got).toEqual(["snap:a", "b"]);
     expect(c.lastEventId).toBe(7);
     c.stop();
+  });
+});
+
+describe("surveyPrompt", () => {
+  it("splits a survey invitation into its words and its link", () => {
+    const text = "How did we do?\nhttps://desk.example.com/s/AbC_12-x";
+    expect(surveyPrompt(text)).toEqual({ words: "How did we do?", url: "https://desk.example.com/s/AbC_12-x" });
+    expect(surveyPrompt("No link here")).toEqual({ words: "No link here", url: null });
   });
 });

@@ -39,3 +39,10 @@ export class Transcript {
       .map((m) => m.id);
   }
 }
+
+// A survey invitation (form "survey"): its words and the link to the survey page, which the
+// widget shows as a button rather than as a bare address.
+export function surveyPrompt(text: string | null): { words: string; url: string | null } {
+  const url = (text ?? "").match(/https?:\/\/\S+\/s\/[A-Za-z0-9_-]+/)?.[0] ?? null;
+  return { words: (url ? (text ?? "").replace(url, "") : (text ?? "")).trim(), url };
+}

@@ -8,6 +8,7 @@ not. Public (no login, the token is the credential): the survey's questions and 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import parse_qs
@@ -16,10 +17,12 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.errors import DomainError, Invalid
 from omnidesk.platform.http import Ctx, services_of
 from omnidesk.platform.openapi import errors
+from omnidesk.routing.api import Routing
 from omnidesk.surveys import answers, definitions, page, texts
 from omnidesk.surveys.models import SurveySend
 from omnidesk.surveys.results import results
@@ -40,6 +43,16 @@ Token = Annotated[str, Path(min_length=1, max_length=200)]
 MAX_RANGE_DAYS = 3660
 
 
+async def _visible(request: Request, by: Principal) -> Callable[[str | None], bool] | None:
+    """Admins see every queue's surveys; a supervisor those of the queues routing shows them
+    (served by an agent of a team they supervise: `Principal.sees` the queue's audience)."""
+    if by.is_admin:
+        return None
+    routing: Routing = request.app.state.routing
+    await routing.read(by.tenant_id, lambda reads: None)  # loads the tenant's queues
+    return lambda queue: queue is not None and by.sees(routing.queue_audience(by.tenant_id, queue))
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -49,6 +62,7 @@ def _aware(value: datetime) -> datetime:
 
 @router.get("/results", response_model=SurveyResultsOut)
 async def survey_results(
+    request: Request,
     ctx: Ctx,
     start: Annotated[
         datetime | None, Query(description="From (inclusive); default 30 days ago")
@@ -67,6 +81,9 @@ async def survey_results(
         raise Invalid("the end must be after the start", field="end")
     if until - since > timedelta(days=MAX_RANGE_DAYS):
         raise Invalid(f"a range of at most {MAX_RANGE_DAYS} days", field="start")
+    # Routing is asked before the transaction starts (its read may wait for routing's commit,
+    # which on SQLite needs the write lock).
+    visible = await _visible(request, ctx.principal)
     async with ctx.uow:
         return await results(
             ctx.uow.session,
@@ -76,11 +93,13 @@ async def survey_results(
             queue_id=queue_id,
             channel=channel,
             group_by=group_by,
+            visible=visible,
         )
 
 
 @router.get("/sends", response_model=list[SurveySendOut])
 async def survey_sends(
+    request: Request,
     ctx: Ctx,
     contact_id: Annotated[str | None, Query(max_length=64)] = None,
     status_: Annotated[
@@ -95,8 +114,10 @@ async def survey_sends(
         query = query.where(SurveySend.contact_id == contact_id)
     if status_ is not None:
         query = query.where(SurveySend.status == status_)
+    visible = await _visible(request, ctx.principal)
     async with ctx.uow:
         rows = list(await ctx.uow.session.scalars(query))
+        rows = [r for r in rows if visible is None or visible(r.queue_id)]
         return [SurveySendOut.model_validate(r, from_attributes=True) for r in rows]
 
 

@@ -11,7 +11,7 @@ channel with no data gives zeros, never an error.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Literal
 
@@ -98,8 +98,10 @@ async def results(
     queue_id: str | None = None,
     channel: str | None = None,
     group_by: GroupBy | None = None,
+    visible: Callable[[str | None], bool] | None = None,
 ) -> SurveyResultsOut:
-    """Over the contacts that ended in [start, end)."""
+    """Over the contacts that ended in [start, end) of the queues `visible` lets through
+    (a supervisor's: those of their teams)."""
     query = select(SurveySend).where(SurveySend.ended_at >= start, SurveySend.ended_at < end)
     if agent_id is not None:
         query = query.where(SurveySend.agent_id == agent_id)
@@ -108,6 +110,8 @@ async def results(
     if channel is not None:
         query = query.where(SurveySend.channel == channel)
     sends = list(await session.scalars(query.order_by(SurveySend.ended_at, SurveySend.id)))
+    if visible is not None:
+        sends = [s for s in sends if visible(s.queue_id)]
     answers: list[SurveyAnswer] = []
     answered = [s.id for s in sends if s.status == "answered"]
     for first in range(0, len(answered), 500):  # bounded IN lists
