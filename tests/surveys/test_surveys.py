@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from survey_helpers import (
     SURVEY,
     accept_and_close,
@@ -22,7 +23,11 @@ from survey_helpers import (
     token_in,
 )
 
-from omnidesk.platform.database import utcnow
+from omnidesk.channels.surveys import ConversationSurveys
+from omnidesk.platform.database import SYSTEM, utcnow
+from omnidesk.platform.tenancy import tenant_by_slug
+from omnidesk.surveys.dispatch import SurveyDispatcher
+from omnidesk.surveys.models import SurveyCursor
 
 WEB = {"id": "web", "channels": ["chat"], "name": "Web chat", "steps": [{"target": None}]}
 WIDGET = {"title": "Talk to us", "prechat_fields": [{"key": "name", "label": "Name"}]}
@@ -267,3 +272,43 @@ def test_results_of_an_empty_range_are_zeros_and_bad_ranges_name_the_field(as_us
     )
     assert r.status_code == 422 and r.json()["field"] == "end"
     assert admin.get("/api/v1/surveys/results", params={"group_by": "team"}).status_code == 422
+
+
+def test_a_contact_that_ended_while_surveys_were_down_is_surveyed_after(  # type: ignore[no-untyped-def]
+    client, app, as_user, chat
+) -> None:
+    """The dispatcher reads the event log from its cursor: an end it was not woken for (it
+    was stopped, the process restarted) is surveyed when it starts again, once."""
+    admin = as_user("admin")
+    make_survey(admin)
+    client.portal.call(app.state.surveys.settled)  # its cursor stands at the log's end
+    client.portal.call(app.state.surveys.stop)
+    _, conversation = chat_ended(client, app, as_user, chat)
+    assert sends(admin, conversation["contact_id"]) == []
+
+    again = SurveyDispatcher(
+        app.state.services.db,
+        app.state.services.bus,
+        ConversationSurveys(app.state.conversations),
+        public_url="https://desk.example.com",
+    )
+    app.state.surveys = again  # stopped with the app
+    client.portal.call(again.start)
+    settle(client, app)
+    (row,) = sends(admin, conversation["contact_id"])
+    assert row["status"] == "sent"
+
+    # The whole log read again (another node, a replay): still one survey.
+    async def replay() -> None:
+        session = app.state.services.db.session(SYSTEM)
+        try:
+            tenant = await tenant_by_slug(session, "demo")
+            assert tenant is not None
+            await session.execute(update(SurveyCursor).values(last_seq=0))
+            await session.commit()
+        finally:
+            await session.close()
+        await again.catch_up(tenant.id)
+
+    client.portal.call(replay)
+    assert len(sends(admin, conversation["contact_id"])) == 1

@@ -45,14 +45,13 @@ async def find(db: Database, token: str) -> Open:
     """The survey behind a token, or the reason it cannot be answered."""
     if not token or len(token) > 200:
         raise NotFound("no such survey")
-    session = db.session(SYSTEM)
-    try:
+    # A snapshot: a public page must not take SQLite's write lock to read.
+    async with db.snapshot_session(SYSTEM) as session:
         row = await session.scalar(
             select(SurveySend).where(SurveySend.token_hash == token_hash(token))
         )
         survey = await session.get(Survey, row.survey_id) if row and row.survey_id else None
-    finally:
-        await session.close()
+        session.expunge_all()  # kept as read: the snapshot's rollback would expire them
     if row is None or survey is None:
         raise NotFound("no such survey")
     if row.status == "answered":

@@ -6,6 +6,8 @@ import uuid
 
 from sqlalchemy import select
 
+from omnidesk.crm.repository import insert_ignoring
+from omnidesk.platform import eventlog
 from omnidesk.platform.audit import audit
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.auth.roles import Role
@@ -13,7 +15,7 @@ from omnidesk.platform.database import utcnow
 from omnidesk.platform.errors import Forbidden, Invalid, NotFound
 from omnidesk.platform.uow import UnitOfWork
 from omnidesk.surveys.events import SurveyDefinitionChanged
-from omnidesk.surveys.models import Survey
+from omnidesk.surveys.models import Survey, SurveyCursor
 from omnidesk.surveys.schemas import SurveyIn, SurveyOut, SurveyQuestionOut
 
 
@@ -82,6 +84,7 @@ async def get(uow: UnitOfWork, by: Principal, survey_id: uuid.UUID) -> Survey:
 async def create(uow: UnitOfWork, by: Principal, data: SurveyIn) -> Survey:
     require_admin(by)
     _check(data)
+    await start_cursor(uow, by.tenant_id)
     row = Survey(id=uuid.uuid4(), created_at=utcnow())
     _apply(row, data)
     uow.session.add(row)
@@ -110,6 +113,18 @@ async def delete(uow: UnitOfWork, by: Principal, survey_id: uuid.UUID) -> None:
     await uow.session.flush()
     audit(uow, by, "survey.delete", "survey", survey_id, name=row.name)
     uow.record(SurveyDefinitionChanged(survey_id=survey_id, change="deleted"))
+
+
+async def start_cursor(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+    """With the tenant's first survey the dispatcher starts reading contact ends: from now."""
+    if await uow.session.scalar(select(SurveyCursor.id)) is None:
+        await uow.session.execute(
+            insert_ignoring(uow.session, SurveyCursor, ["tenant_id"]).values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                last_seq=await eventlog.last_seq(uow.session, tenant_id),
+            )
+        )
 
 
 def matching(surveys: list[Survey], channel: str, queue_id: str | None) -> Survey | None:

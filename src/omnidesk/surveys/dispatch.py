@@ -1,16 +1,17 @@
 """Sending a survey when a contact ends.
 
-Routing's `routing.contact_ended` of a contact an agent handled (reason `completed`, an agent on
-it) wakes the dispatcher through the bus; it asks the channels which conversation the contact
-was (ports.py: none for voice, which is not surveyed here) and records exactly one row per
-contact (a unique key: a duplicate announcement changes nothing):
+The dispatcher follows the event log: per tenant it reads routing's `routing.contact_ended`
+after a stored cursor, deals with each, then moves the cursor; the bus only wakes it. So a
+restart or a missed wake-up loses no contact end, and one read twice changes nothing. A
+contact an agent handled (reason `completed`, an agent on it) is surveyed: the channels say
+which conversation it was (ports.py; none for voice, which is not surveyed here) and exactly
+one row per contact is recorded (a unique key):
 - not sent, with the reason, when no enabled survey fits the channel and queue, the customer
   opted out of surveys (or of the channel) or was erased, the conversation has no address, or
   the channel's reply window is closed;
 - else pending with a fresh token (only its SHA-256 is stored), committed before the channel is
   asked to deliver, then sent, or not sent with `send_failed` and the channel's words.
-A pending row left by a crash between the two is delivered with a new token on the next start.
-"""
+A pending row left by a crash between the two is delivered with a new token on the next start."""
 
 from __future__ import annotations
 
@@ -21,23 +22,28 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from omnidesk.crm.models import Customer
+from omnidesk.platform import eventlog
 from omnidesk.platform.bus import EventBus, Subscription
 from omnidesk.platform.database import SYSTEM, Database, utcnow
 from omnidesk.platform.events import Audience, PublishedEvent
 from omnidesk.platform.logging import get_logger
+from omnidesk.platform.tenancy import Tenant
 from omnidesk.platform.uow import UnitOfWork
 from omnidesk.surveys import texts
 from omnidesk.surveys.definitions import matching
 from omnidesk.surveys.events import SurveyNotSent, SurveySent
-from omnidesk.surveys.models import Survey, SurveySend
+from omnidesk.surveys.models import Survey, SurveyCursor, SurveySend
 from omnidesk.surveys.ports import DeliveryFailed, EndedContact, Invitation, SurveyChannels
 
 log = get_logger(__name__)
+ENDED = "routing.contact_ended"
+BATCH = 200
 
 
 def new_token() -> tuple[str, str]:
@@ -70,6 +76,14 @@ def recorded(row: SurveySend) -> SurveySent | SurveyNotSent:
     return SurveySent(survey_id=row.survey_id, **common)
 
 
+def _ended(tenant_id: uuid.UUID, data: dict[str, Any]) -> Ended | None:
+    """The contact end to survey: completed, with the agent who handled it."""
+    agent = data.get("agent_id")
+    if not agent or data.get("reason") != "completed":
+        return None
+    return Ended(tenant_id, str(data["contact_id"]), data.get("queue_id"), str(agent))
+
+
 @dataclass(frozen=True)
 class Ended:
     tenant_id: uuid.UUID
@@ -80,16 +94,23 @@ class Ended:
 
 class SurveyDispatcher:
     def __init__(
-        self, db: Database, bus: EventBus, channels: SurveyChannels, *, public_url: str
+        self,
+        db: Database,
+        bus: EventBus,
+        channels: SurveyChannels,
+        *,
+        public_url: str,
+        batch: int = BATCH,
     ) -> None:
         self.db = db
         self.bus = bus
         self.channels = channels
         self.public_url = public_url.rstrip("/")
-        self._queue: asyncio.Queue[Ended] = asyncio.Queue()
-        self._busy = 0
+        self.batch = batch
+        self._dirty: set[uuid.UUID] = set()
+        self._wake = asyncio.Event()
         self._idle = asyncio.Event()
-        self._idle.set()
+        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
 
@@ -110,38 +131,89 @@ class SurveyDispatcher:
         await self._idle.wait()
 
     def _on_event(self, published: PublishedEvent) -> None:
-        if published.type != "routing.contact_ended":
+        if published.type != ENDED:
             return
-        data = published.payload
-        agent = data.get("agent_id")
-        if not agent or data.get("reason") != "completed":
-            return  # nobody handled it: there is nothing to ask about
+        self._dirty.add(published.tenant_id)
         self._idle.clear()
-        self._busy += 1
-        self._queue.put_nowait(
-            Ended(published.tenant_id, str(data["contact_id"]), data.get("queue_id"), str(agent))
-        )
+        self._wake.set()
 
     async def _run(self) -> None:
         try:
             await self.resume()
+            for tenant_id in await self._tenants():
+                await self._guarded(tenant_id)
         except Exception:
-            log.exception("survey.resume_failed")
+            log.exception("survey.start_failed")
         while True:
-            ended = await self._queue.get()
-            try:
-                await self.handle(ended)
-            except Exception:
-                log.exception("survey.dispatch_failed", contact=ended.contact_id)
-            finally:
-                self._busy -= 1
-                if self._busy == 0:
-                    self._idle.set()
+            if not self._dirty:
+                self._idle.set()
+            await self._wake.wait()
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            for tenant_id in dirty:
+                await self._guarded(tenant_id)
+
+    async def _guarded(self, tenant_id: uuid.UUID) -> None:
+        try:
+            await self.catch_up(tenant_id)
+        except Exception:
+            # The cursor did not move past what failed: the next wake-up reads it again.
+            log.exception("survey.dispatch_failed", tenant=str(tenant_id))
+
+    async def catch_up(self, tenant_id: uuid.UUID) -> None:
+        """Deal with every contact end logged after the tenant's cursor, then move it. The
+        cursor starts when the tenant's first survey is defined: contacts that ended before
+        get none, and a tenant without surveys is not read at all."""
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            while True:
+                cursor, records = await self._read(tenant_id)
+                for record in records:
+                    await self.handle(_ended(tenant_id, record.payload))
+                if not records:
+                    return
+                await self._advance(tenant_id, cursor, records[-1].seq)
+
+    async def _read(self, tenant_id: uuid.UUID) -> tuple[int, list[eventlog.EventRecord]]:
+        async with self.db.snapshot_session(tenant_id) as session:
+            cursor = await session.scalar(select(SurveyCursor.last_seq))
+            if cursor is None:
+                return 0, []  # never had a survey (definitions.py starts the cursor)
+            rows = list(
+                await session.scalars(
+                    select(eventlog.EventRecord)
+                    .where(eventlog.EventRecord.seq > cursor, eventlog.EventRecord.type == ENDED)
+                    .order_by(eventlog.EventRecord.seq)
+                    .limit(self.batch)
+                )
+            )
+            session.expunge_all()  # kept as read: the snapshot's rollback would expire them
+            return cursor, rows
+
+    async def _advance(self, tenant_id: uuid.UUID, cursor: int, seq: int) -> None:
+        session = self.db.session(tenant_id)
+        try:
+            async with UnitOfWork(session, self.bus, tenant_id=tenant_id):
+                # Only from where this reader started: another node that moved it on wins.
+                await session.execute(
+                    update(SurveyCursor).where(SurveyCursor.last_seq == cursor).values(last_seq=seq)
+                )
+        finally:
+            await session.close()
+
+    async def _tenants(self) -> list[uuid.UUID]:
+        session = self.db.session(SYSTEM)
+        try:
+            return list(await session.scalars(select(Tenant.id).where(Tenant.active)))
+        finally:
+            await session.close()
 
     def link(self, token: str) -> str:
         return f"{self.public_url}/s/{token}"
 
-    async def handle(self, ended: Ended) -> None:
+    async def handle(self, ended: Ended | None) -> None:
+        if ended is None:
+            return  # nobody handled it: there is nothing to ask about
         contact = await self.channels.ended_contact(ended.tenant_id, ended.contact_id)
         if contact is None:
             return
@@ -214,12 +286,10 @@ class SurveyDispatcher:
         return None
 
     async def deliver(self, tenant_id: uuid.UUID, send_id: uuid.UUID, token: str) -> None:
-        session = self.db.session(tenant_id)
-        try:
+        async with self.db.snapshot_session(tenant_id) as session:
             row = await session.get(SurveySend, send_id)
             survey = await session.get(Survey, row.survey_id) if row and row.survey_id else None
-        finally:
-            await session.close()
+            session.expunge_all()
         if row is None or row.conversation_id is None:
             return
         language = texts.language_of(row.language)

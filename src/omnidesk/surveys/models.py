@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omnidesk.platform.database import Base, TenantScoped, new_id, utcnow
@@ -81,3 +81,13 @@ class SurveyAnswer(TenantScoped, Base):
     score: Mapped[int | None]
     text: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyCursor(TenantScoped, Base):
+    """The last event-log sequence number the dispatcher has read contact ends up to."""
+
+    __tablename__ = "survey_cursors"
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_survey_cursors_tenant"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)

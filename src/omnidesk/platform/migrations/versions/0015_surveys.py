@@ -1,5 +1,5 @@
-"""surveys: survey definitions, surveys sent (or not) per ended contact, their answers
-(src/omnidesk/surveys).
+"""surveys: survey definitions, surveys sent (or not) per ended contact, their answers, and
+the dispatcher's event-log cursor per tenant (src/omnidesk/surveys).
 
 Revision ID: 0015
 Revises: 0014
@@ -92,7 +92,14 @@ def upgrade() -> None:
         ),
         *_tenant("survey_answers"),
     )
-    for table in ("surveys", "survey_sends", "survey_answers"):
+    op.create_table(
+        "survey_cursors",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.UniqueConstraint("tenant_id", name="uq_survey_cursors_tenant"),
+        *_tenant("survey_cursors"),
+    )
+    for table in ("surveys", "survey_sends", "survey_answers", "survey_cursors"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(batch_op.f(f"ix_{table}_tenant_id"), ["tenant_id"], unique=False)
     with op.batch_alter_table("survey_sends", schema=None) as batch_op:
@@ -104,5 +111,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("survey_answers", "survey_sends", "surveys"):
+    for table in ("survey_cursors", "survey_answers", "survey_sends", "surveys"):
         op.drop_table(table)
