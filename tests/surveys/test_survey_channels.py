@@ -1,7 +1,9 @@
 """Surveys on email and messaging, on both databases: an email contact that ends gets the
 survey by mail through the account's relay (a local aiosmtpd server), threaded and marked
 automatic; a relay that refuses it leaves it recorded as not sent (send_failed); a WhatsApp
-contact whose 24-hour window closed is recorded as not sent (window_closed), nothing sent."""
+contact whose 24-hour window closed is recorded as not sent (window_closed), nothing sent; a
+messaging contact without a window gets the link through its provider, and a customer who
+opted out of surveys gets none (opted_out)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ import hmac
 import json
 import queue
 import smtplib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -25,6 +30,7 @@ from sqlalchemy import update
 from survey_helpers import accept_and_close, available, make_survey, ok, sends, settle, token_in
 
 from omnidesk.channels.conversations.models import Conversation
+from omnidesk.channels.messaging.signature import sign
 from omnidesk.platform.database import SYSTEM, utcnow
 from omnidesk.platform.settings import Settings, load_settings
 
@@ -228,3 +234,88 @@ def test_messaging_outside_its_window_is_not_sent(client, app, as_user, tenants)
     assert row["status"] == "not_sent" and row["reason"] == "window_closed"
     messages = ok(admin.get(f"/api/v1/conversations/{conversation['id']}/messages"))
     assert not any(m["event"] == "survey" for m in messages)
+
+
+class Provider(ThreadingHTTPServer):
+    """A messaging provider on loopback: the JSON bodies of the messages it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: queue.Queue[dict[str, Any]] = queue.Queue()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                provider.sent.put(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"id": "provider-1"}')
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    server = Provider()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_messaging_in_its_window_gets_the_link_and_opting_out_stops_it(  # type: ignore[no-untyped-def]
+    client, app, as_user, tenants, provider
+) -> None:
+    ids = tenants["demo"].ids
+    admin = as_user("admin")
+    ok(admin.post("/api/v1/routing/queues", json=WA_QUEUE), 201)
+    body = {"queues": {"wa": 1}, "capacity": {"messaging": 3}}
+    ok(admin.put(f"/api/v1/routing/agents/{ids['agent1']}", json=body))
+    available(as_user, ids)
+    secret = "gateway-secret-0123456789"
+    account = {
+        "kind": "webhook",
+        "name": "SMS gateway",
+        "queue_id": "wa",
+        "outbound_url": f"http://127.0.0.1:{provider.server_address[1]}/send",
+        "secret": secret,
+    }
+    url = ok(admin.post("/api/v1/channels/accounts", json=account), 201)["webhook_url"]
+    make_survey(admin, channels=["messaging"])
+
+    def inbound(message_id: str) -> dict[str, Any]:
+        raw = json.dumps(
+            {"messages": [{"id": message_id, "from": "+4915112345678", "text": "Hello?"}]}
+        ).encode()
+        client.cookies.clear()
+        r = client.post(
+            url,
+            content=raw,
+            headers={"content-type": "application/json", "X-Omnidesk-Signature": sign(secret, raw)},
+        )
+        assert r.status_code == 200, r.text
+        (conversation,) = ok(admin.get("/api/v1/conversations"))
+        return conversation  # type: ignore[no-any-return]
+
+    conversation = inbound("m-1")
+    accept_and_close(as_user, "agent1", conversation)
+    settle(client, app)
+    sent = provider.sent.get(timeout=15)
+    assert sent["to"] == "+4915112345678" and "/s/" in sent["text"]
+    (row,) = sends(admin, conversation["contact_id"])
+    assert row["status"] == "sent" and row["channel"] == "messaging"
+
+    # The customer opts out of surveys: their next contact's survey is not sent, with why.
+    consent = {"opt_out": {"surveys": True}, "source": "phone call"}
+    ok(admin.put(f"/api/v1/crm/customers/{conversation['customer_id']}/consent", json=consent))
+    conversation = inbound("m-2")
+    accept_and_close(as_user, "agent1", conversation)
+    settle(client, app)
+    (row,) = sends(admin, conversation["contact_id"])
+    assert row["status"] == "not_sent" and row["reason"] == "opted_out"
+    assert provider.sent.empty()
