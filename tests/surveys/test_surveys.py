@@ -148,6 +148,7 @@ def test_a_chat_that_ends_gets_a_survey_answered_once(client, app, as_user, chat
     client.cookies.clear()
     page = client.get(f"/s/{token}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store"
     assert "<form" in page.text and 'name="overall"' in page.text and "<legend" in page.text
     assert "http" not in page.text.split("<main>")[0].replace('content="width', "")
     assert 'lang="de"' in client.get(f"/s/{token}?lang=de").text

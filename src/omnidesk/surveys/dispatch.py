@@ -44,6 +44,7 @@ from omnidesk.surveys.ports import DeliveryFailed, EndedContact, Invitation, Sur
 log = get_logger(__name__)
 ENDED = "routing.contact_ended"
 BATCH = 200
+RETRY_SECONDS = 5.0
 
 
 def new_token() -> tuple[str, str]:
@@ -157,8 +158,14 @@ class SurveyDispatcher:
         try:
             await self.catch_up(tenant_id)
         except Exception:
-            # The cursor did not move past what failed: the next wake-up reads it again.
+            # The cursor did not move past what failed: it is read again after a pause (or
+            # on the next wake-up), and nothing later of this tenant is skipped meanwhile.
             log.exception("survey.dispatch_failed", tenant=str(tenant_id))
+            asyncio.get_running_loop().call_later(RETRY_SECONDS, self._retry, tenant_id)
+
+    def _retry(self, tenant_id: uuid.UUID) -> None:
+        self._dirty.add(tenant_id)
+        self._wake.set()
 
     async def catch_up(self, tenant_id: uuid.UUID) -> None:
         """Deal with every contact end logged after the tenant's cursor, then move it. The
@@ -306,6 +313,9 @@ class SurveyDispatcher:
             await self.channels.deliver(tenant_id, invitation)
         except DeliveryFailed as exc:
             failure = exc.detail[:300]
+        except Exception as exc:  # a channel's own error: recorded, not left pending
+            log.exception("survey.delivery_failed", send=str(send_id))
+            failure = f"{type(exc).__name__}: {exc}"[:300]
         session = self.db.session(tenant_id)
         try:
             async with UnitOfWork(session, self.bus, tenant_id=tenant_id) as uow:

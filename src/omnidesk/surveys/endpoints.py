@@ -41,6 +41,12 @@ public_router = APIRouter(prefix="/surveys", tags=["surveys"])
 page_router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Path(min_length=1, max_length=200)]
 MAX_RANGE_DAYS = 3660
+# The page's address is the credential: never cached, never sent on as a Referer.
+PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _html(body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status_code, headers=PAGE_HEADERS)
 
 
 async def _visible(request: Request, by: Principal) -> Callable[[str | None], bool] | None:
@@ -202,7 +208,7 @@ def _language(request: Request, fallback: str | None) -> str:
 
 def _refusal_page(request: Request, error: DomainError) -> HTMLResponse:
     key = {404: "unknown", 409: "answered", 410: "expired"}.get(error.status, "unknown")
-    return HTMLResponse(page.message(_language(request, None), key), status_code=error.status)
+    return _html(page.message(_language(request, None), key), error.status)
 
 
 @page_router.get("/s/{token}", response_class=HTMLResponse)
@@ -214,7 +220,7 @@ async def survey_page(token: Token, request: Request) -> HTMLResponse:
     shown = answers.form(found).model_copy(
         update={"language": _language(request, found.send.language)}
     )
-    return HTMLResponse(page.survey_form(shown, str(request.url.path)))
+    return _html(page.survey_form(shown, str(request.url.path)))
 
 
 @page_router.post("/s/{token}", response_class=HTMLResponse)
@@ -240,7 +246,7 @@ async def survey_page_answer(token: Token, request: Request) -> HTMLResponse:
     except Invalid as error:
         shown = answers.form(found).model_copy(update={"language": language})
         body = page.survey_form(shown, str(request.url.path), error=error.detail, given=given)
-        return HTMLResponse(body, status_code=422)
+        return _html(body, 422)
     except DomainError as error:
         return _refusal_page(request, error)
-    return HTMLResponse(page.message(language, "thanks"))
+    return _html(page.message(language, "thanks"))

@@ -29,8 +29,8 @@ class SurveySent(_SendEvent):
 
 @event_type("survey.not_sent", subject="survey_send")
 class SurveyNotSent(_SendEvent):
-    """`reason`: no_survey, no_agent, no_conversation, window_closed, no_address, opted_out,
-    customer_erased, send_failed."""
+    """`reason`: no_survey, opted_out, customer_erased, no_address, window_closed,
+    send_failed (docs/surveys.md)."""
 
     survey_id: uuid.UUID | None
     reason: str
