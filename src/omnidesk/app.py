@@ -280,6 +280,8 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     )
     # The chat widget runs on customers' sites: its public endpoints answer cross-origin.
     app.add_middleware(WidgetCorsMiddleware, prefix=f"{API_PREFIX}/chat/widget/")
+    # ... and so does a survey the widget shows (the token is the credential, no cookies).
+    app.add_middleware(WidgetCorsMiddleware, prefix=f"{API_PREFIX}/surveys/responses/")
     app.add_middleware(MetricsMiddleware, api_prefix=API_PREFIX)
     app.include_router(probes)
     app.include_router(survey_page_router)

@@ -152,7 +152,17 @@ def test_a_chat_that_ends_gets_a_survey_answered_once(client, app, as_user, chat
     assert "<form" in page.text and 'name="overall"' in page.text and "<legend" in page.text
     assert "http" not in page.text.split("<main>")[0].replace('content="width', "")
     assert 'lang="de"' in client.get(f"/s/{token}?lang=de").text
-    form = ok(client.get(f"{RESPONSES}/{token}"))
+    # The widget shows the survey itself, from the customer's site: cross-origin, no cookies.
+    site = {"origin": "https://shop.example"}
+    preflight = client.options(
+        f"{RESPONSES}/{token}",
+        headers={**site, "access-control-request-method": "POST"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+    asked = client.get(f"{RESPONSES}/{token}", headers=site)
+    assert asked.headers["access-control-allow-origin"] == "https://shop.example"
+    form = ok(asked)
     assert [(q["id"], q["min"], q["max"]) for q in form["questions"]][:3] == [
         ("overall", 1, 5),
         ("recommend", 0, 10),
