@@ -21,8 +21,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -77,12 +76,14 @@ def recorded(row: SurveySend) -> SurveySent | SurveyNotSent:
     return SurveySent(survey_id=row.survey_id, **common)
 
 
-def _ended(tenant_id: uuid.UUID, data: dict[str, Any]) -> Ended | None:
+def _ended(tenant_id: uuid.UUID, record: eventlog.EventRecord) -> Ended | None:
     """The contact end to survey: completed, with the agent who handled it."""
+    data = record.payload
     agent = data.get("agent_id")
     if not agent or data.get("reason") != "completed":
         return None
-    return Ended(tenant_id, str(data["contact_id"]), data.get("queue_id"), str(agent))
+    at = record.occurred_at if record.occurred_at.tzinfo else record.occurred_at.replace(tzinfo=UTC)
+    return Ended(tenant_id, str(data["contact_id"]), data.get("queue_id"), str(agent), at)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Ended:
     contact_id: str
     queue_id: str | None
     agent_id: str
+    at: datetime  # when the contact ended (results count it in that range)
 
 
 class SurveyDispatcher:
@@ -176,7 +178,7 @@ class SurveyDispatcher:
             while True:
                 cursor, records = await self._read(tenant_id)
                 for record in records:
-                    await self.handle(_ended(tenant_id, record.payload))
+                    await self.handle(_ended(tenant_id, record))
                 if not records:
                     return
                 await self._advance(tenant_id, cursor, records[-1].seq)
@@ -259,7 +261,7 @@ class SurveyDispatcher:
             customer_id=contact.customer_id,
             conversation_id=contact.conversation_id,
             language=texts.language_of(contact.language),
-            ended_at=now,
+            ended_at=ended.at,
         )
         reason = await self._refusal(uow, survey, contact)
         if reason is not None or survey is None:
