@@ -36,6 +36,7 @@ from omnidesk.channels.messaging.endpoints import BODY_MODELS as MESSAGING_BODIE
 from omnidesk.channels.messaging.endpoints import router as messaging_router
 from omnidesk.channels.messaging.webhook import WebhookAdapter
 from omnidesk.channels.messaging.whatsapp import WhatsAppAdapter
+from omnidesk.channels.surveys import ConversationSurveys
 from omnidesk.channels.switching import CallbackTarget, ConversationTarget, ConversationTranscripts
 from omnidesk.channels.voice.call_endpoints import router as call_router
 from omnidesk.channels.voice.endpoints import router as voice_router
@@ -80,6 +81,11 @@ from omnidesk.routing.erasure import RoutingPersonalData
 from omnidesk.routing.presence import PresenceWatcher
 from omnidesk.routing.service import RoutingService
 from omnidesk.routing.views import RoutingView
+from omnidesk.surveys.dispatch import SurveyDispatcher
+from omnidesk.surveys.endpoints import page_router as survey_page_router
+from omnidesk.surveys.endpoints import public_router as survey_public_router
+from omnidesk.surveys.endpoints import router as survey_router
+from omnidesk.surveys.erasure import SurveyPersonalData
 from omnidesk.wfm.endpoints import router as wfm_router
 from omnidesk.wfm.forecasting.endpoints import router as forecasting_router
 from omnidesk.wfm.scheduling.endpoints import router as scheduling_router
@@ -113,6 +119,8 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     messaging_router,
     chat_router,
     chat_admin_router,
+    survey_router,
+    survey_public_router,
 )
 # Errors of the pure core carry their status and code as plain data; the platform renders them
 # like its own (platform/errors.py, Problem).
@@ -166,6 +174,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             RoutingPersonalData(),
             VoicePersonalData(settings.data_dir),
             ConversationPersonalData(settings.data_dir),
+            SurveyPersonalData(),
         )
         app.state.crm = CrmRuntime(db, services.bus, holders)
         app.state.crm.start()
@@ -223,6 +232,14 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             reopen_window_seconds=settings.email_reopen_window_seconds,
         )
         await app.state.email.start()
+        # Post-contact surveys: sent into the ended contact's conversation (channels/surveys.py).
+        app.state.surveys = SurveyDispatcher(
+            db,
+            services.bus,
+            ConversationSurveys(app.state.conversations),
+            public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        )
+        app.state.surveys.start()
         app.state.voice = None
         if settings.voice_enabled:
             app.state.voice = await start_voice(settings, services, app.state.routing)
@@ -233,6 +250,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             if app.state.voice is not None:
                 await stop_voice(app.state.voice)
             app.state.presence.close()
+            await app.state.surveys.stop()
             await app.state.email.stop()
             await app.state.chat_hub.stop()
             await app.state.conversations.stop()
@@ -269,8 +287,11 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
     )
     # The chat widget runs on customers' sites: its public endpoints answer cross-origin.
     app.add_middleware(WidgetCorsMiddleware, prefix=f"{API_PREFIX}/chat/widget/")
+    # ... and so does a survey the widget shows (the token is the credential, no cookies).
+    app.add_middleware(WidgetCorsMiddleware, prefix=f"{API_PREFIX}/surveys/responses/")
     app.add_middleware(MetricsMiddleware, api_prefix=API_PREFIX)
     app.include_router(probes)
+    app.include_router(survey_page_router)
     # The browser app at "/": every GET outside the API and the operations endpoints.
     app.add_middleware(WebAppMiddleware, directory=settings.web_dir or default_web_dir())
     for router in API_ROUTERS:

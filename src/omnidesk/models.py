@@ -11,6 +11,7 @@ from omnidesk.platform import audit, eventlog, tenancy
 from omnidesk.platform.auth import models as auth_models
 from omnidesk.platform.database import Base
 from omnidesk.routing import models as routing_models
+from omnidesk.surveys import models as survey_models
 from omnidesk.wfm.forecasting import models as forecasting_models
 from omnidesk.wfm.scheduling import models as scheduling_models
 
@@ -28,6 +29,7 @@ __all__ = [
     "knowledge_models",
     "routing_models",
     "scheduling_models",
+    "survey_models",
     "tenancy",
     "voice_models",
 ]

@@ -48,6 +48,12 @@ CRM = "/api/v1/crm"
 CUSTOMER = f"{CRM}/customers/{{customer_id}}"
 THREAD = "/api/v1/im/threads/{thread_id}"
 ARTICLE = "/api/v1/knowledge/articles/{article_id}"
+SURVEY = "/api/v1/surveys/definitions/{survey_id}"
+SURVEY_BODY = {
+    "name": "Hijacked",
+    "channels": ["chat"],
+    "questions": [{"id": "q", "kind": "csat", "text": "?"}],
+}
 CHANNELS = "/api/v1/channels"
 CONVERSATION = "/api/v1/conversations/{conversation_id}"
 # Providers' webhooks are addressed to one account by id and authenticated by its signature, not
@@ -72,6 +78,12 @@ VISITOR_ROUTES = {
     ("POST", f"{WIDGET}/offline"),
     ("POST", f"{WIDGET}/transcript"),
     ("WEBSOCKET", f"{WIDGET}/socket"),
+    # A sent survey: its unguessable token is the credential, whoever the tenant
+    # (tests/surveys/test_surveys.py: unknown 404, answered 409, expired 410).
+    ("GET", "/api/v1/surveys/responses/{token}"),
+    ("POST", "/api/v1/surveys/responses/{token}"),
+    ("GET", "/s/{token}"),
+    ("POST", "/s/{token}"),
 }
 
 # (method, route) -> (path parameter sets, body). "B:x" is tenant B's row x, "A:x" the caller's own;
@@ -119,6 +131,9 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("GET", ARTICLE): ([{"article_id": "B:article"}], None),
     ("PUT", ARTICLE): ([{"article_id": "B:article"}], {"title": "Hijacked"}),
     ("DELETE", ARTICLE): ([{"article_id": "B:article"}], None),
+    ("GET", SURVEY): ([{"survey_id": "B:survey"}], None),
+    ("PUT", SURVEY): ([{"survey_id": "B:survey"}], SURVEY_BODY),
+    ("DELETE", SURVEY): ([{"survey_id": "B:survey"}], None),
     ("POST", "/api/v1/routing/agents/{user_id}/state"): (
         [{"user_id": "B:agent1"}],
         {"state": "offline"},
@@ -304,7 +319,7 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     },
 }
 # Routes agents may not use at all: they are refused (403) before any lookup, reads included.
-STAFF_ONLY_PREFIXES = ("/api/v1/wfm/", "/api/v1/voice/")
+STAFF_ONLY_PREFIXES = ("/api/v1/wfm/", "/api/v1/voice/", "/api/v1/surveys/")
 # ... except schedules, profiles and adherence: agents read their own there (the rest is 404);
 # their own SIP credential and softphones; and the calls they are on.
 AGENT_READABLE_PREFIXES = (
@@ -355,6 +370,9 @@ LISTS = {
     "/api/v1/im/hands",
     "/api/v1/im/contacts",
     "/api/v1/knowledge/articles",
+    "/api/v1/surveys/definitions",
+    "/api/v1/surveys/results",
+    "/api/v1/surveys/sends",
     "/api/v1/conversations",
     "/api/v1/channels/settings",
     "/api/v1/channels/accounts",
@@ -522,6 +540,9 @@ def _im_b(admin_b: Any, agent_b: Any, ids: dict[str, str]) -> None:
     article = admin_b.post("/api/v1/knowledge/articles", json={"title": "B only"})
     assert article.status_code == 201, article.text
     ids["B:article"] = article.json()["id"]
+    survey = admin_b.post("/api/v1/surveys/definitions", json={**SURVEY_BODY, "name": "B only"})
+    assert survey.status_code == 201, survey.text
+    ids["B:survey"] = survey.json()["id"]
 
 
 def _channels_b(admin_b: Any, ids: dict[str, str]) -> None:

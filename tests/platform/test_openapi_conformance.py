@@ -72,6 +72,12 @@ SEMANTIC = [
     "PUT /api/v1/channels/accounts/{account_id}/widget",
     # The tenant's report time zone is an IANA name.
     "PUT /api/v1/analytics/settings",
+    # A survey's question ids and channels are each named once; a results range ends after
+    # it starts; an answer fits its question's scale and names the survey's questions.
+    "POST /api/v1/surveys/definitions",
+    "PUT /api/v1/surveys/definitions/{survey_id}",
+    "GET /api/v1/surveys/results",
+    "POST /api/v1/surveys/responses/{token}",
 ]
 CONFIG = f"""
 # One seed: a failure here reproduces, and CI does not fail by luck.

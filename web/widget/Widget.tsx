@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { ApiError, clientId, type ChatMessage, type WidgetApi, type WidgetConfig } from "./api";
+import { ApiError, clientId, type ChatMessage, type SurveyForm, type WidgetApi, type WidgetConfig } from "./api";
 import { Connection, type Incoming } from "./connection";
 import { type Key, pickLanguage, text } from "./i18n";
-import { Transcript } from "./transcript";
+import { surveyAnswers, surveyPrompt, surveyToken, Transcript } from "./transcript";
 
 type Stage = "loading" | "prechat" | "chat" | "offline" | "offline-sent" | "refused";
 type QueueState = Extract<Incoming, { type: "queue" }>;
@@ -19,6 +19,107 @@ function waitText(language: string, queue: QueueState | null): string | null {
     queue.estimated_wait_seconds == null ? null : Math.max(1, Math.round(queue.estimated_wait_seconds / 60));
   const position = queue.position ?? "?";
   return minutes === null ? text(language, "place", { position }) : text(language, "placeWait", { position, minutes });
+}
+
+// The post-contact survey's invitation: its words, then the survey itself (its questions from
+// the server, answered here), or a button that opens the survey page when it cannot be shown.
+type SurveyStage = "loading" | "form" | "sending" | "done" | "answered" | "expired" | "link";
+
+type Say = (key: Key, vars?: Record<string, string | number>) => string;
+
+function SurveyCard({ api, message, say }: { api: WidgetApi; message: string | null; say: Say }) {
+  const { words, url } = surveyPrompt(message);
+  const token = url ? surveyToken(url) : null;
+  const [form, setForm] = useState<SurveyForm | null>(null);
+  const [stage, setStage] = useState<SurveyStage>(token ? "loading" : "link");
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [problem, setProblem] = useState<string | null>(null);
+  const refused = (e: unknown): SurveyStage =>
+    e instanceof ApiError && e.status === 409 ? "answered" : e instanceof ApiError && e.status === 410 ? "expired" : "link";
+
+  useEffect(() => {
+    if (!token) return;
+    api
+      .survey<SurveyForm>(token)
+      .then((found) => {
+        setForm(found);
+        setStage("form");
+      })
+      .catch((e) => setStage(refused(e)));
+  }, [token]);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (!form || !token) return;
+    setStage("sending");
+    try {
+      await api.survey(token, surveyAnswers(form, values));
+      setStage("done");
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 422) {
+        setProblem(say("surveyCheck"));
+        setStage("form");
+      } else {
+        setStage(refused(e));
+      }
+    }
+  }
+
+  const choose = (id: string, value: string) => setValues((v) => ({ ...v, [id]: value }));
+  return (
+    <>
+      {words}
+      {(stage === "form" || stage === "sending") && form && (
+        <form class="fields survey" onSubmit={(e) => void submit(e)} data-testid="survey-form">
+          {form.questions.map((q) =>
+            q.kind === "text" ? (
+              <label key={q.id}>
+                {q.text}
+                <textarea
+                  name={q.id}
+                  maxLength={5000}
+                  required={q.required}
+                  value={values[q.id] ?? ""}
+                  onInput={(e) => choose(q.id, (e.target as HTMLTextAreaElement).value)}
+                />
+              </label>
+            ) : (
+              <fieldset key={q.id}>
+                <legend>{q.text}</legend>
+                <div class="scale">
+                  {Array.from({ length: (q.max ?? 0) - (q.min ?? 0) + 1 }, (_, i) => String((q.min ?? 0) + i)).map((n) => (
+                    <label key={n}>
+                      <input
+                        type="radio"
+                        name={q.id}
+                        value={n}
+                        required={q.required}
+                        checked={values[q.id] === n}
+                        onChange={() => choose(q.id, n)}
+                      />
+                      {n}
+                    </label>
+                  ))}
+                </div>
+              </fieldset>
+            ),
+          )}
+          {problem && <p role="alert">{problem}</p>}
+          <button type="submit" disabled={stage === "sending"}>
+            {say("send")}
+          </button>
+        </form>
+      )}
+      {stage === "done" && <p role="status">{say("surveyThanks")}</p>}
+      {stage === "answered" && <p role="status">{say("surveyAnswered")}</p>}
+      {stage === "expired" && <p role="status">{say("surveyExpired")}</p>}
+      {(stage === "link" || stage === "loading") && url && (
+        <a class="survey-link" href={url} target="_blank" rel="noopener noreferrer" data-testid="survey-link">
+          {say("surveyOpen")}
+        </a>
+      )}
+    </>
+  );
 }
 
 export function Widget({ api, startOpen = false }: WidgetProps) {
@@ -317,7 +418,7 @@ export function Widget({ api, startOpen = false }: WidgetProps) {
                     data-from={m.from}
                   >
                     <span class="sr-only">{m.from === "agent" ? say("fromAgent") : say("fromYou")}</span>
-                    {m.text}
+                    {m.form === "survey" ? <SurveyCard api={api} message={m.text} say={say} /> : m.text}
                     {m.attachments.map((a) => (
                       <button type="button" class="file" key={a.id} onClick={() => void openFile(a.id, a.filename)}>
                         {a.filename}

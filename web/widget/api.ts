@@ -11,6 +11,7 @@ export type History = components["schemas"]["ChatHistoryOut"];
 export type Sent = components["schemas"]["ChatSentOut"];
 export type OfflineSent = components["schemas"]["ChatOfflineOut"];
 export type TranscriptSent = components["schemas"]["ChatTranscriptOut"];
+export type SurveyForm = components["schemas"]["SurveyFormOut"];
 
 export interface Identity {
   visitorToken?: string;
@@ -122,6 +123,19 @@ export class WidgetApi {
     });
     if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
     return response.blob();
+  }
+
+  /** A survey sent into the conversation, by its link's token: its questions (GET) or the
+   * answers (POST). Public: the token is the credential, no visitor headers. */
+  async survey<T>(token: string, answers?: Record<string, number | string>): Promise<T> {
+    const init: RequestInit = { method: answers ? "POST" : "GET", mode: "cors", credentials: "omit" };
+    if (answers) {
+      init.body = JSON.stringify({ answers });
+      init.headers = { "Content-Type": "application/json" };
+    }
+    const response = await fetch(`${this.server}/api/v1/surveys/responses/${encodeURIComponent(token)}`, init);
+    if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
+    return (await response.json()) as T;
   }
 
   socketUrl(): string {

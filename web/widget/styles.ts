@@ -22,6 +22,12 @@ header button { background: transparent; color: inherit; border: 0; font-size: 2
 .msg.visitor { align-self: flex-end; background: var(--odw-colour); color: var(--odw-text); }
 .msg.agent { align-self: flex-start; background: #eef1f4; }
 .msg.form { background: #fff8e1; color: #3d3300; border: 1px solid #f0d98a; }
+.survey-link { display: block; margin-top: 6px; font-weight: 600; color: inherit; }
+form.survey { margin-top: 8px; }
+form.survey fieldset { border: 0; margin: 0; padding: 0; }
+form.survey legend { font-size: 13px; margin-bottom: 4px; }
+form.survey .scale { display: flex; flex-wrap: wrap; gap: 4px; }
+form.survey .scale label { flex-direction: column; align-items: center; min-width: 22px; }
 .msg .meta { display: block; font-size: 11px; opacity: .8; margin-top: 2px; }
 .msg button.file { background: none; border: 0; padding: 0; color: inherit; text-decoration: underline; cursor: pointer; }
 .status { color: #4a525c; font-size: 12px; margin: 8px 0 0; }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "./api";
 import { Connection, type Handlers } from "./connection";
-import { Transcript } from "./transcript";
+import { surveyAnswers, surveyPrompt, surveyToken, Transcript } from "./transcript";
 
 function message(id: string, at: string, extra: Partial<ChatMessage> = {}): ChatMessage {
   return {
@@ -64,5 +64,39 @@ describe("Connection", () => {
     expect(got).toEqual(["snap:a", "b"]);
     expect(c.lastEventId).toBe(7);
     c.stop();
+  });
+});
+
+describe("surveyPrompt", () => {
+  it("splits a survey invitation into its words and its link", () => {
+    const text = "How did we do?\nhttps://desk.example.com/s/AbC_12-x";
+    expect(surveyPrompt(text)).toEqual({ words: "How did we do?", url: "https://desk.example.com/s/AbC_12-x" });
+    expect(surveyPrompt("No link here")).toEqual({ words: "No link here", url: null });
+  });
+});
+
+describe("survey answers", () => {
+  it("takes the token from the link and sends scores as numbers, text as text, blanks not at all", () => {
+    expect(surveyToken("https://desk.example.com/s/AbC_12-x")).toBe("AbC_12-x");
+    const q = (id: string, kind: "csat" | "nps" | "ces" | "text") => ({
+      id,
+      kind,
+      text: id,
+      required: false,
+      min: null,
+      max: null,
+    });
+    const form = {
+      survey: "s",
+      intro: null,
+      language: "en",
+      expires_at: null,
+      questions: [q("overall", "csat"), q("recommend", "nps"), q("comment", "text"), q("effort", "ces")],
+    };
+    expect(surveyAnswers(form, { overall: "4", recommend: "0", comment: " Fine ", effort: "" })).toEqual({
+      overall: 4,
+      recommend: 0,
+      comment: "Fine",
+    });
   });
 });

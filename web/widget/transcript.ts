@@ -1,7 +1,7 @@
 // The transcript as the widget holds it: messages by id, in order, each once. The socket's
 // snapshot replaces it; events and the answers to the visitor's own sends are merged in, and a
 // message the visitor is still sending (known by its client id) is replaced by the stored one.
-import type { ChatMessage } from "./api";
+import type { ChatMessage, SurveyForm } from "./api";
 
 export interface Pending {
   clientId: string;
@@ -38,4 +38,26 @@ export class Transcript {
       .filter((m) => m.from === "agent" && m.status !== "read" && !reported.has(m.id))
       .map((m) => m.id);
   }
+}
+
+// A survey invitation (form "survey"): its words and the link to the survey page, which the
+// widget shows as a button rather than as a bare address.
+export function surveyPrompt(text: string | null): { words: string; url: string | null } {
+  const url = (text ?? "").match(/https?:\/\/\S+\/s\/[A-Za-z0-9_-]+/)?.[0] ?? null;
+  return { words: (url ? (text ?? "").replace(url, "") : (text ?? "")).trim(), url };
+}
+
+export function surveyToken(url: string): string | null {
+  return url.match(/\/s\/([A-Za-z0-9_-]+)$/)?.[1] ?? null;
+}
+
+// What the visitor chose, as the answer's body: scores as numbers, text as given, unanswered
+// questions left out.
+export function surveyAnswers(form: SurveyForm, values: Record<string, string>): Record<string, number | string> {
+  const answers: Record<string, number | string> = {};
+  for (const q of form.questions) {
+    const value = (values[q.id] ?? "").trim();
+    if (value) answers[q.id] = q.kind === "text" ? value : Number(value);
+  }
+  return answers;
 }

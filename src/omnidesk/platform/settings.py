@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     auto_migrate: bool = True
+    # The address customers reach this server at (links in survey invitations), e.g.
+    # https://desk.example.com; unset: http://{host}:{port}.
+    public_url: str | None = None
 
     session_cookie_name: str = "omnidesk_session"
     csrf_cookie_name: str = "omnidesk_csrf"

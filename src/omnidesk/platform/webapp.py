@@ -16,8 +16,9 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-# Paths the app never answers: the API, its documents and the operations endpoints.
-RESERVED = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics")
+# Paths the app never answers: the API, survey pages, its documents and the operations
+# endpoints.
+RESERVED = ("/api/", "/s/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
 MISSING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Omnidesk: desk not built</title></head>

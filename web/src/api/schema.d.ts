@@ -1972,6 +1972,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/surveys/definitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Surveys */
+        get: operations["list_surveys_api_v1_surveys_definitions_get"];
+        put?: never;
+        /** Create Survey */
+        post: operations["create_survey_api_v1_surveys_definitions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/definitions/{survey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Survey */
+        get: operations["get_survey_api_v1_surveys_definitions__survey_id__get"];
+        /** Update Survey */
+        put: operations["update_survey_api_v1_surveys_definitions__survey_id__put"];
+        post?: never;
+        /** Delete Survey */
+        delete: operations["delete_survey_api_v1_surveys_definitions__survey_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/responses/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Survey Form
+         * @description The questions of a sent survey (what a client such as the chat widget shows).
+         */
+        get: operations["survey_form_api_v1_surveys_responses__token__get"];
+        put?: never;
+        /**
+         * Answer Survey
+         * @description Answer once: a second answer is 409, an unknown token 404, an expired survey 410.
+         */
+        post: operations["answer_survey_api_v1_surveys_responses__token__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Survey Results
+         * @description Counts, CSAT, NPS, CES and free-text answers of the contacts that ended in the range.
+         */
+        get: operations["survey_results_api_v1_surveys_results_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/sends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Survey Sends
+         * @description Surveys sent, answered or not sent (with the reason), newest first.
+         */
+        get: operations["survey_sends_api_v1_surveys_sends_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/teams": {
         parameters: {
             query?: never;
@@ -7357,6 +7458,300 @@ export interface components {
             target?: string | null;
             /** Timeout Seconds */
             timeout_seconds?: number | null;
+        };
+        /** SurveyCes */
+        SurveyCes: {
+            /** Answers */
+            answers: number;
+            /**
+             * Mean
+             * @description mean of 1-7 answers; 0 without answers
+             */
+            mean: number;
+        };
+        /** SurveyCsat */
+        SurveyCsat: {
+            /** Answers */
+            answers: number;
+            /**
+             * Satisfied
+             * @description answers of 4 or 5
+             */
+            satisfied: number;
+            /**
+             * Score
+             * @description satisfied / answers x 100; 0 without answers
+             */
+            score: number;
+        };
+        /**
+         * SurveyFormOut
+         * @description What a customer's client needs to show the survey itself (the widget).
+         */
+        SurveyFormOut: {
+            /** Expires At */
+            expires_at: string | null;
+            /** Intro */
+            intro: string | null;
+            /** Language */
+            language: string;
+            /** Questions */
+            questions: components["schemas"]["SurveyFormQuestion"][];
+            /** Survey */
+            survey: string;
+        };
+        /** SurveyFormQuestion */
+        SurveyFormQuestion: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "csat" | "nps" | "ces" | "text";
+            /** Max */
+            max: number | null;
+            /** Min */
+            min: number | null;
+            /** Required */
+            required: boolean;
+            /** Text */
+            text: string;
+        };
+        /** SurveyIn */
+        SurveyIn: {
+            /** Channels */
+            channels: ("chat" | "email" | "messaging")[];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Expires After Days
+             * @default 7
+             */
+            expires_after_days: number;
+            /**
+             * Intro
+             * @description The invitation's words; none: built-in, translated.
+             */
+            intro?: string | null;
+            /**
+             * Name
+             * @description a name: not blank, no leading or trailing spaces, one line
+             */
+            name: string;
+            /** Questions */
+            questions: components["schemas"]["SurveyQuestionIn"][];
+            /**
+             * Queue Ids
+             * @description The queues it is for; empty: every queue.
+             */
+            queue_ids?: string[];
+        };
+        /** SurveyNps */
+        SurveyNps: {
+            /** Answers */
+            answers: number;
+            /**
+             * Detractors
+             * @description answers of 0 to 6
+             */
+            detractors: number;
+            /** Passives */
+            passives: number;
+            /**
+             * Promoters
+             * @description answers of 9 or 10
+             */
+            promoters: number;
+            /**
+             * Score
+             * @description % promoters - % detractors; 0 without answers
+             */
+            score: number;
+        };
+        /** SurveyOut */
+        SurveyOut: {
+            /** Channels */
+            channels: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Expires After Days */
+            expires_after_days: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Intro */
+            intro: string | null;
+            /** Name */
+            name: string;
+            /** Questions */
+            questions: components["schemas"]["SurveyQuestionOut"][];
+            /** Queue Ids */
+            queue_ids: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** SurveyQuestionIn */
+        SurveyQuestionIn: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "csat" | "nps" | "ces" | "text";
+            /**
+             * Required
+             * @default false
+             */
+            required: boolean;
+            /** Text */
+            text: string;
+        };
+        /** SurveyQuestionOut */
+        SurveyQuestionOut: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "csat" | "nps" | "ces" | "text";
+            /** Required */
+            required: boolean;
+            /** Text */
+            text: string;
+        };
+        /** SurveyResponseIn */
+        SurveyResponseIn: {
+            /**
+             * Answers
+             * @description Question id → a score (csat 1-5, nps 0-10, ces 1-7) or text.
+             */
+            answers: {
+                [key: string]: number | string;
+            };
+        };
+        /** SurveyResponseOut */
+        SurveyResponseOut: {
+            /** Answered */
+            answered: boolean;
+            /** Answers */
+            answers: number;
+        };
+        /** SurveyResultsOut */
+        SurveyResultsOut: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Group By */
+            group_by: ("agent" | "queue" | "channel") | null;
+            /** Not Sent Reasons */
+            not_sent_reasons: {
+                [key: string]: number;
+            };
+            /** Rows */
+            rows: components["schemas"]["SurveyResultsRow"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Texts */
+            texts: components["schemas"]["SurveyText"][];
+            total: components["schemas"]["SurveyResultsRow"];
+        };
+        /** SurveyResultsRow */
+        SurveyResultsRow: {
+            /** Answered */
+            answered: number;
+            ces: components["schemas"]["SurveyCes"];
+            csat: components["schemas"]["SurveyCsat"];
+            /**
+             * Key
+             * @description the agent, queue or channel of this row
+             */
+            key: string | null;
+            /** Not Sent */
+            not_sent: number;
+            nps: components["schemas"]["SurveyNps"];
+            /** Sent */
+            sent: number;
+        };
+        /** SurveySendOut */
+        SurveySendOut: {
+            /** Agent Id */
+            agent_id: string | null;
+            /** Answered At */
+            answered_at: string | null;
+            /** Channel */
+            channel: string;
+            /** Contact Id */
+            contact_id: string;
+            /** Customer Id */
+            customer_id: string | null;
+            /** Detail */
+            detail: string | null;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Queue Id */
+            queue_id: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Sent At */
+            sent_at: string | null;
+            /** Status */
+            status: string;
+            /** Survey Id */
+            survey_id: string | null;
+        };
+        /** SurveyText */
+        SurveyText: {
+            /** Agent Id */
+            agent_id: string | null;
+            /**
+             * Answered At
+             * Format: date-time
+             */
+            answered_at: string;
+            /** Channel */
+            channel: string;
+            /** Question Id */
+            question_id: string;
+            /** Queue Id */
+            queue_id: string | null;
+            /**
+             * Send Id
+             * Format: uuid
+             */
+            send_id: string;
+            /** Text */
+            text: string;
         };
         /**
          * SwitchedFromContact
@@ -17374,6 +17769,579 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_surveys_api_v1_surveys_definitions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyOut"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_survey_api_v1_surveys_definitions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_survey_api_v1_surveys_definitions__survey_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                survey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_survey_api_v1_surveys_definitions__survey_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                survey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_survey_api_v1_surveys_definitions__survey_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                survey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    survey_form_api_v1_surveys_responses__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyFormOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    answer_survey_api_v1_surveys_responses__token__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyResponseIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyResponseOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    survey_results_api_v1_surveys_results_get: {
+        parameters: {
+            query?: {
+                agent_id?: string | null;
+                channel?: ("chat" | "email" | "messaging") | null;
+                /** @description Until (exclusive); default now */
+                end?: string | null;
+                group_by?: ("agent" | "queue" | "channel") | null;
+                queue_id?: string | null;
+                /** @description From (inclusive); default 30 days ago */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyResultsOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    survey_sends_api_v1_surveys_sends_get: {
+        parameters: {
+            query?: {
+                contact_id?: string | null;
+                limit?: number;
+                status?: ("pending" | "sent" | "not_sent" | "answered") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveySendOut"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

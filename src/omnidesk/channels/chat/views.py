@@ -32,6 +32,9 @@ def message_view(row: Message, attachments: list[Attachment]) -> dict[str, Any]:
     external = row.external_id or ""
     form = "prechat" if external.startswith(PRECHAT) else None
     form = "offline" if external.startswith(OFFLINE) else form
+    # A post-contact survey's invitation (channels/surveys.py): the widget shows its link as a
+    # button.
+    form = "survey" if row.event == "survey" else form
     return {
         "id": str(row.id),
         "direction": row.direction,
