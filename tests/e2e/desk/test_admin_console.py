@@ -112,6 +112,12 @@ def test_queue_rule_agent_profile_and_a_stale_edit(admin_page: Page, server: Liv
     expect(error).to_have_count(0)
     page.get_by_label("Timeout of step 1 (seconds, empty on the last step)").fill("30")
     page.get_by_role("button", name="Add a step").click()
+    # The API's refusal lands on the field it names (the id's pattern is the schema's).
+    page.get_by_label("Queue id").fill("bill ing")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator('[data-field-error="id"]')).to_be_visible()
+    expect(page.get_by_label("Queue id")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Queue id").fill("billing")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_test_id("queue-saved")).to_contain_text("billing")
     saved = ok(admin.get("/api/v1/routing/queues/billing"))
