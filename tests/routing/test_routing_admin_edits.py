@@ -95,3 +95,30 @@ def test_queue_versions_survive_a_restart(app, settings, as_user, client, snapsh
         )
         assert r.status_code == 200, r.text
         assert r.json()["version"] == 3
+
+
+
+def test_racing_saves_of_one_version_let_exactly_one_through(app, as_user, client):
+    """Saves made on the same version at the same time (one event loop, all in flight
+    together): one is saved and every other is refused."""
+    import asyncio
+
+    import httpx2
+
+    admin = as_user("admin")
+    assert admin.post("/api/v1/routing/queues", json=QUEUE).status_code == 201
+    headers = admin.headers()
+
+    async def race() -> list[int]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as http:
+
+            async def save(n: int) -> int:
+                body = {**QUEUE, "priority": n, "version": 1}
+                r = await http.put("/api/v1/routing/queues/billing", json=body, headers=headers)
+                return r.status_code
+
+            return sorted(await asyncio.gather(*(save(n) for n in range(6))))
+
+    assert client.portal.call(race) == [200] + [409] * 5
+    assert admin.get("/api/v1/routing/queues/billing").json()["version"] == 2
