@@ -97,7 +97,6 @@ def test_queue_versions_survive_a_restart(app, settings, as_user, client, snapsh
         assert r.json()["version"] == 3
 
 
-
 def test_racing_saves_of_one_version_let_exactly_one_through(app, as_user, client):
     """Saves made on the same version at the same time (one event loop, all in flight
     together): one is saved and every other is refused."""
