@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
+import { AdminConsole } from "./admin/AdminConsole";
 import { AgentDesk } from "./agent/AgentDesk";
 import { whenSessionExpires } from "./api/client";
 import { DeskContext, type Desk } from "./context";
@@ -7,7 +8,7 @@ import { Login } from "./Login";
 import { expose } from "./probe";
 import { RealtimeLink } from "./realtime/connection";
 import { DeskStore } from "./realtime/store";
-import { canSupervise, currentUser, homeOf, type User } from "./session";
+import { canAdminister, canSupervise, currentUser, homeOf, type User } from "./session";
 import { SupervisorConsole } from "./supervisor/SupervisorConsole";
 
 /** Back to the login page, and from there to this very page. */
@@ -61,6 +62,7 @@ function Authenticated({ user, onLanguage }: { user: User; onLanguage: () => voi
   let screen;
   if (path === "/agent") screen = <AgentDesk onLanguage={onLanguage} />;
   else if (path === "/supervisor" && canSupervise(user)) screen = <SupervisorConsole onLanguage={onLanguage} />;
+  else if (path === "/admin" && canAdminister(user)) screen = <AdminConsole onLanguage={onLanguage} />;
   else {
     location.replace(homeOf(user));
     return null;

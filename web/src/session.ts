@@ -33,3 +33,7 @@ export function homeOf(user: User): string {
 export function canSupervise(user: User): boolean {
   return user.role === "admin" || user.role === "supervisor";
 }
+
+export function canAdminister(user: User): boolean {
+  return user.role === "admin";
+}

@@ -31,11 +31,13 @@ from omnidesk.core.routing import (
     UpdateQueue,
 )
 from omnidesk.core.routing.events import Event
+from omnidesk.core.routing.expressions import default_compiler
+from omnidesk.core.routing.rules import RuleSyntaxError
 from omnidesk.directory import repository as directory
 from omnidesk.directory.service import require_admin
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.auth.roles import Role
-from omnidesk.platform.errors import Forbidden, NotFound
+from omnidesk.platform.errors import Conflict, Forbidden, NotFound
 from omnidesk.platform.http import Ctx, received_at
 from omnidesk.platform.openapi import documented as _doc
 from omnidesk.platform.openapi import errors
@@ -57,10 +59,13 @@ from omnidesk.routing.schemas import (
     EventsOut,
     PriorityIn,
     QueueDefinition,
+    QueueSaved,
     QueueUpdate,
     QueueView,
     RejectIn,
     RequeueIn,
+    RuleCheckIn,
+    RuleCheckOut,
     TransferIn,
     WrapUpEndIn,
     WrapUpExtendIn,
@@ -68,6 +73,12 @@ from omnidesk.routing.schemas import (
 from omnidesk.routing.service import RoutingService
 
 router = APIRouter(prefix="/routing", tags=["routing"])
+
+
+class VersionConflict(Conflict):
+    """A save made on a version of the definition that is no longer the current one."""
+
+    code = "version_conflict"
 
 
 def _service(request: Request) -> RoutingService:
@@ -134,22 +145,34 @@ def _require_staff(principal: Principal) -> None:
 # --- queues --------------------------------------------------------------------------------
 
 
+def _queue_view(host: RoutingHost, queue_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "definition": definition,
+        "status": host.engine.queue(queue_id).to_dict(),
+        "version": host.directory.queue_versions.get(queue_id, 1),
+    }
+
+
+def _saved(host: RoutingHost, queue_id: str) -> dict[str, Any]:
+    return {**host.directory.queues[queue_id], "version": host.directory.queue_versions[queue_id]}
+
+
 @router.get("/queues", **_doc(list[QueueView]))
 async def list_queues(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
     async with _committed(request, ctx) as host:
         return [
-            {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
+            _queue_view(host, queue_id, definition)
             for queue_id, definition in sorted(host.directory.queues.items())
         ]
 
 
-@router.post("/queues", **_doc(QueueDefinition, 201, 404, 409))
+@router.post("/queues", **_doc(QueueSaved, 201, 404, 409))
 async def create_queue(request: Request, ctx: Ctx, body: QueueDefinition) -> dict[str, Any]:
     require_admin(ctx.principal)
     queue = QueueDef.from_dict(body.definition(body.id))
     await _run(request, ctx, AddQueue(queue))
     async with _committed(request, ctx) as host:
-        return host.directory.queues[queue.id]
+        return _saved(host, queue.id)
 
 
 @router.get("/queues/{queue_id}", **_doc(QueueView))
@@ -158,18 +181,32 @@ async def get_queue(queue_id: str, request: Request, ctx: Ctx) -> dict[str, Any]
         definition = host.directory.queues.get(queue_id)
         if definition is None:
             raise NotFound(f"queue {queue_id!r} not found")
-        return {"definition": definition, "status": host.engine.queue(queue_id).to_dict()}
+        return _queue_view(host, queue_id, definition)
 
 
-@router.put("/queues/{queue_id}", **_doc(QueueDefinition, 200, 409))
+@router.put("/queues/{queue_id}", **_doc(QueueSaved, 200, 409))
 async def update_queue(
     queue_id: str, request: Request, ctx: Ctx, body: QueueUpdate
 ) -> dict[str, Any]:
     require_admin(ctx.principal)
     queue = QueueDef.from_dict(body.definition(queue_id))
-    await _run(request, ctx, UpdateQueue(queue))
+    expected = body.version
+
+    def current(host: RoutingHost) -> None:
+        # Under the lock, on the state the update applies to: two saves of the same version
+        # cannot both pass. An unknown queue is left to the engine's 404.
+        actual = host.directory.queue_versions.get(queue_id)
+        if expected is not None and queue_id in host.directory.queues and actual != expected:
+            raise VersionConflict(
+                f"queue {queue_id!r} was changed by someone else (version {actual}, "
+                f"this edit was made on version {expected}): reload it and make the edit again",
+                field="version",
+                version=actual,
+            )
+
+    await _run(request, ctx, UpdateQueue(queue), check=current)
     async with _committed(request, ctx) as host:
-        return host.directory.queues[queue_id]
+        return _saved(host, queue_id)
 
 
 @router.delete("/queues/{queue_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
@@ -177,6 +214,22 @@ async def delete_queue(queue_id: str, request: Request, ctx: Ctx) -> Response:
     require_admin(ctx.principal)
     await _run(request, ctx, RemoveQueue(queue_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/rules/check", **_doc(RuleCheckOut, 200, 403))
+async def check_rule(body: RuleCheckIn, ctx: Ctx) -> dict[str, Any]:
+    """Compile a step's rule with the engine's own compiler, without saving anything: for an
+    editor that validates as the admin types. A rule that fails here fails a queue's save with
+    the same message, line and column."""
+    _require_staff(ctx.principal)
+    try:
+        default_compiler(body.rule)
+    except RuleSyntaxError as exc:
+        return {
+            "ok": False,
+            "error": {"message": exc.message, "line": exc.line, "column": exc.column},
+        }
+    return {"ok": True, "error": None}
 
 
 # --- agents --------------------------------------------------------------------------------

@@ -82,6 +82,10 @@ class Directory:
     not (who holds which contact, the channel of a wrap-up, when an agent's state changed)."""
 
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # queue id -> how many times its definition was set (added or updated): the version an
+    # admin's edit names, so a stale save is refused. Kept past a removal, so a queue added
+    # again under the same id does not repeat an earlier version.
+    queue_versions: dict[str, int] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     # contact id -> (queue id, agent id holding it (offered or active) or None); for the
     # audience of events that do not name them (a requeue leaves the agent who held it). The
@@ -157,7 +161,9 @@ class Directory:
         contact_id = str(p.get("contact_id") or "")
         agent_id = str(p.get("agent_id") or "")
         if kind in ("routing.queue_added", "routing.queue_updated"):
-            self.queues[p["queue"]["id"]] = p["queue"]
+            queue_id = p["queue"]["id"]
+            self.queues[queue_id] = p["queue"]
+            self.queue_versions[queue_id] = self.queue_versions.get(queue_id, 0) + 1
         elif kind == "routing.queue_removed":
             self.queues.pop(p["queue_id"], None)
         elif kind in ("routing.agent_added", "routing.agent_updated"):
@@ -259,6 +265,10 @@ class Directory:
         """From a stored routing snapshot: the engine's records (format omnidesk.routing/1)
         plus the host's own `service` part."""
         self.queues = {q["definition"]["id"]: q["definition"] for q in state.get("queues", [])}
+        service = state.get(SERVICE_KEY) or {}
+        # Snapshots from before versions were kept: every queue starts at 1.
+        self.queue_versions = {q: 1 for q in self.queues}
+        self.queue_versions.update(service.get("queue_versions") or {})
         self.agents = {a["definition"]["id"]: a["definition"] for a in state.get("agents", [])}
         self.contacts = {
             c["id"]: (c["queue_id"], c.get("agent_id")) for c in state.get("contacts", [])
@@ -281,7 +291,7 @@ class Directory:
         self._queue_teams = None
 
     def service_state(self) -> dict[str, Any]:
-        return {"agent_state_since": dict(self.since)}
+        return {"agent_state_since": dict(self.since), "queue_versions": dict(self.queue_versions)}
 
     def teams_of_agent(self, agent_id: str) -> set[uuid.UUID]:
         agent = self.agents.get(agent_id) or {}

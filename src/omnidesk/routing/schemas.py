@@ -129,6 +129,7 @@ class QueueFields(Input):
         """The engine's JSON form: only what the client gave, so the engine's defaults apply."""
         data = self.model_dump(mode="json", exclude_unset=True)
         data.pop("id", None)
+        data.pop("version", None)
         return {**data, "id": queue_id}
 
 
@@ -138,6 +139,18 @@ class QueueDefinition(QueueFields):
 
 class QueueUpdate(QueueFields):
     id: Id | None = Field(None, description="Ignored: the path names the queue.")
+    version: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="The queue's version the edit was made on (from GET): when the queue has "
+        "changed since, the save is refused with 409 `version_conflict`. Without it the save "
+        "replaces whatever is there.",
+    )
+
+
+class QueueSaved(QueueDefinition):
+    """A queue's definition as saved, with the version a next edit names."""
+
+    version: int
 
 
 class QueueStatusOut(BaseModel):
@@ -153,6 +166,24 @@ class QueueStatusOut(BaseModel):
 class QueueView(BaseModel):
     definition: QueueDefinition
     status: QueueStatusOut
+    version: int = Field(description="Send it back with PUT to refuse a stale edit.")
+
+
+class RuleCheckIn(Input):
+    rule: Annotated[str, Field(max_length=10_000)]
+
+
+class RuleErrorOut(BaseModel):
+    message: str
+    line: int = Field(description="1-based")
+    column: int = Field(description="1-based")
+
+
+class RuleCheckOut(BaseModel):
+    """Whether a step's rule compiles, with the engine's parser's error when it does not."""
+
+    ok: bool
+    error: RuleErrorOut | None = None
 
 
 # --- agents and contacts as routing shows them ----------------------------------------------

@@ -12,6 +12,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string | null,
     detail: string,
+    /** The whole problem body (RFC 9457): `field`, `errors`, `line`, `version`, … */
+    readonly problem: Record<string, unknown> = {},
   ) {
     super(detail);
   }
@@ -58,5 +60,5 @@ export async function ok<T>(
   if (response.ok) return data as T;
   const problem = (error ?? {}) as { detail?: unknown; code?: string };
   const detail = typeof problem.detail === "string" ? problem.detail : response.statusText;
-  throw new ApiError(response.status, problem.code ?? null, detail);
+  throw new ApiError(response.status, problem.code ?? null, detail, (error ?? {}) as Record<string, unknown>);
 }

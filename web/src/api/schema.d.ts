@@ -1938,6 +1938,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/routing/rules/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Rule
+         * @description Compile a step's rule with the engine's own compiler, without saving anything: for an
+         *     editor that validates as the admin types. A rule that fails here fails a queue's save with
+         *     the same message, line and column.
+         */
+        post: operations["check_rule_api_v1_routing_rules_check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/wrap-ups/{contact_id}/end": {
         parameters: {
             query?: never;
@@ -6733,6 +6755,88 @@ export interface components {
             /** Voicemail Queue */
             voicemail_queue: string | null;
         };
+        /**
+         * QueueSaved
+         * @description A queue's definition as saved, with the version a next edit names.
+         */
+        QueueSaved: {
+            /**
+             * Aging Per Minute
+             * @default 0
+             */
+            aging_per_minute: number;
+            /** Channels */
+            channels: string[];
+            /**
+             * Default Handle Seconds
+             * @default 180
+             */
+            default_handle_seconds: number;
+            /**
+             * Disposition Required
+             * @description Ending a wrap-up of this queue's contacts needs a disposition.
+             * @default false
+             */
+            disposition_required: boolean;
+            hours?: components["schemas"]["HoursIn"] | null;
+            /**
+             * Id
+             * @description ids are 1-64 characters: an ASCII letter or digit, then letters, digits and _.:@+-
+             * @example support
+             */
+            id: string;
+            /** Max Size */
+            max_size?: number | null;
+            /** Max Wait Seconds */
+            max_wait_seconds?: number | null;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /**
+             * Offer Timeout Seconds
+             * @default 30
+             */
+            offer_timeout_seconds: number;
+            on_closed?: components["schemas"]["OverflowIn"] | null;
+            on_full?: components["schemas"]["OverflowIn"] | null;
+            on_max_wait?: components["schemas"]["OverflowIn"] | null;
+            /**
+             * Overflow Waiting On Close
+             * @default false
+             */
+            overflow_waiting_on_close: boolean;
+            /**
+             * Priority
+             * @default 0
+             */
+            priority: number;
+            /**
+             * Selection
+             * @default longest_idle
+             * @enum {string}
+             */
+            selection: "longest_idle" | "most_skilled" | "least_occupied" | "round_robin";
+            /**
+             * Service Level Seconds
+             * @default 20
+             */
+            service_level_seconds: number;
+            /**
+             * Service Level Target
+             * @default 0.8
+             */
+            service_level_target: number;
+            /** Steps */
+            steps?: components["schemas"]["StepIn"][];
+            /** Version */
+            version: number;
+            /** Wrap Up Extension Seconds */
+            wrap_up_extension_seconds?: number | null;
+            /** Wrap Up Seconds */
+            wrap_up_seconds?: number | null;
+        };
         /** QueueStatusOut */
         QueueStatusOut: {
             /** Active */
@@ -6823,6 +6927,11 @@ export interface components {
             service_level_target: number;
             /** Steps */
             steps?: components["schemas"]["StepIn"][];
+            /**
+             * Version
+             * @description The queue's version the edit was made on (from GET): when the queue has changed since, the save is refused with 409 `version_conflict`. Without it the save replaces whatever is there.
+             */
+            version?: number | null;
             /** Wrap Up Extension Seconds */
             wrap_up_extension_seconds?: number | null;
             /** Wrap Up Seconds */
@@ -6832,6 +6941,11 @@ export interface components {
         QueueView: {
             definition: components["schemas"]["QueueDefinition"];
             status: components["schemas"]["QueueStatusOut"];
+            /**
+             * Version
+             * @description Send it back with PUT to refuse a stale edit.
+             */
+            version: number;
         };
         /** ReadIn */
         ReadIn: {
@@ -7017,6 +7131,35 @@ export interface components {
         RowError: {
             /** Field */
             field: string | null;
+            /** Message */
+            message: string;
+        };
+        /** RuleCheckIn */
+        RuleCheckIn: {
+            /** Rule */
+            rule: string;
+        };
+        /**
+         * RuleCheckOut
+         * @description Whether a step's rule compiles, with the engine's parser's error when it does not.
+         */
+        RuleCheckOut: {
+            error?: components["schemas"]["RuleErrorOut"] | null;
+            /** Ok */
+            ok: boolean;
+        };
+        /** RuleErrorOut */
+        RuleErrorOut: {
+            /**
+             * Column
+             * @description 1-based
+             */
+            column: number;
+            /**
+             * Line
+             * @description 1-based
+             */
+            line: number;
             /** Message */
             message: string;
         };
@@ -17293,7 +17436,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QueueDefinition"];
+                    "application/json": components["schemas"]["QueueSaved"];
                 };
             };
             /** @description Malformed request (e.g. the body is not valid JSON) */
@@ -17449,7 +17592,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["QueueDefinition"];
+                    "application/json": components["schemas"]["QueueSaved"];
                 };
             };
             /** @description Malformed request (e.g. the body is not valid JSON) */
@@ -17573,6 +17716,84 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    check_rule_api_v1_routing_rules_check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleCheckIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleCheckOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,7 +3,7 @@ import { useDeskContext } from "../context";
 import { useDesk } from "../hooks";
 import { unreadTotal } from "../im/apply";
 import { t } from "../i18n";
-import { canSupervise, logOut } from "../session";
+import { canAdminister, canSupervise, logOut } from "../session";
 import { ConnectionBadge } from "./Connection";
 import { LanguagePicker } from "./LanguagePicker";
 
@@ -22,6 +22,11 @@ export function Header({ children, onLanguage }: { children?: ComponentChildren;
         {canSupervise(user) && (
           <a href="/supervisor" aria-current={path === "/supervisor" ? "page" : undefined}>
             {t("nav.supervisor")}
+          </a>
+        )}
+        {canAdminister(user) && (
+          <a href="/admin" aria-current={path === "/admin" ? "page" : undefined}>
+            {t("nav.admin")}
           </a>
         )}
         <a href="#messages" class="im-link" data-testid="im-link">

@@ -1,0 +1,327 @@
+import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, ok, type Schemas } from "../api/client";
+import { t } from "../i18n";
+import { numberOrNull } from "./fields";
+import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Problem";
+import { RuleEditor, type RuleState } from "./RuleEditor";
+
+type QueueView = Schemas["QueueView"];
+type Definition = Schemas["QueueDefinition"];
+type Step = Definition["steps"] extends (infer S)[] | undefined ? S : never;
+const CHANNELS = ["voice", "chat", "email"];
+
+interface StepDraft {
+  target: string;
+  timeout: string;
+  rest: Partial<Step>; // what the form does not edit (overflow) is kept as it was
+}
+
+interface Draft {
+  id: string;
+  isNew: boolean;
+  version: number | null;
+  name: string;
+  channels: string[];
+  priority: string;
+  slSeconds: string;
+  slPercent: string;
+  offerTimeout: string;
+  wrapUp: string;
+  dispositionRequired: boolean;
+  steps: StepDraft[];
+  original: Partial<Definition>;
+}
+
+const EMPTY: Draft = {
+  id: "",
+  isNew: true,
+  version: null,
+  name: "",
+  channels: ["chat"],
+  priority: "0",
+  slSeconds: "20",
+  slPercent: "80",
+  offerTimeout: "30",
+  wrapUp: "",
+  dispositionRequired: false,
+  steps: [{ target: "", timeout: "", rest: {} }],
+  original: {},
+};
+
+function draftOf(view: QueueView): Draft {
+  const d = view.definition;
+  return {
+    id: d.id,
+    isNew: false,
+    version: view.version,
+    name: d.name ?? "",
+    channels: [...d.channels],
+    priority: String(d.priority ?? 0),
+    slSeconds: String(d.service_level_seconds ?? 20),
+    slPercent: String(Math.round((d.service_level_target ?? 0.8) * 1000) / 10),
+    offerTimeout: String(d.offer_timeout_seconds ?? 30),
+    wrapUp: d.wrap_up_seconds == null ? "" : String(d.wrap_up_seconds),
+    dispositionRequired: !!d.disposition_required,
+    steps: (d.steps ?? [{}]).map((s) => ({ target: s.target ?? "", timeout: s.timeout_seconds == null ? "" : String(s.timeout_seconds), rest: s })),
+    original: d,
+  };
+}
+
+function bodyOf(d: Draft): Definition {
+  const { id: _id, ...kept } = d.original as Definition;
+  const percent = numberOrNull(d.slPercent);
+  return {
+    ...kept,
+    id: d.id.trim(),
+    name: d.name,
+    channels: d.channels,
+    priority: numberOrNull(d.priority) ?? 0,
+    service_level_seconds: numberOrNull(d.slSeconds) ?? 20,
+    service_level_target: percent === null ? 0.8 : percent / 100,
+    offer_timeout_seconds: numberOrNull(d.offerTimeout) ?? 30,
+    wrap_up_seconds: numberOrNull(d.wrapUp),
+    disposition_required: d.dispositionRequired,
+    steps: d.steps.map((s) => ({ ...s.rest, target: s.target.trim() === "" ? null : s.target, timeout_seconds: numberOrNull(s.timeout) })),
+  };
+}
+
+const SHOWN = new Set(["id", "name", "channels", "priority", "service_level_seconds", "service_level_target", "offer_timeout_seconds", "wrap_up_seconds"]);
+
+/** Queues: channels, priority, service level, offer timeout, wrap-up, disposition and the
+ * steps with their rules. A save names the version it was edited on: a queue someone else
+ * changed since is refused (409 version_conflict) and shown, never overwritten. */
+export function Queues() {
+  const [queues, setQueues] = useState<QueueView[]>([]);
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [rules, setRules] = useState<RuleState[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
+  const [conflict, setConflict] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState("");
+
+  const reload = async () => setQueues(await ok(api.GET("/api/v1/routing/queues")));
+  useEffect(() => void reload().catch((e) => setErrors(errorsOf(e))), []);
+
+  function edit(d: Draft | null) {
+    setErrors({});
+    setConflict(false);
+    setRules(d ? d.steps.map(() => "ok") : []);
+    setDraft(d);
+  }
+
+  async function reopen(id: string) {
+    const view = await ok(api.GET("/api/v1/routing/queues/{queue_id}", { params: { path: { queue_id: id } } }));
+    edit(draftOf(view));
+  }
+
+  async function save(d: Draft) {
+    setBusy(true);
+    setErrors({});
+    setConflict(false);
+    setSaved("");
+    try {
+      const body = bodyOf(d);
+      if (d.isNew) await ok(api.POST("/api/v1/routing/queues", { body }));
+      else await ok(api.PUT("/api/v1/routing/queues/{queue_id}", { params: { path: { queue_id: d.id } }, body: { ...body, version: d.version } }));
+      setSaved(d.id);
+      edit(null);
+      await reload();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "version_conflict") setConflict(true);
+      setErrors(errorsOf(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const setStep = (i: number, change: Partial<StepDraft>) => {
+    if (!draft) return;
+    const steps = [...draft.steps];
+    steps[i] = { ...steps[i], ...change };
+    setDraft({ ...draft, steps });
+  };
+  const set = (name: keyof Draft) => (e: Event) => setDraft({ ...(draft as Draft), [name]: (e.target as HTMLInputElement).value });
+  const invalid = rules.some((r) => r !== "ok");
+  const text = (name: keyof Draft, label: string, field: string, type: "number" | "text" = "number", extra: Record<string, unknown> = {}) => {
+    const attrs = {
+      type,
+      value: draft?.[name] as string,
+      onInput: set(name),
+      "aria-invalid": !!errors[field],
+      "aria-describedby": `queue-${field}-error`,
+      "data-field": field,
+      ...extra,
+    } as JSX.IntrinsicElements["input"];
+    return (
+      <label>
+        {label}
+        <input {...attrs} />
+        <FieldError id={`queue-${field}-error`} errors={errors} name={field} />
+      </label>
+    );
+  };
+
+  return (
+    <section aria-labelledby="admin-queues-title" data-testid="admin-queues">
+      <h2 id="admin-queues-title">{t("admin.queues.title")}</h2>
+      {queues.length === 0 ? (
+        <p class="muted">{t("admin.queues.none")}</p>
+      ) : (
+        <table>
+          <caption class="visually-hidden">{t("admin.queues.title")}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t("admin.queues.id")}</th>
+              <th scope="col">{t("admin.queues.name")}</th>
+              <th scope="col">{t("admin.queues.channels")}</th>
+              <th scope="col">{t("admin.queues.priority")}</th>
+              <th scope="col">{t("admin.queues.steps")}</th>
+              <th scope="col">{t("admin.queues.version")}</th>
+              <th scope="col">{t("admin.actions")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {queues.map((q) => (
+              <tr key={q.definition.id} data-queue={q.definition.id}>
+                <td>{q.definition.id}</td>
+                <td>{q.definition.name}</td>
+                <td>{q.definition.channels.join(", ")}</td>
+                <td>{q.definition.priority}</td>
+                <td>{(q.definition.steps ?? []).length}</td>
+                <td>{q.version}</td>
+                <td>
+                  <button type="button" onClick={() => edit(draftOf(q))}>
+                    {t("admin.edit", { name: q.definition.name || q.definition.id })}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {saved && (
+        <p role="status" data-testid="queue-saved">
+          {t("admin.queues.saved", { id: saved })}
+        </p>
+      )}
+      {draft === null ? (
+        <button type="button" onClick={() => edit({ ...EMPTY, steps: [...EMPTY.steps] })}>
+          {t("admin.queues.new")}
+        </button>
+      ) : (
+        <form
+          class="admin-form"
+          aria-labelledby="admin-queue-form-title"
+          data-testid="queue-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!invalid) void save(draft);
+          }}
+        >
+          <h3 id="admin-queue-form-title">
+            {draft.isNew ? t("admin.queues.new") : t("admin.queues.editTitle", { id: draft.id, version: draft.version })}
+          </h3>
+          {draft.isNew && text("id", t("admin.queues.id"), "id", "text", { required: true })}
+          {text("name", t("admin.queues.name"), "name", "text")}
+          <fieldset aria-describedby="queue-channels-error">
+            <legend>{t("admin.queues.channels")}</legend>
+            {[...new Set([...CHANNELS, ...draft.channels])].map((c) => (
+              <label key={c} class="inline">
+                <input
+                  type="checkbox"
+                  checked={draft.channels.includes(c)}
+                  onChange={(e) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    setDraft({ ...draft, channels: on ? [...draft.channels, c] : draft.channels.filter((x) => x !== c) });
+                  }}
+                />
+                {c}
+              </label>
+            ))}
+            <FieldError id="queue-channels-error" errors={errors} name="channels" />
+          </fieldset>
+          {text("priority", t("admin.queues.priority"), "priority", "number", { min: -1000, max: 1000 })}
+          {text("slPercent", t("admin.queues.slTarget"), "service_level_target", "number", { min: 1, max: 100, step: "any" })}
+          {text("slSeconds", t("admin.queues.slSeconds"), "service_level_seconds", "number", { min: 1, step: "any" })}
+          {text("offerTimeout", t("admin.queues.offerTimeout"), "offer_timeout_seconds", "number", { min: 1, step: "any" })}
+          {text("wrapUp", t("admin.queues.wrapUp"), "wrap_up_seconds", "number", { min: 0, step: "any" })}
+          <label class="inline">
+            <input type="checkbox" checked={draft.dispositionRequired} onChange={(e) => setDraft({ ...draft, dispositionRequired: (e.target as HTMLInputElement).checked })} />
+            {t("admin.queues.dispositionRequired")}
+          </label>
+          <fieldset>
+            <legend>{t("admin.queues.steps")}</legend>
+            <p class="muted">{t("admin.queues.stepsHelp")}</p>
+            {draft.steps.map((step, i) => (
+              <div class="queue-step" key={i} data-step={i}>
+                <RuleEditor
+                  id={`queue-step-${i}-rule`}
+                  label={t("admin.queues.rule", { n: i + 1 })}
+                  value={step.target}
+                  serverError={errors[`steps.${i}.target`]}
+                  onChange={(target) => setStep(i, { target })}
+                  onState={(state) =>
+                    setRules((now) => {
+                      const next = [...now];
+                      next[i] = state;
+                      return next;
+                    })
+                  }
+                />
+                <label>
+                  {t("admin.queues.stepTimeout", { n: i + 1 })}
+                  <input type="number" min={1} step="any" value={step.timeout} onInput={(e) => setStep(i, { timeout: (e.target as HTMLInputElement).value })} aria-describedby={`queue-step-${i}-timeout-error`} />
+                  <FieldError id={`queue-step-${i}-timeout-error`} errors={errors} name={`steps.${i}.timeout_seconds`} />
+                </label>
+                {draft.steps.length > 1 && (
+                  <button
+                    type="button"
+                    onClick={() => {
+                      setDraft({ ...draft, steps: draft.steps.filter((_, j) => j !== i) });
+                      setRules(rules.filter((_, j) => j !== i));
+                    }}
+                  >
+                    {t("admin.queues.removeStep", { n: i + 1 })}
+                  </button>
+                )}
+              </div>
+            ))}
+            <button
+              type="button"
+              onClick={() => {
+                setDraft({ ...draft, steps: [...draft.steps, { target: "", timeout: "", rest: {} }] });
+                setRules([...rules, "ok"]);
+              }}
+            >
+              {t("admin.queues.addStep")}
+            </button>
+          </fieldset>
+          <OtherErrors errors={errors} shown={(n) => SHOWN.has(n) || /^steps\.\d+\.(target|timeout_seconds)$/.test(n)} />
+          {conflict && (
+            <div class="error" role="alert" data-testid="queue-conflict">
+              <p>{t("admin.conflict")}</p>
+              <button type="button" onClick={() => void reopen(draft.id).catch((e) => setErrors(errorsOf(e)))}>
+                {t("admin.reload")}
+              </button>
+            </div>
+          )}
+          <div class="inline">
+            <button type="submit" class="primary" disabled={busy || invalid} aria-describedby={invalid ? "queue-invalid" : undefined}>
+              {t("admin.save")}
+            </button>
+            <button type="button" onClick={() => edit(null)}>
+              {t("admin.cancel")}
+            </button>
+            {invalid && (
+              <span id="queue-invalid" class="muted">
+                {t("admin.queues.fixRules")}
+              </span>
+            )}
+          </div>
+        </form>
+      )}
+      {!conflict && <FormError errors={errors} />}
+    </section>
+  );
+}
