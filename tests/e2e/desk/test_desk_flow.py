@@ -6,6 +6,7 @@ screen; the screenshots for the guides are taken here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -204,6 +205,11 @@ def test_agent_works_a_contact_while_the_supervisor_watches(server: LiveServer, 
     expect(today.locator("[data-kpi=offered]")).to_have_text("1")
     expect(today.locator("[data-kpi=answered]")).to_have_text("1")
     expect(today.locator("[data-kpi=service_level]")).to_have_text("100 %")
+    expect(today.locator("[data-kpi=service_level_30m]")).to_have_text("100 %")
+    # agent1's occupancy today: a share, from the agents' report (not the placeholder).
+    expect(agent_row(sup, agent1).locator("[data-kpi=occupancy]")).to_have_text(
+        re.compile(r"^\d+(\.\d)? %$")
+    )
     chart = sup.get_by_test_id("kpi-chart")
     expect(chart.locator("rect.bar[data-offered='1']")).to_have_count(1)
     expect(agent_row(sup, agent1).locator("[data-figure=state]")).to_have_attribute(

@@ -1,12 +1,42 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { StateTimer, stateLabel } from "../agent/StatePicker";
 import { useAction } from "../components/Action";
 import { useDeskContext } from "../context";
-import { useDesk } from "../hooks";
+import { useDesk, useNow } from "../hooks";
 import { t } from "../i18n";
 import type { AgentEntry } from "../realtime/types";
 import { AssignmentEditor } from "./Assignment";
+import { useFiguresVersion } from "./figures-version";
+import { changesAgentFigures, percent, tenantDay } from "./today";
+
+/** Each agent's occupancy today (the KPI reports' agents, docs/kpis.md): by agent id, read
+ * again when routing's events say it changed. Null until read (or when it cannot be). */
+function useOccupancyToday(): Record<string, number | null> | null {
+  const { store } = useDeskContext();
+  const version = useFiguresVersion(store, changesAgentFigures);
+  const now = useNow(60_000);
+  const [zone, setZone] = useState<string | null>(null);
+  const [found, setFound] = useState<Record<string, number | null> | null>(null);
+  const day = zone ? tenantDay(zone, new Date(now)).start : null;
+  useEffect(() => {
+    let gone = false;
+    (async () => {
+      const tz = zone ?? (await ok(api.GET("/api/v1/analytics/settings"))).timezone;
+      const { start, end } = tenantDay(tz, new Date());
+      const report = await ok(api.GET("/api/v1/analytics/agents", { params: { query: { start, end, interval: "day" } } }));
+      if (gone) return;
+      setZone(tz);
+      setFound(Object.fromEntries(report.agents.map((a) => [a.agent_id, a.total.kpis.occupancy])));
+    })().catch(() => {
+      if (!gone) setFound(null);
+    });
+    return () => {
+      gone = true;
+    };
+  }, [version, day]);
+  return found;
+}
 
 type Settable = "available" | "away" | "offline";
 
@@ -51,6 +81,7 @@ export function AgentTable() {
   const { store } = useDeskContext();
   useDesk(store);
   const agents = Object.values(store.state?.routing.agents ?? {}).sort((a, b) => a.name.localeCompare(b.name));
+  const occupancy = useOccupancyToday();
   return (
     <section class="agents" aria-labelledby="agents-title">
       <h2 id="agents-title">{t("agents.title")}</h2>
@@ -64,6 +95,7 @@ export function AgentTable() {
               <th scope="col">{t("agents.state")}</th>
               <th scope="col">{t("agents.inState")}</th>
               <th scope="col">{t("agents.contacts")}</th>
+              <th scope="col">{t("agents.occupancy")}</th>
               <th scope="col">{t("agents.actions")}</th>
             </tr>
           </thead>
@@ -89,6 +121,7 @@ export function AgentTable() {
                     </span>
                   ))}
                 </td>
+                <td data-kpi="occupancy">{percent(occupancy?.[a.id])}</td>
                 <td>
                   <AgentActions agent={a} />
                 </td>

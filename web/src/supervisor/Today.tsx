@@ -3,11 +3,8 @@ import { api, ok } from "../api/client";
 import { useDeskContext } from "../context";
 import { useDesk, useNow } from "../hooks";
 import { formatDuration, t } from "../i18n";
-import { bars, changesFigures, percent, type QueueReport, tenantDay } from "./today";
-
-// After an answer, abandon or end the figures are read again, at most once per this span (a
-// busy center's events would otherwise read them many times a second).
-const SETTLE_MS = 1500;
+import { useFiguresVersion } from "./figures-version";
+import { bars, changesFigures, lastHalfHour, percent, quarterOf, type QueueReport, tenantDay } from "./today";
 
 /** Today's KPIs per queue the supervisor sees (the KPI reports, docs/kpis.md) and a chart of
  * the day's hours: read when routing's events say they changed, never on a timer. */
@@ -21,47 +18,32 @@ export function Today() {
   const [zone, setZone] = useState<string | null>(null);
   const [reports, setReports] = useState<Record<string, QueueReport>>({});
   const [failed, setFailed] = useState(false);
-  const [wanted, setWanted] = useState(0);
+  const [recent, setRecent] = useState<Record<string, QueueReport>>({});
   const [chosen, setChosen] = useState<string | null>(null);
-  // The tenant's day changes at its midnight: checked each minute, read again when it does.
+  const version = useFiguresVersion(store, changesFigures);
+  // The tenant's day changes at its midnight and the last 30 minutes every quarter hour: both
+  // checked each minute, read again when they change.
   const now = useNow(60_000);
   const day = zone ? tenantDay(zone, new Date(now)) : null;
-
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const off = store.onEvent((message) => {
-      if (!changesFigures(message.event) || timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        setWanted((w) => w + 1);
-      }, SETTLE_MS);
-    });
-    return () => {
-      off();
-      if (timer) clearTimeout(timer);
-    };
-  }, [store]);
+  const quarter = quarterOf(now);
 
   useEffect(() => {
     let gone = false;
     (async () => {
       const tz = zone ?? (await ok(api.GET("/api/v1/analytics/settings"))).timezone;
       const range = tenantDay(tz, new Date());
-      const found = await Promise.all(
-        ids
-          .split(",")
-          .filter(Boolean)
-          .map((queue_id) =>
-            ok(
-              api.GET("/api/v1/analytics/queues", {
-                params: { query: { start: range.start, end: range.end, interval: "60m", queue_id } },
-              }),
-            ),
-          ),
-      );
+      const half = lastHalfHour(new Date());
+      const read = (queue_id: string, start: string, end: string, interval: "60m" | "15m") =>
+        ok(api.GET("/api/v1/analytics/queues", { params: { query: { start, end, interval, queue_id } } }));
+      const queueIds = ids.split(",").filter(Boolean);
+      const [found, latest] = await Promise.all([
+        Promise.all(queueIds.map((q) => read(q, range.start, range.end, "60m"))),
+        Promise.all(queueIds.map((q) => read(q, half.start, half.end, "15m"))),
+      ]);
       if (gone) return;
       setZone(tz);
       setReports(Object.fromEntries(found.map((r) => [r.queue_id as string, r])));
+      setRecent(Object.fromEntries(latest.map((r) => [r.queue_id as string, r])));
       setFailed(false);
     })().catch(() => {
       if (!gone) setFailed(true);
@@ -69,7 +51,7 @@ export function Today() {
     return () => {
       gone = true;
     };
-  }, [ids, wanted, store.snapshots, day?.start]);
+  }, [ids, version, day?.start, quarter]);
 
   const shown = queues.filter((q) => reports[q.id]);
   const charted = shown.find((q) => q.id === chosen) ?? shown[0];
@@ -94,6 +76,7 @@ export function Today() {
                 <th scope="col">{t("today.answered")}</th>
                 <th scope="col">{t("today.abandoned")}</th>
                 <th scope="col">{t("today.serviceLevel")}</th>
+                <th scope="col">{t("today.serviceLevel30")}</th>
                 <th scope="col">{t("today.asa")}</th>
                 <th scope="col">{t("today.aht")}</th>
               </tr>
@@ -108,6 +91,7 @@ export function Today() {
                     <td data-kpi="answered">{total.sums.answered}</td>
                     <td data-kpi="abandoned">{total.sums.abandoned}</td>
                     <td data-kpi="service_level">{percent(total.kpis.service_level)}</td>
+                    <td data-kpi="service_level_30m">{percent(recent[q.id]?.total.kpis.service_level)}</td>
                     <td data-kpi="asa">{seconds(total.kpis.asa_seconds)}</td>
                     <td data-kpi="aht">{seconds(total.kpis.aht_seconds)}</td>
                   </tr>
