@@ -51,6 +51,7 @@ CASES: dict[str, list[str]] = {
     # A real server and Debian's Chromium (`make install` installs it and builds the desk).
     "bench desk": ["--loads", "1", "--events", "2"],
     "bench crm": ["--customers", "300", "--samples", "100"],
+    "bench kpis": ["--events", "3000", "--days", "20", "--queues", "3"],
     # A real server with 5 widget sockets and the desk's socket.
     "bench chat": ["--visitors", "5", "--messages", "10", "--rate", "20"],
     # A real server with the SMTP listener; a handful of mails through it to routed contacts.

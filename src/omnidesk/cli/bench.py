@@ -343,8 +343,8 @@ def desk_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `bench routing`, `rules`, `media`, `voice`, `server`, `crm`, `desk` and `email` to
-    `bench`."""
+    """Add `bench routing`, `rules`, `media`, `voice`, `server`, `crm`, `desk`, `email` and
+    `kpis` to `bench`."""
     group = bench_group(app)
     group.command("routing")(routing_cmd)
     group.command("rules")(rules_cmd)
@@ -354,10 +354,17 @@ def register(app: typer.Typer) -> None:
     group.command("crm")(_crm_command())
     group.command("desk")(desk_cmd)
     group.command("email")(_email_command())
+    group.command("kpis")(_kpis_command())
 
 
 def _email_command() -> Any:
     from omnidesk.bench.email import command
+
+    return command
+
+
+def _kpis_command() -> Any:
+    from omnidesk.bench.kpis import command
 
     return command
 
