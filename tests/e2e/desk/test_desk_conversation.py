@@ -119,7 +119,10 @@ def test_agent_reads_notes_and_replies_live(
     expect(history.first).to_have_attribute("data-direction", "inbound")
     expect(history.first).to_contain_text("parcel 4711")
 
-    # An internal note: stored and shown apart from the customer's messages.
+    # An internal note: stored and shown apart from the customer's messages. The reply box is
+    # complete first: the canned responses' picker appears when they are read, above the
+    # buttons, and would move them under a click in flight.
+    expect(view.get_by_label("Canned response")).to_be_visible()
     view.get_by_label("Reply or internal note").fill("Courier is DPD, check tracking")
     view.get_by_role("button", name="Save as internal note").click()
     expect(history.nth(1)).to_have_attribute("data-kind", "note")
