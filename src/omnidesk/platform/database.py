@@ -264,6 +264,25 @@ class Database:
             await session.rollback()
             await session.close()
 
+    @asynccontextmanager
+    async def read_session(self, scope: Scope) -> AsyncIterator[AsyncSession]:
+        """A session for a few reads that never writes and needs no single point in time
+        across them (authentication's one or two rows). On SQLite it is a snapshot session
+        (a deferred BEGIN never waits for the write lock); on PostgreSQL a plain READ
+        COMMITTED transaction, whose reads never wait on writers either: the snapshot's
+        isolation level is set and reset on the pooled connection and marked read-only, three
+        round trips that every request paid for nothing."""
+        if self.backend != "postgresql":
+            async with self.snapshot_session(scope) as session:
+                yield session
+            return
+        session = self.session(scope)
+        try:
+            yield session
+        finally:
+            await session.rollback()
+            await session.close()
+
     def write_holders(self) -> list[WriteHolder]:
         """SQLite: the transactions of this process holding (or taking) this database's write
         lock now. For diagnosis when a writer times out; always empty on PostgreSQL."""

@@ -94,15 +94,16 @@ def _same(a: str, b: str) -> bool:
 async def authenticated(request: Request | WebSocket) -> Principal:
     """Who sends this request or socket.
 
-    Authentication reads in a snapshot session: on SQLite every writing transaction takes the
-    database's one write lock, and a reconnect storm of hundreds of sockets (or every request
-    of a busy desk) must not queue behind writers just to be recognised. Only when the
-    session or token row must change — its last-seen touch, at most once a minute, or an
-    expired session's removal — does it resolve again in its own short writing transaction."""
+    Authentication reads in a read-only session (`Database.read_session`): on SQLite every
+    writing transaction takes the database's one write lock, and a reconnect storm of
+    hundreds of sockets (or every request of a busy desk) must not queue behind writers just
+    to be recognised. Only when the session or token row must change — its last-seen touch,
+    at most once a minute, or an expired session's removal — does it resolve again in its
+    own short writing transaction."""
     services = services_of(request)
-    async with services.db.snapshot_session(SYSTEM) as snapshot:
+    async with services.db.read_session(SYSTEM) as reading:
         try:
-            return await authenticate(request, snapshot, write=False)
+            return await authenticate(request, reading, write=False)
         except auth.WriteNeeded:
             pass
     session = services.db.session(SYSTEM)
