@@ -35,6 +35,26 @@ async def of_users(session: AsyncSession, users: Iterable[str | uuid.UUID | None
     return Audience.of(users=ids, teams=await repo.teams_of(session, ids))
 
 
+class Audiences:
+    """`of_users` for many sets of users at once: one query of their teams for a whole batch
+    (the interaction projection announces every record a batch of events touched; a query per
+    record was a measurable share of the server's CPU per contact)."""
+
+    def __init__(self, teams: dict[uuid.UUID, set[uuid.UUID]]) -> None:
+        self._teams = teams
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, users: Iterable[str | uuid.UUID | None]
+    ) -> Audiences:
+        return cls(await repo.teams_by_user(session, _uuids(users)))
+
+    def of_users(self, users: Iterable[str | uuid.UUID | None]) -> Audience:
+        ids = _uuids(users)
+        teams = {team for user in ids for team in self._teams.get(user, ())}
+        return Audience.of(users=ids, teams=teams)
+
+
 async def of_customer(
     session: AsyncSession, customer_id: uuid.UUID, actor: uuid.UUID | None, *more: uuid.UUID | None
 ) -> Audience:

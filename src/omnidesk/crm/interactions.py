@@ -221,11 +221,18 @@ class Projection:
                 )
 
     async def _announce(self) -> None:
+        who = await audiences.Audiences.load(
+            self.uow.session,
+            [
+                *(agent for row in self.touched.values() for agent in row.agent_ids),
+                *(agent_id for _, _, agent_id in self._cards),
+            ],
+        )
         for row in self.touched.values():
             event_cls = InteractionCreated if row.id in self.created else InteractionUpdated
             self.uow.record(
                 event_cls(**event_fields(row)),
-                await audiences.of_users(self.uow.session, row.agent_ids),
+                who.of_users(row.agent_ids),
             )
         for row, offer_id, agent_id in self._cards:
             if row.customer_id is None or row.id in self.removed:
@@ -240,7 +247,7 @@ class Projection:
                     case_id=row.case_id,
                     repeat=row.repeat_of is not None,
                 ),
-                await audiences.of_users(self.uow.session, [agent_id]),
+                who.of_users([agent_id]),
             )
 
 

@@ -137,9 +137,20 @@ async def handling_agents(session: AsyncSession, customer_id: uuid.UUID) -> set[
     return {agent for agents in rows for agent in agents}
 
 
-async def teams_of(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+async def teams_by_user(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
     ids = list(user_ids)
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
     if not ids:
-        return set()
-    rows = await session.scalars(select(TeamMember.team_id).where(TeamMember.user_id.in_(ids)))
-    return set(rows)
+        return found
+    rows = await session.execute(
+        select(TeamMember.user_id, TeamMember.team_id).where(TeamMember.user_id.in_(ids))
+    )
+    for user_id, team_id in rows:
+        found.setdefault(user_id, set()).add(team_id)
+    return found
+
+
+async def teams_of(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    return set().union(*(await teams_by_user(session, user_ids)).values())
