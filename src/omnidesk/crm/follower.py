@@ -94,6 +94,8 @@ class InteractionFollower:
         async with lock:
             while read := await self._step(tenant_id):
                 total += read
+                if read < self.batch:
+                    break  # the end of the log (as the analytics ingester's catch_up says)
         return total
 
     async def _step(self, tenant_id: uuid.UUID) -> int:
