@@ -268,16 +268,19 @@ class Database:
     async def read_session(self, scope: Scope) -> AsyncIterator[AsyncSession]:
         """A session for a few reads that never writes and needs no single point in time
         across them (authentication's one or two rows). On SQLite it is a snapshot session
-        (a deferred BEGIN never waits for the write lock); on PostgreSQL a plain READ
-        COMMITTED transaction, whose reads never wait on writers either: the snapshot's
-        isolation level is set and reset on the pooled connection and marked read-only, three
-        round trips that every request paid for nothing."""
+        (a deferred BEGIN never waits for the write lock); on PostgreSQL reads in autocommit,
+        which never wait on writers either: a snapshot transaction's isolation level is set
+        and reset on the pooled connection, marked read-only, begun and rolled back, round
+        trips that every request paid for nothing."""
         if self.backend != "postgresql":
             async with self.snapshot_session(scope) as session:
                 yield session
             return
         session = self.session(scope)
         try:
+            # Autocommit: each read is its own statement, with no BEGIN and ROLLBACK around
+            # them (psycopg switches it on the client, without a round trip).
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
         finally:
             await session.rollback()
