@@ -130,6 +130,15 @@ def test_queue_export_as_csv_and_xlsx(client: TestClient, app: FastAPI, as_user,
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0]
     name_cell = sheet.cell(row=4, column=5)
     assert name_cell.value == EVIL and name_cell.data_type == "s"  # not a formula
+    # In the tenant's zone: the offset in CSV, the wall time in XLSX, the zone in the header.
+    body = {"short_abandon_seconds": 5, "abandons_in_sl": "missed", "timezone": "Europe/Riga"}
+    assert admin.put("/api/v1/analytics/settings", json=body).status_code == 200
+    params = {**params, "queue_id": "kpi"}
+    first, *_ = _csv(admin.get(url, params={**params, "format": "csv"}))
+    assert first["Interval start (Europe/Riga)"] == "2026-03-02T12:00:00+02:00"
+    assert first["Offered"] == "2"
+    first, *_ = _xlsx(admin.get(url, params={**params, "format": "xlsx"}))
+    assert first["Interval start (Europe/Riga)"] == datetime(2026, 3, 2, 12, 0)
 
 
 def test_agent_export(client: TestClient, app: FastAPI, as_user, tenants) -> None:  # type: ignore[no-untyped-def]
