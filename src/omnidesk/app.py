@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 
 import omnidesk
 from omnidesk.analytics.endpoints import router as analytics_router
+from omnidesk.analytics.export_endpoints import router as analytics_export_router
 from omnidesk.analytics.ingester import Ingester
 from omnidesk.channels.chat.adapter import ChatAdapter
 from omnidesk.channels.chat.cors import WidgetCorsMiddleware
@@ -114,6 +115,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     im_router,
     knowledge_router,
     analytics_router,
+    analytics_export_router,
     conversation_router,
     channel_admin_router,
     messaging_router,

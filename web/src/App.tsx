@@ -9,6 +9,7 @@ import { expose } from "./probe";
 import { RealtimeLink } from "./realtime/connection";
 import { DeskStore } from "./realtime/store";
 import { canAdminister, canSupervise, currentUser, homeOf, type User } from "./session";
+import { Reports } from "./supervisor/Reports";
 import { SupervisorConsole } from "./supervisor/SupervisorConsole";
 
 /** Back to the login page, and from there to this very page. */
@@ -62,6 +63,7 @@ function Authenticated({ user, onLanguage }: { user: User; onLanguage: () => voi
   let screen;
   if (path === "/agent") screen = <AgentDesk onLanguage={onLanguage} />;
   else if (path === "/supervisor" && canSupervise(user)) screen = <SupervisorConsole onLanguage={onLanguage} />;
+  else if (path === "/reports" && canSupervise(user)) screen = <Reports onLanguage={onLanguage} />;
   else if (path === "/admin" && canAdminister(user)) screen = <AdminConsole onLanguage={onLanguage} />;
   else {
     location.replace(homeOf(user));

@@ -37,7 +37,7 @@ End = Annotated[
 ]
 
 
-async def _visible_queues(request: Request, principal: Principal) -> frozenset[str] | None:
+async def visible_queues(request: Request, principal: Principal) -> frozenset[str] | None:
     """The queues a supervisor's reports may show (those of their teams, as routing's own
     views decide); None for an admin: every queue, removed ones included. Asked of routing
     before the report's unit of work opens (never wait on routing inside one)."""
@@ -49,8 +49,8 @@ async def _visible_queues(request: Request, principal: Principal) -> frozenset[s
     return frozenset(q for q in queues if principal.sees(routing.queue_audience(tenant, q)))
 
 
-async def _visible_agents(request: Request, principal: Principal) -> frozenset[str] | None:
-    """As `_visible_queues`, for agents: those of the supervisor's teams (and themselves)."""
+async def visible_agents(request: Request, principal: Principal) -> frozenset[str] | None:
+    """As `visible_queues`, for agents: those of the supervisor's teams (and themselves)."""
     if principal.is_admin:
         return None
     routing: Routing = request.app.state.routing
@@ -73,7 +73,7 @@ async def queue_report(
     (docs/kpis.md). Admins see every queue; supervisors the queues of their teams (another
     queue is 404, and without `queue_id` the sums are over their queues only)."""
     service.require_reader(ctx.principal)
-    visible = await _visible_queues(request, ctx.principal)
+    visible = await visible_queues(request, ctx.principal)
     if visible is not None and queue_id is not None and queue_id not in visible:
         raise NotFound("no such queue")
     async with ctx.uow:
@@ -101,7 +101,7 @@ async def agent_report(
     """Agent figures per interval: handled, talk, hold, wrap-up, AHT, state time, occupancy.
     Admins see every agent; supervisors the agents of their teams (another is 404)."""
     service.require_reader(ctx.principal)
-    visible = await _visible_agents(request, ctx.principal)
+    visible = await visible_agents(request, ctx.principal)
     if visible is not None and agent_id is not None and agent_id not in visible:
         raise NotFound("no such agent")
     async with ctx.uow:

@@ -124,6 +124,8 @@ class Visit:
     hold_us: int = 0
     wrap_us: int = 0
     disposition: str | None = None
+    answered_us: int | None = None  # when the answering agent accepted
+    left_us: int | None = None  # when the contact left this queue (ended or moved on)
     left_seq: int | None = None
     open_wraps: int = 0
 
@@ -241,6 +243,7 @@ class ContactFold:
         assert visit is not None
         if visit.agent_id is None:
             visit.agent_id = str(data.get("agent_id"))
+            visit.answered_us = at
             visit.wait_us = seconds_to_us(data.get("waited_seconds", 0))
             visit.within_sl = bool(data.get("within_service_level"))
         if self.talking_since is None:  # a hand-over keeps the clock running
@@ -319,6 +322,7 @@ class ContactFold:
                 elif visit.wait_us <= self.threshold(visit.queue_id, seq):
                     sums.abandoned_in_sl = 1
         visit.outcome = outcome
+        visit.left_us = at
         visit.left_seq = seq
         self._emit(seq, visit, sums)
 

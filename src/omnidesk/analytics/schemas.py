@@ -123,3 +123,41 @@ class KpiAgentsReport(BaseModel):
     interval: Interval
     timezone: str
     agents: list[KpiAgentReport]
+
+
+VisitOutcome = Literal[
+    "waiting", "answered", "abandoned", "short_abandoned", "overflowed", "transferred"
+]
+
+
+class KpiContactVisit(BaseModel):
+    """One stay of a contact in one queue (a transfer or overflow starts another)."""
+
+    contact_id: str
+    visit: int = Field(description="1 for the contact's first queue, 2 after a move, …")
+    channel: str
+    queue_id: str
+    queue_name: str | None
+    customer_id: str | None = Field(description="The CRM's customer, when one is on record.")
+    agent_id: str | None = Field(description="The agent who answered in this queue.")
+    agent_name: str | None
+    agents: list[str] = Field(description="Every agent of the contact (CRM record).")
+    offered_at: datetime = Field(description="Arrival in the queue.")
+    answered_at: datetime | None
+    ended_at: datetime | None = Field(description="Left the queue: ended or moved on.")
+    wait_seconds: float | None = Field(description="Answered: the queue wait; else until left.")
+    talk_seconds: float
+    hold_seconds: float
+    wrap_seconds: float
+    handle_seconds: float = Field(description="Talk + hold + wrap-up.")
+    outcome: VisitOutcome
+    abandoned: bool = Field(description="The customer gave up (short abandons included).")
+    disposition: str | None
+
+
+class KpiContactVisits(BaseModel):
+    start: datetime
+    end: datetime
+    timezone: str
+    limit: int = Field(description="The most contacts a range may hold (more: 422).")
+    visits: list[KpiContactVisit]

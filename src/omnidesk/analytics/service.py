@@ -295,3 +295,58 @@ async def agent_report(
         timezone=settings.timezone,
         agents=reports,
     )
+
+
+MAX_EXPORT_ROWS: Final = 100_000
+
+
+async def queue_reports(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    interval: str,
+    queue_id: str | None,
+    channel: str | None,
+    queues: Collection[str] | None,
+) -> tuple[str, list[KpiQueueReport]]:
+    """The tenant's zone and one report per queue: `queue_id`, or each queue with figures in
+    the range (of `queues` when given), for the exports. More than MAX_EXPORT_ROWS rows: 422."""
+    settings = await repo.settings(session, tenant_id)
+    zone = ZoneInfo(settings.timezone)
+    start, end = check_range(start, end, interval, zone)
+    if queue_id is not None:
+        ids = [queue_id]
+    else:
+        stmt = (
+            select(QueueInterval.queue_id)
+            .distinct()
+            .where(QueueInterval.interval_start >= start, QueueInterval.interval_start < end)
+        )
+        if queues is not None:
+            stmt = stmt.where(QueueInterval.queue_id.in_(sorted(queues)))
+        if channel is not None:
+            stmt = stmt.where(QueueInterval.channel == channel)
+        ids = sorted(await session.scalars(stmt))
+    rows = (kpis.count_intervals(start, end, interval, zone) + 1) * len(ids)
+    if rows > MAX_EXPORT_ROWS:
+        raise Invalid(
+            f"{rows} rows, more than the {MAX_EXPORT_ROWS} an export holds: choose a coarser "
+            "interval, a shorter range or one queue",
+            field="interval",
+        )
+    reports = [
+        await queue_report(
+            session,
+            tenant_id,
+            start=start,
+            end=end,
+            interval=interval,
+            queue_id=q,
+            channel=channel,
+            queues=queues,
+        )
+        for q in ids
+    ]
+    return settings.timezone, reports

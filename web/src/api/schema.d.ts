@@ -23,6 +23,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/agents/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Agents
+         * @description The agent report as a file: one row per agent and interval, then each agent's total;
+         *     one column per state (away per reason) any of them was in.
+         */
+        get: operations["export_agents_api_v1_analytics_agents_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Contact Report
+         * @description One row per queue visit of the contacts that arrived in the range (a transfer or an
+         *     overflow is a second visit): times, wait, talk, hold, wrap-up, outcome, customer and
+         *     disposition. At most 20,000 contacts (more: 422, choose a shorter range). Supervisors see
+         *     the visits of their teams' queues only.
+         */
+        get: operations["contact_report_api_v1_analytics_contacts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/contacts/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Contacts
+         * @description The per-contact report (as GET /analytics/contacts) as a file.
+         */
+        get: operations["export_contacts_api_v1_analytics_contacts_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/queues": {
         parameters: {
             query?: never;
@@ -37,6 +101,28 @@ export interface paths {
          *     queue is 404, and without `queue_id` the sums are over their queues only).
          */
         get: operations["queue_report_api_v1_analytics_queues_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/queues/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Queues
+         * @description The queue report as a file: one row per queue and interval, then each queue's total
+         *     over the range (docs/kpis.md, "Exports"). Without `queue_id`: every queue with figures in
+         *     the range (a supervisor's: their teams' queues).
+         */
+        get: operations["export_queues_api_v1_analytics_queues_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5867,6 +5953,105 @@ export interface components {
             /** Wrap Seconds */
             wrap_seconds: number;
         };
+        /**
+         * KpiContactVisit
+         * @description One stay of a contact in one queue (a transfer or overflow starts another).
+         */
+        KpiContactVisit: {
+            /**
+             * Abandoned
+             * @description The customer gave up (short abandons included).
+             */
+            abandoned: boolean;
+            /**
+             * Agent Id
+             * @description The agent who answered in this queue.
+             */
+            agent_id: string | null;
+            /** Agent Name */
+            agent_name: string | null;
+            /**
+             * Agents
+             * @description Every agent of the contact (CRM record).
+             */
+            agents: string[];
+            /** Answered At */
+            answered_at: string | null;
+            /** Channel */
+            channel: string;
+            /** Contact Id */
+            contact_id: string;
+            /**
+             * Customer Id
+             * @description The CRM's customer, when one is on record.
+             */
+            customer_id: string | null;
+            /** Disposition */
+            disposition: string | null;
+            /**
+             * Ended At
+             * @description Left the queue: ended or moved on.
+             */
+            ended_at: string | null;
+            /**
+             * Handle Seconds
+             * @description Talk + hold + wrap-up.
+             */
+            handle_seconds: number;
+            /** Hold Seconds */
+            hold_seconds: number;
+            /**
+             * Offered At
+             * Format: date-time
+             * @description Arrival in the queue.
+             */
+            offered_at: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "waiting" | "answered" | "abandoned" | "short_abandoned" | "overflowed" | "transferred";
+            /** Queue Id */
+            queue_id: string;
+            /** Queue Name */
+            queue_name: string | null;
+            /** Talk Seconds */
+            talk_seconds: number;
+            /**
+             * Visit
+             * @description 1 for the contact's first queue, 2 after a move, …
+             */
+            visit: number;
+            /**
+             * Wait Seconds
+             * @description Answered: the queue wait; else until left.
+             */
+            wait_seconds: number | null;
+            /** Wrap Seconds */
+            wrap_seconds: number;
+        };
+        /** KpiContactVisits */
+        KpiContactVisits: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Limit
+             * @description The most contacts a range may hold (more: 422).
+             */
+            limit: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+            /** Visits */
+            visits: components["schemas"]["KpiContactVisit"][];
+        };
         /** KpiQueueFigures */
         KpiQueueFigures: {
             /** Abandon Rate */
@@ -8690,6 +8875,201 @@ export interface operations {
             };
         };
     };
+    export_agents_api_v1_analytics_agents_export_get: {
+        parameters: {
+            query: {
+                agent_id?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                /** @description csv or xlsx */
+                format: "csv" | "xlsx";
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as a file (attachment; its name in Content-Disposition). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    contact_report_api_v1_analytics_contacts_get: {
+        parameters: {
+            query?: {
+                channel?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiContactVisits"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_contacts_api_v1_analytics_contacts_export_get: {
+        parameters: {
+            query: {
+                channel?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                /** @description csv or xlsx */
+                format: "csv" | "xlsx";
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as a file (attachment; its name in Content-Disposition). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     queue_report_api_v1_analytics_queues_get: {
         parameters: {
             query?: {
@@ -8714,6 +9094,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KpiQueueReport"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_queues_api_v1_analytics_queues_export_get: {
+        parameters: {
+            query: {
+                channel?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                /** @description csv or xlsx */
+                format: "csv" | "xlsx";
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as a file (attachment; its name in Content-Disposition). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv; charset=utf-8": string;
                 };
             };
             /** @description Not logged in, or the credential is not valid */

@@ -24,6 +24,11 @@ export function Header({ children, onLanguage }: { children?: ComponentChildren;
             {t("nav.supervisor")}
           </a>
         )}
+        {canSupervise(user) && (
+          <a href="/reports" aria-current={path === "/reports" ? "page" : undefined}>
+            {t("nav.reports")}
+          </a>
+        )}
         {canAdminister(user) && (
           <a href="/admin" aria-current={path === "/admin" ? "page" : undefined}>
             {t("nav.admin")}
