@@ -334,6 +334,13 @@ AGENT_READABLE_PREFIXES = (
 )
 
 # Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
+# Lists that need a query to answer (the exports' format).
+LIST_QUERIES = {
+    "/api/v1/analytics/queues/export": "?format=csv",
+    "/api/v1/analytics/agents/export": "?format=csv",
+    "/api/v1/analytics/contacts/export": "?format=csv",
+}
+
 LISTS = {
     "/api/v1/auth/me",
     "/api/v1/users",
@@ -380,6 +387,10 @@ LISTS = {
     "/api/v1/analytics/queues",
     "/api/v1/analytics/agents",
     "/api/v1/analytics/settings",
+    "/api/v1/analytics/contacts",
+    "/api/v1/analytics/queues/export",
+    "/api/v1/analytics/agents/export",
+    "/api/v1/analytics/contacts/export",
 }
 # Reads that hold no tenant data at all.
 NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}
@@ -754,7 +765,7 @@ def test_lists_never_show_another_tenants_rows(tenants, as_user) -> None:
     for who in ("admin", "supervisor", "agent1"):
         caller = as_user(who)
         for path in sorted(LISTS - {"/api/v1/realtime"}):
-            response = caller.get(path)
+            response = caller.get(path + LIST_QUERIES.get(path, ""))
             if response.status_code == 403:
                 continue  # admin-only lists: checked as admin below
             assert response.status_code == 200, f"{who} {path}: {response.text}"
