@@ -120,6 +120,15 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
         {"channels": ["chat"], "name": "Hijacked"},
     ),
     ("DELETE", "/api/v1/routing/queues/{queue_id}"): ([{"queue_id": "B:queue"}], None),
+    ("GET", "/api/v1/routing/queues/{queue_id}/versions"): ([{"queue_id": "B:queue"}], None),
+    ("GET", "/api/v1/routing/queues/{queue_id}/versions/{version}"): (
+        [{"queue_id": "B:queue", "version": "A:version"}],
+        None,
+    ),
+    ("POST", "/api/v1/routing/queues/{queue_id}/versions/{version}/restore"): (
+        [{"queue_id": "B:queue", "version": "A:version"}],
+        {"version": 1},
+    ),
     ("GET", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
     ("PUT", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], {"skills": {}}),
     ("DELETE", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
