@@ -204,6 +204,10 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("PUT", FLOW): ([{"flow_id": "B:flow"}], {"name": "Hijacked", "definition": {"a": 1}}),
     ("DELETE", FLOW): ([{"flow_id": "B:flow"}], None),
     ("GET", FLOW + "/versions/{version}"): ([{"flow_id": "B:flow", "version": "A:version"}], None),
+    ("POST", FLOW + "/versions/{version}/restore"): (
+        [{"flow_id": "B:flow", "version": "A:version"}],
+        {"version": 1},
+    ),
     ("GET", POLICY): ([{"queue_id": "B:queue"}], None),
     ("PUT", POLICY): ([{"queue_id": "B:queue"}], {"record": "never"}),
     ("GET", AUDIO): ([{"name": "B:audio"}], None),
