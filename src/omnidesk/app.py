@@ -81,6 +81,7 @@ from omnidesk.routing.endpoints import router as routing_router
 from omnidesk.routing.erasure import RoutingPersonalData
 from omnidesk.routing.presence import PresenceWatcher
 from omnidesk.routing.service import RoutingService
+from omnidesk.routing.version_endpoints import router as routing_version_router
 from omnidesk.routing.views import RoutingView
 from omnidesk.surveys.dispatch import SurveyDispatcher
 from omnidesk.surveys.endpoints import page_router as survey_page_router
@@ -101,6 +102,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     directory_router,
     platform_router,
     routing_router,
+    routing_version_router,
     wfm_router,
     forecasting_router,
     scheduling_router,

@@ -120,6 +120,15 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
         {"channels": ["chat"], "name": "Hijacked"},
     ),
     ("DELETE", "/api/v1/routing/queues/{queue_id}"): ([{"queue_id": "B:queue"}], None),
+    ("GET", "/api/v1/routing/queues/{queue_id}/versions"): ([{"queue_id": "B:queue"}], None),
+    ("GET", "/api/v1/routing/queues/{queue_id}/versions/{version}"): (
+        [{"queue_id": "B:queue", "version": "A:version"}],
+        None,
+    ),
+    ("POST", "/api/v1/routing/queues/{queue_id}/versions/{version}/restore"): (
+        [{"queue_id": "B:queue", "version": "A:version"}],
+        {"version": 1},
+    ),
     ("GET", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
     ("PUT", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], {"skills": {}}),
     ("DELETE", "/api/v1/routing/agents/{user_id}"): ([{"user_id": "B:agent1"}], None),
@@ -195,6 +204,10 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("PUT", FLOW): ([{"flow_id": "B:flow"}], {"name": "Hijacked", "definition": {"a": 1}}),
     ("DELETE", FLOW): ([{"flow_id": "B:flow"}], None),
     ("GET", FLOW + "/versions/{version}"): ([{"flow_id": "B:flow", "version": "A:version"}], None),
+    ("POST", FLOW + "/versions/{version}/restore"): (
+        [{"flow_id": "B:flow", "version": "A:version"}],
+        {"version": 1},
+    ),
     ("GET", POLICY): ([{"queue_id": "B:queue"}], None),
     ("PUT", POLICY): ([{"queue_id": "B:queue"}], {"record": "never"}),
     ("GET", AUDIO): ([{"name": "B:audio"}], None),

@@ -346,3 +346,37 @@ class RequeueIn(Input):
 
 class PriorityIn(Input):
     priority: Priority
+
+
+# --- queue history (admin console: versions, diff, restore) ---------------------------------
+
+
+class VersionActor(BaseModel):
+    """Who saved a version (an API token acts as its user). All null when the system saved
+    it (CLI, demo loader); the names null when the user no longer exists."""
+
+    user_id: uuid.UUID | None
+    username: str | None
+    name: str | None
+
+
+class QueueVersion(BaseModel):
+    version: int
+    action: Literal["created", "updated", "restored", "deleted"] = Field(
+        description="`restored`: a copy of version `restored_from`; `deleted`: the queue was "
+        "removed while at this version (the entry has no definition of its own)."
+    )
+    restored_from: int | None
+    at: datetime
+    actor: VersionActor
+
+
+class QueueVersionDetail(QueueVersion):
+    definition: dict[str, Any] = Field(description="The queue's whole definition as saved.")
+
+
+class QueueRestoreIn(Input):
+    version: Annotated[int, Field(ge=1)] = Field(
+        description="The queue's current version (from GET): a restore on a stale view is "
+        "refused with 409 `version_conflict`, like an edit."
+    )

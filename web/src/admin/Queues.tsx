@@ -4,6 +4,7 @@ import { api, ApiError, ok, type Schemas } from "../api/client";
 import { t } from "../i18n";
 import { numberOrNull } from "./fields";
 import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Problem";
+import { QueueHistory } from "./QueueHistory";
 import { RuleEditor, type RuleState } from "./RuleEditor";
 
 type QueueView = Schemas["QueueView"];
@@ -99,6 +100,8 @@ export function Queues() {
   const [conflict, setConflict] = useState(false);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState("");
+  const [history, setHistory] = useState<string | null>(null);
+  const [restored, setRestored] = useState("");
 
   const reload = async () => setQueues(await ok(api.GET("/api/v1/routing/queues")));
   useEffect(() => void reload().catch((e) => setErrors(errorsOf(e))), []);
@@ -193,6 +196,16 @@ export function Queues() {
                 <td>
                   <button type="button" onClick={() => edit(draftOf(q))}>
                     {t("admin.edit", { name: q.definition.name || q.definition.id })}
+                  </button>{" "}
+                  <button
+                    type="button"
+                    aria-pressed={history === q.definition.id}
+                    onClick={() => {
+                      setRestored("");
+                      setHistory(history === q.definition.id ? null : q.definition.id);
+                    }}
+                  >
+                    {t("admin.history.open", { name: q.definition.name || q.definition.id })}
                   </button>
                 </td>
               </tr>
@@ -203,6 +216,27 @@ export function Queues() {
       {saved && (
         <p role="status" data-testid="queue-saved">
           {t("admin.queues.saved", { id: saved })}
+        </p>
+      )}
+      {history && (
+        <QueueHistory
+          key={history}
+          queueId={history}
+          current={queues.find((q) => q.definition.id === history)?.version ?? null}
+          onClose={() => setHistory(null)}
+          onRestored={(from, version) => {
+            const id = history;
+            setRestored(t("admin.history.restored", { id, from, version }));
+            // The form opens on the queue as restored: what it holds now, for a next edit.
+            void reload()
+              .then(() => reopen(id))
+              .catch((e) => setErrors(errorsOf(e)));
+          }}
+        />
+      )}
+      {restored && (
+        <p role="status" data-testid="queue-restored">
+          {restored}
         </p>
       )}
       {draft === null ? (

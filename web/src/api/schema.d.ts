@@ -2024,6 +2024,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/routing/queues/{queue_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Queue Versions
+         * @description Every saved version of the queue, oldest first, and its deletions (a deleted queue's
+         *     history stays readable). Admins only.
+         */
+        get: operations["list_queue_versions_api_v1_routing_queues__queue_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/queues/{queue_id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Queue Version
+         * @description One version's whole definition (to compare two versions, or before a restore).
+         */
+        get: operations["get_queue_version_api_v1_routing_queues__queue_id__versions__version__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing/queues/{queue_id}/versions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Queue Version
+         * @description Save version `version`'s definition as the queue's new version: history is never
+         *     rewritten. Checked like an edit: on the caller's current `version` (else 409
+         *     `version_conflict`), against today's queues (an overflow to a removed queue: 422
+         *     `version_not_restorable`), and waiting contacts stay in the queue in their place (a
+         *     restore that drops a channel they wait on is refused, 409 `queue_in_use`).
+         */
+        post: operations["restore_queue_version_api_v1_routing_queues__queue_id__versions__version__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/rules/check": {
         parameters: {
             query?: never;
@@ -2697,6 +2762,27 @@ export interface paths {
         get: operations["get_flow_version_api_v1_voice_flows__flow_id__versions__version__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/voice/flows/{flow_id}/versions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Flow Version
+         * @description Save version `version`'s definition as the flow's new version in use (a rollback that
+         *     keeps every version). Admins only.
+         */
+        post: operations["restore_flow_version_api_v1_voice_flows__flow_id__versions__version__restore_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5311,6 +5397,14 @@ export interface components {
             /** Versions */
             versions: components["schemas"]["FlowVersionRef"][];
         };
+        /** FlowRestoreIn */
+        FlowRestoreIn: {
+            /**
+             * Version
+             * @description The flow's version in use as the caller saw it (from GET): a restore on a stale view is refused with 409 `version_conflict`.
+             */
+            version: number;
+        };
         /** FlowSummary */
         FlowSummary: {
             /**
@@ -6940,6 +7034,14 @@ export interface components {
             /** Voicemail Queue */
             voicemail_queue: string | null;
         };
+        /** QueueRestoreIn */
+        QueueRestoreIn: {
+            /**
+             * Version
+             * @description The queue's current version (from GET): a restore on a stale view is refused with 409 `version_conflict`, like an edit.
+             */
+            version: number;
+        };
         /**
          * QueueSaved
          * @description A queue's definition as saved, with the version a next edit names.
@@ -7121,6 +7223,51 @@ export interface components {
             wrap_up_extension_seconds?: number | null;
             /** Wrap Up Seconds */
             wrap_up_seconds?: number | null;
+        };
+        /** QueueVersion */
+        QueueVersion: {
+            /**
+             * Action
+             * @description `restored`: a copy of version `restored_from`; `deleted`: the queue was removed while at this version (the entry has no definition of its own).
+             * @enum {string}
+             */
+            action: "created" | "updated" | "restored" | "deleted";
+            actor: components["schemas"]["VersionActor"];
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Restored From */
+            restored_from: number | null;
+            /** Version */
+            version: number;
+        };
+        /** QueueVersionDetail */
+        QueueVersionDetail: {
+            /**
+             * Action
+             * @description `restored`: a copy of version `restored_from`; `deleted`: the queue was removed while at this version (the entry has no definition of its own).
+             * @enum {string}
+             */
+            action: "created" | "updated" | "restored" | "deleted";
+            actor: components["schemas"]["VersionActor"];
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Definition
+             * @description The queue's whole definition as saved.
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Restored From */
+            restored_from: number | null;
+            /** Version */
+            version: number;
         };
         /** QueueView */
         QueueView: {
@@ -8568,6 +8715,19 @@ export interface components {
             role?: components["schemas"]["Role"] | null;
             /** Timezone */
             timezone?: string | null;
+        };
+        /**
+         * VersionActor
+         * @description Who saved a version (an API token acts as its user). All null when the system saved
+         *     it (CLI, demo loader); the names null when the user no longer exists.
+         */
+        VersionActor: {
+            /** Name */
+            name: string | null;
+            /** User Id */
+            user_id: string | null;
+            /** Username */
+            username: string | null;
         };
         /** VoiceSettingsIn */
         VoiceSettingsIn: {
@@ -18181,6 +18341,222 @@ export interface operations {
             };
         };
     };
+    list_queue_versions_api_v1_routing_queues__queue_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                queue_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueVersion"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_queue_version_api_v1_routing_queues__queue_id__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                queue_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueVersionDetail"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restore_queue_version_api_v1_routing_queues__queue_id__versions__version__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                queue_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueueRestoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueSaved"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     check_rule_api_v1_routing_rules_check_post: {
         parameters: {
             query?: never;
@@ -22169,6 +22545,105 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restore_flow_version_api_v1_voice_flows__flow_id__versions__version__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlowRestoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

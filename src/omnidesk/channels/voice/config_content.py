@@ -225,6 +225,54 @@ async def update_flow(
     return await _flow_view(uow, row)
 
 
+class FlowVersionConflict(Conflict):
+    code = "version_conflict"
+
+
+async def restore_flow_version(
+    uow: UnitOfWork, by: Principal, flow_id: uuid.UUID, version: int, expected: int
+) -> dict[str, Any]:
+    """Version `version`'s definition as the flow's new version (history is never rewritten),
+    on the version the admin saw (`expected`, else 409 `version_conflict`). Checked as a save
+    is: a definition the IVR's schema no longer reads, or whose audio was deleted since, is
+    refused (422) naming each path."""
+    require_admin(by)
+    row = await repo.get_flow(uow.session, flow_id)
+    if row.version != expected:
+        raise FlowVersionConflict(
+            f"flow {row.name!r} was changed by someone else (version {row.version}, this "
+            f"restore was asked on version {expected}): reload it and try again",
+            field="version",
+            version=row.version,
+        )
+    old = await repo.flow_version(uow.session, row.id, version)
+    definition = dict(old.definition)
+    await _check_flow_audio(uow, check_flow(definition), definition)
+    row.version += 1
+    row.updated_by = by.user_id
+    uow.session.add(
+        FlowVersion(
+            flow_id=row.id, version=row.version, definition=definition, created_by=by.user_id
+        )
+    )
+    # Two restores on the same version: the second's version number is taken (unique key).
+    await flush_unique(uow, f"flow {row.name!r} was changed by someone else", "version")
+    uow.record(
+        FlowChanged(id=str(row.id), action="updated", version=row.version, data=_flow_summary(row))
+    )
+    audit(
+        uow,
+        by,
+        "voice.flow.restore",
+        "voice_flow",
+        row.id,
+        name=row.name,
+        version=row.version,
+        restored_from=version,
+    )
+    return await _flow_view(uow, row)
+
+
 async def delete_flow(uow: UnitOfWork, by: Principal, flow_id: uuid.UUID) -> None:
     require_admin(by)
     row = await repo.get_flow(uow.session, flow_id)

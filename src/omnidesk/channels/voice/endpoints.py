@@ -15,6 +15,7 @@ from omnidesk.channels.voice.schemas import (
     AudioOut,
     FlowIn,
     FlowOut,
+    FlowRestoreIn,
     FlowSummary,
     FlowVersionOut,
     NumberIn,
@@ -195,6 +196,18 @@ async def get_flow_version(
 ) -> dict[str, Any]:
     async with ctx.uow:
         return await content.get_flow_version(ctx.uow, ctx.principal, flow_id, version)
+
+
+@router.post("/flows/{flow_id}/versions/{version}/restore", **documented(FlowOut, 200, 409, 422))
+async def restore_flow_version(
+    flow_id: uuid.UUID, version: Annotated[int, Path(ge=1)], body: FlowRestoreIn, ctx: Ctx
+) -> dict[str, Any]:
+    """Save version `version`'s definition as the flow's new version in use (a rollback that
+    keeps every version). Admins only."""
+    async with ctx.uow:
+        return await content.restore_flow_version(
+            ctx.uow, ctx.principal, flow_id, version, body.version
+        )
 
 
 @router.put("/flows/{flow_id}", **documented(FlowOut, 200, 409), openapi_extra=YAML_FLOW_BODY)

@@ -332,6 +332,13 @@ class FlowOut(FlowSummary):
     created_at: datetime
 
 
+class FlowRestoreIn(Input):
+    version: Annotated[int, Field(ge=1)] = Field(
+        description="The flow's version in use as the caller saw it (from GET): a restore on "
+        "a stale view is refused with 409 `version_conflict`."
+    )
+
+
 class FlowVersionOut(BaseModel):
     id: uuid.UUID
     name: str
