@@ -20,7 +20,7 @@ from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.errors import NotFound
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import errors
-from omnidesk.routing.api import Routing
+from omnidesk.routing.api import agents_visible_to, queues_visible_to
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -38,25 +38,13 @@ End = Annotated[
 
 
 async def visible_queues(request: Request, principal: Principal) -> frozenset[str] | None:
-    """The queues a supervisor's reports may show (those of their teams, as routing's own
-    views decide); None for an admin: every queue, removed ones included. Asked of routing
-    before the report's unit of work opens (never wait on routing inside one)."""
-    if principal.is_admin:
-        return None
-    routing: Routing = request.app.state.routing
-    tenant = principal.tenant_id
-    queues = await routing.read(tenant, lambda r: list(r.queues()))
-    return frozenset(q for q in queues if principal.sees(routing.queue_audience(tenant, q)))
+    """The queues a user's reports may show (`routing.api.queues_visible_to`)."""
+    return await queues_visible_to(request.app.state.routing, principal)
 
 
 async def visible_agents(request: Request, principal: Principal) -> frozenset[str] | None:
-    """As `visible_queues`, for agents: those of the supervisor's teams (and themselves)."""
-    if principal.is_admin:
-        return None
-    routing: Routing = request.app.state.routing
-    tenant = principal.tenant_id
-    agents = await routing.read(tenant, lambda r: list(r.agents()))
-    return frozenset(a for a in agents if principal.sees(routing.agent_audience(tenant, a)))
+    """The agents a user's reports may show (`routing.api.agents_visible_to`)."""
+    return await agents_visible_to(request.app.state.routing, principal)
 
 
 @router.get("/queues", response_model=KpiQueueReport, responses=errors(403, 404))

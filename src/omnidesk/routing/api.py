@@ -61,6 +61,7 @@ from omnidesk.core.routing import (
     WaitEstimate,
 )
 from omnidesk.core.routing.events import OfferCreated
+from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.events import Audience
 from omnidesk.routing.hooks import Arrival, ContactHooks, CustomerRef
 from omnidesk.routing.reads import RoutingReads
@@ -126,6 +127,27 @@ class Routing(Protocol):
         ...
 
 
+async def queues_visible_to(routing: Routing, principal: Principal) -> frozenset[str] | None:
+    """The queues whose contacts, figures and surveys a user may see: a supervisor's are those
+    served by an agent of a team they supervise (`Principal.sees` the queue's audience, as
+    routing's own views decide); None for an admin: every queue, removed ones included.
+    Ask it before a unit of work opens (a routing read must never wait inside one)."""
+    if principal.is_admin:
+        return None
+    tenant = principal.tenant_id
+    queues = await routing.read(tenant, lambda r: list(r.queues()))
+    return frozenset(q for q in queues if principal.sees(routing.queue_audience(tenant, q)))
+
+
+async def agents_visible_to(routing: Routing, principal: Principal) -> frozenset[str] | None:
+    """As `queues_visible_to`, for agents: those of the supervisor's teams (and themselves)."""
+    if principal.is_admin:
+        return None
+    tenant = principal.tenant_id
+    agents = await routing.read(tenant, lambda r: list(r.agents()))
+    return frozenset(a for a in agents if principal.sees(routing.agent_audience(tenant, a)))
+
+
 __all__ = [
     "AcceptOffer",
     "AddAgent",
@@ -166,4 +188,6 @@ __all__ = [
     "UpdateAgent",
     "UpdateQueue",
     "WaitEstimate",
+    "agents_visible_to",
+    "queues_visible_to",
 ]

@@ -22,7 +22,7 @@ from omnidesk.platform.database import utcnow
 from omnidesk.platform.errors import DomainError, Invalid
 from omnidesk.platform.http import Ctx, services_of
 from omnidesk.platform.openapi import errors
-from omnidesk.routing.api import Routing
+from omnidesk.routing.api import queues_visible_to
 from omnidesk.surveys import answers, definitions, page, texts
 from omnidesk.surveys.models import SurveySend
 from omnidesk.surveys.results import results
@@ -51,12 +51,11 @@ def _html(body: str, status_code: int = 200) -> HTMLResponse:
 
 async def _visible(request: Request, by: Principal) -> Callable[[str | None], bool] | None:
     """Admins see every queue's surveys; a supervisor those of the queues routing shows them
-    (served by an agent of a team they supervise: `Principal.sees` the queue's audience)."""
-    if by.is_admin:
+    (`routing.api.queues_visible_to`)."""
+    queues = await queues_visible_to(request.app.state.routing, by)
+    if queues is None:
         return None
-    routing: Routing = request.app.state.routing
-    await routing.read(by.tenant_id, lambda reads: None)  # loads the tenant's queues
-    return lambda queue: queue is not None and by.sees(routing.queue_audience(by.tenant_id, queue))
+    return lambda queue: queue is not None and queue in queues
 
 
 def _aware(value: datetime) -> datetime:
