@@ -13,7 +13,9 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
+    insert,
     select,
     update,
 )
@@ -90,6 +92,18 @@ async def allocate(session: AsyncSession, tenant_id: uuid.UUID, count: int) -> i
     if last is None:
         raise LookupError(f"tenant {tenant_id} has no event sequence")
     return int(last) - count + 1
+
+
+_EVENTS: Table = EventRecord.__table__  # type: ignore[assignment]
+
+
+async def append(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert events (each a dict of `EventRecord`'s columns but `id`, with sequence numbers
+    from `allocate`) in one statement. A plain insert and not ORM objects: every command's
+    events pass here, and the unit-of-work flush of new objects cost several times the insert
+    itself (measured with `omnidesk bench server`)."""
+    if rows:
+        await session.execute(insert(_EVENTS), list(rows))
 
 
 async def last_seq(session: AsyncSession, tenant_id: uuid.UUID) -> int:

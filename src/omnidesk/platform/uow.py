@@ -89,26 +89,40 @@ class UnitOfWork:
             return []
         assert self.tenant_id is not None
         first = await eventlog.allocate(self.session, self.tenant_id, len(self._pending))
-        records = []
-        for offset, pending in enumerate(self._pending):
-            event = pending.event
-            records.append(
-                eventlog.EventRecord(
-                    tenant_id=self.tenant_id,
-                    seq=first + offset,
-                    type=event.event_name,
-                    version=event.event_version,
-                    occurred_at=pending.occurred_at,
-                    actor_id=pending.actor_id,
-                    subject_type=event.subject_type,
-                    subject_id=event.subject_id(),
-                    payload=event.model_dump(mode="json"),
-                    audience=pending.audience.to_json(),
-                )
+        published = [
+            PublishedEvent(
+                tenant_id=self.tenant_id,
+                seq=first + offset,
+                type=pending.event.event_name,
+                version=pending.event.event_version,
+                occurred_at=pending.occurred_at,
+                actor_id=pending.actor_id,
+                subject_type=pending.event.subject_type,
+                subject_id=pending.event.subject_id(),
+                payload=pending.event.model_dump(mode="json"),
+                audience=pending.audience,
             )
-        self.session.add_all(records)
-        await self.session.flush()
-        return [record.to_published() for record in records]
+            for offset, pending in enumerate(self._pending)
+        ]
+        await eventlog.append(
+            self.session,
+            [
+                {
+                    "tenant_id": e.tenant_id,
+                    "seq": e.seq,
+                    "type": e.type,
+                    "version": e.version,
+                    "occurred_at": e.occurred_at,
+                    "actor_id": e.actor_id,
+                    "subject_type": e.subject_type,
+                    "subject_id": e.subject_id,
+                    "payload": e.payload,
+                    "audience": e.audience.to_json(),
+                }
+                for e in published
+            ],
+        )
+        return published
 
     async def __aenter__(self) -> UnitOfWork:
         return self
