@@ -122,7 +122,7 @@ export function ApiTokens() {
           onClick={() => {
             setErrors({});
             setCreated(null);
-            setDraft({ name: "", user_id: users[0]?.id ?? "", expires_in_days: "" });
+            setDraft({ name: "", user_id: users.find((u) => u.active)?.id ?? "", expires_in_days: "" }); // the first option shown
           }}
         >
           {t("admin.tokens.new")}
