@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy import text
 
 from omnidesk.platform import eventlog, migrate, realtime
@@ -91,7 +91,14 @@ def _aware_instant(value: object) -> object:
     return value
 
 
-Instant = Annotated[datetime | None, BeforeValidator(_aware_instant)]
+def _in_utc(value: datetime | None) -> datetime | None:
+    try:
+        return None if value is None else value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is after the last instant a datetime holds
+        raise ValueError("out of range once converted to UTC") from None
+
+
+Instant = Annotated[datetime | None, BeforeValidator(_aware_instant), AfterValidator(_in_utc)]
 
 
 @api.get(
