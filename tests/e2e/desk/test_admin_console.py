@@ -200,8 +200,10 @@ def test_api_token_lifecycle_and_the_audit_log(admin_page: Page, server: LiveSer
     expect(row.locator("td").nth(4)).to_have_text("No expiry")
     assert axe_violations(page) == []
     screenshot(page, "admin-api-tokens")
-    page.get_by_role("button", name="I have stored it").click()
+    page.get_by_role("button", name="I have stored it").focus()
+    page.keyboard.press("Enter")
     expect(shown).to_have_count(0)
+    expect(page.get_by_role("button", name="New API token")).to_be_focused()
 
     # It works: the API answers as the token's user.
     bearer = {"Authorization": f"Bearer {secret}"}

@@ -25,6 +25,8 @@ export function ApiTokens() {
   const [confirming, setConfirming] = useState<string | null>(null);
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
+  // Where the keyboard goes when the secret is put away (its box, focused, disappears).
+  const newButton = useRef<HTMLButtonElement>(null);
 
   async function attempt(fn: () => Promise<unknown>): Promise<boolean> {
     setBusy(true);
@@ -60,7 +62,15 @@ export function ApiTokens() {
     <section aria-labelledby="admin-tokens-title" data-testid="admin-tokens">
       <h2 id="admin-tokens-title">{t("admin.tokens.title")}</h2>
       <p class="muted">{t("admin.tokens.help")}</p>
-      {created && <NewSecret token={created} onDone={() => setCreated(null)} />}
+      {created && (
+        <NewSecret
+          token={created}
+          onDone={() => {
+            setCreated(null);
+            newButton.current?.focus();
+          }}
+        />
+      )}
       <table>
         <caption class="visually-hidden">{t("admin.tokens.title")}</caption>
         <thead>
@@ -119,6 +129,7 @@ export function ApiTokens() {
       {draft === null ? (
         <button
           type="button"
+          ref={newButton}
           onClick={() => {
             setErrors({});
             setCreated(null);
