@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, BeforeValidator
-from sqlalchemy import select, text
+from pydantic import AfterValidator, BaseModel, BeforeValidator
+from sqlalchemy import text
 
 from omnidesk.platform import eventlog, migrate, realtime
-from omnidesk.platform.audit import AuditEntry
-from omnidesk.platform.errors import Forbidden
+from omnidesk.platform.audit import AuditFilter, audit_query
+from omnidesk.platform.errors import Forbidden, Invalid
 from omnidesk.platform.http import Ctx, services_of
 
 probes = APIRouter(tags=["operations"])
@@ -80,19 +80,77 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
 
 
-@api.get("/audit-log", response_model=list[AuditOut])
+def _aware_instant(value: object) -> object:
+    """An ISO 8601 date-time with its offset: the audit log is searched by admins in many zones,
+    so a time without one would be a guess."""
+    _iso_instant(value)
+    if isinstance(value, str) and not re.search(
+        r"(Z|[+-]\d{2}:?\d{2})$", value.strip(), re.IGNORECASE
+    ):
+        raise ValueError("a date and time with a time zone, e.g. 2026-11-23T00:00:00Z")
+    return value
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    try:
+        return None if value is None else value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is after the last instant a datetime holds
+        raise ValueError("out of range once converted to UTC") from None
+
+
+Instant = Annotated[datetime | None, BeforeValidator(_aware_instant), AfterValidator(_in_utc)]
+
+
+@api.get(
+    "/audit-log",
+    response_model=list[AuditOut],
+    responses={
+        403: {"description": "Not an admin"},
+        422: {"description": "A filter is malformed, or `since` is not before `until`"},
+    },
+)
 async def audit_log(
     ctx: Ctx,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="entries older than this id (paging)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    action: Annotated[
+        str | None,
+        Query(
+            max_length=101,
+            pattern=r"^[a-z][a-z0-9_.]*\*?$",
+            description="exact action (`api_token.create`), or a prefix ending in `*`"
+            " (`api_token.*`)",
+        ),
+    ] = None,
+    target_type: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
+    target_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    actor_user_id: Annotated[uuid.UUID | None, Query(description="who acted")] = None,
+    actor_token_id: Annotated[
+        uuid.UUID | None, Query(description="through which API token")
+    ] = None,
+    since: Annotated[Instant, Query(description="entries at or after this instant")] = None,
+    until: Annotated[Instant, Query(description="entries before this instant")] = None,
 ) -> list[AuditOut]:
+    """The audit log, newest first; the filters given must all match."""
     if not ctx.principal.is_admin:
         raise Forbidden("the audit log is for admins")
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if before is not None:
-        stmt = stmt.where(AuditEntry.id < before)
+    if since is not None and until is not None and since >= until:
+        raise Invalid("`since` must be before `until`", field="since")
+    wanted = AuditFilter(
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        actor_user_id=actor_user_id,
+        actor_token_id=actor_token_id,
+        since=since,
+        until=until,
+    )
     async with ctx.uow:
-        rows = (await ctx.uow.session.scalars(stmt)).all()
+        rows = (
+            await ctx.uow.session.scalars(audit_query(wanted, before=before, limit=limit))
+        ).all()
         return [AuditOut.model_validate(r, from_attributes=True) for r in rows]
 
 

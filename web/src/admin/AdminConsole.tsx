@@ -2,10 +2,12 @@ import { useEffect, useState } from "preact/hooks";
 import { Header } from "../components/Header";
 import { t } from "../i18n";
 import { Agents } from "./Agents";
+import { ApiTokens } from "./ApiTokens";
+import { AuditLog } from "./AuditLog";
 import { Queues } from "./Queues";
 import { Users } from "./Users";
 
-const SECTIONS = ["users", "agents", "queues"] as const;
+const SECTIONS = ["users", "agents", "queues", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -13,7 +15,7 @@ function fromHash(): Section {
   return (SECTIONS as readonly string[]).includes(wanted) ? (wanted as Section) : "users";
 }
 
-/** Admins set the center up here: users and teams, agents' routing profiles, queues. Each
+/** Admins set the center up here: users and teams, agents' routing profiles, queues, API tokens, and the audit log of what admins did. Each
  * section reads what the API says now when it opens and after each save. */
 export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
   const [section, setSection] = useState<Section>(fromHash());
@@ -40,6 +42,8 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "users" && <Users />}
         {section === "agents" && <Agents />}
         {section === "queues" && <Queues />}
+        {section === "tokens" && <ApiTokens />}
+        {section === "audit" && <AuditLog />}
       </main>
     </>
   );

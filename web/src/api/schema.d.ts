@@ -194,7 +194,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit Log */
+        /**
+         * Audit Log
+         * @description The audit log, newest first; the filters given must all match.
+         */
         get: operations["audit_log_api_v1_audit_log_get"];
         put?: never;
         post?: never;
@@ -9654,8 +9657,21 @@ export interface operations {
     audit_log_api_v1_audit_log_get: {
         parameters: {
             query?: {
+                /** @description exact action (`api_token.create`), or a prefix ending in `*` (`api_token.*`) */
+                action?: string | null;
+                /** @description through which API token */
+                actor_token_id?: string | null;
+                /** @description who acted */
+                actor_user_id?: string | null;
+                /** @description entries older than this id (paging) */
                 before?: number | null;
                 limit?: number;
+                /** @description entries at or after this instant */
+                since?: string | null;
+                target_id?: string | null;
+                target_type?: string | null;
+                /** @description entries before this instant */
+                until?: string | null;
             };
             header?: never;
             path?: never;
@@ -9681,7 +9697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not allowed (role or team), or the CSRF header is missing */
+            /** @description Not an admin */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9690,7 +9706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid input; `errors` or `field` names what */
+            /** @description A filter is malformed, or `since` is not before `until` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -88,3 +88,39 @@ export function startOfToday(now: Date = new Date()): Date {
   const sinceMidnight = (get("hour") * 3600 + get("minute") * 60 + get("second")) * 1000;
   return new Date(now.getTime() - sinceMidnight - now.getMilliseconds());
 }
+
+/** Date and time, in the user's zone (the audit log, API tokens). */
+export function formatDateTime(value: string | number | Date | null | undefined): string {
+  if (value === null || value === undefined) return "—";
+  return new Intl.DateTimeFormat(language(), {
+    dateStyle: "medium",
+    timeStyle: "medium",
+    timeZone: timeZone(),
+  }).format(new Date(value));
+}
+
+/** How far `zone`'s wall clock is ahead of UTC at `at`, in milliseconds. */
+function zoneOffset(at: Date, zone: string): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+  }).formatToParts(at);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
+  return wall - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** The instant a calendar day (YYYY-MM-DD) starts in the user's zone (date filters). */
+export function startOfDay(day: string, zone: string = timeZone()): Date {
+  const [y, m, d] = day.split("-").map(Number);
+  const wall = Date.UTC(y, m - 1, d);
+  // The offset at the guess may differ from the one at the answer across a DST change: ask twice.
+  const first = wall - zoneOffset(new Date(wall), zone);
+  return new Date(wall - zoneOffset(new Date(first), zone));
+}
