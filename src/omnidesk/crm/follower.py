@@ -24,6 +24,7 @@ from omnidesk.platform.bus import EventBus, Subscription
 from omnidesk.platform.database import SYSTEM, Database
 from omnidesk.platform.events import PublishedEvent
 from omnidesk.platform.logging import get_logger
+from omnidesk.platform.pacing import Pacer
 from omnidesk.platform.tenancy import Tenant
 from omnidesk.platform.uow import UnitOfWork
 
@@ -36,6 +37,9 @@ OWN = ("crm.contact_identified", "crm.channel_switched")
 BATCH = 500
 RETRY_SECONDS = 5.0
 STOP_SECONDS = 10.0
+# At most one catch-up per this many seconds (platform/pacing.py): the customer card of an offer
+# and the interaction records follow routing by at most this much more.
+PACE_SECONDS = 0.1
 
 
 class InteractionFollower:
@@ -52,6 +56,7 @@ class InteractionFollower:
         # Set while nothing noted is waiting to be applied: `settled()` waits for it.
         self._idle = asyncio.Event()
         self._retrying: set[uuid.UUID] = set()
+        self._pacer = Pacer(PACE_SECONDS)
 
     def start(self) -> None:
         self._subscription = self.bus.subscribe(self._on_event)
@@ -134,6 +139,7 @@ class InteractionFollower:
             if not self._dirty and not self._retrying:
                 self._idle.set()
             await self._wake.wait()
+            await self._pacer.wait_turn()
             self._wake.clear()
             dirty, self._dirty = self._dirty, set()
             for tenant_id in dirty:

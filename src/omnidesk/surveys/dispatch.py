@@ -32,6 +32,7 @@ from omnidesk.platform.bus import EventBus, Subscription
 from omnidesk.platform.database import SYSTEM, Database, utcnow
 from omnidesk.platform.events import Audience, PublishedEvent
 from omnidesk.platform.logging import get_logger
+from omnidesk.platform.pacing import Pacer
 from omnidesk.platform.tenancy import Tenant
 from omnidesk.platform.uow import UnitOfWork
 from omnidesk.surveys import texts
@@ -44,6 +45,7 @@ log = get_logger(__name__)
 ENDED = "routing.contact_ended"
 BATCH = 200
 RETRY_SECONDS = 5.0
+PACE_SECONDS = 0.25
 
 
 def new_token() -> tuple[str, str]:
@@ -116,6 +118,8 @@ class SurveyDispatcher:
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
+        # Woken by every contact's end: at most one catch-up per PACE_SECONDS (pacing.py).
+        self._pacer = Pacer(PACE_SECONDS)
 
     def start(self) -> None:
         self._subscription = self.bus.subscribe(self._on_event)
@@ -151,6 +155,7 @@ class SurveyDispatcher:
             if not self._dirty:
                 self._idle.set()
             await self._wake.wait()
+            await self._pacer.wait_turn()
             self._wake.clear()
             dirty, self._dirty = self._dirty, set()
             for tenant_id in dirty:
@@ -184,7 +189,9 @@ class SurveyDispatcher:
                 await self._advance(tenant_id, cursor, records[-1].seq)
 
     async def _read(self, tenant_id: uuid.UUID) -> tuple[int, list[eventlog.EventRecord]]:
-        async with self.db.snapshot_session(tenant_id) as session:
+        # Only this dispatcher moves the cursor (under the tenant's lock): two plain reads
+        # suffice, no snapshot.
+        async with self.db.read_session(tenant_id) as session:
             cursor = await session.scalar(select(SurveyCursor.last_seq))
             if cursor is None:
                 return 0, []  # never had a survey (definitions.py starts the cursor)
