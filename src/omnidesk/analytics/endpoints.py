@@ -16,7 +16,6 @@ from omnidesk.analytics.schemas import (
     KpiSettingsIn,
     KpiSettingsOut,
 )
-from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.errors import NotFound
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import errors
@@ -37,14 +36,33 @@ End = Annotated[
 ]
 
 
-async def visible_queues(request: Request, principal: Principal) -> frozenset[str] | None:
-    """The queues a user's reports may show (`routing.api.queues_visible_to`)."""
-    return await queues_visible_to(request.app.state.routing, principal)
+QueueId = Annotated[str | None, Query(max_length=64)]
+AgentId = Annotated[str | None, Query(max_length=64)]
+Channel = Annotated[str | None, Query(max_length=32)]
 
 
-async def visible_agents(request: Request, principal: Principal) -> frozenset[str] | None:
-    """The agents a user's reports may show (`routing.api.agents_visible_to`)."""
-    return await agents_visible_to(request.app.state.routing, principal)
+async def readable_queues(
+    request: Request, ctx: Ctx, queue_id: str | None
+) -> frozenset[str] | None:
+    """The queues the caller's report may show (`routing.api.queues_visible_to`: None for an
+    admin, all of them); a named queue they may not see is 404. Asked of routing before the
+    report's unit of work opens (never wait on routing inside one)."""
+    service.require_reader(ctx.principal)
+    visible = await queues_visible_to(request.app.state.routing, ctx.principal)
+    if visible is not None and queue_id is not None and queue_id not in visible:
+        raise NotFound("no such queue")
+    return visible
+
+
+async def readable_agents(
+    request: Request, ctx: Ctx, agent_id: str | None
+) -> frozenset[str] | None:
+    """As `readable_queues`, for agents (`routing.api.agents_visible_to`)."""
+    service.require_reader(ctx.principal)
+    visible = await agents_visible_to(request.app.state.routing, ctx.principal)
+    if visible is not None and agent_id is not None and agent_id not in visible:
+        raise NotFound("no such agent")
+    return visible
 
 
 @router.get("/queues", response_model=KpiQueueReport, responses=errors(403, 404))
@@ -54,16 +72,13 @@ async def queue_report(
     start: Start = None,
     end: End = None,
     interval: Interval = "60m",
-    queue_id: Annotated[str | None, Query(max_length=64)] = None,
-    channel: Annotated[str | None, Query(max_length=32)] = None,
+    queue_id: QueueId = None,
+    channel: Channel = None,
 ) -> KpiQueueReport:
     """Queue figures per interval of arrival: sums and service level, ASA, AHT, abandon rate
     (docs/kpis.md). Admins see every queue; supervisors the queues of their teams (another
     queue is 404, and without `queue_id` the sums are over their queues only)."""
-    service.require_reader(ctx.principal)
-    visible = await visible_queues(request, ctx.principal)
-    if visible is not None and queue_id is not None and queue_id not in visible:
-        raise NotFound("no such queue")
+    visible = await readable_queues(request, ctx, queue_id)
     async with ctx.uow:
         return await service.queue_report(
             ctx.uow.session,
@@ -84,14 +99,11 @@ async def agent_report(
     start: Start = None,
     end: End = None,
     interval: Interval = "60m",
-    agent_id: Annotated[str | None, Query(max_length=64)] = None,
+    agent_id: AgentId = None,
 ) -> KpiAgentsReport:
     """Agent figures per interval: handled, talk, hold, wrap-up, AHT, state time, occupancy.
     Admins see every agent; supervisors the agents of their teams (another is 404)."""
-    service.require_reader(ctx.principal)
-    visible = await visible_agents(request, ctx.principal)
-    if visible is not None and agent_id is not None and agent_id not in visible:
-        raise NotFound("no such agent")
+    visible = await readable_agents(request, ctx, agent_id)
     async with ctx.uow:
         return await service.agent_report(
             ctx.uow.session,

@@ -15,11 +15,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from omnidesk.analytics import contacts, exports, service
-from omnidesk.analytics.endpoints import End, Start, visible_agents, visible_queues
+from omnidesk.analytics.endpoints import (
+    AgentId,
+    Channel,
+    End,
+    QueueId,
+    Start,
+    readable_agents,
+    readable_queues,
+)
 from omnidesk.analytics.schemas import Interval, KpiContactVisits
 from omnidesk.analytics.tables import MEDIA_TYPES, Format, Table, render
 from omnidesk.platform.auth.principal import Principal
-from omnidesk.platform.errors import Invalid, NotFound
+from omnidesk.platform.errors import Invalid
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import errors
 from omnidesk.routing.api import Routing
@@ -27,8 +35,6 @@ from omnidesk.routing.api import Routing
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 FormatQuery = Annotated[Format, Query(alias="format", description="csv or xlsx")]
-QueueId = Annotated[str | None, Query(max_length=64)]
-Channel = Annotated[str | None, Query(max_length=32)]
 
 FILE: Final[dict[int | str, dict[str, Any]]] = {
     200: {
@@ -68,14 +74,6 @@ def _file(table: Table, fmt: Format, name: str, start: datetime, end: datetime) 
     )
 
 
-async def _visible_queue(request: Request, ctx: Ctx, queue_id: str | None) -> frozenset[str] | None:
-    service.require_reader(ctx.principal)
-    visible = await visible_queues(request, ctx.principal)
-    if visible is not None and queue_id is not None and queue_id not in visible:
-        raise NotFound("no such queue")
-    return visible
-
-
 @router.get("/queues/export", response_class=Response, responses=FILE)
 async def export_queues(
     request: Request,
@@ -90,7 +88,7 @@ async def export_queues(
     """The queue report as a file: one row per queue and interval, then each queue's total
     over the range (docs/kpis.md, "Exports"). Without `queue_id`: every queue with figures in
     the range (a supervisor's: their teams' queues)."""
-    visible = await _visible_queue(request, ctx, queue_id)
+    visible = await readable_queues(request, ctx, queue_id)
     names, _ = await _names(request, ctx.principal)
     async with ctx.uow:
         zone, reports = await service.queue_reports(
@@ -125,14 +123,11 @@ async def export_agents(
     start: Start = None,
     end: End = None,
     interval: Interval = "60m",
-    agent_id: Annotated[str | None, Query(max_length=64)] = None,
+    agent_id: AgentId = None,
 ) -> Response:
     """The agent report as a file: one row per agent and interval, then each agent's total;
     one column per state (away per reason) any of them was in."""
-    service.require_reader(ctx.principal)
-    visible = await visible_agents(request, ctx.principal)
-    if visible is not None and agent_id is not None and agent_id not in visible:
-        raise NotFound("no such agent")
+    visible = await readable_agents(request, ctx, agent_id)
     _, names = await _names(request, ctx.principal)
     async with ctx.uow:
         report = await service.agent_report(
@@ -162,7 +157,7 @@ async def _contacts(
     queue_id: str | None,
     channel: str | None,
 ) -> KpiContactVisits:
-    visible = await _visible_queue(request, ctx, queue_id)
+    visible = await readable_queues(request, ctx, queue_id)
     queue_names, agent_names = await _names(request, ctx.principal)
     async with ctx.uow:
         return await contacts.contact_visits(

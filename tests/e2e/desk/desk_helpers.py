@@ -151,6 +151,20 @@ def log_in(page: Any, base: str, username: str, password: str, path: str = "/") 
     wait_live(page)
 
 
+def logged_in_page(
+    browser: Any, server: LiveServer, username: str, path: str = "/", **context: Any
+) -> Iterator[Any]:
+    """A page in a browser context of its own (`context`: Playwright's options, e.g.
+    viewport, locale), logged in as `username` at `path`; the context closes after."""
+    browser_context = browser.new_context(**context)
+    try:
+        page = browser_context.new_page()
+        log_in(page, server.base, username, server.passwords[username], path)
+        yield page
+    finally:
+        browser_context.close()
+
+
 async def log_in_async(page: Any, server: LiveServer, username: str, path: str) -> None:
     """`log_in` with Playwright's async API."""
     await page.goto(f"{server.base}/login?next={path}")

@@ -17,6 +17,7 @@ from desk_helpers import (
     axe_violations,
     browser,
     log_in,
+    logged_in_page,
     needs_browser,
     ok,
     screenshot,
@@ -37,11 +38,7 @@ def server() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def admin_page(server: LiveServer, browser) -> Iterator[Page]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
-    page = context.new_page()
-    log_in(page, server.base, "admin", server.passwords["admin"], "/admin")
-    yield page
-    context.close()
+    yield from logged_in_page(browser, server, "admin", "/admin", viewport=VIEWPORT, locale="en-GB")
 
 
 def test_only_admins_get_the_admin_console(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from desk_helpers import LiveServer, axe_violations, browser, log_in, needs_browser, ok, serve
+from desk_helpers import (
+    LiveServer,
+    axe_violations,
+    browser,
+    logged_in_page,
+    needs_browser,
+    ok,
+    serve,
+)
 from playwright.sync_api import Page, expect
 
 pytestmark = needs_browser()
@@ -25,11 +33,7 @@ def server() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def admin_page(server: LiveServer, browser) -> Iterator[Page]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
-    page = context.new_page()
-    log_in(page, server.base, "admin", server.passwords["admin"], "/admin")
-    yield page
-    context.close()
+    yield from logged_in_page(browser, server, "admin", "/admin", viewport=VIEWPORT, locale="en-GB")
 
 
 def _edit(page: Page, label: str, value: str) -> None:
