@@ -10,9 +10,12 @@ scope refuses to run queries at all, so a forgotten scope is an error, not a dat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
+import sqlite3
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -188,6 +191,44 @@ def _task_name() -> str:
     return f"{task.get_name()} ({getattr(coro, '__qualname__', '?')})"
 
 
+class _SqliteConnection(sqlite3.Connection):
+    """A SQLite connection that finalizes its cursors when it is closed.
+
+    Why: a task cancelled in the middle of a database call (a background loop stopped, a
+    request whose client went away) has its cursor's close cancelled too, and SQLAlchemy then
+    closes the connection under it. SQLite's close (`sqlite3_close_v2`) leaves a connection
+    with a statement still active as a "zombie" that keeps its transaction, and so the one
+    write lock, until that cursor is garbage collected; the cancelled task's traceback keeps
+    the cursor alive for as long as anything holds the task. Every other writer then waits
+    out busy_timeout and fails with "database is locked" (tests/platform/test_sqlite_cancel.py).
+    Closing the cursors first lets the close end the transaction at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(self, factory: Any = sqlite3.Cursor) -> Any:
+        cursor = super().cursor(factory)
+        self._cursors.add(cursor)
+        return cursor
+
+    # The connection's shortcuts make their cursors in C, past cursor(): route them through it.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor().execute(sql, parameters)  # type: ignore[no-any-return]
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self.cursor().executemany(sql, parameters)  # type: ignore[no-any-return]
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        return self.cursor().executescript(script)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        for cursor in list(self._cursors):
+            with contextlib.suppress(sqlite3.Error):
+                cursor.close()
+        super().close()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
@@ -235,6 +276,8 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.backend == "postgresql":
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        else:
+            kwargs["connect_args"] = {"factory": _SqliteConnection}
         self.engine: AsyncEngine = create_async_engine(self.urls.async_url, **kwargs)
         if self.backend == "sqlite":
             _configure_sqlite(self.engine)
