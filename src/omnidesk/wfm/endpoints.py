@@ -1,4 +1,5 @@
-"""Staffing over HTTP: a whole staffing table in one request, and single Erlang figures.
+"""Staffing over HTTP: a whole staffing table in one request, single Erlang figures, and the
+what-if of a queue change through the digital twin.
 
 Supervisors and admins only. One vectorised `staff()` call covers every interval of a table;
 ErlangInputError becomes a 422 naming the field (and the interval, by index and start).
@@ -10,19 +11,24 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from omnidesk.platform.errors import Invalid
+from omnidesk.platform.errors import Forbidden, Invalid
 from omnidesk.platform.http import Ctx
+from omnidesk.routing.api import Routing
 from omnidesk.wfm import erlang as erl
+from omnidesk.wfm import whatif
 from omnidesk.wfm.schemas import (
     ErlangIn,
     ErlangOut,
     StaffingIn,
     StaffingOut,
+    WhatIfIn,
+    WhatIfOut,
 )
 from omnidesk.wfm.service import finite, invalid, require_planner, staffing_table
+from omnidesk.wfm.twin.errors import ScenarioError
 
 router = APIRouter(prefix="/wfm", tags=["wfm"])
 
@@ -98,3 +104,54 @@ async def erlang(body: ErlangIn, ctx: Ctx) -> ErlangOut:
         )
     except erl.ErlangInputError as exc:
         raise invalid(exc) from None
+
+
+def _variant_path(path: str) -> str:
+    # The change is the twin's one variant: its issues point into the request's `queues`.
+    prefix = "variants[0]."
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def _refused(issues: list[tuple[str, str]]) -> Invalid:
+    path, message = issues[0]
+    return Invalid(
+        f"{path}: {message}" if path else message,
+        field=path or "queues",
+        errors=[{"field": p, "message": m} for p, m in issues],
+    )
+
+
+@router.post("/what-if", response_model=WhatIfOut)
+async def what_if(body: WhatIfIn, request: Request, ctx: Ctx) -> WhatIfOut:
+    """Run a change of queues through the digital twin on a day of the tenant's own traffic,
+    beside routing as it is now, on the same simulated customers: service level, wait and
+    abandons before and after, with confidence intervals (docs/wfm.md). Changes nothing.
+    Admins only (they are the ones who change queues)."""
+    if not ctx.principal.is_admin:
+        raise Forbidden("a what-if of queue changes is run by admins")
+    unknown = whatif.unknown_fields(body.queues)
+    if unknown:
+        raise _refused(unknown)
+    routing: Routing = request.app.state.routing
+    tenant = ctx.principal.tenant_id
+    # Routing first: a routing read must never wait inside a unit of work.
+    queues, agents = await routing.read(tenant, lambda r: (r.queues(), r.agents()))
+    async with ctx.uow:
+        day = await whatif.read_day(ctx.uow.session, tenant, body.day)
+    if not any(s.queue_id in queues for s in day.streams):
+        raise Invalid(f"no contacts arrived in today's queues on {body.day}", field="day")
+    data = whatif.scenario(
+        day, queues, agents, body.queues, replications=body.replications, seed=body.seed
+    )
+    try:
+        # Seconds of CPU for a busy day: off the event loop.
+        study = await run_in_threadpool(whatif.run, data)
+    except ScenarioError as exc:
+        raise _refused([(_variant_path(p), m) for p, m in exc.issues]) from None
+    return WhatIfOut(
+        day=body.day,
+        timezone=day.timezone,
+        agents=len(data["agents"]),
+        streams=[whatif.stream_out(s) for s in day.streams if s.queue_id in queues],
+        study=study,
+    )

@@ -7,8 +7,8 @@ only fix types and sizes.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,3 +115,45 @@ class ErlangOut(BaseModel):
     p_abandon: float | None = None
     mean_wait: float | None = None
     mean_queue: float | None = None
+
+
+# --- what-if through the digital twin ------------------------------------------------------
+
+
+class WhatIfIn(Input):
+    day: date = Field(
+        description="A day of the tenant's own traffic (in the KPI settings' time zone); its "
+        "volumes, handle times, patience and who was logged in drive the simulation."
+    )
+    queues: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=100,
+        description="The change: queue definitions by `id` (the fields given replace the "
+        "queue's current ones; a new id adds a queue), as in PUT /routing/queues/{id}.",
+    )
+    replications: int = Field(10, ge=2, le=50, description="Simulated days per side.")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class WhatIfStreamOut(BaseModel):
+    queue_id: str
+    channel: str
+    contacts: int = Field(description="Contacts that arrived in this queue and channel that day.")
+    handle_seconds: float | None = Field(description="Mean talk + hold of the answered.")
+    wrap_up_seconds: float | None
+    patience_seconds: float | None = Field(
+        description="Mean patience (censored maximum likelihood); null: nobody gave up."
+    )
+
+
+class WhatIfOut(BaseModel):
+    day: date
+    timezone: str
+    agents: int = Field(description="Agents logged in at some time that day.")
+    streams: list[WhatIfStreamOut]
+    study: dict[str, Any] = Field(
+        description="The twin's report (docs/wfm.md, Digital twin): `runs` (baseline and "
+        "change: service level, ASA, abandons per queue and overall, each with its 95 % "
+        "confidence half-width) and `differences` (change minus baseline, paired on the same "
+        "customers, with their confidence intervals)."
+    )

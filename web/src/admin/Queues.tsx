@@ -6,6 +6,7 @@ import { numberOrNull } from "./fields";
 import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Problem";
 import { QueueHistory } from "./QueueHistory";
 import { RuleEditor, type RuleState } from "./RuleEditor";
+import { WhatIf } from "./WhatIf";
 
 type QueueView = Schemas["QueueView"];
 type Definition = Schemas["QueueDefinition"];
@@ -102,6 +103,7 @@ export function Queues() {
   const [saved, setSaved] = useState("");
   const [history, setHistory] = useState<string | null>(null);
   const [restored, setRestored] = useState("");
+  const [whatIf, setWhatIf] = useState<Definition | null>(null);
 
   const reload = async () => setQueues(await ok(api.GET("/api/v1/routing/queues")));
   useEffect(() => void reload().catch((e) => setErrors(errorsOf(e))), []);
@@ -347,6 +349,11 @@ export function Queues() {
             <button type="button" onClick={() => edit(null)}>
               {t("admin.cancel")}
             </button>
+            {!draft.isNew && (
+              <button type="button" disabled={invalid} onClick={() => setWhatIf(bodyOf(draft))}>
+                {t("admin.whatif.open")}
+              </button>
+            )}
             {invalid && (
               <span id="queue-invalid" class="muted">
                 {t("admin.queues.fixRules")}
@@ -356,6 +363,7 @@ export function Queues() {
         </form>
       )}
       {!conflict && <FormError errors={errors} />}
+      {whatIf && <WhatIf key={JSON.stringify(whatIf)} change={whatIf} onClose={() => setWhatIf(null)} />}
     </section>
   );
 }

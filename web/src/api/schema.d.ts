@@ -3218,6 +3218,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wfm/what-if": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What If
+         * @description Run a change of queues through the digital twin on a day of the tenant's own traffic,
+         *     beside routing as it is now, on the same simulated customers: service level, wait and
+         *     abandons before and after, with confidence intervals (docs/wfm.md). Changes nothing.
+         *     Admins only (they are the ones who change queues).
+         */
+        post: operations["what_if_api_v1_wfm_what_if_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -8897,6 +8920,81 @@ export interface components {
              * @default 1000
              */
             under: number;
+        };
+        /** WhatIfIn */
+        WhatIfIn: {
+            /**
+             * Day
+             * Format: date
+             * @description A day of the tenant's own traffic (in the KPI settings' time zone); its volumes, handle times, patience and who was logged in drive the simulation.
+             */
+            day: string;
+            /**
+             * Queues
+             * @description The change: queue definitions by `id` (the fields given replace the queue's current ones; a new id adds a queue), as in PUT /routing/queues/{id}.
+             */
+            queues: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Replications
+             * @description Simulated days per side.
+             * @default 10
+             */
+            replications: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed: number;
+        };
+        /** WhatIfOut */
+        WhatIfOut: {
+            /**
+             * Agents
+             * @description Agents logged in at some time that day.
+             */
+            agents: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Streams */
+            streams: components["schemas"]["WhatIfStreamOut"][];
+            /**
+             * Study
+             * @description The twin's report (docs/wfm.md, Digital twin): `runs` (baseline and change: service level, ASA, abandons per queue and overall, each with its 95 % confidence half-width) and `differences` (change minus baseline, paired on the same customers, with their confidence intervals).
+             */
+            study: {
+                [key: string]: unknown;
+            };
+            /** Timezone */
+            timezone: string;
+        };
+        /** WhatIfStreamOut */
+        WhatIfStreamOut: {
+            /** Channel */
+            channel: string;
+            /**
+             * Contacts
+             * @description Contacts that arrived in this queue and channel that day.
+             */
+            contacts: number;
+            /**
+             * Handle Seconds
+             * @description Mean talk + hold of the answered.
+             */
+            handle_seconds: number | null;
+            /**
+             * Patience Seconds
+             * @description Mean patience (censored maximum likelihood); null: nobody gave up.
+             */
+            patience_seconds: number | null;
+            /** Queue Id */
+            queue_id: string;
+            /** Wrap Up Seconds */
+            wrap_up_seconds: number | null;
         };
         /**
          * WhatsAppAccountIn
@@ -24915,6 +25013,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StaffingOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    what_if_api_v1_wfm_what_if_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfOut"];
                 };
             };
             /** @description Malformed request (e.g. the body is not valid JSON) */
