@@ -15,7 +15,7 @@ export const NEW_FLOW: FlowDefinition = {
   start: "menu",
   nodes: {
     menu: { type: "menu", prompt: [{ say: "" }], options: {}, on_failure: "goodbye" },
-    goodbye: { type: "hangup", prompt: [{ say: "" }] },
+    goodbye: { type: "hangup" },
   },
 };
 
@@ -211,7 +211,7 @@ export function IvrFlowEditor({ saved, queues, audio, onAudio, onSaved, onCancel
       }}
     >
       <h3 id="ivr-editor-title">{saved ? t("admin.ivr.editTitle", { name: saved.name, version }) : t("admin.ivr.new")}</h3>
-      <fieldset>
+      <fieldset class="ivr-settings">
         <legend>{t("admin.ivr.flowSettings")}</legend>
         {flowField("name", t("admin.ivr.name"), <input type="text" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} {...attrs("name")} />)}
         {flowField("id", t("admin.ivr.flowId"), <input type="text" value={draft.id} onInput={setDef("id")} {...attrs("id")} />)}

@@ -212,7 +212,7 @@ function Numbers({ numbers, flows, flowName, onChanged }: { numbers: NumberOut[]
           </label>
           <label>
             {t("admin.ivr.flow")}
-            <select value={chosen} onChange={(e) => setFlowId((e.target as HTMLSelectElement).value)} aria-describedby="ivr-number-flow-error">
+            <select id="ivr-number-flow" value={chosen} onChange={(e) => setFlowId((e.target as HTMLSelectElement).value)} aria-describedby="ivr-number-flow-error">
               {flows.map((f) => (
                 <option key={f.id} value={f.id}>
                   {f.name}
