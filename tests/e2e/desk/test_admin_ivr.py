@@ -9,9 +9,11 @@ screens; the screenshots for docs/admin-guide.md are taken here."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -225,3 +227,32 @@ def test_history_diff_restore_and_a_stale_save(admin_page: Page, server: LiveSer
     nodes = the_flow(server, "Main line")["definition"]["nodes"]
     assert nodes["menu"]["timeout_s"] == 7  # theirs kept
     assert nodes["queue"]["priority"] == 5  # mine re-applied
+
+
+def test_a_prompt_plays_an_uploaded_audio_file(admin_page: Page, server: LiveServer) -> None:
+    page = admin_page
+    page.locator('tr[data-flow="Main line"]').get_by_role("button", name="Edit Main line").click()
+    editor = page.get_by_test_id("ivr-editor")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:  # a tenth of a second of silence, 8 kHz mono
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 800)
+    editor.get_by_label("WAV file").set_input_files(
+        {"name": "Goodbye.wav", "mimeType": "audio/wav", "buffer": buffer.getvalue()}
+    )
+    expect(editor.get_by_label("Name (ends in .wav)")).to_have_value("goodbye.wav")
+    editor.get_by_role("button", name="Upload").click()
+    expect(editor).to_contain_text("goodbye.wav uploaded.")
+    page.get_by_test_id("ivr-tree").locator('li[data-node="goodbye"] > button').click()
+    node = page.get_by_test_id("ivr-node")
+    node.get_by_role("button", name="Add an audio file").click()
+    expect(node.get_by_label("Audio file (1)")).to_have_value("goodbye.wav")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("ivr-saved")).to_contain_text("saved as version 6")
+    goodbye = the_flow(server, "Main line")["definition"]["nodes"]["goodbye"]
+    assert goodbye == {"type": "hangup", "prompt": [{"wav": "goodbye.wav"}]}
+    # The file is in use by the flow now: the server keeps it from being deleted.
+    r = server.api("admin").delete("/api/v1/voice/audio/goodbye.wav")
+    assert r.status_code == 409, r.text
