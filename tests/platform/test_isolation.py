@@ -201,7 +201,10 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("PUT", NUMBER): ([{"number_id": "B:number"}], {"number": "+442071838751", "flow_id": NO_FLOW}),
     ("DELETE", NUMBER): ([{"number_id": "B:number"}], None),
     ("GET", FLOW): ([{"flow_id": "B:flow"}], None),
-    ("PUT", FLOW): ([{"flow_id": "B:flow"}], {"name": "Hijacked", "definition": {"a": 1}}),
+    ("PUT", FLOW): (
+        [{"flow_id": "B:flow"}],
+        {"name": "Hijacked", "definition": {"a": 1}, "version": 1},
+    ),
     ("DELETE", FLOW): ([{"flow_id": "B:flow"}], None),
     ("GET", FLOW + "/versions/{version}"): ([{"flow_id": "B:flow", "version": "A:version"}], None),
     ("POST", FLOW + "/versions/{version}/restore"): (

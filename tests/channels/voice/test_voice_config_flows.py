@@ -78,7 +78,7 @@ def test_an_invalid_flow_is_refused_naming_each_path(as_user) -> None:
     before = _mark(admin)
     broken = {**FLOW, "nodes": {"main": {"type": "menu", "options": {"7": "gone"}}}}
     assert_problem(
-        admin.put(url, json={"name": "simple", "definition": broken}),
+        admin.put(url, json={"name": "simple", "definition": broken, "version": 1}),
         422,
         "definition.nodes.main.options.7: no node 'gone'",
     )
@@ -121,18 +121,19 @@ def test_the_example_flow_needs_its_audio_files_and_keeps_them(as_user) -> None:
     v2 = copy.deepcopy(example)
     v2["nodes"]["welcome"]["prompt"] = [{"say": "Thank you for calling."}]
     url = f"{FLOWS}/{flow['id']}"
-    r = admin.put(url, json={"name": "main", "definition": v2})
+    r = admin.put(url, json={"name": "main", "definition": v2, "version": 1})
     assert r.status_code == 200 and r.json()["version"] == 2, r.text
     assert admin.delete("/api/v1/voice/audio/welcome-jingle.wav").status_code == 204
     # Nor can a version 3 bring it back without the file.
-    assert_problem(admin.put(url, json={"name": "main", "definition": example}), 422, WAV_PATH)
+    body = {"name": "main", "definition": example, "version": 2}
+    assert_problem(admin.put(url, json=body), 422, WAV_PATH)
     assert admin.get(url).json()["version"] == 2
 
     # A single {wav} prompt (no list) is named without an index; names may carry ".wav".
     v3 = copy.deepcopy(v2)
     v3["nodes"]["goodbye"]["prompt"] = {"wav": "bye.wav"}
     assert_problem(
-        admin.put(url, json={"name": "main", "definition": v3}),
+        admin.put(url, json={"name": "main", "definition": v3, "version": 2}),
         422,
         "definition.nodes.goodbye.prompt.wav: no audio file 'bye.wav'",
     )

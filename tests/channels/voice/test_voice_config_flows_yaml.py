@@ -47,7 +47,7 @@ def test_the_shipped_example_posts_as_yaml_as_it_is(as_user) -> None:
     changed = EXAMPLE.read_text().replace("max_wait_s: 600", "max_wait_s: 300")
     url = f"{FLOWS}/{flow['id']}"
     r = admin.put(url, content=changed.encode(), headers={"content-type": "text/yaml"},
-                  params={"name": "main line"})  # fmt: skip
+                  params={"name": "main line", "version": 1})  # fmt: skip
     assert r.status_code == 200, r.text
     assert (r.json()["version"], r.json()["name"]) == (2, "main line")
     assert r.json()["definition"]["nodes"]["wait_for_agent"]["max_wait_s"] == 300

@@ -21,7 +21,7 @@ def test_a_restore_is_a_new_version_equal_to_the_old_one(as_user) -> None:
     admin = as_user("admin")
     flow = create_flow(admin)
     url = f"{FLOWS}/{flow['id']}"
-    r = admin.put(url, json={"name": "main", "definition": FLOW_2})
+    r = admin.put(url, json={"name": "main", "definition": FLOW_2, "version": 1})
     assert r.status_code == 200 and r.json()["version"] == 2, r.text
     r = admin.post(f"{url}/versions/1/restore", json={"version": 2})
     assert r.status_code == 200, r.text
@@ -52,7 +52,9 @@ def test_a_version_whose_audio_was_deleted_is_not_restored(as_user) -> None:
     assert upload(admin, "hello.wav", wav_bytes()).status_code == 201
     flow = create_flow(admin, definition=GREETING)
     url = f"{FLOWS}/{flow['id']}"
-    assert admin.put(url, json={"name": "main", "definition": FLOW}).status_code == 200
+    assert (
+        admin.put(url, json={"name": "main", "definition": FLOW, "version": 1}).status_code == 200
+    )
     # Version 1's greeting is no longer in use: it may be deleted.
     assert admin.delete("/api/v1/voice/audio/hello.wav").status_code == 204
     r = admin.post(f"{url}/versions/1/restore", json={"version": 2})

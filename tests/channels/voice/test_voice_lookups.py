@@ -151,7 +151,9 @@ def test_trunks_by_source_numbers_flows_and_policies(client, app, as_user, looku
     assert _call(client, lookups.flow_for_number, DID) == (tenant_a, FLOW)
     assert _call(client, lookups.flow_for_number, DID_2) == (tenant_b, FLOW_2)
     assert _call(client, lookups.flow_for_number, "+15550000000") is None
-    r = admin.put(f"/api/v1/voice/flows/{flow['id']}", json={"name": "a", "definition": FLOW_2})
+    r = admin.put(
+        f"/api/v1/voice/flows/{flow['id']}", json={"name": "a", "definition": FLOW_2, "version": 1}
+    )
     assert r.status_code == 200
     assert _call(client, lookups.flow_for_number, DID) == (tenant_a, FLOW_2)
     assert _call(client, lookups.number_route, DID).flow_version == 2

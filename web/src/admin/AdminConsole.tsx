@@ -4,10 +4,11 @@ import { t } from "../i18n";
 import { Agents } from "./Agents";
 import { ApiTokens } from "./ApiTokens";
 import { AuditLog } from "./AuditLog";
+import { IvrFlows } from "./IvrFlows";
 import { Queues } from "./Queues";
 import { Users } from "./Users";
 
-const SECTIONS = ["users", "agents", "queues", "tokens", "audit"] as const;
+const SECTIONS = ["users", "agents", "queues", "ivr", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -15,7 +16,7 @@ function fromHash(): Section {
   return (SECTIONS as readonly string[]).includes(wanted) ? (wanted as Section) : "users";
 }
 
-/** Admins set the center up here: users and teams, agents' routing profiles, queues, API tokens, and the audit log of what admins did. Each
+/** Admins set the center up here: users and teams, agents' routing profiles, queues, IVR flows and numbers, API tokens, and the audit log of what admins did. Each
  * section reads what the API says now when it opens and after each save. */
 export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
   const [section, setSection] = useState<Section>(fromHash());
@@ -42,6 +43,7 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "users" && <Users />}
         {section === "agents" && <Agents />}
         {section === "queues" && <Queues />}
+        {section === "ivr" && <IvrFlows />}
         {section === "tokens" && <ApiTokens />}
         {section === "audit" && <AuditLog />}
       </main>

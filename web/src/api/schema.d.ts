@@ -2744,7 +2744,11 @@ export interface paths {
         };
         /** Get Flow */
         get: operations["get_flow_api_v1_voice_flows__flow_id__get"];
-        /** Update Flow */
+        /**
+         * Update Flow
+         * @description A new version of the flow, made on `version` (the one in use when the edit began): a
+         *     stale one is refused with 409 `version_conflict`. Admins only.
+         */
         put: operations["update_flow_api_v1_voice_flows__flow_id__put"];
         post?: never;
         /** Delete Flow */
@@ -5448,6 +5452,23 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** FlowUpdateIn */
+        FlowUpdateIn: {
+            /** Definition */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * Name
+             * @description a name: not blank, no leading or trailing spaces, one line
+             */
+            name: string;
+            /**
+             * Version
+             * @description The flow's version in use the edit was made on (from GET): when the flow has changed since, the save is refused with 409 `version_conflict`. Required: a save that names no version could silently replace another admin's change. With a YAML body that is a definition on its own, give it as `?version=`.
+             */
+            version: number;
+        };
         /** FlowVersionOut */
         FlowVersionOut: {
             /**
@@ -5480,6 +5501,8 @@ export interface components {
             created_at: string;
             /** Created By */
             created_by: string | null;
+            /** Created By Name */
+            created_by_name?: string | null;
             /** Version */
             version: number;
         };
@@ -22454,6 +22477,8 @@ export interface operations {
             query?: {
                 /** @description The flow's name when a YAML body is a definition on its own. */
                 name?: string;
+                /** @description The version the edit was made on, when a YAML body is a definition on its own (it has no `version` field). */
+                version?: number;
             };
             header?: never;
             path: {
@@ -22463,10 +22488,10 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["FlowIn"];
-                "application/x-yaml": components["schemas"]["FlowIn"] | Record<string, never>;
-                "application/yaml": components["schemas"]["FlowIn"] | Record<string, never>;
-                "text/yaml": components["schemas"]["FlowIn"] | Record<string, never>;
+                "application/json": components["schemas"]["FlowUpdateIn"];
+                "application/x-yaml": components["schemas"]["FlowUpdateIn"] | Record<string, never>;
+                "application/yaml": components["schemas"]["FlowUpdateIn"] | Record<string, never>;
+                "text/yaml": components["schemas"]["FlowUpdateIn"] | Record<string, never>;
             };
         };
         responses: {

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from omnidesk.channels.voice import repository as repo
 from omnidesk.channels.voice.audio import AudioStore, WavInfo, audio_file_name
@@ -21,7 +21,8 @@ from omnidesk.channels.voice.events import AudioChanged, FlowChanged, QueuePolic
 from omnidesk.channels.voice.ivr.flow import Flow as IvrFlow
 from omnidesk.channels.voice.ivr.flow import validate_flow
 from omnidesk.channels.voice.models import AudioFile, Flow, FlowVersion, QueuePolicy
-from omnidesk.channels.voice.schemas import FlowIn, QueuePolicyIn
+from omnidesk.channels.voice.schemas import FlowIn, FlowUpdateIn, QueuePolicyIn
+from omnidesk.directory.models import User
 from omnidesk.platform.audit import audit
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.errors import Conflict, Invalid, NotFound
@@ -33,15 +34,24 @@ DEFAULT_POLICY = QueuePolicyIn()
 # --- flows ----------------------------------------------------------------------------------
 
 
+def _issue(path: str, message: str) -> dict[str, Any]:
+    """One refusal of a flow: its path, and apart the node it is in and the field inside that
+    node ("nodes.sales.options.7" → node "sales", field "options.7"; None outside the nodes),
+    so that an editor shows it on the node without parsing paths."""
+    parts = path.split(".")
+    node = field = None
+    if len(parts) >= 3 and parts[:2] == ["definition", "nodes"]:
+        node = parts[2]
+        field = ".".join(parts[3:]) or None
+    return {"path": path, "message": message, "node": node, "field": field}
+
+
 def check_flow(definition: dict[str, Any]) -> IvrFlow:
     """The definition as the IVR will run it, or 422 naming the path of every issue."""
     result = validate_flow(definition)
     if isinstance(result, IvrFlow):
         return result
-    issues = [
-        {"path": f"definition.{i.path}" if i.path else "definition", "message": i.message}
-        for i in result
-    ]
+    issues = [_issue(f"definition.{i.path}" if i.path else "definition", i.message) for i in result]
     detail = "; ".join(f"{i['path']}: {i['message']}" for i in issues)
     raise Invalid(detail, field="definition", issues=issues)
 
@@ -102,7 +112,7 @@ async def _check_flow_audio(uow: UnitOfWork, flow: IvrFlow, definition: dict[str
     stmt = select(AudioFile.name).where(AudioFile.name.in_(names))
     present = set((await uow.session.scalars(stmt)).all())
     issues = [
-        {"path": where, "message": f"no audio file {name!r} (upload it to /api/v1/voice/audio)"}
+        _issue(where, f"no audio file {name!r} (upload it to /api/v1/voice/audio)")
         for where, name in used
         if name not in present
     ]
@@ -121,9 +131,18 @@ async def _flows_using_audio(uow: UnitOfWork, name: str) -> list[str]:
     return [flow_name for flow_name, definition in rows if name in _audio_in_stored(definition)]
 
 
+async def _names(uow: UnitOfWork, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Who saved each version, as the History shows them (users that still exist)."""
+    if not ids:
+        return {}
+    users = await uow.session.scalars(select(User).where(User.id.in_(ids)))
+    return {u.id: u.display_name or u.username for u in users}
+
+
 async def _flow_view(uow: UnitOfWork, row: Flow) -> dict[str, Any]:
     versions = await repo.flow_versions(uow.session, row.id)
     current = next(v for v in versions if v.version == row.version)
+    names = await _names(uow, {v.created_by for v in versions if v.created_by})
     return {
         "id": str(row.id),
         "name": row.name,
@@ -134,6 +153,7 @@ async def _flow_view(uow: UnitOfWork, row: Flow) -> dict[str, Any]:
                 "version": v.version,
                 "created_at": v.created_at.isoformat(),
                 "created_by": str(v.created_by) if v.created_by else None,
+                "created_by_name": names.get(v.created_by) if v.created_by else None,
             }
             for v in versions
         ],
@@ -196,12 +216,15 @@ async def create_flow(uow: UnitOfWork, by: Principal, data: FlowIn) -> dict[str,
 
 
 async def update_flow(
-    uow: UnitOfWork, by: Principal, flow_id: uuid.UUID, data: FlowIn
+    uow: UnitOfWork, by: Principal, flow_id: uuid.UUID, data: FlowUpdateIn
 ) -> dict[str, Any]:
     """A changed definition becomes a new version (the old ones are kept); the same definition
-    again only renames, so retrying a request does not pile up versions."""
+    again only renames, so retrying a request does not pile up versions. Saved only on the
+    version the admin edited (`data.version`, else 409 `version_conflict`): two admins editing
+    one flow, the later save is refused instead of silently replacing the other's."""
     require_admin(by)
     row = await repo.get_flow(uow.session, flow_id)
+    await _claim(uow, row, data.version, "this edit was made on")
     definition = data.definition
     await _check_flow_audio(uow, check_flow(definition), definition)
     other = await repo.flow_by_name(uow.session, data.name)
@@ -229,6 +252,35 @@ class FlowVersionConflict(Conflict):
     code = "version_conflict"
 
 
+def _conflict(row: Flow, actual: int, expected: int, asked: str) -> FlowVersionConflict:
+    return FlowVersionConflict(
+        f"flow {row.name!r} was changed by someone else (version {actual}, {asked} version "
+        f"{expected}): reload it and try again",
+        field="version",
+        version=actual,
+    )
+
+
+async def _claim(uow: UnitOfWork, row: Flow, expected: int, asked: str) -> None:
+    """Go on only if the flow is still at version `expected`, and hold it until the commit.
+
+    Why a conditional UPDATE and not only a comparison: on PostgreSQL two saves of the same
+    version read it at the same time; the row lock makes the second wait for the first's
+    commit, and then its WHERE sees the new version and matches nothing (409). On SQLite the
+    transactions are serial (BEGIN IMMEDIATE) and the comparison alone would do."""
+    if row.version != expected:
+        raise _conflict(row, row.version, expected, asked)
+    claimed = await uow.session.execute(
+        update(Flow)
+        .where(Flow.id == row.id, Flow.version == expected)
+        .values(version=Flow.version)  # changes nothing: it takes the row's lock
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 1) == 0:
+        await uow.session.refresh(row)
+        raise _conflict(row, row.version, expected, asked)
+
+
 async def restore_flow_version(
     uow: UnitOfWork, by: Principal, flow_id: uuid.UUID, version: int, expected: int
 ) -> dict[str, Any]:
@@ -238,13 +290,7 @@ async def restore_flow_version(
     refused (422) naming each path."""
     require_admin(by)
     row = await repo.get_flow(uow.session, flow_id)
-    if row.version != expected:
-        raise FlowVersionConflict(
-            f"flow {row.name!r} was changed by someone else (version {row.version}, this "
-            f"restore was asked on version {expected}): reload it and try again",
-            field="version",
-            version=row.version,
-        )
+    await _claim(uow, row, expected, "this restore was asked on")
     old = await repo.flow_version(uow.session, row.id, version)
     definition = dict(old.definition)
     await _check_flow_audio(uow, check_flow(definition), definition)

@@ -10,13 +10,18 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from omnidesk.channels.voice import config_content as content
 from omnidesk.channels.voice import config_service as service
 from omnidesk.channels.voice.audio import AudioStore, check_wav
-from omnidesk.channels.voice.flow_yaml import YAML_FLOW_BODY, YamlFlowRoute
+from omnidesk.channels.voice.flow_yaml import (
+    YAML_FLOW_BODY,
+    YAML_FLOW_UPDATE_BODY,
+    YamlFlowRoute,
+)
 from omnidesk.channels.voice.schemas import (
     AudioOut,
     FlowIn,
     FlowOut,
     FlowRestoreIn,
     FlowSummary,
+    FlowUpdateIn,
     FlowVersionOut,
     NumberIn,
     NumberOut,
@@ -210,8 +215,12 @@ async def restore_flow_version(
         )
 
 
-@router.put("/flows/{flow_id}", **documented(FlowOut, 200, 409), openapi_extra=YAML_FLOW_BODY)
-async def update_flow(flow_id: uuid.UUID, body: FlowIn, ctx: Ctx) -> dict[str, Any]:
+@router.put(
+    "/flows/{flow_id}", **documented(FlowOut, 200, 409), openapi_extra=YAML_FLOW_UPDATE_BODY
+)
+async def update_flow(flow_id: uuid.UUID, body: FlowUpdateIn, ctx: Ctx) -> dict[str, Any]:
+    """A new version of the flow, made on `version` (the one in use when the edit began): a
+    stale one is refused with 409 `version_conflict`. Admins only."""
     async with ctx.uow:
         return await content.update_flow(ctx.uow, ctx.principal, flow_id, body)
 

@@ -27,28 +27,13 @@ from omnidesk.channels.voice.schemas import json_values
 from omnidesk.platform.errors import DomainError, Invalid
 
 YAML_TYPES = ("application/yaml", "text/yaml", "application/x-yaml")
-# OpenAPI of a route that takes a flow: merged into what FastAPI generates from `FlowIn` (the
-# JSON body), it adds the YAML media types and the `?name=` a bare YAML definition may use.
-YAML_FLOW_BODY: dict[str, Any] = {
-    "requestBody": {
-        "content": {
-            kind: {
-                "schema": {
-                    "oneOf": [
-                        {"$ref": "#/components/schemas/FlowIn"},
-                        {
-                            "type": "object",
-                            "description": "A flow definition on its own, as examples/voice/"
-                            "ivr.yaml is written (its name: ?name=, else its `name`, else its "
-                            "`id`).",
-                        },
-                    ]
-                }
-            }
-            for kind in YAML_TYPES
-        },
-    },
-    "parameters": [
+
+
+def yaml_flow_body(schema: str, *, versioned: bool = False) -> dict[str, Any]:
+    """OpenAPI of a route that takes a flow: merged into what FastAPI generates from `schema`
+    (the JSON body), it adds the YAML media types and the `?name=` (and for an edit the
+    `?version=`) a bare YAML definition may use."""
+    parameters = [
         {
             "name": "name",
             "in": "query",
@@ -56,8 +41,43 @@ YAML_FLOW_BODY: dict[str, Any] = {
             "description": "The flow's name when a YAML body is a definition on its own.",
             "schema": {"type": "string"},
         }
-    ],
-}
+    ]
+    if versioned:
+        parameters.append(
+            {
+                "name": "version",
+                "in": "query",
+                "required": False,
+                "description": "The version the edit was made on, when a YAML body is a "
+                "definition on its own (it has no `version` field).",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        )
+    return {
+        "requestBody": {
+            "content": {
+                kind: {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": f"#/components/schemas/{schema}"},
+                            {
+                                "type": "object",
+                                "description": "A flow definition on its own, as examples/"
+                                "voice/ivr.yaml is written (its name: ?name=, else its "
+                                "`name`, else its `id`).",
+                            },
+                        ]
+                    }
+                }
+                for kind in YAML_TYPES
+            },
+        },
+        "parameters": parameters,
+    }
+
+
+YAML_FLOW_BODY = yaml_flow_body("FlowIn")
+YAML_FLOW_UPDATE_BODY = yaml_flow_body("FlowUpdateIn", versioned=True)
 
 
 class MalformedYaml(DomainError):
@@ -70,7 +90,7 @@ def _media_type(request: Request) -> str:
     return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
-def flow_body_from_yaml(raw: bytes, name: str | None) -> dict[str, Any]:
+def flow_body_from_yaml(raw: bytes, name: str | None, version: str | None = None) -> dict[str, Any]:
     """The JSON body (`FlowIn`'s shape) a YAML flow document stands for."""
     try:
         document = yaml.safe_load(raw)
@@ -82,10 +102,13 @@ def flow_body_from_yaml(raw: bytes, name: str | None) -> dict[str, Any]:
         body: dict[str, Any] = json_values(document)
     except ValueError as exc:
         raise Invalid(f"the YAML document {exc}", field="body") from None
+    # `?version=` as the query gives it: text that is not a number is refused by the body's
+    # schema, naming `version`, as for JSON.
+    edited_on: dict[str, Any] = {} if version is None else {"version": version}
     if "definition" in body:
-        return body  # already {name, definition}
+        return {**edited_on, **body}  # already {name, definition[, version]}
     own = body.get("name") if isinstance(body.get("name"), str) else body.get("id")
-    return {"name": name or own, "definition": body}
+    return {"name": name or own, "definition": body, **edited_on}
 
 
 class _JsonBody(Request):
@@ -114,7 +137,10 @@ class YamlFlowRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             if _media_type(request) in YAML_TYPES:
-                body = flow_body_from_yaml(await request.body(), request.query_params.get("name"))
+                query = request.query_params
+                body = flow_body_from_yaml(
+                    await request.body(), query.get("name"), query.get("version")
+                )
                 request = _JsonBody(request, json.dumps(body).encode())
             return await handler(request)
 

@@ -236,6 +236,15 @@ class FlowIn(Input):
         return value
 
 
+class FlowUpdateIn(FlowIn):
+    version: Annotated[int, Field(ge=1)] = Field(
+        description="The flow's version in use the edit was made on (from GET): when the flow "
+        "has changed since, the save is refused with 409 `version_conflict`. Required: a save "
+        "that names no version could silently replace another admin's change. With a YAML body "
+        "that is a definition on its own, give it as `?version=`."
+    )
+
+
 # --- queue policy ---------------------------------------------------------------------------
 
 
@@ -324,6 +333,7 @@ class FlowVersionRef(BaseModel):
     version: int
     created_at: datetime
     created_by: uuid.UUID | None
+    created_by_name: str | None = None  # None: saved by the system, or the user was removed
 
 
 class FlowOut(FlowSummary):

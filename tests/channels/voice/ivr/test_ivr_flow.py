@@ -78,11 +78,11 @@ def test_errors_name_their_path() -> None:
         "nodes.e.schedule.mon.1": "'08:00-25:00' is not a time of day",
         "nodes.f.colour": "Extra inputs are not permitted",
         "nodes.g.pattern": found["nodes.g.pattern"],
-        "nodes.h.attributes": found["nodes.h.attributes"],
+        "nodes.h.attributes.language": found["nodes.h.attributes.language"],
     }
     assert found["nodes.b"].startswith("unknown node type 'bogus'")
     assert found["nodes.g.pattern"].startswith("not a regular expression")
-    assert "klingon" in found["nodes.h.attributes"]
+    assert "klingon" in found["nodes.h.attributes.language"]
 
 
 def test_reference_errors_after_the_shape_is_right() -> None:
@@ -152,7 +152,35 @@ def test_schedule_errors() -> None:
 
 def test_queue_timeout_fields_go_together() -> None:
     found = issues({"nodes": {"main": {"type": "queue", "queue": "q", "max_wait_s": 10}}})
-    assert "go together" in found["nodes.main"]
+    assert "go together" in found["nodes.main.on_timeout"]
+
+
+def test_a_whole_node_check_names_the_field_it_blames() -> None:
+    """An editor shows each refusal on its field: a check across a node's fields names one."""
+    found = issues(
+        {
+            "nodes": {
+                "wait": {"type": "queue", "queue": "q", "on_timeout": "ask"},
+                "ask": {"type": "callback", "queue": "q", "caller_key": "1", "other_key": "1"},
+                "pin": {
+                    "type": "collect",
+                    "store_as": "pin",
+                    "next": "set",
+                    "min_digits": 6,
+                    "max_digits": 4,
+                },
+                "set": {"type": "set", "attributes": {"language": "tlh"}, "next": "wait"},
+            }
+        }
+    )
+    assert set(found) == {
+        "nodes.wait.max_wait_s",
+        "nodes.ask.other_key",
+        "nodes.pin.min_digits",
+        "nodes.set.attributes.language",
+    }
+    assert "go together" in found["nodes.wait.max_wait_s"]
+    assert "must differ" in found["nodes.ask.other_key"]
 
 
 def test_unreachable_nodes_are_warnings_not_errors() -> None:

@@ -61,6 +61,16 @@ class FlowReferenceErrors(ValueError):
         self.issues = issues
 
 
+class FieldIssue(ValueError):
+    """A check of a whole node that blames one of its fields: `validate_flow` names the field
+    in the path ("nodes.wait.on_timeout", not just "nodes.wait"), so an editor shows the error
+    on that field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class _Model(BaseModel):
     # YAML reads `1: sales` with an int key; digits are strings everywhere else.
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
@@ -176,7 +186,7 @@ class CollectNode(_Node):
     @model_validator(mode="after")
     def _bounds(self) -> CollectNode:
         if self.min_digits > self.max_digits:
-            raise ValueError("min_digits is greater than max_digits")
+            raise FieldIssue("min_digits", "min_digits is greater than max_digits")
         return self
 
 
@@ -299,7 +309,10 @@ class SetNode(_Node):
     @classmethod
     def _language(cls, value: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
         if "language" in value:
-            _check_language(str(value["language"]))
+            try:
+                _check_language(str(value["language"]))
+            except ValueError as exc:
+                raise FieldIssue("language", str(exc)) from None
         return value
 
 
@@ -318,9 +331,10 @@ class QueueNode(_Node):
     @model_validator(mode="after")
     def _timeout(self) -> QueueNode:
         if (self.max_wait_s is None) != (self.on_timeout is None):
-            raise ValueError("max_wait_s and on_timeout go together")
+            field = "on_timeout" if self.on_timeout is None else "max_wait_s"
+            raise FieldIssue(field, "max_wait_s and on_timeout go together")
         if self.moh is not None and not _WAV_NAME.match(self.moh):
-            raise ValueError(f"moh {self.moh!r} must be a plain file name")
+            raise FieldIssue("moh", f"moh {self.moh!r} must be a plain file name")
         return self
 
 
@@ -354,7 +368,7 @@ class CallbackNode(_Node):
     @model_validator(mode="after")
     def _keys(self) -> CallbackNode:
         if self.caller_key == self.other_key:
-            raise ValueError("caller_key and other_key must differ")
+            raise FieldIssue("other_key", "caller_key and other_key must differ")
         return self
 
 
@@ -514,6 +528,9 @@ def validate_flow(data: Any) -> Flow | list[FlowIssue]:
             original = error.get("ctx", {}).get("error")
             if isinstance(original, FlowReferenceErrors):
                 issues.extend(original.issues)
+            elif isinstance(original, FieldIssue):
+                path = _path(error["loc"])
+                issues.append(FlowIssue(f"{path}.{original.field}", str(original)))
             else:
                 issues.append(FlowIssue(_path(error["loc"]), _message(error)))
         return issues
