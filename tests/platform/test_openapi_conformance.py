@@ -80,6 +80,8 @@ SEMANTIC = [
     "POST /api/v1/surveys/responses/{token}",
     # The audit log's time window (since, until) ends after it starts.
     "GET /api/v1/audit-log",
+    # A what-if needs a day with contacts and a change the digital twin can run.
+    "POST /api/v1/wfm/what-if",
 ]
 CONFIG = f"""
 # One seed: a failure here reproduces, and CI does not fail by luck.
