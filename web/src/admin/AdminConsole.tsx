@@ -4,10 +4,13 @@ import { t } from "../i18n";
 import { Agents } from "./Agents";
 import { ApiTokens } from "./ApiTokens";
 import { AuditLog } from "./AuditLog";
+import { CannedResponses } from "./CannedResponses";
+import { Channels } from "./Channels";
 import { Queues } from "./Queues";
 import { Users } from "./Users";
+import { WrapUpCodes } from "./WrapUpCodes";
 
-const SECTIONS = ["users", "agents", "queues", "tokens", "audit"] as const;
+const SECTIONS = ["users", "agents", "queues", "channels", "canned", "wrapup", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -15,7 +18,9 @@ function fromHash(): Section {
   return (SECTIONS as readonly string[]).includes(wanted) ? (wanted as Section) : "users";
 }
 
-/** Admins set the center up here: users and teams, agents' routing profiles, queues, API tokens, and the audit log of what admins did. Each
+/** Admins set the center up here: users and teams, agents' routing profiles, queues, channels
+ * (widgets, mailboxes, webhooks), canned responses, wrap-up codes, API tokens, and the audit
+ * log of what admins did. Each
  * section reads what the API says now when it opens and after each save. */
 export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
   const [section, setSection] = useState<Section>(fromHash());
@@ -42,6 +47,9 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "users" && <Users />}
         {section === "agents" && <Agents />}
         {section === "queues" && <Queues />}
+        {section === "channels" && <Channels />}
+        {section === "canned" && <CannedResponses />}
+        {section === "wrapup" && <WrapUpCodes />}
         {section === "tokens" && <ApiTokens />}
         {section === "audit" && <AuditLog />}
       </main>
