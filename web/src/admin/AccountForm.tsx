@@ -1,4 +1,4 @@
-import type { JSX } from "preact";
+import { Fragment, type JSX } from "preact";
 import type { Schemas } from "../api/client";
 import { t } from "../i18n";
 import { type AccountDraft, type AccountKind, KINDS } from "./channels";
@@ -41,16 +41,22 @@ export function AccountForm({ draft, setDraft, errors, busy, queues, emailAccoun
       value: String(draft[name]),
       onInput: value(name),
       "aria-invalid": !!errors[name],
-      "aria-describedby": `account-${name}-error`,
+      "aria-describedby": secret ? `account-${name}-error account-${name}-state` : `account-${name}-error`,
       ...input,
     } as JSX.IntrinsicElements["input"];
     return (
-      <label key={name}>
-        {t(`admin.channels.field.${name}`)}
-        {secret && <span class="muted">{set ? t("admin.channels.secretSet") : t("admin.channels.secretNotSet")}</span>}
-        <input {...attributes} />
-        <FieldError id={`account-${name}-error`} errors={errors} name={name} />
-      </label>
+      <Fragment key={name}>
+        <label>
+          {t(`admin.channels.field.${name}`)}
+          <input {...attributes} />
+          <FieldError id={`account-${name}-error`} errors={errors} name={name} />
+        </label>
+        {secret && (
+          <span id={`account-${name}-state`} class="muted">
+            {set ? t("admin.channels.secretSet") : t("admin.channels.secretNotSet")}
+          </span>
+        )}
+      </Fragment>
     );
   };
   const choice = (name: keyof AccountDraft, options: string[]) => (

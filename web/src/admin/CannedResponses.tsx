@@ -120,11 +120,11 @@ export function CannedResponses() {
           <label>
             {t("admin.canned.shortcut")}
             <input type="text" required value={draft.shortcut} onInput={set("shortcut")} aria-invalid={!!errors.shortcut} aria-describedby="canned-shortcut-error canned-shortcut-help" />
-            <span id="canned-shortcut-help" class="muted">
-              {t("admin.canned.shortcutHelp")}
-            </span>
             <FieldError id="canned-shortcut-error" errors={errors} name="shortcut" />
           </label>
+          <span id="canned-shortcut-help" class="muted">
+            {t("admin.canned.shortcutHelp")}
+          </span>
           <label>
             {t("admin.canned.titleField")}
             <input type="text" required value={draft.title} onInput={set("title")} aria-invalid={!!errors.title} aria-describedby="canned-title-error" />

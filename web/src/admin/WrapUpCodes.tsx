@@ -109,11 +109,11 @@ export function WrapUpCodes() {
           <label>
             {t("admin.wrapup.code")}
             <input type="text" required disabled={!draft.isNew} value={draft.code} onInput={set("code")} aria-invalid={!!errors.code} aria-describedby="wrapup-code-error wrapup-code-help" />
-            <span id="wrapup-code-help" class="muted">
-              {t("admin.wrapup.codeHelp")}
-            </span>
             <FieldError id="wrapup-code-error" errors={errors} name="code" />
           </label>
+          <span id="wrapup-code-help" class="muted">
+            {t("admin.wrapup.codeHelp")}
+          </span>
           <label>
             {t("admin.wrapup.label")}
             <input type="text" required value={draft.label} onInput={set("label")} aria-invalid={!!errors.label} aria-describedby="wrapup-label-error" />
