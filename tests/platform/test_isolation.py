@@ -280,7 +280,24 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("GET", ENDED_CALL): ([{"call_id": "B:call"}], None),
     ("GET", f"{CHANNELS}/accounts/{{account_id}}"): ([{"account_id": "B:account"}], None),
     ("DELETE", f"{CHANNELS}/accounts/{{account_id}}"): ([{"account_id": "B:account"}], None),
+    ("PUT", f"{CHANNELS}/accounts/{{account_id}}"): (
+        [{"account_id": "B:account"}],
+        {
+            "kind": "webhook",
+            "name": "Hijacked",
+            "queue_id": "bq",
+            "outbound_url": "http://127.0.0.1:9/hijacked",
+        },
+    ),
+    ("POST", f"{CHANNELS}/accounts/{{account_id}}/rotate-secret"): (
+        [{"account_id": "B:account"}],
+        None,
+    ),
     ("DELETE", f"{CHANNELS}/canned-responses/{{canned_id}}"): ([{"canned_id": "B:canned"}], None),
+    ("PUT", f"{CHANNELS}/canned-responses/{{canned_id}}"): (
+        [{"canned_id": "B:canned"}],
+        {"shortcut": "hijacked", "title": "Hijacked", "text": "Hijacked"},
+    ),
     ("GET", CONVERSATION): ([{"conversation_id": "B:conversation"}], None),
     ("PUT", f"{CONVERSATION}/viewing"): ([{"conversation_id": "B:conversation"}], None),
     ("DELETE", f"{CONVERSATION}/viewing"): ([{"conversation_id": "B:conversation"}], None),

@@ -69,6 +69,7 @@ SEMANTIC = [
     # A chat widget's business hours name an IANA time zone and spans that start before they
     # end; its pre-chat field keys are unique.
     "POST /api/v1/channels/accounts",
+    "PUT /api/v1/channels/accounts/{account_id}",
     "PUT /api/v1/channels/accounts/{account_id}/widget",
     # The tenant's report time zone is an IANA name.
     "PUT /api/v1/analytics/settings",

@@ -5,10 +5,13 @@ import { Agents } from "./Agents";
 import { ApiTokens } from "./ApiTokens";
 import { AuditLog } from "./AuditLog";
 import { IvrFlows } from "./IvrFlows";
+import { CannedResponses } from "./CannedResponses";
+import { Channels } from "./Channels";
 import { Queues } from "./Queues";
 import { Users } from "./Users";
+import { WrapUpCodes } from "./WrapUpCodes";
 
-const SECTIONS = ["users", "agents", "queues", "ivr", "tokens", "audit"] as const;
+const SECTIONS = ["users", "agents", "queues", "ivr", "channels", "canned", "wrapup", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -16,7 +19,9 @@ function fromHash(): Section {
   return (SECTIONS as readonly string[]).includes(wanted) ? (wanted as Section) : "users";
 }
 
-/** Admins set the center up here: users and teams, agents' routing profiles, queues, IVR flows and numbers, API tokens, and the audit log of what admins did. Each
+/** Admins set the center up here: users and teams, agents' routing profiles, queues, IVR flows
+ * and numbers, channels (widgets, mailboxes, webhooks), canned responses, wrap-up codes, API
+ * tokens, and the audit log of what admins did. Each
  * section reads what the API says now when it opens and after each save. */
 export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
   const [section, setSection] = useState<Section>(fromHash());
@@ -44,6 +49,9 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "agents" && <Agents />}
         {section === "queues" && <Queues />}
         {section === "ivr" && <IvrFlows />}
+        {section === "channels" && <Channels />}
+        {section === "canned" && <CannedResponses />}
+        {section === "wrapup" && <WrapUpCodes />}
         {section === "tokens" && <ApiTokens />}
         {section === "audit" && <AuditLog />}
       </main>

@@ -306,7 +306,13 @@ export interface paths {
         };
         /** Get Account */
         get: operations["get_account_api_v1_channels_accounts__account_id__get"];
-        put?: never;
+        /**
+         * Update Account
+         * @description Change an account's settings (admins): the whole of them, its `kind` as it is; secrets
+         *     left out are kept. With `version` (AccountOut.version) a save on a stale view is refused
+         *     with 409 `version_conflict`. `active: true` brings a deactivated account back.
+         */
+        put: operations["update_account_api_v1_channels_accounts__account_id__put"];
         post?: never;
         /**
          * Deactivate Account
@@ -314,6 +320,27 @@ export interface paths {
          *     conversations stay.
          */
         delete: operations["deactivate_account_api_v1_channels_accounts__account_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/accounts/{account_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Secret
+         * @description A new random secret (admins) for a webhook or chat widget account (`secret`) or a
+         *     WhatsApp number (`verify_token`), returned this once; the old one is refused from now on.
+         */
+        post: operations["rotate_secret_api_v1_channels_accounts__account_id__rotate_secret_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -365,7 +392,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        put?: never;
+        /**
+         * Update Canned
+         * @description Change a canned response (supervisors, admins); with `version`, a stale save is
+         *     refused with 409 `version_conflict`.
+         */
+        put: operations["update_canned_api_v1_channels_canned_responses__canned_id__put"];
         post?: never;
         /** Delete Canned */
         delete: operations["delete_canned_api_v1_channels_canned_responses__canned_id__delete"];
@@ -3325,9 +3357,16 @@ export interface components {
             queue_id: string;
             /** Secrets Set */
             secrets_set: string[];
+            /** Version */
+            version: number;
             /** Webhook Url */
             webhook_url: string | null;
         };
+        /**
+         * AccountUpdate
+         * @description A channel account's new settings: `kind` is the account's own (it cannot change).
+         */
+        AccountUpdate: components["schemas"]["WhatsAppAccountUpdate"] | components["schemas"]["WebhookAccountUpdate"] | components["schemas"]["EmailAccountUpdate"] | components["schemas"]["ChatAccountUpdate"];
         /** ActualIn */
         ActualIn: {
             /**
@@ -3852,6 +3891,19 @@ export interface components {
             text: string;
             /** Title */
             title: string;
+            /** Version */
+            version: number;
+        };
+        /** CannedUpdate */
+        CannedUpdate: {
+            /** Shortcut */
+            shortcut: string;
+            /** Text */
+            text: string;
+            /** Title */
+            title: string;
+            /** Version */
+            version?: number | null;
         };
         /** CardCase */
         CardCase: {
@@ -4170,6 +4222,28 @@ export interface components {
             queue_id: string;
             /** Secret */
             secret: string;
+            widget?: components["schemas"]["ChatWidgetIn"];
+        };
+        /**
+         * ChatAccountUpdate
+         * @description The widget's settings as a whole; `secret` left out is kept.
+         */
+        ChatAccountUpdate: {
+            /** Active */
+            active?: boolean | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "chat";
+            /** Name */
+            name: string;
+            /** Queue Id */
+            queue_id: string;
+            /** Secret */
+            secret?: string | null;
+            /** Version */
+            version?: number | null;
             widget?: components["schemas"]["ChatWidgetIn"];
         };
         /** ChatAttachmentOut */
@@ -5126,6 +5200,71 @@ export interface components {
             smtp_security: "tls" | "starttls" | "none";
             /** Smtp Username */
             smtp_username?: string | null;
+        };
+        /**
+         * EmailAccountUpdate
+         * @description The mailbox's settings as a whole; a password left out is kept.
+         */
+        EmailAccountUpdate: {
+            /** Active */
+            active?: boolean | null;
+            /** Address */
+            address: string;
+            /** Auto Reply */
+            auto_reply?: string | null;
+            /**
+             * Imap After
+             * @default seen
+             * @enum {string}
+             */
+            imap_after: "seen" | "delete";
+            /** Imap Host */
+            imap_host?: string | null;
+            /**
+             * Imap Mailbox
+             * @default INBOX
+             */
+            imap_mailbox: string;
+            /** Imap Password */
+            imap_password?: string | null;
+            /** Imap Port */
+            imap_port?: number | null;
+            /**
+             * Imap Security
+             * @default tls
+             * @enum {string}
+             */
+            imap_security: "tls" | "none";
+            /** Imap Username */
+            imap_username?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "email";
+            /** Name */
+            name: string;
+            /** Queue Id */
+            queue_id: string;
+            /** Smtp Host */
+            smtp_host: string;
+            /** Smtp Password */
+            smtp_password?: string | null;
+            /**
+             * Smtp Port
+             * @default 587
+             */
+            smtp_port: number;
+            /**
+             * Smtp Security
+             * @default starttls
+             * @enum {string}
+             */
+            smtp_security: "tls" | "starttls" | "none";
+            /** Smtp Username */
+            smtp_username?: string | null;
+            /** Version */
+            version?: number | null;
         };
         /**
          * EndedCallOut
@@ -7682,6 +7821,20 @@ export interface components {
             /** Results */
             results: components["schemas"]["CustomerHit"][];
         };
+        /** SecretRotatedOut */
+        SecretRotatedOut: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "secret" | "verify_token";
+            /** Value */
+            value: string;
+            /** Version */
+            version: number;
+        };
         /** SettingsIn */
         SettingsIn: {
             /**
@@ -8856,6 +9009,32 @@ export interface components {
             /** Secret */
             secret: string;
         };
+        /**
+         * WebhookAccountUpdate
+         * @description The account's settings as a whole; `secret` left out is kept (or rotated:
+         *     POST /accounts/{id}/rotate-secret).
+         */
+        WebhookAccountUpdate: {
+            /** Active */
+            active?: boolean | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "webhook";
+            /** Name */
+            name: string;
+            /** Outbound Url */
+            outbound_url: string;
+            /** Provider */
+            provider?: string | null;
+            /** Queue Id */
+            queue_id: string;
+            /** Secret */
+            secret?: string | null;
+            /** Version */
+            version?: number | null;
+        };
         /** WebhookAttachment */
         WebhookAttachment: {
             /** Content Type */
@@ -9050,6 +9229,41 @@ export interface components {
             templates?: components["schemas"]["TemplateDef"][];
             /** Verify Token */
             verify_token: string;
+        };
+        /**
+         * WhatsAppAccountUpdate
+         * @description The account's settings as a whole; a secret left out is kept (secrets are write-only).
+         */
+        WhatsAppAccountUpdate: {
+            /** Access Token */
+            access_token?: string | null;
+            /** Active */
+            active?: boolean | null;
+            /** Api Base Url */
+            api_base_url?: string | null;
+            /** Api Version */
+            api_version?: string | null;
+            /** App Secret */
+            app_secret?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "whatsapp";
+            /** Name */
+            name: string;
+            /** Phone Number Id */
+            phone_number_id: string;
+            /** Provider */
+            provider?: string | null;
+            /** Queue Id */
+            queue_id: string;
+            /** Templates */
+            templates?: components["schemas"]["TemplateDef"][];
+            /** Verify Token */
+            verify_token?: string | null;
+            /** Version */
+            version?: number | null;
         };
         /**
          * WhatsAppNotification
@@ -10249,6 +10463,104 @@ export interface operations {
             };
         };
     };
+    update_account_api_v1_channels_accounts__account_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     deactivate_account_api_v1_channels_accounts__account_id__delete: {
         parameters: {
             query?: never;
@@ -10266,6 +10578,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotate_secret_api_v1_channels_accounts__account_id__rotate_secret_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretRotatedOut"];
+                };
             };
             /** @description Not logged in, or the credential is not valid */
             401: {
@@ -10474,6 +10844,104 @@ export interface operations {
             };
             /** @description Not allowed (role or team), or the CSRF header is missing */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_canned_api_v1_channels_canned_responses__canned_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                canned_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CannedUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CannedOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -41,6 +41,7 @@ from omnidesk.channels.conversations import admin, store
 from omnidesk.channels.conversations.adapter import Account
 from omnidesk.channels.conversations.desk import Desk
 from omnidesk.channels.conversations.schemas import AccountOut
+from omnidesk.platform.audit import audit
 from omnidesk.platform.errors import (
     DomainError,
     Invalid,
@@ -375,4 +376,16 @@ async def update_widget(
                 **(row.secrets or {}),
                 **store.seal_secrets(key, {"secret": body.secret}),
             }
+        # A save like PUT /accounts/{id}: a later edit made on the old version is refused.
+        row.version += 1
+        audit(
+            ctx.uow,
+            ctx.principal,
+            "channel.account.update",
+            "channel_account",
+            row.id,
+            changed=["config"],
+            secrets_changed=["secret"] if body.secret is not None else [],
+            version=row.version,
+        )
         return admin.account_view(row)

@@ -13,9 +13,11 @@ from omnidesk.channels.conversations.desk import Desk
 from omnidesk.channels.conversations.schemas import (
     AccountIn,
     AccountOut,
+    AccountUpdate,
     AttachmentOut,
     CannedIn,
     CannedOut,
+    CannedUpdate,
     ChannelSettingsIn,
     ChannelSettingsOut,
     ConversationOut,
@@ -24,6 +26,7 @@ from omnidesk.channels.conversations.schemas import (
     MessageOut,
     NoteIn,
     ReplyIn,
+    SecretRotatedOut,
     WhisperIn,
 )
 from omnidesk.channels.conversations.supervision import Supervision
@@ -253,6 +256,47 @@ async def get_account(account_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
         return admin.account_view(await admin.get_account(ctx.uow, ctx.principal, account_id))
 
 
+@admin_router.put("/accounts/{account_id}", **documented(AccountOut, 200, 404, 409))
+async def update_account(
+    account_id: uuid.UUID, body: AccountUpdate, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    """Change an account's settings (admins): the whole of them, its `kind` as it is; secrets
+    left out are kept. With `version` (AccountOut.version) a save on a stale view is refused
+    with 409 `version_conflict`. `active: true` brings a deactivated account back."""
+    routing: Routing = request.app.state.routing
+    queues = await routing.read(ctx.principal.tenant_id, lambda r: set(r.queues()))
+    email = getattr(request.app.state, "email", None)
+    address = getattr(body.root, "address", None)
+    if email is not None and address is not None:
+        admin.require_admin(ctx.principal)
+        email.accounts_changed()
+        other = await email.inbound.account_for(address)
+        if other is not None and other.id != account_id:
+            raise Conflict("another email account receives at this address", field="address")
+    async with ctx.uow:
+        updated = await admin.update_account(
+            ctx.uow,
+            ctx.principal,
+            account_id,
+            body,
+            queues,
+            request.app.state.conversations.sealing_key,
+        )
+    if email is not None:
+        email.accounts_changed()
+    return updated
+
+
+@admin_router.post("/accounts/{account_id}/rotate-secret", **documented(SecretRotatedOut, 200, 404))
+async def rotate_secret(account_id: uuid.UUID, request: Request, ctx: Ctx) -> dict[str, Any]:
+    """A new random secret (admins) for a webhook or chat widget account (`secret`) or a
+    WhatsApp number (`verify_token`), returned this once; the old one is refused from now on."""
+    async with ctx.uow:
+        return await admin.rotate_secret(
+            ctx.uow, ctx.principal, account_id, request.app.state.conversations.sealing_key
+        )
+
+
 @admin_router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def deactivate_account(account_id: uuid.UUID, request: Request, ctx: Ctx) -> Response:
     """Deactivate: its webhooks answer 404 (an email address: 550) from now on; its
@@ -275,6 +319,14 @@ async def list_canned(ctx: Ctx) -> list[dict[str, Any]]:
 async def create_canned(body: CannedIn, ctx: Ctx) -> dict[str, Any]:
     async with ctx.uow:
         return await admin.create_canned(ctx.uow, ctx.principal, body)
+
+
+@admin_router.put("/canned-responses/{canned_id}", **documented(CannedOut, 200, 404, 409))
+async def update_canned(canned_id: uuid.UUID, body: CannedUpdate, ctx: Ctx) -> dict[str, Any]:
+    """Change a canned response (supervisors, admins); with `version`, a stale save is
+    refused with 409 `version_conflict`."""
+    async with ctx.uow:
+        return await admin.update_canned(ctx.uow, ctx.principal, canned_id, body)
 
 
 @admin_router.delete("/canned-responses/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -61,6 +61,8 @@ class ChannelAccount(TenantScoped, Base):
     secrets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Counts saves (edits, secret rotations): an edit names the version it was made on.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class Conversation(TenantScoped, Base):
@@ -167,3 +169,4 @@ class CannedResponse(TenantScoped, Base):
     title: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")

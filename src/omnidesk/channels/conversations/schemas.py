@@ -158,9 +158,8 @@ Secret = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 ApiVersion = Annotated[str, StringConstraints(pattern=r"^v[0-9]{1,3}\.[0-9]{1,3}$")]
 
 
-class WhatsAppAccountIn(Input):
-    """A WhatsApp Cloud API number. `api_base_url` (default https://graph.facebook.com) and
-    `api_version` (default v21.0) point outbound calls elsewhere (a proxy, a compatible API)."""
+class WhatsAppSettings(Input):
+    """A WhatsApp Cloud API number's settings but its secrets (shared by create and edit)."""
 
     kind: Literal["whatsapp"]
     name: Name
@@ -172,19 +171,28 @@ class WhatsAppAccountIn(Input):
         None
     )
     templates: list[TemplateDef] = Field(default_factory=list, max_length=200)
+
+
+class WhatsAppAccountIn(WhatsAppSettings):
+    """A WhatsApp Cloud API number. `api_base_url` (default https://graph.facebook.com) and
+    `api_version` (default v21.0) point outbound calls elsewhere (a proxy, a compatible API)."""
+
     app_secret: Secret
     verify_token: Secret
     access_token: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
-class WebhookAccountIn(Input):
-    """A generic signed webhook: replies go to `outbound_url`, signed with `secret`."""
-
+class WebhookSettings(Input):
     kind: Literal["webhook"]
     name: Name
     provider: Provider | None = None
     queue_id: QueueId
     outbound_url: Url
+
+
+class WebhookAccountIn(WebhookSettings):
+    """A generic signed webhook: replies go to `outbound_url`, signed with `secret`."""
+
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)]
 
 
@@ -224,16 +232,19 @@ class EmailAccountIn(Input):
     auto_reply: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
 
 
-class ChatAccountIn(Input):
+class ChatSettings(Input):
+    kind: Literal["chat"]
+    name: Name
+    queue_id: QueueId
+    widget: ChatWidgetIn = Field(default_factory=ChatWidgetIn)
+
+
+class ChatAccountIn(ChatSettings):
     """A web chat widget: its look, pre-chat form, languages, business hours and the sites
     that may embed it (`widget`), and `secret`, the key embedding sites sign their users' ids
     with (HMAC-SHA256). The account's id is the widget key of the `<script>` tag."""
 
-    kind: Literal["chat"]
-    name: Name
-    queue_id: QueueId
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)]
-    widget: ChatWidgetIn = Field(default_factory=ChatWidgetIn)
 
 
 class AccountIn(
@@ -245,6 +256,63 @@ class AccountIn(
     ]
 ):
     """A channel account: `kind` says which fields it has."""
+
+
+class _AccountEdit(Input):
+    # The version the admin edited (AccountOut.version): a stale one is refused with 409
+    # `version_conflict`, so a second admin's save never silently undoes the first's.
+    version: int | None = Field(None, ge=1)
+    # True brings a deactivated account back; None keeps it as it is.
+    active: bool | None = None
+
+
+OptionalSecret = Annotated[str, StringConstraints(min_length=8, max_length=200)] | None
+LongSecret = Annotated[str, StringConstraints(min_length=16, max_length=200)] | None
+
+
+class WhatsAppAccountUpdate(WhatsAppSettings, _AccountEdit):
+    """The account's settings as a whole; a secret left out is kept (secrets are write-only)."""
+
+    app_secret: OptionalSecret = None
+    verify_token: OptionalSecret = None
+    access_token: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+
+
+class WebhookAccountUpdate(WebhookSettings, _AccountEdit):
+    """The account's settings as a whole; `secret` left out is kept (or rotated:
+    POST /accounts/{id}/rotate-secret)."""
+
+    secret: LongSecret = None
+
+
+class EmailAccountUpdate(EmailAccountIn, _AccountEdit):
+    """The mailbox's settings as a whole; a password left out is kept."""
+
+
+class ChatAccountUpdate(ChatSettings, _AccountEdit):
+    """The widget's settings as a whole; `secret` left out is kept."""
+
+    secret: LongSecret = None
+
+
+class AccountUpdate(
+    RootModel[
+        Annotated[
+            WhatsAppAccountUpdate | WebhookAccountUpdate | EmailAccountUpdate | ChatAccountUpdate,
+            Field(discriminator="kind"),
+        ]
+    ]
+):
+    """A channel account's new settings: `kind` is the account's own (it cannot change)."""
+
+
+class SecretRotatedOut(BaseModel):
+    account_id: str
+    # Which secret was replaced: `secret` (webhook, chat widget) or `verify_token` (WhatsApp).
+    name: Literal["secret", "verify_token"]
+    # The new value: shown this once, never again.
+    value: str
+    version: int
 
 
 class AccountOut(BaseModel):
@@ -259,6 +327,7 @@ class AccountOut(BaseModel):
     active: bool
     # Where the provider posts (messaging); None for email (mail comes by SMTP or IMAP).
     webhook_url: str | None
+    version: int
 
 
 class CannedIn(Input):
@@ -267,8 +336,14 @@ class CannedIn(Input):
     text: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
+class CannedUpdate(CannedIn):
+    # The version edited (CannedOut.version): a stale one is refused (409 `version_conflict`).
+    version: int | None = Field(None, ge=1)
+
+
 class CannedOut(BaseModel):
     id: str
     shortcut: str
     title: str
     text: str
+    version: int
