@@ -4,10 +4,11 @@ import { t } from "../i18n";
 import { Agents } from "./Agents";
 import { ApiTokens } from "./ApiTokens";
 import { AuditLog } from "./AuditLog";
+import { NumbersTrunks } from "./NumbersTrunks";
 import { Queues } from "./Queues";
 import { Users } from "./Users";
 
-const SECTIONS = ["users", "agents", "queues", "tokens", "audit"] as const;
+const SECTIONS = ["users", "agents", "queues", "numbers", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -42,6 +43,7 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "users" && <Users />}
         {section === "agents" && <Agents />}
         {section === "queues" && <Queues />}
+        {section === "numbers" && <NumbersTrunks />}
         {section === "tokens" && <ApiTokens />}
         {section === "audit" && <AuditLog />}
       </main>
