@@ -25,15 +25,16 @@ function Field({ id, field, label, errors, children }: { id: string; field: stri
   const message = errorUnder(errors, field);
   const errorId = `${id}-error`;
   return (
-    <label>
-      {label}
+    // A label by id, not around the control: a select's options would become part of its name.
+    <div class="field">
+      <label for={id}>{label}</label>
       {children({ id, "aria-invalid": !!message, "aria-describedby": message ? errorId : undefined, "data-field": field })}
       {message && (
         <span id={errorId} class="error field-error" data-field-error={field}>
           {message}
         </span>
       )}
-    </label>
+    </div>
   );
 }
 

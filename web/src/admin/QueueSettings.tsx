@@ -44,9 +44,10 @@ function Action({ field, legend, value, onChange, errors, queues }: { field: str
   return (
     <fieldset data-action={field}>
       <legend>{legend}</legend>
-      <label>
-        {t("admin.queues.overflow.kind")}
-        <select value={value.kind} onChange={(e) => onChange({ ...value, kind: (e.target as HTMLSelectElement).value as OverflowDraft["kind"] })} {...fieldAttrs(field, kindErrors)}>
+      {/* Labels by id, not around the select: its options would become part of its name. */}
+      <div class="field">
+        <label for={`queue-${field}-kind`}>{t("admin.queues.overflow.kind")}</label>
+        <select id={`queue-${field}-kind`} value={value.kind} onChange={(e) => onChange({ ...value, kind: (e.target as HTMLSelectElement).value as OverflowDraft["kind"] })} {...fieldAttrs(field, kindErrors)}>
           <option value="">{t("admin.queues.overflow.none")}</option>
           {OVERFLOW_KINDS.map((k) => (
             <option key={k} value={k}>
@@ -55,11 +56,11 @@ function Action({ field, legend, value, onChange, errors, queues }: { field: str
           ))}
         </select>
         <Message field={field} errors={kindErrors} />
-      </label>
+      </div>
       {value.kind === "queue" && (
-        <label>
-          {t("admin.queues.overflow.queue")}
-          <select value={value.queueId} onChange={(e) => onChange({ ...value, queueId: (e.target as HTMLSelectElement).value })} {...fieldAttrs(`${field}.queue_id`, errors)}>
+        <div class="field">
+          <label for={`queue-${field}-queue`}>{t("admin.queues.overflow.queue")}</label>
+          <select id={`queue-${field}-queue`} value={value.queueId} onChange={(e) => onChange({ ...value, queueId: (e.target as HTMLSelectElement).value })} {...fieldAttrs(`${field}.queue_id`, errors)}>
             <option value="">{t("admin.queues.overflow.pick")}</option>
             {[...new Set([...queues, ...(value.queueId ? [value.queueId] : [])])].map((q) => (
               <option key={q} value={q}>
@@ -68,7 +69,7 @@ function Action({ field, legend, value, onChange, errors, queues }: { field: str
             ))}
           </select>
           <Message field={`${field}.queue_id`} errors={errors} />
-        </label>
+        </div>
       )}
       {value.kind !== "" && value.kind !== "queue" && (
         <label>
