@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ok, type Schemas } from "../api/client";
 import { t } from "../i18n";
 import { errorsOf, FormError, OtherErrors, type Errors } from "./Problem";
-import { errorUnder } from "./queueSettings";
+import { errorUnder, withoutErrors } from "./queueSettings";
 import { trunkDraft, trunkJson, type SecretDraft, type TrunkDraft } from "./trunkForm";
 
 type Trunk = Schemas["TrunkOut"];
@@ -185,6 +185,7 @@ export function NumbersTrunks() {
           class="admin-form"
           aria-labelledby="admin-trunk-form-title"
           data-testid="trunk-form"
+          onInput={(e) => setErrors((now) => withoutErrors(now, (e.target as HTMLElement).dataset?.field))}
           onSubmit={(e) => {
             e.preventDefault();
             void saveTrunk(trunk);
@@ -270,6 +271,7 @@ export function NumbersTrunks() {
           class="admin-form"
           aria-labelledby="admin-number-form-title"
           data-testid="number-form"
+          onInput={(e) => setErrors((now) => withoutErrors(now, (e.target as HTMLElement).dataset?.field))}
           onSubmit={(e) => {
             e.preventDefault();
             void saveNumber(number);

@@ -7,7 +7,7 @@ import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Pro
 import { DeletedQueues } from "./DeletedQueues";
 import { QueueHistory } from "./QueueHistory";
 import { QueueSettings, SETTINGS_FIELDS, type QueueSettingsDraft } from "./QueueSettings";
-import { emptyHours, hoursDraft, hoursJson, overflowDraft, overflowJson } from "./queueSettings";
+import { emptyHours, hoursDraft, hoursJson, overflowDraft, overflowJson, withoutErrors } from "./queueSettings";
 import { RuleEditor, type RuleState } from "./RuleEditor";
 import { skillNames } from "./ruleCompletion";
 
@@ -296,6 +296,8 @@ export function Queues() {
           class="admin-form"
           aria-labelledby="admin-queue-form-title"
           data-testid="queue-form"
+          // An input changed is no longer marked with the refusal of its old value.
+          onInput={(e) => setErrors((now) => withoutErrors(now, (e.target as HTMLElement).dataset?.field))}
           onSubmit={(e) => {
             e.preventDefault();
             if (!invalid) void save(draft);

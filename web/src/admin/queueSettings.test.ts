@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyHours, errorUnder, hoursDraft, hoursJson, intervalsOf, overflowDraft, overflowJson } from "./queueSettings";
+import { emptyHours, errorUnder, withoutErrors, hoursDraft, hoursJson, intervalsOf, overflowDraft, overflowJson } from "./queueSettings";
 
 describe("queue hours in the form and in the API", () => {
   it("reads intervals as typed, sending what it cannot read for the API to name", () => {
@@ -59,5 +59,12 @@ describe("refusals on the field that holds the value", () => {
     expect(errorUnder(errors, "hours.weekly.tue")).toBeUndefined();
     expect(errorUnder(errors, "on_max_wait")).toBe("required");
     expect(errorUnder(errors, "on_max")).toBeUndefined();
+  });
+
+  it("forgets the refusals of a field the admin changes, and only those", () => {
+    const errors = { "hours.weekly.mon.0.1": "bad time", "hours.weekly.monday": "x", name: "taken" };
+    expect(withoutErrors(errors, "hours.weekly.mon")).toEqual({ "hours.weekly.monday": "x", name: "taken" });
+    expect(withoutErrors(errors, "priority")).toBe(errors);
+    expect(withoutErrors(errors, undefined)).toBe(errors);
   });
 });

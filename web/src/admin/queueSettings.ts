@@ -101,3 +101,10 @@ export function errorUnder(errors: Record<string, string>, field: string): strin
   const key = Object.keys(errors).find((k) => k.startsWith(`${field}.`));
   return key === undefined ? undefined : errors[key];
 }
+
+/** The refusals without those of `field` and its parts: an input the admin changes is no
+ * longer marked with what the server said about its old value. */
+export function withoutErrors(errors: Record<string, string>, field: string | undefined): Record<string, string> {
+  if (!field || errorUnder(errors, field) === undefined) return errors;
+  return Object.fromEntries(Object.entries(errors).filter(([k]) => k !== field && !k.startsWith(`${field}.`)));
+}

@@ -8,8 +8,6 @@ from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-
 from omnidesk.core.routing.clock import from_us, to_us
 from omnidesk.core.routing.model import WEEKDAYS, Hours, UnknownCalendar, WeeklyHours
 
@@ -43,6 +41,10 @@ def country_holidays(country: str, subdivision: str | None, year: int) -> frozen
     """A country's (and subdivision's) public holidays of one year as YYYY-MM-DD: a pure
     function of its arguments (the package's calendars are rules, not a lookup), cached
     because the hours check runs on every arrival and timer."""
+    # Imported here: the package takes a tenth of a second to import, which every user of the
+    # core (CLI, simulator, benchmarks) would pay whether or not a queue names a country.
+    import holidays as holidays_lib
+
     code = country.upper()
     try:
         calendar = holidays_lib.country_holidays(code, subdiv=subdivision, years=year)
