@@ -383,6 +383,7 @@ LISTS = {
     "/api/v1/events",
     "/api/v1/realtime",
     "/api/v1/routing/queues",
+    "/api/v1/routing/deleted-queues",
     "/api/v1/routing/agents",
     "/api/v1/routing/contacts",
     "/api/v1/wfm/history",

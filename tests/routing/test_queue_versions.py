@@ -149,3 +149,43 @@ def test_history_is_for_admins_of_the_queues_tenant(as_user, client):
     history = other.get(f"{BASE}/versions").json()
     assert [(v["version"], v["actor"]["username"]) for v in history] == [(1, "admin")]
     assert as_user("admin").get(BASE).json()["version"] == 3
+
+
+def test_a_deleted_queue_is_listed_and_restored_from_its_last_version(as_user):
+    admin = as_user("admin")
+    assert admin.post("/api/v1/routing/queues", json=QUEUE).status_code == 201
+    r = admin.put(BASE, json={**QUEUE, "name": "Invoices", "priority": 3, "version": 1})
+    assert r.status_code == 200, r.text
+    assert admin.get("/api/v1/routing/deleted-queues").json() == []
+    assert admin.delete(BASE).status_code == 204
+    deleted = admin.get("/api/v1/routing/deleted-queues").json()
+    assert [(q["id"], q["name"], q["version"]) for q in deleted] == [("billing", "Invoices", 2)]
+    assert deleted[0]["actor"]["username"] == "admin" and deleted[0]["deleted_at"]
+    # Named on a stale version: refused, nothing added.
+    r = admin.post(f"{BASE}/versions/2/restore", json={"version": 1})
+    assert r.status_code == 409, r.text
+    assert (r.json()["code"], r.json()["version"]) == ("version_conflict", 2)
+    assert admin.get(BASE).status_code == 404
+    r = admin.post(f"{BASE}/versions/2/restore", json={"version": 2})
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.json()["name"], r.json()["priority"]) == (3, "Invoices", 3)
+    assert admin.get(BASE).json()["version"] == 3
+    assert admin.get("/api/v1/routing/deleted-queues").json() == []
+    history = admin.get(f"{BASE}/versions").json()
+    assert [(v["version"], v["action"], v["restored_from"]) for v in history] == [
+        (1, "created", None),
+        (2, "updated", None),
+        (2, "deleted", None),
+        (3, "restored", 2),
+    ]
+    # Restoring it again now that it exists is an ordinary restore on its current version.
+    r = admin.post(f"{BASE}/versions/1/restore", json={"version": 2})
+    assert r.status_code == 409, r.text
+
+
+def test_deleted_queues_are_for_admins(as_user):
+    admin = as_user("admin")
+    assert admin.post("/api/v1/routing/queues", json=QUEUE).status_code == 201
+    assert admin.delete(BASE).status_code == 204
+    r = as_user("supervisor").get("/api/v1/routing/deleted-queues")
+    assert r.status_code == 403, r.text

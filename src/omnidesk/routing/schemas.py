@@ -91,10 +91,22 @@ class StepIn(Input):
     overflow: OverflowIn | None = None
 
 
+_COUNTRY = (
+    "ISO 3166 code whose public holidays (with `holiday_subdivision`'s) close the queue too, "
+    "from the `holidays` package's calendars"
+)
+
+
 class HoursIn(Input):
     timezone: Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Berlin"])]
     weekly: WorkingHours = Field(default_factory=dict)
-    holidays: list[date] = Field(default_factory=list)
+    holidays: Annotated[list[date], Field(max_length=1000)] = Field(default_factory=list)
+    holiday_country: (
+        Annotated[str, Field(pattern=r"^[A-Z]{2,3}$", examples=["DE"], description=_COUNTRY)] | None
+    ) = None
+    holiday_subdivision: (
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,10}$", examples=["BY"])] | None
+    ) = None
 
 
 class QueueFields(Input):
@@ -375,8 +387,19 @@ class QueueVersionDetail(QueueVersion):
     definition: dict[str, Any] = Field(description="The queue's whole definition as saved.")
 
 
+class DeletedQueue(BaseModel):
+    """A queue removed and not added again: its last version restores it."""
+
+    id: str
+    name: str
+    version: int = Field(description="The last saved version: restore it, naming it twice.")
+    deleted_at: datetime
+    actor: VersionActor
+
+
 class QueueRestoreIn(Input):
     version: Annotated[int, Field(ge=1)] = Field(
-        description="The queue's current version (from GET): a restore on a stale view is "
-        "refused with 409 `version_conflict`, like an edit."
+        description="The queue's current version (from GET; for a deleted queue its last "
+        "version): a restore on a stale view is refused with 409 `version_conflict`, like an "
+        "edit."
     )

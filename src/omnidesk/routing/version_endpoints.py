@@ -7,16 +7,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from omnidesk.core.routing import InvalidDefinition, QueueDef, UpdateQueue
+from omnidesk.core.routing import AddQueue, InvalidDefinition, QueueDef, UpdateQueue
 from omnidesk.directory.service import require_admin
 from omnidesk.platform.audit import audit
 from omnidesk.platform.errors import Invalid, NotFound
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import documented as _doc
 from omnidesk.routing import versions
-from omnidesk.routing.endpoints import VersionConflict, _run, _saved
+from omnidesk.routing.endpoints import VersionConflict, _committed, _run, _saved
 from omnidesk.routing.host import RoutingHost
-from omnidesk.routing.schemas import QueueRestoreIn, QueueSaved, QueueVersion, QueueVersionDetail
+from omnidesk.routing.schemas import (
+    DeletedQueue,
+    QueueRestoreIn,
+    QueueSaved,
+    QueueVersion,
+    QueueVersionDetail,
+)
 
 router = APIRouter(prefix="/routing", tags=["routing"])
 
@@ -64,6 +70,37 @@ def _version(history: list[versions.QueueVersion], queue_id: str, n: int) -> ver
     raise NotFound(f"queue {queue_id!r} has no version {n}", field="version")
 
 
+@router.get("/deleted-queues", **_doc(list[DeletedQueue], 200, 403))
+async def list_deleted_queues(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
+    """Queues that were deleted and not added again, with their last version (restore it with
+    POST /routing/queues/{id}/versions/{version}/restore). Admins only."""
+    require_admin(ctx.principal)
+    async with _committed(request, ctx) as host:
+        live = set(host.directory.queues)
+    async with ctx.uow:
+        removed = await versions.removed_queue_ids(ctx.uow.session)
+        histories = [
+            await versions.queue_history(ctx.uow.session, queue_id)
+            for queue_id in sorted(removed - live)
+        ]
+    found = []
+    for history in histories:
+        last = next((e for e in reversed(history) if e.definition is not None), None)
+        if last is None or last.definition is None or history[-1].action != "deleted":
+            continue  # re-added since the routing state was read: not deleted any more
+        (view,) = await _views(ctx, [history[-1]])
+        found.append(
+            {
+                "id": last.definition["id"],
+                "name": last.definition.get("name") or "",
+                "version": last.version,
+                "deleted_at": history[-1].at,
+                "actor": view["actor"],
+            }
+        )
+    return found
+
+
 @router.get("/queues/{queue_id}/versions", **_doc(list[QueueVersion], 200, 403))
 async def list_queue_versions(queue_id: str, ctx: Ctx) -> list[dict[str, Any]]:
     """Every saved version of the queue, oldest first, and its deletions (a deleted queue's
@@ -89,8 +126,11 @@ async def restore_queue_version(
     rewritten. Checked like an edit: on the caller's current `version` (else 409
     `version_conflict`), against today's queues (an overflow to a removed queue: 422
     `version_not_restorable`), and waiting contacts stay in the queue in their place (a
-    restore that drops a channel they wait on is refused, 409 `queue_in_use`)."""
-    entry = _version(await _history(ctx, queue_id), queue_id, version)
+    restore that drops a channel they wait on is refused, 409 `queue_in_use`). A deleted
+    queue is added again from the version (its versions go on counting), named by its last
+    version in `version`."""
+    history = await _history(ctx, queue_id)
+    entry = _version(history, queue_id, version)
     assert entry.definition is not None
     try:
         queue = QueueDef.from_dict({**entry.definition, "id": queue_id})
@@ -98,11 +138,22 @@ async def restore_queue_version(
         raise NotRestorable(_why(version, exc), **exc.details) from None
     expected = body.version
     saved: dict[str, Any] = {}
+    deleted = history[-1].action == "deleted"
+    if deleted and expected != history[-1].version:
+        raise VersionConflict(
+            f"queue {queue_id!r} was deleted at version {history[-1].version}, this restore "
+            f"was asked on version {expected}: reload the history and try again",
+            field="version",
+            version=history[-1].version,
+        )
 
     def current(host: RoutingHost) -> None:
-        # Under routing's lock, on the state the restore applies to (as for an edit).
+        # Under routing's lock, on the state the restore applies to (as for an edit). A
+        # deleted queue is named by its last version (checked above); one added again since
+        # the history was read is a conflict.
         actual = host.directory.queue_versions.get(queue_id)
-        if queue_id in host.directory.queues and actual != expected:
+        exists = queue_id in host.directory.queues
+        if exists == deleted or (exists and actual != expected):
             raise VersionConflict(
                 f"queue {queue_id!r} was changed by someone else (version {actual}, this "
                 f"restore was asked on version {expected}): reload the history and try again",
@@ -114,7 +165,7 @@ async def restore_queue_version(
         await _run(
             request,
             ctx,
-            UpdateQueue(queue),
+            AddQueue(queue) if deleted else UpdateQueue(queue),
             check=current,
             after=lambda host: saved.update(_saved(host, queue_id)),
         )

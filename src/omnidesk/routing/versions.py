@@ -61,7 +61,7 @@ async def queue_history(session: AsyncSession, queue_id: str) -> list[QueueVersi
             version += 1
             action = "created" if row.type == ADDED else "updated"
             definition = dict(row.payload["queue"])
-        restored_from = restores.get(version) if action == "updated" else None
+        restored_from = restores.get(version) if definition is not None else None
         history.append(
             QueueVersion(
                 version=version,
@@ -73,6 +73,16 @@ async def queue_history(session: AsyncSession, queue_id: str) -> list[QueueVersi
             )
         )
     return history
+
+
+async def removed_queue_ids(session: AsyncSession) -> set[str]:
+    """Every queue id this tenant has removed at least once (some may exist again)."""
+    rows = await session.scalars(
+        select(EventRecord.subject_id)
+        .where(EventRecord.subject_type == "queue", EventRecord.type == REMOVED)
+        .distinct()
+    )
+    return {str(r) for r in rows if r is not None}
 
 
 async def _restores(session: AsyncSession, queue_id: str) -> dict[int, int]:

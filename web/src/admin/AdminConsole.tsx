@@ -7,11 +7,12 @@ import { AuditLog } from "./AuditLog";
 import { IvrFlows } from "./IvrFlows";
 import { CannedResponses } from "./CannedResponses";
 import { Channels } from "./Channels";
+import { NumbersTrunks } from "./NumbersTrunks";
 import { Queues } from "./Queues";
 import { Users } from "./Users";
 import { WrapUpCodes } from "./WrapUpCodes";
 
-const SECTIONS = ["users", "agents", "queues", "ivr", "channels", "canned", "wrapup", "tokens", "audit"] as const;
+const SECTIONS = ["users", "agents", "queues", "ivr", "numbers", "channels", "canned", "wrapup", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -20,7 +21,7 @@ function fromHash(): Section {
 }
 
 /** Admins set the center up here: users and teams, agents' routing profiles, queues, IVR flows
- * and numbers, channels (widgets, mailboxes, webhooks), canned responses, wrap-up codes, API
+ * and numbers, trunks, channels (widgets, mailboxes, webhooks), canned responses, wrap-up codes, API
  * tokens, and the audit log of what admins did. Each
  * section reads what the API says now when it opens and after each save. */
 export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
@@ -52,6 +53,7 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "channels" && <Channels />}
         {section === "canned" && <CannedResponses />}
         {section === "wrapup" && <WrapUpCodes />}
+        {section === "numbers" && <NumbersTrunks />}
         {section === "tokens" && <ApiTokens />}
         {section === "audit" && <AuditLog />}
       </main>

@@ -4,9 +4,13 @@ import { api, ApiError, ok, type Schemas } from "../api/client";
 import { t } from "../i18n";
 import { numberOrNull } from "./fields";
 import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Problem";
+import { DeletedQueues } from "./DeletedQueues";
 import { QueueHistory } from "./QueueHistory";
+import { QueueSettings, SETTINGS_FIELDS, type QueueSettingsDraft } from "./QueueSettings";
+import { emptyHours, hoursDraft, hoursJson, overflowDraft, overflowJson, withoutErrors } from "./queueSettings";
 import { RuleEditor, type RuleState } from "./RuleEditor";
 import { WhatIf } from "./WhatIf";
+import { skillNames } from "./ruleCompletion";
 
 type QueueView = Schemas["QueueView"];
 type Definition = Schemas["QueueDefinition"];
@@ -29,10 +33,27 @@ interface Draft {
   slSeconds: string;
   slPercent: string;
   offerTimeout: string;
-  wrapUp: string;
-  dispositionRequired: boolean;
+  settings: QueueSettingsDraft;
   steps: StepDraft[];
   original: Partial<Definition>;
+}
+
+const NO_ACTION = { kind: "", queueId: "", message: "" } as const;
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+function settingsOf(d: Partial<Definition>): QueueSettingsDraft {
+  return {
+    hours: hoursDraft(d.hours, BROWSER_ZONE),
+    onClosed: overflowDraft(d.on_closed),
+    overflowWaitingOnClose: !!d.overflow_waiting_on_close,
+    maxWait: d.max_wait_seconds == null ? "" : String(d.max_wait_seconds),
+    onMaxWait: overflowDraft(d.on_max_wait),
+    maxSize: d.max_size == null ? "" : String(d.max_size),
+    onFull: overflowDraft(d.on_full),
+    wrapUp: d.wrap_up_seconds == null ? "" : String(d.wrap_up_seconds),
+    wrapUpExtension: d.wrap_up_extension_seconds == null ? "" : String(d.wrap_up_extension_seconds),
+    dispositionRequired: !!d.disposition_required,
+  };
 }
 
 const EMPTY: Draft = {
@@ -45,8 +66,7 @@ const EMPTY: Draft = {
   slSeconds: "20",
   slPercent: "80",
   offerTimeout: "30",
-  wrapUp: "",
-  dispositionRequired: false,
+  settings: { hours: emptyHours(BROWSER_ZONE), onClosed: { ...NO_ACTION }, overflowWaitingOnClose: false, maxWait: "", onMaxWait: { ...NO_ACTION }, maxSize: "", onFull: { ...NO_ACTION }, wrapUp: "", wrapUpExtension: "", dispositionRequired: false },
   steps: [{ target: "", timeout: "", rest: {} }],
   original: {},
 };
@@ -63,8 +83,7 @@ function draftOf(view: QueueView): Draft {
     slSeconds: String(d.service_level_seconds ?? 20),
     slPercent: String(Math.round((d.service_level_target ?? 0.8) * 1000) / 10),
     offerTimeout: String(d.offer_timeout_seconds ?? 30),
-    wrapUp: d.wrap_up_seconds == null ? "" : String(d.wrap_up_seconds),
-    dispositionRequired: !!d.disposition_required,
+    settings: settingsOf(d),
     steps: (d.steps ?? [{}]).map((s) => ({ target: s.target ?? "", timeout: s.timeout_seconds == null ? "" : String(s.timeout_seconds), rest: s })),
     original: d,
   };
@@ -82,16 +101,27 @@ function bodyOf(d: Draft): Definition {
     service_level_seconds: numberOrNull(d.slSeconds) ?? 20,
     service_level_target: percent === null ? 0.8 : percent / 100,
     offer_timeout_seconds: numberOrNull(d.offerTimeout) ?? 30,
-    wrap_up_seconds: numberOrNull(d.wrapUp),
-    disposition_required: d.dispositionRequired,
+    hours: hoursJson(d.settings.hours),
+    // Hours switched off: nothing happens at closing (the API refuses these without hours).
+    on_closed: d.settings.hours.enabled ? overflowJson(d.settings.onClosed) : null,
+    overflow_waiting_on_close: d.settings.hours.enabled && d.settings.overflowWaitingOnClose,
+    max_wait_seconds: numberOrNull(d.settings.maxWait),
+    on_max_wait: overflowJson(d.settings.onMaxWait),
+    max_size: numberOrNull(d.settings.maxSize),
+    on_full: overflowJson(d.settings.onFull),
+    wrap_up_seconds: numberOrNull(d.settings.wrapUp),
+    wrap_up_extension_seconds: numberOrNull(d.settings.wrapUpExtension),
+    disposition_required: d.settings.dispositionRequired,
     steps: d.steps.map((s) => ({ ...s.rest, target: s.target.trim() === "" ? null : s.target, timeout_seconds: numberOrNull(s.timeout) })),
   };
 }
 
-const SHOWN = new Set(["id", "name", "channels", "priority", "service_level_seconds", "service_level_target", "offer_timeout_seconds", "wrap_up_seconds"]);
+const SHOWN = new Set(["id", "name", "channels", "priority", "service_level_seconds", "service_level_target", "offer_timeout_seconds"]);
+const shown = (n: string) => SHOWN.has(n) || SETTINGS_FIELDS.some((f) => n === f || n.startsWith(`${f}.`)) || /^steps\.\d+\.(target|timeout_seconds)$/.test(n);
 
-/** Queues: channels, priority, service level, offer timeout, wrap-up, disposition and the
- * steps with their rules. A save names the version it was edited on: a queue someone else
+/** Queues: channels, priority, service level, offer timeout, hours and holidays (listed and
+ * by country), overflow when closed, too long or full, wrap-up, disposition and the steps with
+ * their rules. A save names the version it was edited on: a queue someone else
  * changed since is refused (409 version_conflict) and shown, never overwritten. */
 export function Queues() {
   const [queues, setQueues] = useState<QueueView[]>([]);
@@ -104,9 +134,20 @@ export function Queues() {
   const [history, setHistory] = useState<string | null>(null);
   const [restored, setRestored] = useState("");
   const [whatIf, setWhatIf] = useState<Definition | null>(null);
+  const [skills, setSkills] = useState<string[]>([]);
+  const [deletedKey, setDeletedKey] = useState(0);
 
-  const reload = async () => setQueues(await ok(api.GET("/api/v1/routing/queues")));
+  const reload = async () => {
+    setQueues(await ok(api.GET("/api/v1/routing/queues")));
+    setDeletedKey((k) => k + 1);
+  };
   useEffect(() => void reload().catch((e) => setErrors(errorsOf(e))), []);
+  // The tenant's skill names for the rule editor's completion (agents' routing profiles).
+  useEffect(() => {
+    ok(api.GET("/api/v1/routing/agents"))
+      .then((agents) => setSkills(skillNames(agents)))
+      .catch(() => setSkills([]));
+  }, []);
 
   function edit(d: Draft | null) {
     setErrors({});
@@ -241,6 +282,13 @@ export function Queues() {
           {restored}
         </p>
       )}
+      <DeletedQueues
+        key={deletedKey}
+        onRestored={(id, version) => {
+          setRestored(t("admin.queues.deleted.restoredAs", { id, version }));
+          void reload().catch((e) => setErrors(errorsOf(e)));
+        }}
+      />
       {draft === null ? (
         <button type="button" onClick={() => edit({ ...EMPTY, steps: [...EMPTY.steps] })}>
           {t("admin.queues.new")}
@@ -250,6 +298,8 @@ export function Queues() {
           class="admin-form"
           aria-labelledby="admin-queue-form-title"
           data-testid="queue-form"
+          // An input changed is no longer marked with the refusal of its old value.
+          onInput={(e) => setErrors((now) => withoutErrors(now, (e.target as HTMLElement).dataset?.field))}
           onSubmit={(e) => {
             e.preventDefault();
             if (!invalid) void save(draft);
@@ -281,11 +331,7 @@ export function Queues() {
           {text("slPercent", t("admin.queues.slTarget"), "service_level_target", "number", { min: 1, max: 100, step: "any" })}
           {text("slSeconds", t("admin.queues.slSeconds"), "service_level_seconds", "number", { min: 1, step: "any" })}
           {text("offerTimeout", t("admin.queues.offerTimeout"), "offer_timeout_seconds", "number", { min: 1, step: "any" })}
-          {text("wrapUp", t("admin.queues.wrapUp"), "wrap_up_seconds", "number", { min: 0, step: "any" })}
-          <label class="inline">
-            <input type="checkbox" checked={draft.dispositionRequired} onChange={(e) => setDraft({ ...draft, dispositionRequired: (e.target as HTMLInputElement).checked })} />
-            {t("admin.queues.dispositionRequired")}
-          </label>
+          <QueueSettings value={draft.settings} onChange={(settings) => setDraft({ ...draft, settings })} errors={errors} queues={queues.map((q) => q.definition.id).filter((id) => id !== draft.id)} />
           <fieldset>
             <legend>{t("admin.queues.steps")}</legend>
             <p class="muted">{t("admin.queues.stepsHelp")}</p>
@@ -295,6 +341,7 @@ export function Queues() {
                   id={`queue-step-${i}-rule`}
                   label={t("admin.queues.rule", { n: i + 1 })}
                   value={step.target}
+                  skills={skills}
                   serverError={errors[`steps.${i}.target`]}
                   onChange={(target) => setStep(i, { target })}
                   onState={(state) =>
@@ -333,7 +380,7 @@ export function Queues() {
               {t("admin.queues.addStep")}
             </button>
           </fieldset>
-          <OtherErrors errors={errors} shown={(n) => SHOWN.has(n) || /^steps\.\d+\.(target|timeout_seconds)$/.test(n)} />
+          <OtherErrors errors={errors} shown={shown} />
           {conflict && (
             <div class="error" role="alert" data-testid="queue-conflict">
               <p>{t("admin.conflict")}</p>

@@ -1988,6 +1988,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/routing/deleted-queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deleted Queues
+         * @description Queues that were deleted and not added again, with their last version (restore it with
+         *     POST /routing/queues/{id}/versions/{version}/restore). Admins only.
+         */
+        get: operations["list_deleted_queues_api_v1_routing_deleted_queues_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/offers/{offer_id}/accept": {
         parameters: {
             query?: never;
@@ -2115,7 +2136,9 @@ export interface paths {
          *     rewritten. Checked like an edit: on the caller's current `version` (else 409
          *     `version_conflict`), against today's queues (an overflow to a removed queue: 422
          *     `version_not_restorable`), and waiting contacts stay in the queue in their place (a
-         *     restore that drops a channel they wait on is refused, 409 `queue_in_use`).
+         *     restore that drops a channel they wait on is refused, 409 `queue_in_use`). A deleted
+         *     queue is added again from the version (its versions go on counting), named by its last
+         *     version in `version`.
          */
         post: operations["restore_queue_version_api_v1_routing_queues__queue_id__versions__version__restore_post"];
         delete?: never;
@@ -5051,6 +5074,27 @@ export interface components {
             /** Vip */
             vip?: boolean | null;
         };
+        /**
+         * DeletedQueue
+         * @description A queue removed and not added again: its last version restores it.
+         */
+        DeletedQueue: {
+            actor: components["schemas"]["VersionActor"];
+            /**
+             * Deleted At
+             * Format: date-time
+             */
+            deleted_at: string;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Version
+             * @description The last saved version: restore it, naming it twice.
+             */
+            version: number;
+        };
         /** DeliveryOut */
         DeliveryOut: {
             /** Duplicates */
@@ -5988,6 +6032,10 @@ export interface components {
         };
         /** HoursIn */
         HoursIn: {
+            /** Holiday Country */
+            holiday_country?: string | null;
+            /** Holiday Subdivision */
+            holiday_subdivision?: string | null;
             /** Holidays */
             holidays?: string[];
             /**
@@ -7226,7 +7274,7 @@ export interface components {
         QueueRestoreIn: {
             /**
              * Version
-             * @description The queue's current version (from GET): a restore on a stale view is refused with 409 `version_conflict`, like an edit.
+             * @description The queue's current version (from GET; for a deleted queue its last version): a restore on a stale view is refused with 409 `version_conflict`, like an edit.
              */
             version: number;
         };
@@ -18417,6 +18465,44 @@ export interface operations {
             };
             /** @description Invalid input; `errors` or `field` names what */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deleted_queues_api_v1_routing_deleted_queues_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedQueue"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,11 +4,12 @@ when does it next close (for queues whose waiting contacts overflow at closing t
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from omnidesk.core.routing.clock import from_us, to_us
-from omnidesk.core.routing.model import WEEKDAYS, Hours, WeeklyHours
+from omnidesk.core.routing.model import WEEKDAYS, Hours, UnknownCalendar, WeeklyHours
 
 # How far ahead `next_closing` looks; a queue closed (or open) for longer is looked at again
 # then (a long holiday, a queue open around the clock).
@@ -35,12 +36,40 @@ def within_weekly(weekly: WeeklyHours, local: datetime) -> bool:
     return False
 
 
+@lru_cache(maxsize=512)
+def country_holidays(country: str, subdivision: str | None, year: int) -> frozenset[str]:
+    """A country's (and subdivision's) public holidays of one year as YYYY-MM-DD: a pure
+    function of its arguments (the package's calendars are rules, not a lookup), cached
+    because the hours check runs on every arrival and timer."""
+    # Imported here: the package takes a tenth of a second to import, which every user of the
+    # core (CLI, simulator, benchmarks) would pay whether or not a queue names a country.
+    import holidays as holidays_lib
+
+    code = country.upper()
+    try:
+        calendar = holidays_lib.country_holidays(code, subdiv=subdivision, years=year)
+    except NotImplementedError as exc:
+        if code in holidays_lib.list_supported_countries():
+            raise UnknownCalendar("holiday_subdivision", str(exc)) from None
+        raise UnknownCalendar("holiday_country", f"no holiday calendar for {country!r}") from None
+    return frozenset(day.isoformat() for day in calendar)
+
+
+def is_holiday(hours: Hours, local: datetime) -> bool:
+    day = local.date().isoformat()
+    if day in hours.holidays:
+        return True
+    if hours.holiday_country is None:
+        return False
+    return day in country_holidays(hours.holiday_country, hours.holiday_subdivision, local.year)
+
+
 def is_open(hours: Hours | None, instant: datetime) -> bool:
     if hours is None:
         return True
     # ZoneInfo caches instances per key, so this is a dict lookup after the first call.
     local = instant.astimezone(ZoneInfo(hours.timezone))
-    if local.date().isoformat() in hours.holidays:
+    if is_holiday(hours, local):
         return False
     return within_weekly(hours.weekly, local)
 

@@ -78,11 +78,15 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Hours:
-    """Weekly opening hours in a time zone, minus holidays (whole local days)."""
+    """Weekly opening hours in a time zone, minus holidays (whole local days): the listed
+    dates, and the public holidays of `holiday_country` ("DE"; with `holiday_subdivision`
+    "BY", Bavaria's too) from the `holidays` package's calendars."""
 
     timezone: str
     weekly: WeeklyHours = field(default_factory=dict)
     holidays: tuple[str, ...] = ()
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +242,30 @@ def validate_timezone(name: str, path: str) -> None:
         raise _bad(path, f"unknown time zone {name!r}") from None
 
 
+def validate_holiday_calendar(hours: Hours, path: str) -> None:
+    # Imported here: the hours module imports this one (for Hours), and the calendars are
+    # only loaded for a queue that names a country.
+    from omnidesk.core.routing.hours import country_holidays
+
+    if hours.holiday_country is None:
+        if hours.holiday_subdivision is not None:
+            raise _bad(f"{path}.holiday_subdivision", "needs holiday_country")
+        return
+    try:
+        country_holidays(hours.holiday_country, hours.holiday_subdivision, 2000)
+    except UnknownCalendar as exc:
+        raise _bad(f"{path}.{exc.field}", exc.reason) from None
+
+
+class UnknownCalendar(ValueError):
+    """A country or subdivision the `holidays` package has no calendar for."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
 def _minutes(hhmm: str, path: str) -> int:
     if not isinstance(hhmm, str) or not _HHMM.fullmatch(hhmm):
         raise _bad(path, f"expected HH:MM, got {hhmm!r}")
@@ -291,6 +319,7 @@ def validate_queue(queue: QueueDef, queue_ids: Mapping[str, Any]) -> None:
                 date.fromisoformat(day)
             except (TypeError, ValueError):
                 raise _bad(f"queue.hours.holidays[{i}]", "expected YYYY-MM-DD") from None
+        validate_holiday_calendar(queue.hours, "queue.hours")
         if queue.on_closed is None:
             raise _bad("queue.on_closed", "required when the queue has hours")
     if not isinstance(queue.overflow_waiting_on_close, bool):
