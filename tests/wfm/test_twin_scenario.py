@@ -128,6 +128,15 @@ def test_engine_checks_point_into_the_scenario() -> None:
     (line,) = issues(data)
     assert line.startswith("queues[1].hours.weekly.monday: weekday must be one of")
 
+    # A country's holidays are the engine's too (the admin console's queues may have them).
+    data = scenario()
+    data["queues"][1]["hours"] = {"timezone": "Europe/Berlin", "holiday_country": "DE"}
+    data["queues"][1]["on_closed"] = {"kind": "voicemail"}
+    assert study_from_data(data).baseline is not None
+    data["queues"][1]["hours"]["holiday_country"] = "XX"
+    (line,) = issues(data)
+    assert line.startswith("queues[1].hours.holiday_country:")
+
     data = scenario()
     data["agents"][0]["queues"] = ["de", "sales"]
     assert issues(data) == ["agents[0].queues.sales: unknown queue 'sales'"]

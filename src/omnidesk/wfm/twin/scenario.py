@@ -91,6 +91,9 @@ class HoursSpec(_Model):
     timezone: str
     weekly: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
     holidays: list[str] = Field(default_factory=list)
+    # A country's public holidays close the queue too (checked by the engine: known codes).
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
 
     _zone = field_validator("timezone")(_check_zone)
 
