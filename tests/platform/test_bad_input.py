@@ -180,6 +180,9 @@ def test_wrong_types_and_values_are_422_naming_the_field(setup) -> None:
         ("GET", "/api/v1/events?after=abc", None, "after"),
         ("GET", f"/api/v1/events?after={2**70}", None, "after"),
         ("GET", "/api/v1/events?limit=0", None, "limit"),
+        # Valid ISO 8601 whose UTC instant a datetime cannot hold.
+        ("GET", "/api/v1/events?since=0001-01-01T00:00:00%2B05:00", None, "since"),
+        ("GET", "/api/v1/events?since=9999-12-31T23:00:00-05:00", None, "since"),
         ("GET", f"/api/v1/audit-log?before={2**64}", None, "before"),
         ("GET", "/api/v1/audit-log?limit=100000", None, "limit"),
     ]

@@ -162,6 +162,13 @@ def _iso_instant(value: object) -> object:
     return value
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """`since` in UTC: a time without an offset is UTC (the log's own clock)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return _in_utc(value)
+
+
 class EventPage(BaseModel):
     events: list[dict[str, Any]]
     last_event_id: int
@@ -175,6 +182,7 @@ async def events(
     since: Annotated[
         datetime | None,
         BeforeValidator(_iso_instant),
+        AfterValidator(_utc),
         Query(description="start at the first event at or after this instant (instead of after)"),
     ] = None,
 ) -> EventPage:

@@ -222,6 +222,9 @@ def test_cursor_paging_walks_every_call_once(calls, as_user) -> None:
         {"outcome": "lost"},
         {"limit": 0},
         {"agent_id": "not-a-uuid"},
+        # ISO 8601, but no datetime holds its UTC instant.
+        {"since": "0001-01-01T00:00:00+05:00"},
+        {"until": "9999-12-31T23:00:00-05:00"},
     ],
 )
 def test_bad_filters_are_422(calls, as_user, params) -> None:

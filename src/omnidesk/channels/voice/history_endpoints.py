@@ -41,14 +41,21 @@ Cursor = Annotated[
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def _utc(moment: datetime | None, field: str) -> datetime | None:
+    """In UTC (a time without an offset is UTC); a valid ISO 8601 time whose UTC instant a
+    datetime cannot hold (0001-01-01T00:00+05:00) is refused, not a server error."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise Invalid("out of range once converted to UTC", field=field) from None
 
 
 def _range(since: datetime | None, until: datetime | None) -> tuple[datetime | None, ...]:
-    since, until = _utc(since), _utc(until)
+    since, until = _utc(since, "since"), _utc(until, "until")
     if since is not None and until is not None and since >= until:
         raise Invalid("since must be before until", field="since")
     return since, until
