@@ -16,6 +16,7 @@ from desk_helpers import (
     logged_in_page,
     needs_browser,
     ok,
+    screenshot,
     serve,
 )
 from playwright.sync_api import Page, expect
@@ -80,6 +81,8 @@ def test_blending_and_working_hours(admin_page: Page, server: LiveServer) -> Non
     expect(message).to_contain_text("pattern")
     expect(wednesday).to_have_attribute("aria-describedby", "agent-working_hours.wed-error agent-hours-help")
     assert axe_violations(page) == []
+    message.scroll_into_view_if_needed()
+    screenshot(page, "admin-agent-hours")
     again = ok(admin.get(f"/api/v1/routing/agents/{server.ids['agent2']}"))["definition"]
     assert "wed" not in again["working_hours"]
     # An empty interval passes the schema; the engine refuses it, on the same field.
@@ -112,6 +115,7 @@ def test_sip_login_lifecycle(admin_page: Page, server: LiveServer) -> None:
     assert len(password) >= 8
     expect(panel.get_by_test_id("sip-state")).to_contain_text(f"agent1-phone (realm {DOMAIN})")
     assert axe_violations(page) == []
+    screenshot(page, "admin-agent-sip")  # the secret box has the focus: it is in view
     state = ok(admin.get(url))
     assert (state["set"], state["username"], state["realm"]) == (True, "agent1-phone", DOMAIN)
     assert password not in str(state)  # the API keeps digests only

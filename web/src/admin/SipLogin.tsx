@@ -78,7 +78,7 @@ export function SipLogin({ userId, username: defaultUsername }: { userId: string
             : t("admin.agents.sip.none")}
         </p>
       )}
-      {shownOnce && <SecretOnce title={t("admin.agents.sip.passwordTitle", { username: credential?.username ?? "" })} label={t("admin.agents.sip.password")} value={shownOnce} onDone={() => setShownOnce(null)} />}
+      {shownOnce && <SecretOnce title={t("admin.agents.sip.passwordTitle", { username: credential?.username ?? "" })} label={t("admin.agents.sip.password")} value={shownOnce} note={t("admin.agents.sip.secretOnce")} onDone={() => setShownOnce(null)} />}
       {credential && (
         <form
           class="admin-form"
