@@ -59,7 +59,8 @@ def test_blending_and_working_hours(admin_page: Page, server: LiveServer) -> Non
     on_voice = page.get_by_role("group", name="While handling voice, also offer")
     on_voice.get_by_label("chat").uncheck()
     on_voice.get_by_label("email").uncheck()
-    page.get_by_role("group", name="While handling chat, also offer").get_by_label("email").uncheck()
+    on_chat = page.get_by_role("group", name="While handling chat, also offer")
+    on_chat.get_by_label("email").uncheck()
     page.get_by_label("Monday").fill("08:00-12:00, 13:00-17:00")
     page.get_by_label("Saturday").fill("22:00-02:00")
     assert axe_violations(page) == []
@@ -79,7 +80,8 @@ def test_blending_and_working_hours(admin_page: Page, server: LiveServer) -> Non
     expect(wednesday).to_have_attribute("aria-invalid", "true")
     message = page.locator('[data-field-error="working_hours.wed"]')
     expect(message).to_contain_text("pattern")
-    expect(wednesday).to_have_attribute("aria-describedby", "agent-working_hours.wed-error agent-hours-help")
+    described = "agent-working_hours.wed-error agent-hours-help"
+    expect(wednesday).to_have_attribute("aria-describedby", described)
     assert axe_violations(page) == []
     message.scroll_into_view_if_needed()
     screenshot(page, "admin-agent-hours")
@@ -97,7 +99,8 @@ def test_blending_and_working_hours(admin_page: Page, server: LiveServer) -> Non
     expect(page.get_by_label("Monday")).to_have_value("08:00-12:00, 13:00-17:00")
     on_voice = page.get_by_role("group", name="While handling voice, also offer")
     expect(on_voice.get_by_label("chat")).not_to_be_checked()
-    expect(page.get_by_role("group", name="While handling email, also offer").get_by_label("chat")).to_be_checked()
+    on_email = page.get_by_role("group", name="While handling email, also offer")
+    expect(on_email.get_by_label("chat")).to_be_checked()
 
 
 def test_sip_login_lifecycle(admin_page: Page, server: LiveServer) -> None:
