@@ -20,8 +20,8 @@ CASES: list[tuple[str, str, dict[str, Any], list[Any]]] = [
     # routing profile: membership priority, blending channels, levels, capacities, names
     ("put", AGENT, {"queues": {"support": -1}}, ["body", "queues", "support"]),
     ("put", AGENT, {"queues": {"support": 1001}}, ["body", "queues", "support"]),
-    ("put", AGENT, {"blending": {"voice": ["fax"]}}, ["body"]),
-    ("put", AGENT, {"capacity": {"chat": 1}, "blending": {"voice": []}}, ["body"]),
+    ("put", AGENT, {"blending": {"voice": ["fax"]}}, ["body", "blending"]),
+    ("put", AGENT, {"capacity": {"chat": 1}, "blending": {"voice": []}}, ["body", "blending"]),
     ("put", AGENT, {"skills": {"lang.de": 0}}, ["body", "skills", "lang.de"]),
     ("put", AGENT, {"skills": {"lang.de": 6}}, ["body", "skills", "lang.de"]),
     ("put", AGENT, {"skills": {" lang.de": 3}}, ["body", "skills", " lang.de", "[key]"]),
@@ -89,7 +89,8 @@ def test_blending_names_the_unknown_channel(admin, tenants):  # type: ignore[no-
         "'fax'",
         "capacity",
     )
-    assert problem["errors"][0]["loc"] == ["body"]
+    # On the field, so that the admin console shows it beside the blending inputs.
+    assert problem["errors"][0]["loc"] == ["body", "blending"]
 
 
 @pytest.mark.parametrize(("method", "url", "body", "field"), NAMED)

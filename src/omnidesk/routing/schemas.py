@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from omnidesk.core.routing.model import MAX_SKILL_LEVEL, MIN_SKILL_LEVEL, WEEKDAYS
 from omnidesk.platform.fields import NAME_PATTERN, Channel, Id
@@ -44,17 +44,25 @@ class AgentProfile(Input):
     attributes: dict[str, Any] = Field(default_factory=dict)
     teams: Annotated[list[uuid.UUID], Field(max_length=100)] | None = None
 
-    @model_validator(mode="after")
-    def _blends_known_channels(self) -> AgentProfile:
-        for held, allowed in self.blending.items():
+    # A field validator (not a model validator) so that the refusal names `blending`, and the
+    # admin console shows it on the blending inputs; `capacity` is declared before it.
+    @field_validator("blending")
+    @classmethod
+    def _blends_known_channels(
+        cls, blending: dict[str, list[str]], info: ValidationInfo
+    ) -> dict[str, list[str]]:
+        capacity = info.data.get("capacity")
+        if capacity is None:  # capacity itself was refused: that refusal says enough
+            return blending
+        for held, allowed in blending.items():
             for channel in (held, *allowed):
-                if channel not in self.capacity:
+                if channel not in capacity:
                     # A channel without capacity is never offered: naming it is a typo.
                     raise ValueError(
                         f"blending names channel {channel!r}, which is not in capacity "
-                        f"({', '.join(sorted(self.capacity)) or 'none'})"
+                        f"({', '.join(sorted(capacity)) or 'none'})"
                     )
-        return self
+        return blending
 
 
 class AgentAssignment(Input):

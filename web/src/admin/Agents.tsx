@@ -1,8 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, ok, type Schemas } from "../api/client";
 import { t } from "../i18n";
+import { blendingDraft, blendingJson, workingHoursDraft, workingHoursJson, type BlendingDraft, type WorkingHoursDraft } from "./agentSettings";
 import { numberOrNull, skillsOf, words } from "./fields";
 import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Problem";
+import { errorUnder, WEEKDAYS, withoutErrors } from "./queueSettings";
+import { SipLogin } from "./SipLogin";
 
 type User = Schemas["UserOut"];
 type Definition = Schemas["AgentDefinition"];
@@ -15,7 +18,25 @@ interface Draft {
   languages: string;
   capacity: Record<string, string>;
   queues: Record<string, string>; // queue id -> membership priority; absent: not a member
-  kept: Pick<Definition, "blending" | "working_hours" | "attributes">;
+  blending: BlendingDraft;
+  workingHours: WorkingHoursDraft;
+  kept: Pick<Definition, "attributes">;
+}
+
+/** A message under an input, for a field or any part of it ("working_hours.mon.0.1"). */
+function Message({ field, errors }: { field: string; errors: Errors }) {
+  const message = errorUnder(errors, field);
+  if (!message) return null;
+  return (
+    <span id={`agent-${field}-error`} class="error field-error" data-field-error={field}>
+      {message}
+    </span>
+  );
+}
+
+function fieldAttrs(field: string, errors: Errors) {
+  const invalid = !!errorUnder(errors, field);
+  return { "aria-invalid": invalid, "aria-describedby": invalid ? `agent-${field}-error` : undefined, "data-field": field };
 }
 
 function draftOf(d: Definition | null): Draft {
@@ -27,17 +48,21 @@ function draftOf(d: Definition | null): Draft {
     languages: (d?.languages ?? []).join(", "),
     capacity,
     queues: Object.fromEntries(Object.entries(d?.queues ?? {}).map(([q, p]) => [q, String(p)])),
-    kept: { blending: d?.blending ?? {}, working_hours: d?.working_hours ?? {}, attributes: d?.attributes ?? {} },
+    blending: blendingDraft(d?.blending, Object.keys(capacity)),
+    workingHours: workingHoursDraft(d?.working_hours),
+    kept: { attributes: d?.attributes ?? {} },
   };
 }
 
-/** An agent's routing profile: skills with levels, languages, capacity per channel, queues. */
+/** An agent's routing profile: skills with levels, languages, capacity per channel, blending,
+ * working hours and queues; below it the agent's SIP login for softphones. */
 export function Agents() {
   const [users, setUsers] = useState<User[]>([]);
   const [queues, setQueues] = useState<QueueView[]>([]);
   const [userId, setUserId] = useState("");
   const [draft, setDraft] = useState<Draft | null>(null);
   const [hasProfile, setHasProfile] = useState(false);
+  const [timezone, setTimezone] = useState("UTC");
   const [errors, setErrors] = useState<Errors>({});
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -60,10 +85,13 @@ export function Agents() {
     try {
       const view = await ok(api.GET("/api/v1/routing/agents/{user_id}", { params: { path: { user_id: id } } }));
       setHasProfile(true);
+      setTimezone(view.definition.timezone);
       setDraft(draftOf(view.definition));
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
         setHasProfile(false);
+        // The profile takes the user's time zone when it is created.
+        setTimezone(users.find((u) => u.id === id)?.timezone ?? "UTC");
         setDraft(draftOf(null));
       } else setErrors(errorsOf(e));
     }
@@ -81,9 +109,18 @@ export function Agents() {
       const view = await ok(
         api.PUT("/api/v1/routing/agents/{user_id}", {
           params: { path: { user_id: userId } },
-          body: { ...d.kept, skills: skillsOf(d.skills), languages: words(d.languages), capacity, queues: memberships },
+          body: {
+            ...d.kept,
+            skills: skillsOf(d.skills),
+            languages: words(d.languages),
+            capacity,
+            queues: memberships,
+            blending: blendingJson(d.blending, Object.keys(d.capacity)),
+            working_hours: workingHoursJson(d.workingHours),
+          },
         }),
       );
+      setTimezone(view.timezone);
       setDraft(draftOf(view));
       setHasProfile(true);
       setSaved(true);
@@ -208,7 +245,62 @@ export function Agents() {
               );
             })}
           </fieldset>
-          <OtherErrors errors={errors} shown={(n) => n === "languages"} />
+          <fieldset data-field="blending">
+            <legend>{t("admin.agents.blending")}</legend>
+            <p class="muted" id="agent-blending-help">
+              {t("admin.agents.blendingHelp")}
+            </p>
+            {Object.keys(draft.capacity).map((held) => (
+              <fieldset key={held} class="inline" aria-describedby="agent-blending-help">
+                <legend>{t("admin.agents.blendingWhile", { channel: held })}</legend>
+                {Object.keys(draft.capacity)
+                  .filter((c) => c !== held)
+                  .map((channel) => (
+                    <label key={channel} class="inline">
+                      <input
+                        type="checkbox"
+                        checked={draft.blending[held]?.includes(channel) ?? false}
+                        onChange={(e) => {
+                          const allowed = (draft.blending[held] ?? []).filter((c) => c !== channel);
+                          if ((e.target as HTMLInputElement).checked) allowed.push(channel);
+                          setErrors(withoutErrors(errors, "blending"));
+                          setDraft({ ...draft, blending: { ...draft.blending, [held]: allowed } });
+                        }}
+                        {...fieldAttrs("blending", errors)}
+                      />
+                      {channel}
+                    </label>
+                  ))}
+              </fieldset>
+            ))}
+            <Message field="blending" errors={errors} />
+          </fieldset>
+          <fieldset>
+            <legend>{t("admin.agents.workingHours", { timezone })}</legend>
+            <p class="muted" id="agent-hours-help">
+              {t("admin.agents.workingHoursHelp", { timezone })}
+            </p>
+            {WEEKDAYS.map((day) => (
+              <label key={day}>
+                {t(`admin.queues.hours.day.${day}`)}
+                <input
+                  type="text"
+                  value={draft.workingHours[day]}
+                  placeholder={t("admin.agents.notWorking")}
+                  onInput={(e) => {
+                    setErrors(withoutErrors(errors, `working_hours.${day}`));
+                    setDraft({ ...draft, workingHours: { ...draft.workingHours, [day]: (e.target as HTMLInputElement).value } });
+                  }}
+                  {...fieldAttrs(`working_hours.${day}`, errors)}
+                  aria-describedby={[errorUnder(errors, `working_hours.${day}`) ? `agent-working_hours.${day}-error` : "", "agent-hours-help"].filter(Boolean).join(" ")}
+                />
+                <Message field={`working_hours.${day}`} errors={errors} />
+              </label>
+            ))}
+            {/* A refusal of the hours as a whole (not of one day's). */}
+            {errors.working_hours && <Message field="working_hours" errors={errors} />}
+          </fieldset>
+          <OtherErrors errors={errors} shown={(n) => n === "languages" || n === "blending" || n.startsWith("blending.") || n.startsWith("working_hours")} />
           <div class="inline">
             <button type="submit" class="primary" disabled={busy}>
               {t("admin.save")}
@@ -222,6 +314,7 @@ export function Agents() {
         </form>
       )}
       <FormError errors={errors} />
+      {userId && draft && <SipLogin key={userId} userId={userId} username={users.find((u) => u.id === userId)?.username ?? ""} />}
     </section>
   );
 }

@@ -35,14 +35,14 @@ export function CopyField({ label, value, testId, multiline = false }: { label: 
 }
 
 /** A secret the server will never show again: focus moves here so nobody misses it. */
-export function SecretOnce({ title, label, value, onDone }: { title: string; label: string; value: string; onDone: () => void }) {
+export function SecretOnce({ title, label, value, onDone, note }: { title: string; label: string; value: string; onDone: () => void; note?: string }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => box.current?.focus(), [value]);
   return (
     <div class="notice token-secret" role="region" aria-labelledby="secret-once-title" tabIndex={-1} ref={box} data-testid="secret-once">
       <h3 id="secret-once-title">{title}</h3>
       <p>
-        <strong>{t("admin.channels.secretOnce")}</strong>
+        <strong>{note ?? t("admin.channels.secretOnce")}</strong>
       </p>
       <CopyField label={label} value={value} testId="secret-once-value" />
       <button type="button" onClick={onDone}>
