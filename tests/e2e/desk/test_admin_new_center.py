@@ -3,17 +3,16 @@
 An operator creates the tenant and its first admin with the `omnidesk` command (as the admin
 guide says); everything after that is the admin in the admin console: an agent user with a
 password, a queue serving voice and chat, the agent's routing profile (the queue's membership,
-capacity on voice and chat), a SIP trunk, an IVR flow whose menu sends key 1 to the queue and a
-number for it, a chat widget for the queue (its snippet copied from the Channels screen) and an
-email address. Then the new agent logs in to the desk and goes available; a real SIP call (sipp,
-as in test_admin_ivr.py) to the number keys 1, routing offers it to the agent, whose softphone
-(baresip) answers it and the desk shows the connected call; the agent hangs up and ends the
-wrap-up. A visitor on a page embedding the snippet then chats, and the desk offers the chat to
-the same agent, who accepts it and reads the message.
+capacity on voice and chat) and softphone SIP login, a SIP trunk, an IVR flow whose menu sends
+key 1 to the queue and a number for it, a chat widget for the queue (its snippet copied from the
+Channels screen) and an email address. Then the new agent logs in to the desk and goes
+available; a real SIP call (sipp, as in test_admin_ivr.py) to the number keys 1, routing offers
+it to the agent, whose softphone (baresip) answers it and the desk shows the connected call; the
+agent hangs up and ends the wrap-up. A visitor on a page embedding the snippet then chats, and
+the desk offers the chat to the same agent, who accepts it and reads the message.
 
-What the console cannot do yet is done through the API, each step marked
-`# NOT IN THE CONSOLE:` (the tenant's SIP domain and the agent's SIP login, which a softphone
-needs to be rung)."""
+What the console cannot do yet is done through the API, each step marked `# NOT IN THE CONSOLE:`
+(the tenant's SIP domain, the realm of its softphones' logins)."""
 
 from __future__ import annotations
 
@@ -232,6 +231,14 @@ def set_up_in_the_console(page: Page, center: Center) -> str:
     page.get_by_label("Contacts at once on chat").fill("2")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_test_id("agent-saved")).to_be_visible()
+    # Their softphone's SIP login (the desk has no phone of its own: a call is answered on the
+    # softphone routing rings), with a password the admin sets.
+    sip = page.get_by_test_id("admin-sip")
+    sip.get_by_label("SIP username").fill(SIP_LOGIN[0])
+    sip.get_by_label("Set a password myself").check()
+    sip.get_by_label("New SIP password (at least 8 characters)").fill(SIP_LOGIN[1])
+    sip.get_by_role("button", name="Create SIP login").click()
+    expect(sip.get_by_test_id("sip-status")).to_have_text("SIP login saved.")
 
     # The SIP trunk the carrier's calls come in by (here: this machine).
     section(page, "Numbers and trunks")
@@ -315,6 +322,10 @@ def test_a_new_tenant_set_up_in_the_browser_routes_a_call_and_a_chat(
     assert [u["username"] for u in ok(admin.get("/api/v1/users"))] == [ADMIN[0]]
     assert ok(admin.get("/api/v1/routing/queues")) == []
 
+    # NOT IN THE CONSOLE: the tenant's SIP domain (the realm of its softphones' logins) has no
+    # screen; PUT /api/v1/voice/settings.
+    ok(admin.put("/api/v1/voice/settings", json={"sip_domain": DOMAIN}))
+
     admin_context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
     admin_page = admin_context.new_page()
     log_in(admin_page, center.base, *ADMIN, "/admin")
@@ -322,14 +333,9 @@ def test_a_new_tenant_set_up_in_the_browser_routes_a_call_and_a_chat(
     admin_context.close()
     agent_id = next(u["id"] for u in ok(admin.get("/api/v1/users")) if u["username"] == AGENT[0])
 
-    # NOT IN THE CONSOLE: the tenant's SIP domain (the realm of its softphones' logins) has no
-    # screen; PUT /api/v1/voice/settings.
-    ok(admin.put("/api/v1/voice/settings", json={"sip_domain": DOMAIN}))
-    # NOT IN THE CONSOLE: an agent's SIP login for their softphone has no screen (the desk has
-    # no phone of its own: a call is answered on the softphone routing rings);
-    # PUT /api/v1/voice/agents/{id}/sip.
-    login = {"username": SIP_LOGIN[0], "password": SIP_LOGIN[1]}
-    ok(admin.put(f"/api/v1/voice/agents/{agent_id}/sip", json=login))
+    # The agent's softphone login was made in the console, with the tenant's domain as realm.
+    state = ok(admin.get(f"/api/v1/voice/agents/{agent_id}/sip"))
+    assert (state["set"], state["username"], state["realm"]) == (True, SIP_LOGIN[0], DOMAIN)
 
     loop = Loop()
     port = center.app.state.services.settings.voice_sip_port
