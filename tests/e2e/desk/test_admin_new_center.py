@@ -2,17 +2,18 @@
 
 An operator creates the tenant and its first admin with the `omnidesk` command (as the admin
 guide says); everything after that is the admin in the admin console: an agent user with a
-password, a queue serving voice and chat, the agent's routing profile (the queue's membership,
-capacity on voice and chat) and softphone SIP login, a SIP trunk, an IVR flow whose menu sends
-key 1 to the queue and a number for it, a chat widget for the queue (its snippet copied from the
-Channels screen) and an email address. Then the new agent logs in to the desk and goes
-available; a real SIP call (sipp, as in test_admin_ivr.py) to the number keys 1, routing offers
-it to the agent, whose softphone (baresip) answers it and the desk shows the connected call; the
-agent hangs up and ends the wrap-up. A visitor on a page embedding the snippet then chats, and
-the desk offers the chat to the same agent, who accepts it and reads the message.
+password, the tenant's SIP domain, a queue serving voice and chat, the agent's routing profile
+(the queue's membership, capacity on voice and chat) and softphone SIP login, a SIP trunk, an
+IVR flow whose menu sends key 1 to the queue and a number for it, a chat widget for the queue
+(its snippet copied from the Channels screen) and an email address. Then the new agent logs in
+to the desk and goes available; a real SIP call (sipp, as in test_admin_ivr.py) to the number
+keys 1, routing offers it to the agent, whose softphone (baresip) answers it and the desk shows
+the connected call; the agent hangs up and ends the wrap-up. A visitor on a page embedding the
+snippet then chats, and the desk offers the chat to the same agent, who accepts it and reads the
+message.
 
-What the console cannot do yet is done through the API, each step marked `# NOT IN THE CONSOLE:`
-(the tenant's SIP domain, the realm of its softphones' logins)."""
+Nothing after the tenant's creation goes through the API except the test's own checks of what
+the console saved."""
 
 from __future__ import annotations
 
@@ -203,6 +204,16 @@ def set_up_in_the_console(page: Page, center: Center) -> str:
     admin = center.admin()
     expect(page.get_by_role("heading", name="Admin console", level=1)).to_be_visible()
 
+    # The tenant's SIP domain: the realm of its softphones' logins (made below).
+    section(page, "Numbers and trunks")
+    voice = page.get_by_test_id("voice-settings")
+    voice.get_by_label("SIP domain (the realm of the softphones' logins)").fill(DOMAIN)
+    voice.get_by_role("button", name="Save voice settings").click()
+    expect(voice.get_by_test_id("voice-settings-saved")).to_be_visible()
+    assert ok(admin.get("/api/v1/voice/settings"))["sip_domain"] == DOMAIN
+    page.get_by_role("link", name="Users and teams", exact=True).click()
+    expect(page.get_by_role("heading", name="Users", level=2)).to_be_visible()
+
     # The agent: a user with an initial password.
     username, display_name, password = AGENT
     page.get_by_role("button", name="New user").click()
@@ -321,10 +332,6 @@ def test_a_new_tenant_set_up_in_the_browser_routes_a_call_and_a_chat(
     admin = center.admin()
     assert [u["username"] for u in ok(admin.get("/api/v1/users"))] == [ADMIN[0]]
     assert ok(admin.get("/api/v1/routing/queues")) == []
-
-    # NOT IN THE CONSOLE: the tenant's SIP domain (the realm of its softphones' logins) has no
-    # screen; PUT /api/v1/voice/settings.
-    ok(admin.put("/api/v1/voice/settings", json={"sip_domain": DOMAIN}))
 
     admin_context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
     admin_page = admin_context.new_page()

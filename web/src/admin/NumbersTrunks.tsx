@@ -5,6 +5,7 @@ import { t } from "../i18n";
 import { errorsOf, FormError, OtherErrors, type Errors } from "./Problem";
 import { errorUnder, withoutErrors } from "./queueSettings";
 import { trunkDraft, trunkJson, type SecretDraft, type TrunkDraft } from "./trunkForm";
+import { VoiceSettings } from "./VoiceSettings";
 
 type Trunk = Schemas["TrunkOut"];
 type PhoneNumber = Schemas["NumberOut"];
@@ -140,6 +141,7 @@ export function NumbersTrunks() {
   return (
     <section aria-labelledby="admin-voice-title" data-testid="admin-numbers">
       <h2 id="admin-voice-title">{t("admin.voice.title")}</h2>
+      <VoiceSettings />
       <h3 id="admin-trunks-title">{t("admin.voice.trunks")}</h3>
       {trunks.length === 0 ? (
         <p class="muted">{t("admin.voice.noTrunks")}</p>
