@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket
@@ -16,6 +16,7 @@ from sqlalchemy import text
 from omnidesk.platform import eventlog, migrate, realtime
 from omnidesk.platform.audit import AuditFilter, audit_query
 from omnidesk.platform.errors import Forbidden, Invalid
+from omnidesk.platform.fields import as_utc
 from omnidesk.platform.http import Ctx, services_of
 
 probes = APIRouter(tags=["operations"])
@@ -91,14 +92,8 @@ def _aware_instant(value: object) -> object:
     return value
 
 
-def _in_utc(value: datetime | None) -> datetime | None:
-    try:
-        return None if value is None else value.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:00-05:00 is after the last instant a datetime holds
-        raise ValueError("out of range once converted to UTC") from None
-
-
-Instant = Annotated[datetime | None, BeforeValidator(_aware_instant), AfterValidator(_in_utc)]
+# _aware_instant refuses a time without an offset, so as_utc only converts (or refuses).
+Instant = Annotated[datetime | None, BeforeValidator(_aware_instant), AfterValidator(as_utc)]
 
 
 @api.get(
@@ -162,13 +157,6 @@ def _iso_instant(value: object) -> object:
     return value
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """`since` in UTC: a time without an offset is UTC (the log's own clock)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return _in_utc(value)
-
-
 class EventPage(BaseModel):
     events: list[dict[str, Any]]
     last_event_id: int
@@ -182,7 +170,7 @@ async def events(
     since: Annotated[
         datetime | None,
         BeforeValidator(_iso_instant),
-        AfterValidator(_utc),
+        AfterValidator(as_utc),
         Query(description="start at the first event at or after this instant (instead of after)"),
     ] = None,
 ) -> EventPage:

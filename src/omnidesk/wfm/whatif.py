@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.analytics import repository as analytics_repo
 from omnidesk.analytics.models import AgentStateInterval, QueueInterval
-from omnidesk.wfm.forecasting.history import read_history
+from omnidesk.wfm.forecasting.history import arrival_volumes
 from omnidesk.wfm.twin.scenario import AgentSpec, QueueSpec
 from omnidesk.wfm.twin.study import run_study, study_from_data
 
@@ -103,17 +103,12 @@ async def read_day(session: AsyncSession, tenant_id: Any, day: date) -> Day:
         .group_by(QueueInterval.queue_id, QueueInterval.channel)
         .order_by(QueueInterval.queue_id, QueueInterval.channel)
     )
+    arrived = await arrival_volumes(
+        session, start=start, end=end, interval_minutes=int(INTERVAL.total_seconds() // 60)
+    )
     streams = []
     for queue_id, channel, answered, abandoned, handle, wrap, wait in sums.all():
-        history = await read_history(
-            session,
-            queue_id=queue_id,
-            channel=channel,
-            start=start,
-            end=end,
-            interval_minutes=int(INTERVAL.total_seconds() // 60),
-        )
-        volumes = [int(v) for v in history.volume]
+        volumes = [int(v) for v in arrived.get((queue_id, channel), ())]
         if sum(volumes) == 0:
             continue  # only contacts that arrived elsewhere (overflow, transfer)
         streams.append(

@@ -1,9 +1,9 @@
-import type { ComponentChildren, JSX } from "preact";
+import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, ok, type Schemas } from "../api/client";
 import { t } from "../i18n";
-import { errorsOf, FormError, OtherErrors, type Errors } from "./Problem";
-import { errorUnder, withoutErrors } from "./queueSettings";
+import { errorsOf, Field, FormError, OtherErrors, type Errors } from "./Problem";
+import { withoutErrors } from "./queueSettings";
 import { trunkDraft, trunkJson, type SecretDraft, type TrunkDraft } from "./trunkForm";
 import { VoiceSettings } from "./VoiceSettings";
 
@@ -20,24 +20,6 @@ interface NumberDraft {
 
 const TRUNK_FIELDS = ["name", "allowed_addresses", "inbound_username", "inbound_password", "outbound", "caller_id"];
 const NUMBER_FIELDS = ["number", "flow_id", "trunk_id"];
-
-/** A labelled input tied to the API field it sets (its refusal shown under it). */
-function Field({ id, field, label, errors, children }: { id: string; field: string; label: string; errors: Errors; children: (attrs: Record<string, unknown>) => ComponentChildren }) {
-  const message = errorUnder(errors, field);
-  const errorId = `${id}-error`;
-  return (
-    // A label by id, not around the control: a select's options would become part of its name.
-    <div class="field">
-      <label for={id}>{label}</label>
-      {children({ id, "aria-invalid": !!message, "aria-describedby": message ? errorId : undefined, "data-field": field })}
-      {message && (
-        <span id={errorId} class="error field-error" data-field-error={field}>
-          {message}
-        </span>
-      )}
-    </div>
-  );
-}
 
 function Secret({ id, field, label, value, onChange, errors }: { id: string; field: string; label: string; value: SecretDraft; onChange: (v: SecretDraft) => void; errors: Errors }) {
   return (

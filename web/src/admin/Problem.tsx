@@ -1,6 +1,8 @@
+import type { ComponentChildren } from "preact";
 import { ApiError } from "../api/client";
 import { t } from "../i18n";
 import { fieldErrors } from "./fields";
+import { errorUnder } from "./queueSettings";
 
 export type Errors = Record<string, string>;
 
@@ -44,5 +46,23 @@ export function OtherErrors({ errors, shown }: { errors: Errors; shown: (name: s
         </li>
       ))}
     </ul>
+  );
+}
+
+/** A labelled input tied to the API field it sets (its refusal shown under it). */
+export function Field({ id, field, label, errors, children }: { id: string; field: string; label: string; errors: Errors; children: (attrs: Record<string, unknown>) => ComponentChildren }) {
+  const message = errorUnder(errors, field);
+  const errorId = `${id}-error`;
+  return (
+    // A label by id, not around the control: a select's options would become part of its name.
+    <div class="field">
+      <label for={id}>{label}</label>
+      {children({ id, "aria-invalid": !!message, "aria-describedby": message ? errorId : undefined, "data-field": field })}
+      {message && (
+        <span id={errorId} class="error field-error" data-field-error={field}>
+          {message}
+        </span>
+      )}
+    </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ok, type Schemas } from "../api/client";
 import { t } from "../i18n";
-import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Problem";
+import { errorsOf, Field, FormError, OtherErrors, type Errors } from "./Problem";
 
 type Settings = Schemas["VoiceSettingsOut"];
 
@@ -56,14 +56,14 @@ export function VoiceSettings() {
     }
   }
 
-  const input = (id: string, field: string, label: string, value: string, set: (v: string) => void, attrs: Record<string, unknown> = {}) => (
-    <div class="field">
-      <label for={id}>{label}</label>
-      <input id={id} value={value} onInput={(e) => set((e.target as HTMLInputElement).value)} aria-invalid={errors[field] ? true : undefined} aria-describedby={errors[field] ? `${id}-error` : undefined} {...attrs} />
-      <FieldError id={`${id}-error`} errors={errors} name={field} />
-    </div>
+  const input = (id: string, field: string, label: string, value: string, set: (v: string) => void, extra: Record<string, unknown> = {}) => (
+    <Field id={id} field={field} label={label} errors={errors}>
+      {(attrs) => <input {...attrs} {...extra} value={value} onInput={(e) => set((e.target as HTMLInputElement).value)} />}
+    </Field>
   );
 
+  // Nothing to edit before the settings are read: typing into the form would be overwritten.
+  if (current === null) return <FormError errors={errors} />;
   return (
     <form class="admin-form" aria-labelledby="admin-voice-settings-title" data-testid="voice-settings" onSubmit={(e) => void save(e)}>
       <h3 id="admin-voice-settings-title">{t("admin.voice.settings.title")}</h3>

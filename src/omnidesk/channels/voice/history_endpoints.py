@@ -8,7 +8,7 @@ recordings. Everyone may ask; each sees the calls whose events they saw (history
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -22,6 +22,7 @@ from omnidesk.channels.voice.history_schemas import (
     RecordingPage,
 )
 from omnidesk.platform.errors import Invalid
+from omnidesk.platform.fields import as_utc
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import errors
 
@@ -42,16 +43,10 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 def _utc(moment: datetime | None, field: str) -> datetime | None:
-    """In UTC (a time without an offset is UTC); a valid ISO 8601 time whose UTC instant a
-    datetime cannot hold (0001-01-01T00:00+05:00) is refused, not a server error."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise Invalid("out of range once converted to UTC", field=field) from None
+        return as_utc(moment)
+    except ValueError as exc:
+        raise Invalid(str(exc), field=field) from None
 
 
 def _range(since: datetime | None, until: datetime | None) -> tuple[datetime | None, ...]:

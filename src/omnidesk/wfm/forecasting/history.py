@@ -111,6 +111,43 @@ def handle_time(events: list[tuple[str, dict[str, Any]]]) -> float | None:
     return held + wrap
 
 
+async def _received(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[int, str, dict[str, Any], datetime]]:
+    """(seq, contact id, payload, at) of every arrival whose `at` is in [start, end), in log
+    order."""
+    rows = await session.execute(
+        select(EventRecord.seq, EventRecord.subject_id, EventRecord.payload)
+        .where(
+            EventRecord.type == RECEIVED,
+            EventRecord.occurred_at >= start - _SLACK,
+            EventRecord.occurred_at < end + _SLACK,
+        )
+        .order_by(EventRecord.seq)
+    )
+    found = []
+    for seq, contact_id, payload in rows:
+        at = _at(payload)
+        if at is not None and start <= at < end:
+            found.append((seq, contact_id, payload, at))
+    return found
+
+
+async def arrival_volumes(
+    session: AsyncSession, *, start: datetime, end: datetime, interval_minutes: int
+) -> dict[tuple[str, str], NDArray[np.int64]]:
+    """Arrivals per interval on [start, end) for every (queue, channel) they arrived in: the
+    `volume` of `read_history` for each, from one read of the log."""
+    step = timedelta(minutes=interval_minutes)
+    size = int((end - start) / step)
+    volumes: dict[tuple[str, str], NDArray[np.int64]] = {}
+    for _, _, payload, at in await _received(session, start, end):
+        key = (str(payload.get("queue_id")), str(payload.get("channel")))
+        volume = volumes.setdefault(key, np.zeros(size, dtype=np.int64))
+        volume[int((at - start) / step)] += 1
+    return volumes
+
+
 async def read_history(
     session: AsyncSession,
     *,
@@ -127,19 +164,7 @@ async def read_history(
     handled = np.zeros(size, dtype=np.int64)
     seconds = np.zeros(size)
     arrivals: dict[str, tuple[int, int]] = {}  # contact id -> (seq of its arrival, interval)
-    received = await session.execute(
-        select(EventRecord.seq, EventRecord.subject_id, EventRecord.payload)
-        .where(
-            EventRecord.type == RECEIVED,
-            EventRecord.occurred_at >= start - _SLACK,
-            EventRecord.occurred_at < end + _SLACK,
-        )
-        .order_by(EventRecord.seq)
-    )
-    for seq, contact_id, payload in received:
-        at = _at(payload)
-        if at is None or not start <= at < end:
-            continue
+    for seq, contact_id, payload, at in await _received(session, start, end):
         if queue_id is not None and payload.get("queue_id") != queue_id:
             continue
         if channel is not None and payload.get("channel") != channel:
