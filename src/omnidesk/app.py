@@ -19,6 +19,10 @@ import omnidesk
 from omnidesk.analytics.endpoints import router as analytics_router
 from omnidesk.analytics.export_endpoints import router as analytics_export_router
 from omnidesk.analytics.ingester import Ingester
+from omnidesk.analytics.schedule_endpoints import router as analytics_schedule_router
+from omnidesk.analytics.scheduler import ReportScheduler
+from omnidesk.analytics.views import AnalyticsView
+from omnidesk.branding.endpoints import router as branding_router
 from omnidesk.channels.chat.adapter import ChatAdapter
 from omnidesk.channels.chat.cors import WidgetCorsMiddleware
 from omnidesk.channels.chat.endpoints import admin_router as chat_admin_router
@@ -32,6 +36,7 @@ from omnidesk.channels.conversations.erasure import ConversationPersonalData
 from omnidesk.channels.conversations.service import ConversationService
 from omnidesk.channels.conversations.supervision import Supervision
 from omnidesk.channels.email.adapter import EmailAdapter
+from omnidesk.channels.email.reports import EmailReportMail
 from omnidesk.channels.email.runtime import EmailChannel
 from omnidesk.channels.messaging.endpoints import BODY_MODELS as MESSAGING_BODIES
 from omnidesk.channels.messaging.endpoints import router as messaging_router
@@ -46,6 +51,7 @@ from omnidesk.channels.voice.history_endpoints import router as history_router
 from omnidesk.channels.voice.recording_endpoints import router as recording_router
 from omnidesk.channels.voice.registration_endpoints import router as registration_router
 from omnidesk.channels.voice.views import VoiceView
+from omnidesk.channels.voice.webrtc_endpoints import router as browser_phone_router
 from omnidesk.channels.voice.wiring import start_voice, stop_voice
 from omnidesk.core.routing.errors import RoutingError
 from omnidesk.crm.admin_endpoints import router as crm_admin_router
@@ -62,6 +68,7 @@ from omnidesk.directory.im.views import ImView
 from omnidesk.directory.views import DirectoryView
 from omnidesk.knowledge.endpoints import router as knowledge_router
 from omnidesk.platform import migrate
+from omnidesk.platform.auth.cache import PrincipalCache
 from omnidesk.platform.auth.endpoints import router as auth_router
 from omnidesk.platform.auth.ratelimit import LoginRateLimiter
 from omnidesk.platform.bus import EventBus, InProcessBus
@@ -70,7 +77,7 @@ from omnidesk.platform.endpoints import api as platform_router
 from omnidesk.platform.endpoints import probes
 from omnidesk.platform.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers
 from omnidesk.platform.logging import get_logger
-from omnidesk.platform.metrics import Metrics
+from omnidesk.platform.metrics import Metrics, count_statements
 from omnidesk.platform.openapi import describe_api
 from omnidesk.platform.realtime import Hub
 from omnidesk.platform.sealing import install_key
@@ -101,6 +108,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     directory_router,
     platform_router,
+    branding_router,
     routing_router,
     routing_version_router,
     wfm_router,
@@ -111,6 +119,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     recording_router,
     history_router,
     registration_router,
+    browser_phone_router,
     crm_router,
     crm_record_router,
     crm_admin_router,
@@ -118,6 +127,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     knowledge_router,
     analytics_router,
     analytics_export_router,
+    analytics_schedule_router,
     conversation_router,
     channel_admin_router,
     messaging_router,
@@ -140,6 +150,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
         if settings.auto_migrate:
             migrate.upgrade(settings.database_url)
         db = Database(settings.database_url)
+        count_statements(db.engine, app.state.metrics)
         services = AppServices(
             settings=settings,
             db=db,
@@ -147,6 +158,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_seconds),
             identities=DirectoryIdentities(),
             metrics=app.state.metrics,
+            principals=PrincipalCache(settings.auth_cache_seconds),
         )
         app.state.services = services
         app.state.routing = RoutingService(
@@ -157,8 +169,12 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             max_backlog=settings.routing_max_backlog,
         )
         voice_view = VoiceView(lambda: getattr(app.state, "voice", None))
+        analytics_view = AnalyticsView(
+            app.state.routing.queue_audience, app.state.routing.agent_audience
+        )
         app.state.hub = Hub(
-            services, [DirectoryView(), RoutingView(app.state.routing), voice_view, ImView()]
+            services,
+            [DirectoryView(), RoutingView(app.state.routing), voice_view, ImView(), analytics_view],
         )
         app.state.routing.start()
         # Honest presence: the hub says when a user's last socket closes, routing acts on it.
@@ -183,7 +199,14 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
         app.state.crm = CrmRuntime(db, services.bus, holders)
         app.state.crm.start()
         # KPI rollups follow the event log (analytics/ingester.py).
-        app.state.analytics = Ingester(db, services.bus)
+        # ... and push each queue's and agent's figures of today to whoever sees the queue or
+        # the agent (analytics/live.py).
+        app.state.analytics = Ingester(
+            db,
+            services.bus,
+            queue_audience=app.state.routing.queue_audience,
+            agent_audience=app.state.routing.agent_audience,
+        )
         app.state.analytics.start()
         # Digital channels: one conversation store, one adapter per account kind.
         email = EmailAdapter()
@@ -244,6 +267,12 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
         )
         app.state.surveys.start()
+        # Scheduled report mails: built like the exports, sent from an email account.
+        app.state.report_mail = EmailReportMail(app.state.conversations, email)
+        app.state.report_scheduler = ReportScheduler(
+            db, app.state.routing, services.identities, app.state.report_mail
+        )
+        app.state.report_scheduler.start()
         app.state.voice = None
         if settings.voice_enabled:
             app.state.voice = await start_voice(settings, services, app.state.routing)
@@ -254,6 +283,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             if app.state.voice is not None:
                 await stop_voice(app.state.voice)
             app.state.presence.close()
+            await app.state.report_scheduler.stop()
             await app.state.surveys.stop()
             await app.state.email.stop()
             await app.state.chat_hub.stop()

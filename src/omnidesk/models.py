@@ -1,6 +1,7 @@
 """Imports every table module so `Base.metadata` is complete (for migrations and tests)."""
 
 from omnidesk.analytics import models as analytics_models
+from omnidesk.branding import models as branding_models
 from omnidesk.channels.conversations import models as conversation_models
 from omnidesk.channels.voice import models as voice_models
 from omnidesk.crm import models as crm_models
@@ -20,6 +21,7 @@ __all__ = [
     "analytics_models",
     "audit",
     "auth_models",
+    "branding_models",
     "conversation_models",
     "crm_models",
     "directory_models",

@@ -11,8 +11,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from omnidesk.analytics.facts import SUM_FIELDS, LogEvent, Sums, at_us, from_us, to_us
-from omnidesk.analytics.models import AgentStateInterval, QueueInterval
-from omnidesk.analytics.processing import AgentRowKey, QueueRowKey
+from omnidesk.analytics.models import (
+    AgentStateInterval,
+    DispositionInterval,
+    QueueInterval,
+    TeamInterval,
+)
+from omnidesk.analytics.processing import AgentRowKey, DispositionRowKey, QueueRowKey, TeamRowKey
 from omnidesk.platform.database import SYSTEM, Database
 from omnidesk.platform.eventlog import EventRecord, EventSequence
 from omnidesk.platform.tenancy import create_tenant
@@ -78,5 +83,28 @@ async def rollups(
             for r in await session.scalars(select(AgentStateInterval))
         }
         return queues, agents
+    finally:
+        await session.close()
+
+
+async def dimension_rollups(
+    db: Database, tenant_id: uuid.UUID
+) -> tuple[dict[TeamRowKey, Sums], dict[DispositionRowKey, Sums]]:
+    """The team and disposition rows, in the shape `processing.recompute` gives."""
+    session = db.session(tenant_id)
+    try:
+        teams = {
+            TeamRowKey(to_us(r.interval_start), r.team_id): Sums(
+                *(getattr(r, n) for n in SUM_FIELDS)
+            )
+            for r in await session.scalars(select(TeamInterval))
+        }
+        dispositions = {
+            DispositionRowKey(to_us(r.interval_start), r.queue_id, r.channel, r.disposition): Sums(
+                answered=r.handled, talk_us=r.talk_us, hold_us=r.hold_us, wrap_us=r.wrap_us
+            )
+            for r in await session.scalars(select(DispositionInterval))
+        }
+        return teams, dispositions
     finally:
         await session.close()

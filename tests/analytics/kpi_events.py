@@ -123,3 +123,16 @@ class Log:
             at,
             queue={"id": queue, "channels": ["chat"], "service_level_seconds": sl_seconds},
         )
+
+    # --- the directory's membership events ------------------------------------------------
+
+    def member_set(self, at: float, team: str, user: str, role: str = "member") -> Log:
+        return self.add(
+            "team.member_set", at, team_id=team, team_name=team, user={"id": user}, role=role
+        )
+
+    def member_removed(self, at: float, team: str, user: str) -> Log:
+        return self.add("team.member_removed", at, team_id=team, user_id=user)
+
+    def team_deleted(self, at: float, team: str) -> Log:
+        return self.add("team.deleted", at, team_id=team)

@@ -91,6 +91,28 @@ def agent_script(draw: st.DrawFn, agent: str) -> list[tuple[float, str, dict[str
     return _raw(log)
 
 
+@st.composite
+def membership_script(draw: st.DrawFn) -> list[tuple[float, str, dict[str, Any]]]:
+    """Agents joining and leaving two teams (a role change, a deleted team) over the hours
+    the contacts come: a visit counts for its agent's teams when they accepted it."""
+    log = Log()
+    t = 0.0
+    for _ in range(draw(st.integers(min_value=0, max_value=8))):
+        t += draw(st.integers(min_value=0, max_value=3600))
+        team = draw(st.sampled_from(["t1", "t2"]))
+        kind = draw(st.sampled_from(["set", "set", "supervisor", "removed", "deleted"]))
+        agent = draw(st.sampled_from(AGENTS))
+        if kind == "set":
+            log.member_set(t, team, agent)
+        elif kind == "supervisor":
+            log.member_set(t, team, agent, "supervisor")
+        elif kind == "removed":
+            log.member_removed(t, team, agent)
+        else:
+            log.team_deleted(t, team)
+    return _raw(log)
+
+
 def _raw(log: Log) -> list[tuple[float, str, dict[str, Any]]]:
     out = []
     for event in log.events:
@@ -111,6 +133,7 @@ def event_logs(draw: st.DrawFn) -> list[LogEvent]:
     """A whole log: every script merged by instant (each script's own order kept)."""
     scripts = [draw(contact_script(i)) for i in range(draw(st.integers(1, 25)))]
     scripts += [draw(agent_script(a)) for a in AGENTS]
+    scripts.append(draw(membership_script()))
     if draw(st.booleans()):
         log = Log().queue(float(draw(st.integers(0, 4 * 3600))), "q1", 10.0)
         scripts.append(_raw(log))

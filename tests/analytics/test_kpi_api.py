@@ -212,3 +212,82 @@ async def test_daily_report_on_a_dst_day_in_the_tenant_zone(db: Database) -> Non
     assert first.end - first.start == timedelta(hours=23)
     assert (first.sums.offered, second.sums.offered) == (2, 1)
     assert first.sums.abandoned == 2 and first.kpis.abandon_rate == 1.0
+
+
+def test_team_and_disposition_reports_through_the_server(
+    client: TestClient, app: FastAPI, as_user, tenants
+) -> None:  # type: ignore[no-untyped-def]
+    """agent1 is in the demo team the supervisor supervises (the directory's membership
+    events are in the log): the contact they handled counts for the team, under its
+    disposition; the abandoned one under neither."""
+    from conftest import login
+
+    ids = tenants["demo"].ids
+    _route_two_contacts(as_user, ids)
+    client.portal.call(app.state.analytics.settled)  # type: ignore[union-attr]
+    start = _grid(datetime.now(UTC)) - timedelta(minutes=15)
+    params = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat(),
+              "interval": "15m"}  # fmt: skip
+    teams, dispositions = "/api/v1/analytics/teams", "/api/v1/analytics/dispositions"
+    admin, supervisor = as_user("admin"), as_user("supervisor")
+    for reader in (supervisor, admin):
+        r = reader.get(teams, params=params)
+        assert r.status_code == 200, r.text
+        (team,) = [t for t in r.json()["teams"] if t["team_id"] == ids["team"]]
+        assert team["name"] and team["total"]["sums"]["handled"] == 1
+        assert len(team["intervals"]) == 4
+        r = reader.get(dispositions, params={**params, "queue_id": "kpi"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        found = [(d["disposition"], d["total"]["sums"]["handled"]) for d in body["dispositions"]]
+        assert found == [("resolved", 1)]
+        # The dispositions' total is the queue report's handled and AHT.
+        queue = reader.get("/api/v1/analytics/queues", params={**params, "queue_id": "kpi"})
+        assert body["total"]["kpis"]["aht_seconds"] == queue.json()["total"]["kpis"]["aht_seconds"]
+    r = supervisor.get("/api/v1/analytics/teams/export", params={**params, "format": "csv"})
+    assert r.status_code == 200, r.text
+    assert "omnidesk-teams-" in r.headers["content-disposition"]
+    assert r.content.decode("utf-8-sig").count(ids["team"]) == 5  # 4 intervals + total
+    r = supervisor.get("/api/v1/analytics/dispositions/export", params={**params, "format": "xlsx"})
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    # Visibility: a supervisor of no team, an agent, another tenant's team.
+    body = {"username": "teamless", "display_name": "Teamless", "role": "supervisor",
+            "password": "teamless-password-1234"}  # fmt: skip
+    assert admin.post("/api/v1/users", json=body).status_code == 201
+    outsider = login(client, "demo", "teamless", body["password"])
+    assert outsider.get(teams, params={**params, "team_id": ids["team"]}).status_code == 404
+    assert outsider.get(teams, params=params).json()["teams"] == []
+    assert outsider.get(dispositions, params={**params, "queue_id": "kpi"}).status_code == 404
+    assert outsider.get(dispositions, params=params).json()["total"]["sums"]["handled"] == 0
+    other_team = tenants["other"].ids["team"]
+    assert supervisor.get(teams, params={**params, "team_id": other_team}).status_code == 404
+    export = {**params, "team_id": ids["team"], "format": "csv"}
+    assert outsider.get("/api/v1/analytics/teams/export", params=export).status_code == 404
+    agent = as_user("agent1")
+    assert agent.get(teams, params=params).status_code == 403
+    assert agent.get(dispositions, params=params).status_code == 403
+
+
+def test_team_and_disposition_reports_refuse_bad_input_naming_the_field(as_user) -> None:  # type: ignore[no-untyped-def]
+    supervisor = as_user("supervisor")
+    base = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z", "interval": "60m"}
+    for url in ("/api/v1/analytics/teams", "/api/v1/analytics/dispositions"):
+        r = supervisor.get(url, params=base)
+        assert r.status_code == 200, r.text  # a range without data
+        for change, field in (
+            ({"start": "2026-01-01T00:07:00Z"}, "start"),
+            ({"end": "2025-12-31T00:00:00Z"}, "end"),
+            ({"end": "2036-01-01T00:00:00Z", "interval": "15m"}, "interval"),
+        ):
+            r = supervisor.get(url, params={**base, **change})
+            assert r.status_code == 422, r.text
+            assert r.json()["field"] == field
+        r = supervisor.get(url, params={**base, "interval": "7m"})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "interval"]
+        r = supervisor.get(f"{url}/export", params=base)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "format"]
+    r = supervisor.get("/api/v1/analytics/dispositions", params=base)
+    assert r.json()["dispositions"] == [] and r.json()["total"]["kpis"]["aht_seconds"] is None
+    r = supervisor.get("/api/v1/analytics/teams", params=base)
+    (team,) = r.json()["teams"]  # their team, with zeros
+    assert team["total"]["sums"]["handled"] == 0 and team["total"]["kpis"]["aht_seconds"] is None

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kpi_db import append, new_tenant, rollups
+from kpi_db import append, dimension_rollups, new_tenant, rollups
 from kpi_events import Log
 from kpi_streams import event_logs
 
@@ -52,6 +52,9 @@ async def _expect_equal(db: Database, tenant_id: uuid.UUID, events: list[LogEven
     queues, agents = await rollups(db, tenant_id)
     assert queues == expected.queue_rows
     assert agents == expected.agent_rows
+    teams, dispositions = await dimension_rollups(db, tenant_id)
+    assert teams == expected.team_rows
+    assert dispositions == expected.disposition_rows
 
 
 async def _scenario(url: str, events: list[LogEvent], cuts: list[int], chaos: list[int]) -> None:
@@ -131,3 +134,33 @@ async def test_a_quiet_contact_is_forgotten_but_its_late_wrap_up_start_still_cou
     await _expect_equal(db, tenant_id, log.events)
     queues, _ = await rollups(db, tenant_id)
     assert sum(s.wrap_us for s in queues.values()) == 30_000_000
+
+
+async def test_a_stop_during_a_batch_ends_the_service_when_the_batch_ends(monkeypatch) -> None:
+    # Before the fix, the loop cleared its wake-up after a batch, losing a stop() that came
+    # during it: every shutdown waited out STOP_SECONDS (10 s on many test teardowns).
+    from omnidesk.platform.bus import InProcessBus
+
+    monkeypatch.setattr(ingester, "STOP_SECONDS", 3600.0)
+    monkeypatch.setattr(ingester, "PACE_SECONDS", 0.0)
+    tenant = uuid.uuid4()
+    in_batch, release = asyncio.Event(), asyncio.Event()
+
+    async def tenants(_db: object) -> list[uuid.UUID]:
+        return [tenant]
+
+    async def slow_batch(_db: object, _tenant: uuid.UUID, _batch: int, _publish: object) -> int:
+        in_batch.set()
+        await release.wait()
+        return 0
+
+    monkeypatch.setattr(ingester, "active_tenants", tenants)
+    monkeypatch.setattr(ingester, "catch_up", slow_batch)
+    service = ingester.Ingester(db=None, bus=InProcessBus())  # type: ignore[arg-type]
+    service.start()
+    await asyncio.wait_for(in_batch.wait(), 30)
+    stopping = asyncio.create_task(service.stop())
+    await asyncio.sleep(0)  # the stop has begun: its wake-up is set while the batch runs
+    release.set()
+    await asyncio.wait_for(stopping, 30)
+    assert service._task is not None and not service._task.cancelled()

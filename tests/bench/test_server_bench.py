@@ -49,4 +49,9 @@ def test_a_tiny_run_on_postgresql_offers_every_contact() -> None:
     assert contacts["created"] == 3
     assert contacts["offered"] == contacts["accepted"] == contacts["ended"] == 3
     assert result["lost_offers"] == 0 and result["agents"]["stuck"] == 0
+    # The server's own counts: each contact took statements, and each request named its user.
+    server = result["server"]
+    assert server["db_statements"]["insert"] > 0 and server["db_statements_per_offer"] > 0
+    lookups = server["auth_lookups"]
+    assert lookups.get("hit", 0) + lookups.get("miss", 0) >= 3 * 3  # create, accept, end
     assert _bench_databases() == before

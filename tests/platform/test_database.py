@@ -30,6 +30,9 @@ async def test_sqlite_names_who_holds_the_write_lock(tmp_path: Path) -> None:
         holder = asyncio.create_task(hold(started, release), name="the-holder")
         await started.wait()
         assert [h.task.split(" ")[0] for h in db.write_holders()] == ["the-holder"]
+        # And where it waits now: its await chain down to the event it waits for.
+        assert db.write_holders()[0].where().startswith("hold:"), db.write_holders()[0].where()
+        assert "wait:" in db.write_holders()[0].where()
         assert other.write_holders() == []  # another file's lock is not this one's
         async with db.snapshot_session(SYSTEM) as reader:  # a reader takes no write lock
             await reader.execute(text("select 1"))

@@ -55,6 +55,16 @@ SURVEY_BODY = {
     "questions": [{"id": "q", "kind": "csat", "text": "?"}],
 }
 CHANNELS = "/api/v1/channels"
+SCHEDULES = "/api/v1/analytics/report-schedules"
+SCHEDULE_BODY = {
+    "name": "B daily",
+    "report": "queues",
+    "period": "previous_day",
+    "cadence": "daily",
+    "at": "06:00",
+    "recipients": ["b-boss@b.example"],
+    "sender_address": "reports@b.example",
+}
 CONVERSATION = "/api/v1/conversations/{conversation_id}"
 # Providers' webhooks are addressed to one account by id and authenticated by its signature, not
 # by a tenant's session: a forged or foreign request stores nothing (tests/channels/messaging).
@@ -178,6 +188,10 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
         [{"forecast_id": "B:forecast"}],
         {"answer_time": 20, "target_sl": 0.8},
     ),
+    ("GET", "/api/v1/wfm/forecasts/{forecast_id}/accuracy"): (
+        [{"forecast_id": "B:forecast"}],
+        None,
+    ),
     ("GET", "/api/v1/wfm/agents/{user_id}/profile"): ([{"user_id": "B:agent1"}], None),
     ("PUT", "/api/v1/wfm/agents/{user_id}/profile"): (
         [{"user_id": "B:agent1"}],
@@ -294,6 +308,14 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
         None,
     ),
     ("DELETE", f"{CHANNELS}/canned-responses/{{canned_id}}"): ([{"canned_id": "B:canned"}], None),
+    ("GET", f"{SCHEDULES}/{{schedule_id}}"): ([{"schedule_id": "B:schedule"}], None),
+    ("PUT", f"{SCHEDULES}/{{schedule_id}}"): (
+        [{"schedule_id": "B:schedule"}],
+        {**SCHEDULE_BODY, "version": 1},
+    ),
+    ("DELETE", f"{SCHEDULES}/{{schedule_id}}"): ([{"schedule_id": "B:schedule"}], None),
+    ("GET", f"{SCHEDULES}/{{schedule_id}}/runs"): ([{"schedule_id": "B:schedule"}], None),
+    ("POST", f"{SCHEDULES}/{{schedule_id}}/send-now"): ([{"schedule_id": "B:schedule"}], None),
     ("PUT", f"{CHANNELS}/canned-responses/{{canned_id}}"): (
         [{"canned_id": "B:canned"}],
         {"shortcut": "hijacked", "title": "Hijacked", "text": "Hijacked"},
@@ -352,7 +374,12 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     },
 }
 # Routes agents may not use at all: they are refused (403) before any lookup, reads included.
-STAFF_ONLY_PREFIXES = ("/api/v1/wfm/", "/api/v1/voice/", "/api/v1/surveys/")
+STAFF_ONLY_PREFIXES = (
+    "/api/v1/wfm/",
+    "/api/v1/voice/",
+    "/api/v1/surveys/",
+    "/api/v1/analytics/",
+)
 # ... except schedules, profiles and adherence: agents read their own there (the rest is 404);
 # their own SIP credential and softphones; and the calls they are on.
 AGENT_READABLE_PREFIXES = (
@@ -364,6 +391,7 @@ AGENT_READABLE_PREFIXES = (
     "/api/v1/voice/recordings",
     "/api/v1/voice/call-history",
     "/api/v1/voice/registrations",
+    "/api/v1/voice/browser-phone",
 )
 
 # Every list/collection read (GET without ids) and how it is checked; see test_lists_*.
@@ -372,6 +400,9 @@ LIST_QUERIES = {
     "/api/v1/analytics/queues/export": "?format=csv",
     "/api/v1/analytics/agents/export": "?format=csv",
     "/api/v1/analytics/contacts/export": "?format=csv",
+    "/api/v1/analytics/teams/export": "?format=csv",
+    "/api/v1/analytics/dispositions/export": "?format=csv",
+    "/api/v1/analytics/journeys/export": "?format=csv",
 }
 
 LISTS = {
@@ -407,6 +438,7 @@ LISTS = {
     "/api/v1/voice/call-history",
     "/api/v1/voice/recordings",
     "/api/v1/voice/registrations",
+    "/api/v1/voice/browser-phone",  # your own phone only: no rows of anyone
     "/api/v1/im/threads",
     "/api/v1/im/hands",
     "/api/v1/im/contacts",
@@ -422,9 +454,19 @@ LISTS = {
     "/api/v1/analytics/agents",
     "/api/v1/analytics/settings",
     "/api/v1/analytics/contacts",
+    "/api/v1/analytics/fcr",
+    "/api/v1/analytics/journeys",
+    "/api/v1/analytics/journeys/export",
     "/api/v1/analytics/queues/export",
     "/api/v1/analytics/agents/export",
     "/api/v1/analytics/contacts/export",
+    "/api/v1/analytics/report-schedules",
+    "/api/v1/analytics/teams",
+    "/api/v1/analytics/dispositions",
+    "/api/v1/analytics/teams/export",
+    "/api/v1/analytics/dispositions/export",
+    "/api/v1/branding",
+    "/api/v1/branding/logo",
 }
 # Reads that hold no tenant data at all.
 NO_TENANT_DATA = {"/healthz", "/readyz", "/metrics"}
@@ -609,6 +651,17 @@ def _channels_b(admin_b: Any, ids: dict[str, str]) -> None:
     ids["B:account"] = created["id"]
     canned = {"shortcut": "b-hi", "title": "B", "text": "B"}
     ids["B:canned"] = ok(admin_b.post(f"{CHANNELS}/canned-responses", json=canned))["id"]
+    mailbox = {
+        "kind": "email",
+        "name": "B reports",
+        "queue_id": "bq",
+        "address": "reports@b.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "smtp_security": "none",
+    }
+    ok(admin_b.post(f"{CHANNELS}/accounts", json=mailbox))
+    ids["B:schedule"] = ok(admin_b.post(SCHEDULES, json=SCHEDULE_BODY))["id"]
     file = {"filename": "b.pdf", "content_type": "application/pdf", "data": "JVBERg=="}
     delivery = {"messages": [{"id": "b-m1", "from": "b-peer", "attachments": [file]}]}
     raw = json.dumps(delivery).encode()
@@ -787,6 +840,12 @@ def test_lists_never_show_another_tenants_rows(tenants, as_user) -> None:
     # Some activity in both tenants, so every list has rows of both in the database.
     for admin in (admin_a, admin_b):
         assert admin.post("/api/v1/teams", json={"name": "Sales"}).status_code == 201
+    # A logo per tenant (told by its first bytes), so the logo read has rows of both to mix up.
+    logos = {"A": b"\x89PNG\r\n\x1a\nlogo of A", "B": b"\x89PNG\r\n\x1a\nlogo of B"}
+    for admin, logo in ((admin_a, logos["A"]), (admin_b, logos["B"])):
+        put = admin.put("/api/v1/branding/logo", params={"version": 1}, content=logo)
+        assert put.status_code == 200, put.text
+    ids["B:logo"] = "logo of B"
     foreign = {v for k, v in ids.items() if k.startswith("B:")}
     b_sales = next(t["id"] for t in admin_b.get("/api/v1/teams").json() if t["name"] == "Sales")
     foreign.add(b_sales)
@@ -807,6 +866,7 @@ def test_lists_never_show_another_tenants_rows(tenants, as_user) -> None:
             no_foreign(response.json() if json_body else response.text)
 
     # And the admin's lists do show the own tenant's rows (the checks above are not vacuous).
+    assert as_user("agent1").get("/api/v1/branding/logo").content == logos["A"]
     users = {u["id"] for u in admin_a.get("/api/v1/users").json()}
     assert users == {ids[f"A:{u}"] for u in ("admin", "supervisor", "agent1", "agent2")}
     teams = {t["id"] for t in admin_a.get("/api/v1/teams").json()}

@@ -135,6 +135,22 @@ async def test_a_team_event_touches_only_its_viewers() -> None:
     assert len(items) == 1
 
 
+async def test_an_event_for_everyone_reaches_every_connection() -> None:
+    team = uuid.uuid4()
+    sinks = [
+        Sink(principal(Role.ADMIN, uuid.uuid4())),
+        Sink(principal(Role.SUPERVISOR, uuid.uuid4(), [team], [team])),
+        Sink(principal(Role.AGENT, uuid.uuid4())),
+    ]
+    fanout = await started(FakeLog(), sinks)
+    everyone = Audience(everyone=True)
+    fanout.publish(event(1, everyone))
+    assert [sink.seqs for sink in sinks] == [[1], [1], [1]]
+    # As the log stores it and reads it back (older rows, without the key, stay addressed).
+    assert Audience.from_json(everyone.to_json()) == everyone
+    assert "everyone" not in Audience.of().to_json()
+
+
 async def test_holes_are_read_from_the_log_once_per_tenant() -> None:
     log = FakeLog(head=10)
     everyone = Audience.of()

@@ -13,7 +13,7 @@ from survey_helpers import ok
 from omnidesk.platform.database import SYSTEM, utcnow
 from omnidesk.platform.tenancy import tenant_by_slug
 from omnidesk.surveys.models import SurveyAnswer, SurveySend
-from omnidesk.surveys.results import ces, csat, nps
+from omnidesk.surveys.results import ces, csat, fcr, nps
 
 
 def test_the_formulas() -> None:
@@ -28,6 +28,9 @@ def test_the_formulas() -> None:
     assert nps([10, 10, 7, 3]).score == 25.0  # 50 % promoters - 25 % detractors
     assert ces([1, 2, 6]).mean == 3.0
     assert csat([]).score == nps([]).score == ces([]).mean == 0.0
+    # Survey FCR: yes (1) answers to "was it resolved?" over all its answers.
+    assert fcr([1, 0, 1]).model_dump() == {"answers": 3, "resolved": 2, "score": 66.67}
+    assert fcr([]).score == 0.0
 
 
 def _store(client, app, rows: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
@@ -83,9 +86,9 @@ def test_results_per_agent_queue_channel_and_range(client, app, as_user, tenants
         client,
         app,
         [
-            row("a1", "web", "chat", ("csat", 5), ("nps", 10)),
-            row("a1", "web", "chat", ("csat", 4), ("nps", 9), ("ces", 2)),
-            row("a2", "mail", "email", ("csat", 3), ("nps", 8), ("ces", 4)),
+            row("a1", "web", "chat", ("csat", 5), ("nps", 10), ("resolved", 1)),
+            row("a1", "web", "chat", ("csat", 4), ("nps", 9), ("ces", 2), ("resolved", 1)),
+            row("a2", "mail", "email", ("csat", 3), ("nps", 8), ("ces", 4), ("resolved", 0)),
             row("a2", "mail", "email", ("csat", 1), ("nps", 6), ("text", "Too slow")),
             row("a2", "mail", "email", ("nps", 0)),
             row("a1", "web", "chat"),  # sent, not answered
@@ -101,6 +104,7 @@ def test_results_per_agent_queue_channel_and_range(client, app, as_user, tenants
     assert total["csat"] == {"answers": 4, "satisfied": 2, "score": 50.0}
     assert total["nps"]["score"] == 0.0 and total["nps"]["answers"] == 5
     assert total["ces"] == {"answers": 2, "mean": 3.0}
+    assert total["fcr"] == {"answers": 3, "resolved": 2, "score": 66.67}
     assert result["not_sent_reasons"] == {"window_closed": 1}
     assert [t["text"] for t in result["texts"]] == ["Too slow"]
     assert result["texts"][0]["agent_id"] == "a2"
@@ -109,6 +113,7 @@ def test_results_per_agent_queue_channel_and_range(client, app, as_user, tenants
     rows = {r["key"]: r for r in by_agent["rows"]}
     assert rows["a1"]["csat"]["score"] == 100.0 and rows["a1"]["nps"]["score"] == 100.0
     assert rows["a2"]["csat"]["score"] == 0.0 and rows["a2"]["nps"]["score"] == -66.67
+    assert rows["a1"]["fcr"]["score"] == 100.0 and rows["a2"]["fcr"]["score"] == 0.0
     by_queue = ok(admin.get("/api/v1/surveys/results", params={**since, "queue_id": "mail"}))
     assert by_queue["total"]["answered"] == 3 and by_queue["total"]["ces"]["mean"] == 4.0
     email = ok(admin.get("/api/v1/surveys/results", params={**since, "channel": "email"}))

@@ -17,6 +17,7 @@ from survey_helpers import (
     available,
     expire_all,
     make_survey,
+    mark,
     ok,
     sends,
     settle,
@@ -102,7 +103,10 @@ def test_definitions_are_validated_and_admins_only(as_user) -> None:  # type: ig
         assert field in named, (field, problem)
 
     refused({"channels": []}, "channels")
-    refused({"channels": ["voice"]}, "channels")
+    refused({"channels": ["fax"]}, "channels")
+    # The phone asks only what keys can answer: a voice survey needs a scored question.
+    only_text = [{"id": "comment", "kind": "text", "text": "Anything else?"}]
+    refused({"channels": ["chat", "voice"], "questions": only_text}, "channels")
     refused({"channels": ["chat", "chat"]}, "channels")
     refused({"questions": []}, "questions")
     refused({"questions": [{"id": "q", "kind": "stars", "text": "?"}]}, "questions.0.kind")
@@ -118,8 +122,8 @@ def test_definitions_are_validated_and_admins_only(as_user) -> None:  # type: ig
     assert [q["kind"] for q in created["questions"]] == ["csat", "nps", "ces", "text"]
     url = f"/api/v1/surveys/definitions/{created['id']}"
     assert ok(as_user("supervisor").get(url))["name"] == SURVEY["name"]
-    changed = ok(admin.put(url, json={**SURVEY, "name": "Renamed", "channels": ["email"]}))
-    assert changed["name"] == "Renamed" and changed["channels"] == ["email"]
+    changed = ok(admin.put(url, json={**SURVEY, "name": "Renamed", "channels": ["email", "voice"]}))
+    assert changed["name"] == "Renamed" and changed["channels"] == ["email", "voice"]
     assert [s["id"] for s in ok(admin.get("/api/v1/surveys/definitions"))] == [created["id"]]
     assert admin.delete(url).status_code == 204
     assert admin.get(url).status_code == 404
@@ -152,6 +156,13 @@ def test_a_chat_that_ends_gets_a_survey_answered_once(client, app, as_user, chat
     assert "<form" in page.text and 'name="overall"' in page.text and "<legend" in page.text
     assert "http" not in page.text.split("<main>")[0].replace('content="width', "")
     assert 'lang="de"' in client.get(f"/s/{token}?lang=de").text
+    # The tenant's branding: its name, and its accent colour behind the name and the button.
+    brand = {"display_name": "Acme <Care>", "accent_color": "#1a4d2e", "version": 1}
+    ok(admin.put("/api/v1/branding", json=brand))
+    client.cookies.clear()
+    branded = client.get(f"/s/{token}").text
+    assert '<p class="brand" style="background:#1a4d2e">Acme &lt;Care&gt;</p>' in branded
+    assert '<button type="submit" style="background:#1a4d2e">' in branded
     # The widget shows the survey itself, from the customer's site: cross-origin, no cookies.
     site = {"origin": "https://shop.example"}
     preflight = client.options(
@@ -168,6 +179,13 @@ def test_a_chat_that_ends_gets_a_survey_answered_once(client, app, as_user, chat
         ("recommend", 0, 10),
         ("effort", 1, 7),
     ]
+
+    # While the dispatcher has not yet marked it sent (the widget asks the moment the
+    # invitation arrives), its questions are shown as well.
+    mark(client, app, "pending")
+    assert ok(client.get(f"{RESPONSES}/{token}", headers=site))["questions"] == form["questions"]
+    assert client.get(f"/s/{token}").status_code == 200
+    mark(client, app, "sent")
 
     # Bad answers name the question; nothing is stored for them.
     for answers, field in (
@@ -206,25 +224,31 @@ def test_a_chat_that_ends_gets_a_survey_answered_once(client, app, as_user, chat
 
 def test_the_page_answers_and_an_expired_survey_is_refused(client, app, as_user, chat) -> None:  # type: ignore[no-untyped-def]
     admin = as_user("admin")
-    make_survey(admin)
+    solved = {"id": "solved", "kind": "resolved", "text": "Was it solved?"}
+    make_survey(admin, questions=[*SURVEY["questions"], solved])
     visitor, _ = chat_ended(client, app, as_user, chat, name="Page Person")
     token = token_in(ok(visitor.get("/conversation"))["messages"][-1]["text"])
     client.cookies.clear()
+    # A "was it resolved?" question is a yes/no choice, in words.
+    page = client.get(f"/s/{token}").text
+    assert 'name="solved" value="1"' in page and ">Yes</label>" in page and ">No</label>" in page
     # A form post from the page itself (no script): a bad value shows the form again.
-    bad = client.post(
-        f"/s/{token}",
-        content="overall=9",
-        headers={"content-type": "application/x-www-form-urlencoded"},
-    )
-    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    for wrong in ("overall=9", "overall=5&solved=2"):
+        bad = client.post(
+            f"/s/{token}",
+            content=wrong,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert bad.status_code == 422 and 'role="alert"' in bad.text
     done = client.post(
         f"/s/{token}",
-        content="overall=5&recommend=6&comment=Sch%C3%B6n",
+        content="overall=5&recommend=6&comment=Sch%C3%B6n&solved=1",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert done.status_code == 200 and "Thank you" in done.text
     result = ok(admin.get("/api/v1/surveys/results"))
     assert result["total"]["nps"]["detractors"] == 1 and result["texts"][0]["text"] == "Schön"
+    assert result["total"]["fcr"] == {"answers": 1, "resolved": 1, "score": 100.0}
 
     # Another chat, whose survey lies unanswered past its days: 410.
     visitor, _ = chat_ended(client, app, as_user, chat, name="Late Person")
@@ -323,3 +347,42 @@ def test_a_contact_that_ended_while_surveys_were_down_is_surveyed_after(  # type
 
     client.portal.call(replay)
     assert len(sends(admin, conversation["contact_id"])) == 1
+
+
+def test_a_survey_answered_before_it_is_marked_sent_counts_once_as_sent(  # type: ignore[no-untyped-def]
+    client, app, as_user, chat
+) -> None:
+    """The widget shows the survey the moment the invitation arrives, so the answer can come
+    before the dispatcher marks the survey sent: it is taken, and the mark still notes when
+    it was sent (no later than answered) and logs it sent once."""
+    from omnidesk.surveys import answers
+
+    admin = as_user("admin")
+    make_survey(admin)
+    services = app.state.services
+
+    class AnsweredAtOnce(ConversationSurveys):
+        async def deliver(self, tenant_id, invitation):  # type: ignore[no-untyped-def]
+            await super().deliver(tenant_id, invitation)
+            token = invitation.url.rsplit("/", 1)[-1]
+            await answers.answer(services.db, services.bus, token, {"overall": 5})
+
+    client.portal.call(app.state.surveys.stop)
+    quick = SurveyDispatcher(
+        services.db,
+        services.bus,
+        AnsweredAtOnce(app.state.conversations),
+        public_url="https://desk.example.com",
+    )
+    app.state.surveys = quick  # stopped with the app
+    client.portal.call(quick.start)
+    _, conversation = chat_ended(client, app, as_user, chat)
+    settle(client, app)
+    (row,) = sends(admin, conversation["contact_id"])
+    assert row["status"] == "answered" and row["sent_at"] is not None, row
+    assert row["sent_at"] <= row["answered_at"], row
+    result = ok(admin.get("/api/v1/surveys/results"))
+    assert result["total"]["sent"] == 1 and result["total"]["answered"] == 1
+    log = ok(admin.get("/api/v1/events", params={"after": 0, "limit": 500}))
+    kinds = [e["event"] for e in log["events"] if e["event"].startswith("survey.")]
+    assert kinds.count("survey.sent") == 1 and kinds.count("survey.answered") == 1

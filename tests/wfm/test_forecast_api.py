@@ -116,10 +116,13 @@ def two_weeks() -> tuple[Log, np.ndarray, np.ndarray]:
             # Noise that must not count: another queue, another channel.
             log.contact(at, queue="q2", handle=500.0)
             log.contact(at, channel="email", handle=500.0)
-    # Day 9, 12:00: a cancelled contact (volume, not handled) and one still in wrap-up.
+    # Day 9, 12:00: a cancelled contact (offered, not handled) and one still in wrap-up
+    # (handled once it ended: its talk counts, its wrap-up once it ends).
     at = START + timedelta(days=9, hours=12, minutes=40)
     log.contact(at)
     log.contact(at + timedelta(minutes=1), handle=999.0, wrap=None)
+    handled = pattern(9, 12)
+    aht[9, 12] = (handled * aht[9, 12] + 999.0) / (handled + 1)
     volume[9, 12] += 2
     return log, volume, aht
 
@@ -167,11 +170,11 @@ def test_history_counts_arrivals_and_handle_time_per_interval(as_user, history) 
     assert [row["volume"] for row in rows] == volume.ravel().astype(int).tolist()
     got = np.array([np.nan if row["aht"] is None else row["aht"] for row in rows])
     assert np.allclose(got, aht.ravel(), equal_nan=True)
-    # The cancelled contact and the one still in wrap-up count as volume, not as handled.
+    # The cancelled contact counts as offered, not as handled.
     noon = rows[9 * 24 + 12]
-    assert noon["volume"] == noon["handled"] + 2
-    assert out["volume"] == int(volume.sum()) and out["handled"] == out["volume"] - 2
-    assert "contact_received" in out["definition"]
+    assert noon["volume"] == noon["handled"] + 1
+    assert out["volume"] == int(volume.sum()) and out["handled"] == out["volume"] - 1
+    assert "offered" in out["definition"]
     # Half-hour intervals: every contact arrived in the first half of its hour.
     r = as_user("admin").get("/api/v1/wfm/history", params={**params, "interval_minutes": 30})
     halves = np.array([row["volume"] for row in r.json()["intervals"]]).reshape(-1, 2)
@@ -209,6 +212,46 @@ def test_history_from_real_routing_events(as_user, tenants) -> None:
     assert (out["volume"], out["handled"]) == (1, 1)
     assert out["aht"] is not None and 0 <= out["aht"] < 60
     assert len(out["intervals"]) == 28 * 48
+
+
+def test_history_counts_queue_visits_that_have_left(app, client, as_user) -> None:
+    """The rollups' definition, by hand: a transfer is offered in both queues, each with its
+    own part of the handle time; a contact still waiting counts nowhere yet."""
+    log = Log()
+    hour = datetime(2025, 4, 7, 10, tzinfo=UTC)
+
+    def at(seconds: int) -> datetime:
+        return hour + timedelta(seconds=seconds)
+
+    t = {"contact_id": "t1"}
+    log.add("routing.contact_received", at(300), **t, queue_id="q1", channel="chat")
+    log.add("routing.offer_accepted", at(310), **t, agent_id="a1", queue_id="q1")
+    log.add("routing.wrap_up_started", at(430), **t, agent_id="a1")
+    log.add("routing.contact_queued", at(430), **t, queue_id="q2", channel="chat")
+    log.add("routing.wrap_up_ended", at(460), **t, agent_id="a1")
+    log.add("routing.offer_accepted", at(490), **t, agent_id="a2", queue_id="q2")
+    log.add("routing.contact_ended", at(610), **t, agent_id="a2", queue_id="q2")
+    log.add("routing.wrap_up_started", at(610), **t, agent_id="a2")
+    log.add("routing.wrap_up_ended", at(620), **t, agent_id="a2")
+    log.add("routing.contact_received", at(1200), contact_id="w1", queue_id="q1", channel="chat")
+    log.contact(at(1800))  # abandoned after 40 s
+    client.portal.call(log.write, app.state.services.db, "demo")
+    admin = as_user("admin")
+    window = {"start": "2025-04-07T10:00:00Z", "end": "2025-04-07T11:00:00Z"}
+    got = {}
+    for queue in ("q1", "q2"):
+        params = {**window, "queue_id": queue, "channel": "chat", "interval_minutes": 60}
+        r = admin.get("/api/v1/wfm/history", params=params)
+        assert r.status_code == 200, r.text
+        row = r.json()["intervals"][0]
+        got[queue] = (row["volume"], row["handled"], row["aht"])
+    # q1: t1 (talk 120 s + its agent's wrap-up 30 s) and the abandoned one; w1 still waits.
+    # q2: t1 from its transfer (talk 120 s + wrap-up 10 s).
+    assert got == {"q1": (2, 1, 150.0), "q2": (1, 1, 130.0)}
+    r = admin.get("/api/v1/wfm/history", params={**window, "interval_minutes": 15})
+    assert [i["volume"] for i in r.json()["intervals"]] == [2, 0, 1, 0]  # t1 in q1 and q2
+    r = admin.get("/api/v1/wfm/history", params={**window, "interval_minutes": 10})
+    assert_problem(r, 422, "interval_minutes", "multiple of 15")
 
 
 # --- forecasts ------------------------------------------------------------------------------
@@ -364,6 +407,81 @@ def test_staffing_table_from_a_forecast(as_user) -> None:
     assert_problem(admin.post(url, json={**targets, "max_occupancy": 1.5}), 422, "max_occupancy")
 
 
+def test_forecast_accuracy_against_the_rollups(app, client, as_user) -> None:
+    # Seasonal naive on 8 days: Tuesday 11 March repeats Tuesday 4 March, F = pattern(1, h)
+    # contacts with AHT talk(h) + 30: F(08, 09, 10, 12) = 3, 1, 2, 1; AHT 90, 120, 90, 90.
+    forecast = _create(
+        as_user("supervisor"),
+        source="csv",
+        csv=_csv(8),
+        method="seasonal_naive",
+        horizon_days=1,
+        backtest_days=0,
+    )
+    assert forecast["start"].startswith("2025-03-11T00:00")
+    log = Log()
+    day = datetime(2025, 3, 11, tzinfo=UTC)
+    for k in range(2):  # 08:00: 2 contacts of 60 + 30 s
+        log.contact(day + timedelta(hours=8, minutes=k), handle=60.0)
+    for k in range(4):  # 10:00: 4 of 120 + 30 s and one cancelled; 09:00 and 12:00: none
+        log.contact(day + timedelta(hours=10, minutes=k), handle=120.0)
+    log.contact(day + timedelta(hours=10, minutes=30))
+    client.portal.call(log.write, app.state.services.db, "demo")
+    url = f"{FORECASTS}/{forecast['id']}/accuracy"
+    r = as_user("supervisor").get(
+        url, params={"start": "2025-03-11T08:00:00Z", "end": "2025-03-11T11:00:00Z"}
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    rows = [
+        (i["forecast_volume"], i["actual_volume"], i["forecast_aht"], i["actual_aht"], i["handled"])
+        for i in out["intervals"]
+    ]
+    assert rows == [(3, 2, 90, 90, 2), (1, 0, 120, None, 0), (2, 5, 90, 150, 4)]
+    total = out["total"]
+    assert (total["forecast_volume"], total["actual_volume"], total["handled"]) == (6, 7, 6)
+    # |2 - 3| + |0 - 1| + |5 - 2| over 7; MAPE skips the zero-actual 09:00.
+    assert total["wape"] == 5 / 7 and total["accuracy"] == 1 - 5 / 7
+    assert total["mape"] == pytest.approx((1 / 2 + 3 / 5) / 2)
+    assert total["bias"] == -1 and total["bias_ratio"] == -1 / 7
+    assert total["forecast_aht"] == 95.0  # (3·90 + 1·120 + 2·90) / 6
+    assert total["actual_aht"] == 130.0  # (2·90 + 4·150) / 6
+    assert total["aht_bias"] == -35.0
+    assert total["aht_wape"] == 240 / 780  # (|180 - 2·90| + |600 - 4·90|) / 780
+    assert "offered" in out["definition"]
+    # A range where nothing was offered: no WAPE (and no accuracy), the bias still counts.
+    noon = {"start": "2025-03-11T12:00:00Z", "end": "2025-03-11T13:00:00Z"}
+    total = as_user("admin").get(url, params=noon).json()["total"]
+    assert (total["actual_volume"], total["wape"], total["accuracy"]) == (0, None, None)
+    assert (total["bias"], total["bias_ratio"], total["actual_aht"]) == (1, None, None)
+    # Default: the whole forecast day (it has ended).
+    out = as_user("admin").get(url).json()
+    assert len(out["intervals"]) == 24 and out["total"]["actual_volume"] == 7
+    # Bad ranges name the field.
+    admin = as_user("admin")
+    for params, field, words in (
+        ({"start": "2025-03-11T08:30:00Z"}, "start", "60-minute grid"),
+        ({"start": "2025-03-10T00:00:00Z"}, "start", "outside the forecast"),
+        ({"end": "2025-03-13T00:00:00Z"}, "end", "outside the forecast"),
+        ({"start": "2025-03-11T10:00:00Z", "end": "2025-03-11T10:00:00Z"}, "end", "after"),
+    ):
+        assert_problem(admin.get(url, params=params), 422, field, words)
+    # A forecast from tomorrow on: nothing to compare yet, and no actuals of the future.
+    today = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), tzinfo=UTC)
+    ahead = _create(
+        admin,
+        source="csv",
+        csv=_csv(7, start=today - timedelta(days=6)),
+        method="seasonal_naive",
+        horizon_days=1,
+        backtest_days=0,
+    )
+    url = f"{FORECASTS}/{ahead['id']}/accuracy"
+    assert_problem(admin.get(url), 422, "end", "after start")
+    later = (today + timedelta(days=1, hours=1)).isoformat()
+    assert_problem(admin.get(url, params={"end": later}), 422, "end", "not come yet")
+
+
 # --- bad input, roles, isolation ------------------------------------------------------------
 
 
@@ -423,6 +541,7 @@ def test_agents_are_refused_everywhere(as_user) -> None:
         agent.post(FORECASTS, json={"source": "csv", "csv": _csv(2)}),
         agent.post(f"{url}/reforecast", json={"day_error": 0.1}),
         agent.post(f"{url}/staffing", json={"answer_time": 20, "target_sl": 0.8}),
+        agent.get(f"{url}/accuracy"),
     ):
         assert_problem(response, 403, "supervisor or admin")
 
@@ -445,6 +564,7 @@ def test_another_tenants_forecasts_are_not_found(app, client, as_user) -> None:
     assert_problem(admin.get(url), 404)
     assert_problem(admin.post(f"{url}/reforecast", json={"day_error": 0.1}), 404)
     assert_problem(admin.post(f"{url}/staffing", json={"answer_time": 20, "target_sl": 0.8}), 404)
+    assert_problem(admin.get(f"{url}/accuracy"), 404)
     assert admin.get(FORECASTS).json() == []
     params = {"start": "2025-03-03T00:00:00Z", "end": "2025-03-04T00:00:00Z"}
     assert admin.get("/api/v1/wfm/history", params=params).json()["volume"] == 0

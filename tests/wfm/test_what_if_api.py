@@ -4,12 +4,22 @@ is; bad input; who may run it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from omnidesk.wfm.whatif import Day, StreamDay, periods, scenario
+from omnidesk.wfm.whatif import (
+    Day,
+    ForecastCell,
+    StreamDay,
+    covered_days,
+    forecast_volumes,
+    periods,
+    scenario,
+    shift_presence,
+)
 
 QUEUE = {"id": "wi", "channels": ["chat"], "name": "What-if", "service_level_seconds": 20}
 CONTACTS = 6
@@ -105,6 +115,118 @@ def test_a_change_runs_beside_routing_as_it_is_on_the_same_customers(
     # Admins only.
     assert as_user("supervisor").post("/api/v1/wfm/what-if", json=body).status_code == 403
     assert as_user("agent1").post("/api/v1/wfm/what-if", json=body).status_code == 403
+
+
+def _forecast_of(admin, day: str, per_hour: float, *, aht: float = 200.0) -> dict:  # type: ignore[no-untyped-def]
+    """A stored forecast of `day` (UTC, the demo tenant's KPI zone) for wi/chat: per_hour
+    contacts every hour (seasonal naive: `day` repeats the history's first day, a week before;
+    the other days have a contact an hour, so the history has a handle time)."""
+    today = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    lines = ["interval_start,queue_id,channel,volume,aht"]
+    for hour in range(7 * 24):
+        t = (today - timedelta(days=7, hours=-hour)).strftime("%Y-%m-%dT%H:%M:%S")
+        lines.append(f"{t},wi,chat,{per_hour if hour < 24 else 1:g},{aht:g}")
+    body = {
+        "source": "csv",
+        "csv": "\n".join(lines) + "\n",
+        "method": "seasonal_naive",
+        "horizon_days": 1,
+        "backtest_days": 0,
+    }
+    r = admin.post("/api/v1/wfm/forecasts", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_a_forecast_day_runs_on_the_forecasts_volumes(
+    client: TestClient, app: FastAPI, as_user, tenants
+) -> None:  # type: ignore[no-untyped-def]
+    ids = tenants["demo"].ids
+    _route_a_morning(as_user, ids)
+    client.portal.call(app.state.analytics.settled)  # type: ignore[union-attr]
+    admin = as_user("admin")
+    log = admin.get("/api/v1/events", params={"limit": 1000}).json()["events"]
+    today = next(
+        datetime.fromisoformat(e["data"]["at"]).astimezone(UTC).date().isoformat()
+        for e in log
+        if e["event"] == "routing.contact_received"
+    )  # the day of the first arrival: a run across midnight still has a day with contacts
+    change = {"id": "wi", "priority": 2}
+    common = {"queues": [change], "replications": 2, "seed": 1}
+    recorded = admin.post("/api/v1/wfm/what-if", json={**common, "day": today})
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["sources"]["volumes"] == "recorded_day"
+    recorded_offered = recorded.json()["study"]["runs"][0]["total"]["offered"]["mean"]
+
+    busy = _forecast_of(admin, today, 40)
+    body = {**common, "forecast": {"id": busy["id"], "day": today}}
+    r = admin.post("/api/v1/wfm/what-if", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    sources = out["sources"]
+    assert (sources["volumes"], sources["handle"], sources["patience"]) == (
+        "forecast",
+        "forecast",
+        "recorded_day",
+    )
+    # The reference day is today: the latest day on the forecast day's weekday with contacts.
+    assert sources["reference_day"] == today and sources["reference_chosen"] == "same_weekday"
+    assert sources["forecast_id"] == busy["id"] and out["day"] == today
+    (stream,) = out["streams"]
+    assert stream["contacts"] == 40 * 24
+    # The forecast's AHT, split into handle and wrap-up by the recorded day's shares.
+    assert stream["handle_seconds"] + stream["wrap_up_seconds"] == 200
+    assert stream["patience_seconds"] is not None  # from the recorded day's abandon
+    offered = out["study"]["runs"][0]["total"]["offered"]["mean"]
+    assert offered > recorded_offered and offered > 40 * 24 / 2
+    assert out["agents"] == 1  # agent1's presence, from the recorded day
+
+    quiet = _forecast_of(admin, today, 0)
+    body = {**common, "forecast": {"id": quiet["id"], "day": today, "reference_day": today}}
+    r = admin.post("/api/v1/wfm/what-if", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["sources"]["reference_chosen"] == "given"
+    assert r.json()["study"]["runs"][0]["total"]["offered"]["mean"] == 0
+
+    # Refusals name the field.
+    tomorrow = (datetime.fromisoformat(today) + timedelta(days=1)).date().isoformat()
+    for bad, status, field in (
+        ({**common, "day": today, "forecast": {"id": busy["id"], "day": today}}, 422, "forecast"),
+        (common, 422, "day"),
+        ({**common, "forecast": {"id": busy["id"], "day": tomorrow}}, 422, "forecast.day"),
+        ({**common, "forecast": {"id": str(uuid.uuid4()), "day": today}}, 404, None),
+    ):
+        r = admin.post("/api/v1/wfm/what-if", json=bad)
+        assert r.status_code == status, r.text
+        if field is not None:
+            assert r.json()["field"] == field, r.text
+    # Another tenant's forecast is not found, as if it did not exist.
+    body = {**common, "forecast": {"id": busy["id"], "day": today}}
+    other = as_user("admin", tenant="other").post("/api/v1/wfm/what-if", json=body)
+    assert other.status_code == 404, other.text
+    assert other.json()["detail"] == f"forecast {busy['id']} not found", other.text
+
+
+def test_a_forecast_day_on_the_twins_grid() -> None:
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+    # An hourly forecast splits over four 15-minute intervals; a 10-minute one adds up.
+    hourly = [ForecastCell(day + timedelta(hours=h), 60, 8.0, 100.0 * (h + 1)) for h in (0, 1)]
+    volumes, aht = forecast_volumes(hourly, day, 96)
+    assert volumes[:9] == [2.0] * 8 + [0.0]
+    assert aht == 150.0  # weighted by volume
+    tens = [ForecastCell(day + timedelta(minutes=10 * k), 10, 3.0, 60.0) for k in range(3)]
+    volumes, _ = forecast_volumes(tens, day, 96)
+    assert volumes[:3] == [4.5, 4.5, 0.0]
+    assert forecast_volumes([ForecastCell(day, 60, 0.0, 0.0)], day, 96)[1] is None
+    # Whole local days only: a forecast from midnight UTC starts Berlin's days a day later.
+    end = day + timedelta(days=3)
+    assert covered_days(day, end, "UTC") == (day.date(), (end - timedelta(days=1)).date())
+    berlin = covered_days(day, end, "Europe/Berlin")
+    assert berlin == ((day + timedelta(days=1)).date(), (day + timedelta(days=2)).date())
+    assert covered_days(day, day + timedelta(hours=12), "UTC") is None
+    # Presence moves by whole local days, the same times of day.
+    moved = shift_presence({"a": [(day, day + timedelta(hours=8))]}, 7, "UTC")
+    assert moved == {"a": [(day + timedelta(days=7), day + timedelta(days=7, hours=8))]}
 
 
 def test_the_scenario_takes_the_days_means_and_who_was_there() -> None:

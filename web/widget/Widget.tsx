@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, clientId, type ChatMessage, type SurveyForm, type WidgetApi, type WidgetConfig } from "./api";
 import { Connection, type Incoming } from "./connection";
 import { type Key, pickLanguage, text } from "./i18n";
-import { surveyAnswers, surveyPrompt, surveyToken, Transcript } from "./transcript";
+import { surveyAnswers, surveyChoices, surveyPrompt, surveyToken, Transcript } from "./transcript";
 
 type Stage = "loading" | "prechat" | "chat" | "offline" | "offline-sent" | "refused";
 type QueueState = Extract<Incoming, { type: "queue" }>;
@@ -87,7 +87,7 @@ function SurveyCard({ api, message, say }: { api: WidgetApi; message: string | n
               <fieldset key={q.id}>
                 <legend>{q.text}</legend>
                 <div class="scale">
-                  {Array.from({ length: (q.max ?? 0) - (q.min ?? 0) + 1 }, (_, i) => String((q.min ?? 0) + i)).map((n) => (
+                  {surveyChoices(q).map(({ value: n, word }) => (
                     <label key={n}>
                       <input
                         type="radio"
@@ -97,7 +97,7 @@ function SurveyCard({ api, message, say }: { api: WidgetApi; message: string | n
                         checked={values[q.id] === n}
                         onChange={() => choose(q.id, n)}
                       />
-                      {n}
+                      {word ? say(word) : n}
                     </label>
                   ))}
                 </div>

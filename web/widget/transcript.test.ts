@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage } from "./api";
 import { Connection, type Handlers } from "./connection";
-import { surveyAnswers, surveyPrompt, surveyToken, Transcript } from "./transcript";
+import { surveyAnswers, surveyChoices, surveyPrompt, surveyToken, Transcript } from "./transcript";
 
 function message(id: string, at: string, extra: Partial<ChatMessage> = {}): ChatMessage {
   return {
@@ -98,5 +98,20 @@ describe("survey answers", () => {
       recommend: 0,
       comment: "Fine",
     });
+  });
+});
+
+describe("survey choices", () => {
+  it("offers a scale's numbers, and yes/no in words for a resolved question", () => {
+    const base = { id: "q", text: "q", required: false };
+    expect(surveyChoices({ ...base, kind: "ces", min: 1, max: 3 })).toEqual([
+      { value: "1", word: null },
+      { value: "2", word: null },
+      { value: "3", word: null },
+    ]);
+    expect(surveyChoices({ ...base, kind: "resolved", min: 0, max: 1 })).toEqual([
+      { value: "1", word: "surveyYes" },
+      { value: "0", word: "surveyNo" },
+    ]);
   });
 });

@@ -61,3 +61,11 @@ export function surveyAnswers(form: SurveyForm, values: Record<string, string>):
   }
   return answers;
 }
+
+// The choices of a scored question: its scale's numbers, or for a `resolved` question yes (1)
+// and no (0), shown in words (`word`: the widget's text key; null: the number itself).
+export function surveyChoices(q: SurveyForm["questions"][number]): { value: string; word: "surveyYes" | "surveyNo" | null }[] {
+  if (q.kind === "resolved") return [{ value: "1", word: "surveyYes" }, { value: "0", word: "surveyNo" }];
+  const low = q.min ?? 0;
+  return Array.from({ length: (q.max ?? 0) - low + 1 }, (_, i) => ({ value: String(low + i), word: null }));
+}

@@ -9,28 +9,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Final
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from omnidesk.analytics import contacts, exports, service
+from omnidesk.analytics import dimensions, exports, report_files
 from omnidesk.analytics.endpoints import (
     AgentId,
     Channel,
     End,
     QueueId,
     Start,
+    TeamId,
     readable_agents,
     readable_queues,
+    readable_teams,
 )
+from omnidesk.analytics.journeys import JourneyBy, journey_report
 from omnidesk.analytics.schemas import Interval, KpiContactVisits
-from omnidesk.analytics.tables import MEDIA_TYPES, Format, Table, render
+from omnidesk.analytics.tables import MEDIA_TYPES, Format
 from omnidesk.platform.auth.principal import Principal
-from omnidesk.platform.errors import Invalid
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import errors
-from omnidesk.routing.api import Routing
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -49,28 +49,14 @@ FILE: Final[dict[int | str, dict[str, Any]]] = {
 
 
 async def _names(request: Request, principal: Principal) -> tuple[dict[str, str], dict[str, str]]:
-    """Queue and agent names by id, asked of routing before any unit of work opens."""
-    routing: Routing = request.app.state.routing
-
-    def read(r: Any) -> tuple[dict[str, str], dict[str, str]]:
-        return (
-            {q: str(d.get("name") or "") for q, d in r.queues().items()},
-            {a: str(d.get("name") or "") for a, d in r.agents().items()},
-        )
-
-    result: tuple[dict[str, str], dict[str, str]] = await routing.read(principal.tenant_id, read)
-    return result
+    return await report_files.names(request.app.state.routing, principal.tenant_id)
 
 
-def _file(table: Table, fmt: Format, name: str, start: datetime, end: datetime) -> Response:
-    zone: ZoneInfo = table.zone
-    first = start.astimezone(zone).date().isoformat()
-    last = end.astimezone(zone).date().isoformat()
-    filename = f"omnidesk-{name}-{first}-{last}.{fmt}"
+def _response(file: report_files.ReportFile) -> Response:
     return Response(
-        render(table, fmt),
-        media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        file.content,
+        media_type=file.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
     )
 
 
@@ -91,28 +77,19 @@ async def export_queues(
     visible = await readable_queues(request, ctx, queue_id)
     names, _ = await _names(request, ctx.principal)
     async with ctx.uow:
-        zone, reports = await service.queue_reports(
+        file = await report_files.queues_file(
             ctx.uow.session,
             ctx.principal.tenant_id,
+            fmt,
             start=start,
             end=end,
             interval=interval,
             queue_id=queue_id,
             channel=channel,
             queues=visible,
+            names=names,
         )
-    table = exports.queue_table(reports, names, zone)
-    first, last = _range(reports, start, end, zone)
-    return _file(table, fmt, "queues", first, last)
-
-
-def _range(
-    reports: list[Any], start: datetime | None, end: datetime | None, zone: str
-) -> tuple[datetime, datetime]:
-    """The report's range for the file name (with no report, as the request named it)."""
-    if reports:
-        return reports[0].start, reports[0].end
-    return service.check_range(start, end, "day", ZoneInfo(zone))
+    return _response(file)
 
 
 @router.get("/agents/export", response_class=Response, responses=FILE)
@@ -130,23 +107,71 @@ async def export_agents(
     visible = await readable_agents(request, ctx, agent_id)
     _, names = await _names(request, ctx.principal)
     async with ctx.uow:
-        report = await service.agent_report(
+        file = await report_files.agents_file(
             ctx.uow.session,
             ctx.principal.tenant_id,
+            fmt,
             start=start,
             end=end,
             interval=interval,
             agent_id=agent_id,
             agents=visible,
+            names=names,
         )
-    table = exports.agent_table(report.agents, names, report.timezone)
-    if len(table.rows) > service.MAX_EXPORT_ROWS:
-        raise Invalid(
-            f"{len(table.rows)} rows, more than the {service.MAX_EXPORT_ROWS} an export holds: "
-            "choose a coarser interval, a shorter range or one agent",
-            field="interval",
+    return _response(file)
+
+
+@router.get("/teams/export", response_class=Response, responses=FILE)
+async def export_teams(
+    ctx: Ctx,
+    fmt: FormatQuery,
+    start: Start = None,
+    end: End = None,
+    interval: Interval = "60m",
+    team_id: TeamId = None,
+) -> Response:
+    """The team report as a file: one row per team and interval, then each team's total."""
+    visible = readable_teams(ctx.principal, team_id)
+    async with ctx.uow:
+        report = await dimensions.team_report(
+            ctx.uow.session,
+            ctx.principal.tenant_id,
+            start=start,
+            end=end,
+            interval=interval,
+            team_id=team_id,
+            teams=visible,
         )
-    return _file(table, fmt, "agents", report.start, report.end)
+    return _response(
+        report_files.as_file(exports.team_table(report), fmt, "teams", report.start, report.end)
+    )
+
+
+@router.get("/dispositions/export", response_class=Response, responses=FILE)
+async def export_dispositions(
+    request: Request,
+    ctx: Ctx,
+    fmt: FormatQuery,
+    start: Start = None,
+    end: End = None,
+    interval: Interval = "60m",
+    queue_id: QueueId = None,
+) -> Response:
+    """The disposition report as a file: one row per disposition and interval, each
+    disposition's total, then the total over all of them."""
+    visible = await readable_queues(request, ctx, queue_id)
+    async with ctx.uow:
+        report = await dimensions.disposition_report(
+            ctx.uow.session,
+            ctx.principal.tenant_id,
+            start=start,
+            end=end,
+            interval=interval,
+            queue_id=queue_id,
+            queues=visible,
+        )
+    table = exports.disposition_table(report)
+    return _response(report_files.as_file(table, fmt, "dispositions", report.start, report.end))
 
 
 async def _contacts(
@@ -160,7 +185,7 @@ async def _contacts(
     visible = await readable_queues(request, ctx, queue_id)
     queue_names, agent_names = await _names(request, ctx.principal)
     async with ctx.uow:
-        return await contacts.contact_visits(
+        return await report_files.contact_visits(
             ctx.uow.session,
             ctx.principal.tenant_id,
             start=start,
@@ -201,4 +226,37 @@ async def export_contacts(
 ) -> Response:
     """The per-contact report (as GET /analytics/contacts) as a file."""
     report = await _contacts(request, ctx, start, end, queue_id, channel)
-    return _file(exports.contact_table(report), fmt, "contacts", report.start, report.end)
+    return _response(report_files.contacts_file(report, fmt))
+
+
+@router.get("/journeys/export", response_class=Response, responses=FILE)
+async def export_journeys(
+    request: Request,
+    ctx: Ctx,
+    fmt: FormatQuery,
+    start: Start = None,
+    end: End = None,
+    by: JourneyBy = "total",
+    queue_id: QueueId = None,
+    channel: Channel = None,
+) -> Response:
+    """The customer-journey report (as GET /analytics/journeys) as a file: one row per queue or
+    channel, the total, then one row per channel switch pair."""
+    visible = await readable_queues(request, ctx, queue_id)
+    names, _ = await _names(request, ctx.principal)
+    async with ctx.uow:
+        report = await journey_report(
+            ctx.uow.session,
+            ctx.principal.tenant_id,
+            start=start,
+            end=end,
+            by=by,
+            queue_id=queue_id,
+            channel=channel,
+            queues=visible,
+        )
+    return _response(
+        report_files.as_file(
+            exports.journey_table(report, names), fmt, "journeys", report.start, report.end
+        )
+    )

@@ -16,8 +16,13 @@ from omnidesk.analytics.schemas import (
     KpiAgentInterval,
     KpiAgentReport,
     KpiContactVisits,
+    KpiDispositionInterval,
+    KpiDispositionsReport,
+    KpiJourneyReport,
     KpiQueueInterval,
     KpiQueueReport,
+    KpiTeamInterval,
+    KpiTeamsReport,
 )
 from omnidesk.analytics.tables import Cell, Column, Table
 
@@ -89,6 +94,17 @@ AGENT_FIGURES: Final = (
     Column("wrap_seconds", "Wrap-up (s)"),
     Column("aht_seconds", "AHT (s)"),
     Column("occupancy", "Occupancy (0-1)", SHARE),
+    Column("csat_answers", "CSAT answers"),
+    Column("csat_satisfied", "CSAT satisfied (4-5)"),
+    Column("csat", "CSAT (0-1)", SHARE),
+    Column("fcr_resolved", "Resolved"),
+    Column("fcr_repeated", "Resolved, repeated"),
+    Column("fcr_first_contact_resolved", "First-contact resolved"),
+    Column("fcr_provisional", "First-contact resolved, window open"),
+    Column("fcr", "FCR (0-1)", SHARE),
+    Column("scheduled_seconds", "Scheduled (s)"),
+    Column("in_adherence_seconds", "In adherence (s)"),
+    Column("adherence", "Adherence (0-1)", SHARE),
 )
 
 
@@ -118,6 +134,80 @@ def agent_table(agents: Sequence[KpiAgentReport], names: Mapping[str, str], time
             table.rows.append(["interval", part.start, part.end, *label, *cells])
         total = agent.total
         table.rows.append(["total", total.start, total.end, *label, *_agent_cells(total, states)])
+    return table
+
+
+TEAM_FIGURES: Final = (
+    Column("handled", "Handled"),
+    Column("answered_in_sl", "Answered within service level"),
+    Column("transferred", "Transferred"),
+    Column("wait_answered_seconds", "Wait of answered (s)"),
+    Column("talk_seconds", "Talk (s)"),
+    Column("hold_seconds", "Hold (s)"),
+    Column("wrap_seconds", "Wrap-up (s)"),
+    Column("asa_seconds", "ASA (s)"),
+    Column("aht_seconds", "AHT (s)"),
+)
+
+
+def _team_cells(part: KpiTeamInterval) -> list[Cell]:
+    values = {**part.sums.model_dump(), **part.kpis.model_dump()}
+    return [values[c.key] for c in TEAM_FIGURES]
+
+
+def team_table(report: KpiTeamsReport) -> Table:
+    columns = [
+        *_interval_columns(report.timezone),
+        Column("team_id", "Team id"),
+        Column("team_name", "Team"),
+        *TEAM_FIGURES,
+    ]
+    table = Table("Teams", ZoneInfo(report.timezone), columns)
+    for team in report.teams:
+        label: list[Cell] = [team.team_id, team.name]
+        for part in team.intervals:
+            table.rows.append(["interval", part.start, part.end, *label, *_team_cells(part)])
+        total = team.total
+        table.rows.append(["total", total.start, total.end, *label, *_team_cells(total)])
+    return table
+
+
+DISPOSITION_FIGURES: Final = (
+    Column("handled", "Handled"),
+    Column("talk_seconds", "Talk (s)"),
+    Column("hold_seconds", "Hold (s)"),
+    Column("wrap_seconds", "Wrap-up (s)"),
+    Column("handle_seconds", "Handle time (s)"),
+    Column("aht_seconds", "AHT (s)"),
+)
+
+
+def _disposition_cells(part: KpiDispositionInterval) -> list[Cell]:
+    values = {**part.sums.model_dump(), **part.kpis.model_dump()}
+    return [values[c.key] for c in DISPOSITION_FIGURES]
+
+
+def disposition_table(report: KpiDispositionsReport) -> Table:
+    """One row per disposition and interval, each disposition's total, then the total over
+    every disposition (`disposition` empty on that row, `none` for visits without one)."""
+    columns = [
+        *_interval_columns(report.timezone),
+        Column("queue_id", "Queue id (all when empty)"),
+        Column("disposition", "Disposition (none: not given)"),
+        *DISPOSITION_FIGURES,
+    ]
+    table = Table("Dispositions", ZoneInfo(report.timezone), columns)
+    for code in report.dispositions:
+        label: list[Cell] = [report.queue_id, code.disposition or "none"]
+        for part in code.intervals:
+            table.rows.append(["interval", part.start, part.end, *label, *_disposition_cells(part)])
+        total = code.total
+        table.rows.append(["total", total.start, total.end, *label, *_disposition_cells(total)])
+    everything = report.total
+    table.rows.append(
+        ["total", everything.start, everything.end, report.queue_id, None,
+         *_disposition_cells(everything)]
+    )  # fmt: skip
     return table
 
 
@@ -156,4 +246,45 @@ def contact_table(report: KpiContactVisits) -> Table:
         values = visit.model_dump()
         values["agents"] = ";".join(visit.agents)
         table.rows.append([values[c.key] for c in columns])
+    return table
+
+
+JOURNEY_FIGURES: Final = (
+    Column("contacts", "Contacts started"),
+    Column("repeats", "Repeat contacts"),
+    Column("repeat_rate", "Repeat rate (0-1)", SHARE),
+    Column("switches", "Channel switches"),
+    Column("switch_rate", "Switch rate (0-1)", SHARE),
+    Column("breaks", "Channel breaks"),
+    Column("break_rate", "Break rate (0-1)", SHARE),
+    Column("provisional", "Window still open"),
+    Column("resolved_matters", "Resolved matters"),
+    Column("contacts_per_matter", "Contacts per matter"),
+    Column("channels_per_matter", "Channels per matter"),
+    Column("handle_seconds_per_matter", "Handle per matter (s)"),
+    Column("elapsed_seconds_per_matter", "Elapsed per matter (s)"),
+)
+
+
+def journey_table(report: KpiJourneyReport, names: Mapping[str, str]) -> Table:
+    """One row per queue or channel (by the report's `by`), the `total`, then one `switch` row
+    per from -> to pair of the switch matrix."""
+    columns = [
+        Column("row", "Row (row | total | switch)"),
+        Column("key", f"Key ({report.by})"),
+        Column("name", "Queue"),
+        *JOURNEY_FIGURES,
+        Column("from_channel", "Switch from channel"),
+        Column("to_channel", "Switch to channel"),
+    ]
+    table = Table("Journeys", ZoneInfo(report.timezone), columns)
+    for kind, row in [*(("row", r) for r in report.rows), ("total", report.total)]:
+        values = row.model_dump()
+        name = names.get(row.key) if report.by == "queue" and row.key else None
+        figures: list[Cell] = [values[c.key] for c in JOURNEY_FIGURES]
+        table.rows.append([kind, row.key, name, *figures, None, None])
+    for switch in report.switch_matrix:
+        cells: list[Cell] = [None] * len(JOURNEY_FIGURES)
+        cells[3] = switch.switches  # the "Channel switches" column
+        table.rows.append(["switch", None, None, *cells, switch.from_channel, switch.to_channel])
     return table

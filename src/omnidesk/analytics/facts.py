@@ -117,6 +117,7 @@ class Visit:
     channel: str
     arrived_us: int
     agent_id: str | None = None  # the agent who answered (first accepted an offer)
+    answered_seq: int | None = None  # the seq of that offer_accepted (team membership then)
     wait_us: int = 0  # answered: the engine's wait; otherwise arrival to leaving
     within_sl: bool = False  # answered within the queue's threshold (the engine's verdict)
     outcome: Outcome = "waiting"
@@ -128,6 +129,9 @@ class Visit:
     left_us: int | None = None  # when the contact left this queue (ended or moved on)
     left_seq: int | None = None
     open_wraps: int = 0
+    # The disposition key ("" for none) the visit is counted under in the disposition
+    # rollups since it was left (None: not counted there: unanswered, or not left yet).
+    counted_disposition: str | None = None
 
     @property
     def arrived_at(self) -> datetime:
@@ -153,6 +157,21 @@ class Contribution:
     channel: str
     agent_id: str | None
     sums: Sums
+    answered_seq: int | None = None  # when the answering agent accepted (their teams then)
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionContribution:
+    """What one event adds to (or, when a later wrap-up changes the visit's disposition,
+    moves between) the disposition rows of an answered visit: handled (`answered`), talk,
+    hold and wrap-up, keyed by its arrival, queue, channel and disposition ("" for none)."""
+
+    seq: int
+    arrived_us: int
+    queue_id: str
+    channel: str
+    disposition: str
+    sums: Sums
 
 
 # (queue id, seq) -> the queue's service-level threshold in microseconds as of that seq.
@@ -172,6 +191,7 @@ class ContactFold:
     threshold: Thresholds
     visits: list[Visit] = field(default_factory=list)
     contributions: list[Contribution] = field(default_factory=list)
+    dispositions: list[DispositionContribution] = field(default_factory=list)
     current: Visit | None = None
     live: bool = False  # a life (received .. ended) is open
     talking_since: int | None = None
@@ -208,7 +228,7 @@ class ContactFold:
         elif kind == QUEUED:
             self._queued(event.seq, str(data.get("queue_id")), str(data.get("channel")), at)
         elif kind == ACCEPTED:
-            self._accepted(data, at)
+            self._accepted(event.seq, data, at)
         elif kind == ENDED:
             self._ended(event.seq, data, at)
         elif kind == WRAP_STARTED:
@@ -238,11 +258,12 @@ class ContactFold:
         self._leave(visit, seq, at, outcome)
         self._arrive(queue_id, channel, at)
 
-    def _accepted(self, data: Mapping[str, Any], at: int) -> None:
+    def _accepted(self, seq: int, data: Mapping[str, Any], at: int) -> None:
         visit = self.current
         assert visit is not None
         if visit.agent_id is None:
             visit.agent_id = str(data.get("agent_id"))
+            visit.answered_seq = seq
             visit.answered_us = at
             visit.wait_us = seconds_to_us(data.get("waited_seconds", 0))
             visit.within_sl = bool(data.get("within_service_level"))
@@ -292,11 +313,35 @@ class ContactFold:
             return
         visit, since = opened
         visit.open_wraps -= 1
+        before = self._handled(visit)
         visit.wrap_us += at - since
         if isinstance(disposition, str):
             visit.disposition = disposition
         if visit.left_seq is not None:
             self._emit(seq, visit, Sums(wrap_us=at - since))
+            self._recount_disposition(seq, visit, before)
+
+    @staticmethod
+    def _handled(visit: Visit) -> Sums:
+        return Sums(answered=1, talk_us=visit.talk_us, hold_us=visit.hold_us, wrap_us=visit.wrap_us)
+
+    def _recount_disposition(self, seq: int, visit: Visit, before: Sums) -> None:
+        """A wrap-up ended after the visit was left: its time is added under the visit's
+        disposition; if it gave another disposition, the whole visit moves there (taken out
+        of the old row, added to the new one: integer sums, so the move is exact)."""
+        old = visit.counted_disposition
+        if old is None:
+            return
+        new = visit.disposition or ""
+        if new == old:
+            self._emit_disposition(seq, visit, old, Sums(wrap_us=visit.wrap_us - before.wrap_us))
+            return
+        taken = Sums()
+        for name in SUM_FIELDS:
+            setattr(taken, name, -getattr(before, name))
+        self._emit_disposition(seq, visit, old, taken)
+        self._emit_disposition(seq, visit, new, self._handled(visit))
+        visit.counted_disposition = new
 
     def _leave(self, visit: Visit, seq: int, at: int, outcome: Outcome) -> None:
         sums = Sums(offered=1, talk_us=visit.talk_us, hold_us=visit.hold_us)
@@ -325,10 +370,28 @@ class ContactFold:
         visit.left_us = at
         visit.left_seq = seq
         self._emit(seq, visit, sums)
+        if visit.answered:
+            visit.counted_disposition = visit.disposition or ""
+            self._emit_disposition(seq, visit, visit.counted_disposition, self._handled(visit))
 
     def _emit(self, seq: int, visit: Visit, sums: Sums) -> None:
         self.contributions.append(
-            Contribution(seq, visit.arrived_us, visit.queue_id, visit.channel, visit.agent_id, sums)
+            Contribution(
+                seq,
+                visit.arrived_us,
+                visit.queue_id,
+                visit.channel,
+                visit.agent_id,
+                sums,
+                visit.answered_seq,
+            )
+        )
+
+    def _emit_disposition(self, seq: int, visit: Visit, disposition: str, sums: Sums) -> None:
+        self.dispositions.append(
+            DispositionContribution(
+                seq, visit.arrived_us, visit.queue_id, visit.channel, disposition, sums
+            )
         )
 
 

@@ -11,22 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omnidesk.analytics import live
 from omnidesk.analytics import repository as repo
 from omnidesk.analytics.agent_states import STATE_CHANGED
-from omnidesk.analytics.facts import LogEvent
+from omnidesk.analytics.facts import LogEvent, from_us
 from omnidesk.analytics.processing import contact_of, process
 from omnidesk.platform import eventlog
 from omnidesk.platform.bus import EventBus, Subscription
-from omnidesk.platform.database import SYSTEM, Database
-from omnidesk.platform.events import PublishedEvent
+from omnidesk.platform.database import SYSTEM, Database, utcnow
+from omnidesk.platform.events import Audience, PublishedEvent
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.pacing import Pacer
 from omnidesk.platform.tenancy import Tenant
+from omnidesk.platform.uow import UnitOfWork
 
 log = get_logger(__name__)
 SOURCES = ("routing.", "voice.")
@@ -36,6 +40,20 @@ STOP_SECONDS = 10.0
 # At most one catch-up per this many seconds (platform/pacing.py): the KPIs follow the log by
 # at most this much more, far below their 15-minute intervals and the console's refresh.
 PACE_SECONDS = 0.25
+# Live figures go out for a tenant at most this often (Publish): a wallboard's refresh.
+FIGURES_SECONDS = 2.0
+
+# Who sees a queue's figures: routing's rule for its queue events (`Routing.queue_audience`).
+QueueAudience = Callable[[uuid.UUID, str], Audience]
+
+
+@dataclass
+class Applied:
+    last_seq: int
+    # (interval start, queue) of every queue rollup row the batch added to.
+    queue_intervals: set[tuple[datetime, str]] = field(default_factory=set)
+    # (interval start, agent) of every rollup row of an agent's (work or state) it added to.
+    agent_intervals: set[tuple[datetime, str]] = field(default_factory=set)
 
 
 async def apply_batch(
@@ -44,10 +62,17 @@ async def apply_batch(
     """Apply `records` (ascending seq) after the tenant's cursor, in the caller's transaction;
     returns the new cursor. Records at or below the cursor are skipped (a replay changes
     nothing); a batch that does not continue the cursor (a gap) is refused: nothing applied."""
+    return (await ingest(session, tenant_id, records)).last_seq
+
+
+async def ingest(
+    session: AsyncSession, tenant_id: uuid.UUID, records: Sequence[LogEvent]
+) -> Applied:
+    """`apply_batch`, saying which queue rows it changed."""
     cursor = await repo.cursor(session, tenant_id)
     fresh = [r for r in records if r.seq > cursor.last_seq]
     if not fresh or fresh[0].seq != cursor.last_seq + 1:
-        return cursor.last_seq
+        return Applied(cursor.last_seq)
     settings = await repo.settings(session, tenant_id)
     contacts = {c for r in fresh if (c := contact_of(r)) is not None}
     agents = {str(r.payload.get("agent_id")) for r in fresh if r.type == STATE_CHANGED}
@@ -56,7 +81,10 @@ async def apply_batch(
     await repo.store(session, tenant_id, state, result)
     cursor.last_seq = fresh[-1].seq
     await session.flush()
-    return cursor.last_seq
+    changed = {(from_us(key.interval_us), key.queue_id) for key in result.queue_rows}
+    worked = {(from_us(k.interval_us), k.agent_id) for k in result.queue_rows if k.agent_id}
+    worked |= {(from_us(key.interval_us), key.agent_id) for key in result.agent_rows}
+    return Applied(cursor.last_seq, changed, worked)
 
 
 async def read_batch(session: AsyncSession, after: int, limit: int) -> list[LogEvent]:
@@ -64,23 +92,139 @@ async def read_batch(session: AsyncSession, after: int, limit: int) -> list[LogE
     return [LogEvent(seq, kind, payload) for seq, kind, payload in rows]
 
 
-async def step(db: Database, tenant_id: uuid.UUID, batch: int = BATCH) -> int:
-    """One batch for the tenant in its own transaction; returns how many events it read."""
+# What figures are held: ("queue", queue id) or ("agent", agent id).
+Held = tuple[str, str]
+
+
+@dataclass
+class Publish:
+    """Where the figures of the queues and agents a batch changed go (the server's ingester;
+    a rebuild from the command line publishes nothing), and how often.
+
+    Figures go out for a tenant at most once per `every` seconds: the queues and agents changed
+    since are held and pushed together with their figures of that moment (by the next batch
+    once the time has come, or by the ingester's timer when no batch comes). Each event is
+    ~1.5 kB in the event log; pushed after every paced batch that would be up to 4 per queue a
+    second. `agent_audience`: routing's audience of an agent (live.agent_audience keeps only
+    their teams'); None: agents' figures are not pushed."""
+
+    bus: EventBus
+    audience: QueueAudience
+    every: float = 0.0
+    agent_audience: QueueAudience | None = None
+    held: dict[uuid.UUID, set[Held]] = field(default_factory=dict)
+    sent: dict[uuid.UUID, float] = field(default_factory=dict)  # loop time of the last push
+
+    def hold(self, tenant_id: uuid.UUID, queues: Sequence[str], agents: Sequence[str] = ()) -> None:
+        found = {("queue", q) for q in queues}
+        if self.agent_audience is not None:
+            found |= {("agent", a) for a in agents}
+        if found:
+            self.held.setdefault(tenant_id, set()).update(found)
+
+    def due_in(self, tenant_id: uuid.UUID) -> float:
+        """Seconds until the tenant's held figures may go out (≤ 0: now)."""
+        last = self.sent.get(tenant_id)
+        now = asyncio.get_running_loop().time()
+        return -1.0 if last is None else last + self.every - now
+
+    def take(self, tenant_id: uuid.UUID) -> list[Held]:
+        """The held figures whose time has come (none: not yet, or nothing held), no longer
+        held; the push is counted from now."""
+        if not self.held.get(tenant_id) or self.due_in(tenant_id) > 0:
+            return []
+        self.sent[tenant_id] = asyncio.get_running_loop().time()
+        return sorted(self.held.pop(tenant_id))
+
+    def hold_again(self, tenant_id: uuid.UUID, taken: list[Held]) -> None:
+        self.held.setdefault(tenant_id, set()).update(taken)
+
+    async def push(self, uow: UnitOfWork, tenant_id: uuid.UUID, taken: list[Held]) -> None:
+        """Record the taken queues' and agents' figures of now as events of `uow`."""
+        at = await live.window(uow.session, tenant_id, utcnow())
+        for kind, key in taken:
+            if kind == "queue":
+                figures = await live.figures(uow.session, tenant_id, key, at)
+                uow.record(figures, self.audience(tenant_id, key), actor_id=None)
+        if self.agent_audience is None:
+            return
+        changed = [key for kind, key in taken if kind == "agent"]
+        for agent in await live.agent_figures(uow.session, tenant_id, changed, at):
+            seen = live.agent_audience(self.agent_audience(tenant_id, agent.agent_id))
+            uow.record(agent, seen, actor_id=None)
+
+
+async def step(
+    db: Database, tenant_id: uuid.UUID, batch: int = BATCH, publish: Publish | None = None
+) -> int:
+    """One batch for the tenant in its own transaction; returns how many events it read.
+    With `publish`: the queues whose figures of now the batch changed are held, and once their
+    time has come pushed (one `analytics.queue_figures` event per queue, live.py) in a short
+    transaction of their own after the batch's commit.
+
+    Why not in the batch's transaction: on SQLite every writer waits for that one write lock,
+    and the figures' reports (two per changed queue) would lengthen each batch's hold for
+    nothing: the figures are read after the rollups are committed, so they include them, and a
+    snapshot read in between shows the new rollups before the event does (the event then
+    carries the same or newer figures)."""
     session = db.session(tenant_id)
     try:
         async with session.begin():
-            cursor = await repo.cursor(session, tenant_id)
-            records = await read_batch(session, cursor.last_seq, batch)
-            if records:
-                await apply_batch(session, tenant_id, records)
-        return len(records)
+            read, changed, agents = await _step(session, tenant_id, batch, publish is not None)
+    finally:
+        await session.close()
+    if publish is not None:
+        publish.hold(tenant_id, changed, agents)
+    if publish is not None:
+        try:
+            await push_held(db, tenant_id, publish)
+        except Exception:
+            # The batch is in; its figures are held again for the next push (the timer's).
+            log.exception("analytics.figures_failed", tenant=str(tenant_id))
+    return read
+
+
+async def _step(
+    session: AsyncSession, tenant_id: uuid.UUID, batch: int, figures: bool
+) -> tuple[int, list[str], list[str]]:
+    """(events read, queues and agents whose figures of now changed: only when `figures`)."""
+    cursor = await repo.cursor(session, tenant_id)
+    records = await read_batch(session, cursor.last_seq, batch)
+    if not records:
+        return 0, [], []
+    applied = await ingest(session, tenant_id, records)
+    if not figures or not (applied.queue_intervals or applied.agent_intervals):
+        return len(records), [], []
+    at = await live.window(session, tenant_id, utcnow())
+    return (
+        len(records),
+        live.changed_queues(applied.queue_intervals, at),
+        live.changed_agents(applied.agent_intervals, at),
+    )
+
+
+async def push_held(db: Database, tenant_id: uuid.UUID, publish: Publish) -> None:
+    """The tenant's held figures, if their time has come, in a transaction of their own. If it
+    fails they are held again: the next push tries them (with figures read afresh)."""
+    taken = publish.take(tenant_id)
+    if not taken:
+        return
+    session = db.session(tenant_id)
+    try:
+        async with UnitOfWork(session, publish.bus, tenant_id=tenant_id) as uow:
+            await publish.push(uow, tenant_id, taken)
+    except BaseException:
+        publish.hold_again(tenant_id, taken)
+        raise
     finally:
         await session.close()
 
 
-async def catch_up(db: Database, tenant_id: uuid.UUID, batch: int = BATCH) -> int:
+async def catch_up(
+    db: Database, tenant_id: uuid.UUID, batch: int = BATCH, publish: Publish | None = None
+) -> int:
     total = 0
-    while read := await step(db, tenant_id, batch):
+    while read := await step(db, tenant_id, batch, publish):
         total += read
         if read < batch:
             # A short batch reached the end of the log: asking again would cost a transaction
@@ -113,10 +257,25 @@ class Ingester:
     """The background service: catches every tenant up on start, then whenever the bus says
     a tenant's routing or voice events were committed."""
 
-    def __init__(self, db: Database, bus: EventBus, *, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        *,
+        batch: int = BATCH,
+        queue_audience: QueueAudience | None = None,
+        agent_audience: QueueAudience | None = None,
+        figures_seconds: float = FIGURES_SECONDS,
+    ) -> None:
         self.db = db
         self.bus = bus
         self.batch = batch
+        # Given (by the app): today's figures are pushed after each batch (live.py).
+        self._publish = (
+            None
+            if queue_audience is None
+            else Publish(bus, queue_audience, figures_seconds, agent_audience)
+        )
         self._dirty: set[uuid.UUID] = set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -161,7 +320,7 @@ class Ingester:
 
     async def catch_up(self, tenant_id: uuid.UUID) -> int:
         async with self._locks.setdefault(tenant_id, asyncio.Lock()):
-            return await catch_up(self.db, tenant_id, self.batch)
+            return await catch_up(self.db, tenant_id, self.batch, self._publish)
 
     async def _run(self) -> None:
         tenants: list[uuid.UUID] = []
@@ -176,16 +335,40 @@ class Ingester:
         self._dirty.update(tenants)
         while not self._stopping:
             await self._pacer.wait_turn()
+            # Cleared before the dirty set is taken, never after a batch: a wake-up from a
+            # note() or a stop() that comes while a batch runs must not be lost (a stop lost
+            # there left the service waiting out STOP_SECONDS on every shutdown).
+            self._wake.clear()
             dirty, self._dirty = self._dirty, set()
             for tenant_id in dirty:
                 if self._stopping:
                     return
                 await self._guarded(tenant_id)
-            if not self._dirty and not self._retrying:
+            held = self._publish.held if self._publish is not None else {}
+            if not self._dirty and not self._retrying and not held:
                 self._idle.set()
             if not self._dirty:
-                self._wake.clear()
-                await self._wake.wait()
+                await self._wait_or_push_held()
+
+    async def _wait_or_push_held(self) -> None:
+        """Wait for a wake-up; held figures whose time comes first are pushed then."""
+        publish = self._publish
+        if publish is None or not publish.held:
+            await self._wake.wait()
+            return
+        due = min(publish.due_in(tenant_id) for tenant_id in publish.held)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), max(due, 0.0))
+            return
+        for tenant_id in [t for t in publish.held if publish.due_in(t) <= 0]:
+            if self._stopping:
+                return
+            try:
+                async with self._locks.setdefault(tenant_id, asyncio.Lock()):
+                    await push_held(self.db, tenant_id, publish)
+            except Exception:
+                # Held again (push_held): the next batch or timer pushes them, read afresh.
+                log.exception("analytics.figures_failed", tenant=str(tenant_id))
 
     async def _guarded(self, tenant_id: uuid.UUID) -> None:
         try:

@@ -1,4 +1,5 @@
-"""Analytics tables: the 15-minute rollups, the ingester's cursor and state, the settings.
+"""Analytics tables: the 15-minute rollups, the ingester's cursor and state, the settings,
+the report schedules and their runs.
 
 Durations are integer microseconds (BigInteger): sums of integers are exact in any order, so
 incremental rollups and a rebuild agree to the last digit.
@@ -10,7 +11,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omnidesk.platform.database import Base, TenantScoped, new_id, utcnow
@@ -56,6 +66,76 @@ class QueueInterval(TenantScoped, Base):
     talk_us: Mapped[int] = _count()
     hold_us: Mapped[int] = _count()
     wrap_us: Mapped[int] = _count()
+
+
+class TeamInterval(TenantScoped, Base):
+    """The queue sums of the visits answered by a team's agents (their teams when they
+    accepted), per 15-minute interval of arrival and team; only the answered side is read."""
+
+    __tablename__ = "analytics_team_intervals"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "interval_start", "team_id", name="uq_analytics_team_intervals_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    interval_start: Mapped[datetime]
+    team_id: Mapped[str] = mapped_column(String(64))
+    offered: Mapped[int] = _count()
+    answered: Mapped[int] = _count()
+    answered_in_sl: Mapped[int] = _count()
+    abandoned: Mapped[int] = _count()
+    short_abandoned: Mapped[int] = _count()
+    abandoned_in_sl: Mapped[int] = _count()
+    overflowed: Mapped[int] = _count()
+    transferred: Mapped[int] = _count()
+    wait_answered_us: Mapped[int] = _count()
+    wait_abandoned_us: Mapped[int] = _count()
+    talk_us: Mapped[int] = _count()
+    hold_us: Mapped[int] = _count()
+    wrap_us: Mapped[int] = _count()
+
+
+class DispositionInterval(TenantScoped, Base):
+    """Answered visits per 15-minute interval of arrival, queue, channel and disposition
+    ("" for none): handled, talk, hold, wrap-up."""
+
+    __tablename__ = "analytics_disposition_intervals"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id",
+            "interval_start",
+            "queue_id",
+            "channel",
+            "disposition",
+            name="uq_analytics_disposition_intervals_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    interval_start: Mapped[datetime]
+    queue_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(32))
+    disposition: Mapped[str] = mapped_column(String(128))
+    handled: Mapped[int] = _count()
+    talk_us: Mapped[int] = _count()
+    hold_us: Mapped[int] = _count()
+    wrap_us: Mapped[int] = _count()
+
+
+class TeamMembership(TenantScoped, Base):
+    """An agent's teams from the membership event logged at `seq` on (the ingester's state)."""
+
+    __tablename__ = "analytics_team_memberships"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "agent_id", "seq", name="uq_analytics_team_memberships_key"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    teams: Mapped[list[str]] = mapped_column(JSON)
 
 
 class AgentStateInterval(TenantScoped, Base):
@@ -142,3 +222,57 @@ class KpiSettings(TenantScoped, Base):
     abandons_in_sl: Mapped[str] = mapped_column(String(8), default="missed")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportSchedule(TenantScoped, Base):
+    """A report mailed on a cadence (schedules.py): what, for which period, when, to whom.
+
+    `owner_id` is the supervisor or admin who made or last changed it: the report is built with
+    their visibility at send time (a supervisor moved off a team no longer mails its queues)."""
+
+    __tablename__ = "analytics_report_schedules"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    report: Mapped[str] = mapped_column(String(16))  # queues | agents | contacts
+    # The export routes' filters: queue_id, channel, agent_id, interval (absent: not given).
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    period: Mapped[str] = mapped_column(String(16))  # previous_day | previous_week | ...
+    format: Mapped[str] = mapped_column(String(8))  # csv | xlsx
+    cadence: Mapped[str] = mapped_column(String(16))  # daily | weekly | monthly
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday (weekly only)
+    at_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local in the tenant's zone
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sender_address: Mapped[str] = mapped_column(String(254))
+    owner_id: Mapped[uuid.UUID]
+    # Due times before this are not sent (a new schedule does not mail the past).
+    active_from: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+
+class ReportRun(TenantScoped, Base):
+    """One sending of a schedule for one due time: the unique key makes "once per due time"
+    hold across restarts and nodes (the row is committed before the mail goes out)."""
+
+    __tablename__ = "analytics_report_runs"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "due_at", name="uq_analytics_report_runs_due"),
+        Index("ix_analytics_report_runs_pending", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("analytics_report_schedules.id", ondelete="CASCADE"), index=True
+    )
+    due_at: Mapped[datetime]  # the due time (send-now: the moment asked)
+    manual: Mapped[bool] = mapped_column(default=False)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -5,7 +5,9 @@ transaction as the rollups and the cursor:
 - `pending`: the events so far of each contact that may still change a figure (from its
   `contact_received` on), so the contact's fold can be run again when more of them come;
 - `agents`: each agent's open state (since when);
-- `thresholds`: each queue's service-level threshold over the log (from queue definitions).
+- `thresholds`: each queue's service-level threshold over the log (from queue definitions);
+- `teams`: each agent's teams over the log (from the directory's membership events), so a
+  visit counts for the teams its answering agent belonged to when they accepted it.
 
 `process` then adds exactly the contributions whose seq lies in the batch. Each contribution
 depends only on the events up to it, so any cutting of the log into batches, and applying a
@@ -32,6 +34,10 @@ from omnidesk.analytics.facts import (
 )
 
 QUEUE_TYPES: Final = ("routing.queue_added", "routing.queue_updated")
+MEMBER_SET: Final = "team.member_set"
+MEMBER_REMOVED: Final = "team.member_removed"
+TEAM_DELETED: Final = "team.deleted"
+TEAM_TYPES: Final = (MEMBER_SET, MEMBER_REMOVED, TEAM_DELETED)
 # The engine's default service-level threshold (QueueDef), for a queue defined before the log.
 DEFAULT_SL_US: Final = 20_000_000
 # A contact with nothing open is forgotten once the log is this far past it. Only the wrap-up
@@ -46,6 +52,20 @@ class QueueRowKey:
     queue_id: str
     channel: str
     agent_id: str  # "" when nobody answered
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRowKey:
+    interval_us: int
+    team_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionRowKey:
+    interval_us: int
+    queue_id: str
+    channel: str
+    disposition: str  # "" when none was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +87,15 @@ class State:
     pending: dict[str, PendingContact] = field(default_factory=dict)
     agents: dict[str, OpenState] = field(default_factory=dict)
     thresholds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # agent id -> [(seq, the agent's teams from that seq on)], ascending seq
+    teams: dict[str, list[tuple[int, tuple[str, ...]]]] = field(default_factory=dict)
+
+    def teams_of(self, agent_id: str, seq: int) -> tuple[str, ...]:
+        history = self.teams.get(agent_id)
+        if not history:
+            return ()
+        index = bisect_right(history, seq, key=lambda entry: entry[0]) - 1
+        return history[index][1] if index >= 0 else ()
 
     def threshold(self, queue_id: str, seq: int) -> int:
         history = self.thresholds.get(queue_id)
@@ -80,9 +109,12 @@ class State:
 class BatchResult:
     queue_rows: dict[QueueRowKey, Sums] = field(default_factory=dict)
     agent_rows: dict[AgentRowKey, int] = field(default_factory=dict)
+    team_rows: dict[TeamRowKey, Sums] = field(default_factory=dict)
+    disposition_rows: dict[DispositionRowKey, Sums] = field(default_factory=dict)
     contacts: set[str] = field(default_factory=set)  # pending entries changed
     agents: set[str] = field(default_factory=set)  # open states changed
     thresholds: list[tuple[str, int, int]] = field(default_factory=list)  # queue, seq, us
+    teams: list[tuple[str, int, tuple[str, ...]]] = field(default_factory=list)  # agent, seq, teams
     cutoff_us: int | None = None  # forget quiet contacts before this
 
 
@@ -109,6 +141,8 @@ def process(records: Sequence[LogEvent], state: State, short_abandon_us: int) ->
             _agent(event, state, result)
         elif event.type in QUEUE_TYPES:
             _queue(event, state, result)
+        elif event.type in TEAM_TYPES:
+            _membership(event, state, result)
         elif (contact_id := contact_of(event)) is not None:
             entry = state.pending.get(contact_id)
             if entry is None and event.type == RECEIVED:
@@ -141,6 +175,17 @@ def _fold(
             floor_grain(part.arrived_us), part.queue_id, part.channel, part.agent_id or ""
         )
         result.queue_rows.setdefault(key, Sums()).add(part.sums)
+        if part.agent_id is not None and part.answered_seq is not None:
+            for team_id in state.teams_of(part.agent_id, part.answered_seq):
+                team_key = TeamRowKey(key.interval_us, team_id)
+                result.team_rows.setdefault(team_key, Sums()).add(part.sums)
+    for moved in fold.dispositions:
+        if moved.seq < first:
+            continue
+        disposition_key = DispositionRowKey(
+            floor_grain(moved.arrived_us), moved.queue_id, moved.channel, moved.disposition
+        )
+        result.disposition_rows.setdefault(disposition_key, Sums()).add(moved.sums)
     entry.quiet_us = fold.last_us if fold.quiet else None
 
 
@@ -163,6 +208,34 @@ def _queue(event: LogEvent, state: State, result: BatchResult) -> None:
     queue_id = str(queue["id"])
     state.thresholds.setdefault(queue_id, []).append((event.seq, us))
     result.thresholds.append((queue_id, event.seq, us))
+
+
+def _membership(event: LogEvent, state: State, result: BatchResult) -> None:
+    """The directory's membership events: each changed agent's teams from this seq on. Every
+    member counts (a supervisor who takes contacts too), whatever their role in the team."""
+    data = event.payload
+    team_id = str(data.get("team_id") or "")
+    if not team_id:
+        return
+    if event.type == MEMBER_SET:
+        user = data.get("user")
+        agents = [str(user["id"])] if isinstance(user, dict) and user.get("id") else []
+    elif event.type == MEMBER_REMOVED:
+        agents = [str(data["user_id"])] if data.get("user_id") else []
+    else:  # the team is gone: every member leaves it
+        agents = [a for a, history in state.teams.items() if team_id in history[-1][1]]
+    for agent_id in agents:
+        history = state.teams.setdefault(agent_id, [])
+        current = set(history[-1][1]) if history else set()
+        if event.type == MEMBER_SET:
+            current.add(team_id)
+        else:
+            current.discard(team_id)
+        teams = tuple(sorted(current))
+        if history and history[-1][1] == teams:
+            continue  # a role change within the team: the same teams
+        history.append((event.seq, teams))
+        result.teams.append((agent_id, event.seq, teams))
 
 
 def recompute(records: Sequence[LogEvent], short_abandon_us: int) -> BatchResult:

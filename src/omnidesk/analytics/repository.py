@@ -15,11 +15,14 @@ from omnidesk.analytics.facts import SUM_FIELDS, LogEvent, from_us
 from omnidesk.analytics.models import (
     AgentOpenState,
     AgentStateInterval,
+    DispositionInterval,
     IngestCursor,
     KpiSettings,
     PendingContactRow,
     QueueInterval,
     QueueThreshold,
+    TeamInterval,
+    TeamMembership,
 )
 from omnidesk.analytics.processing import BatchResult, PendingContact, State
 from omnidesk.platform.database import utcnow
@@ -43,7 +46,12 @@ TABLES: Final = (
     PendingContactRow,
     AgentOpenState,
     QueueThreshold,
+    TeamInterval,
+    DispositionInterval,
+    TeamMembership,
 )
+# The figures of a disposition row (the fold's `answered` is its `handled`).
+DISPOSITION_FIELDS: Final = ("handled", "talk_us", "hold_us", "wrap_us")
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -141,6 +149,15 @@ async def load_state(
     )
     for queue_id, seq, us in thresholds:
         state.thresholds.setdefault(queue_id, []).append((seq, us))
+    # Every agent's whole team history (a row per membership change: small), as the
+    # thresholds: a visit answered in this batch looks its agent's teams up by seq.
+    memberships = await session.execute(
+        select(TeamMembership.agent_id, TeamMembership.seq, TeamMembership.teams).order_by(
+            TeamMembership.agent_id, TeamMembership.seq
+        )
+    )
+    for agent_id, seq, teams in memberships:
+        state.teams.setdefault(agent_id, []).append((seq, tuple(teams)))
     return state
 
 
@@ -182,6 +199,52 @@ async def store(
         ["tenant_id", "interval_start", "agent_id", "state", "reason"],
         lambda c, new: {"us": c.us + new.us},
     )
+    await _upsert(
+        session,
+        TeamInterval,
+        [
+            {
+                "tenant_id": tenant_id,
+                "interval_start": from_us(key.interval_us),
+                "team_id": key.team_id,
+                **sums.as_dict(),
+            }
+            for key, sums in result.team_rows.items()
+        ],
+        ["tenant_id", "interval_start", "team_id"],
+        lambda c, new: {name: c[name] + new[name] for name in SUM_FIELDS},
+    )
+    await _upsert(
+        session,
+        DispositionInterval,
+        [
+            {
+                "tenant_id": tenant_id,
+                "interval_start": from_us(key.interval_us),
+                "queue_id": key.queue_id,
+                "channel": key.channel,
+                "disposition": key.disposition,
+                "handled": sums.answered,
+                "talk_us": sums.talk_us,
+                "hold_us": sums.hold_us,
+                "wrap_us": sums.wrap_us,
+            }
+            for key, sums in result.disposition_rows.items()
+        ],
+        ["tenant_id", "interval_start", "queue_id", "channel", "disposition"],
+        lambda c, new: {name: c[name] + new[name] for name in DISPOSITION_FIELDS},
+    )
+    if result.teams:
+        await session.execute(
+            _insert(session, TeamMembership)
+            .values(
+                [
+                    {"tenant_id": tenant_id, "agent_id": a, "seq": seq, "teams": list(teams)}
+                    for a, seq, teams in result.teams
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "agent_id", "seq"])
+        )
     await _store_pending(session, tenant_id, state, result.contacts)
     await _store_agents(session, tenant_id, state, result.agents)
     if result.thresholds:

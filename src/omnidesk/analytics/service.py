@@ -20,13 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.analytics import kpis
 from omnidesk.analytics import repository as repo
 from omnidesk.analytics.facts import SUM_FIELDS, Sums
-from omnidesk.analytics.models import AgentStateInterval, KpiSettings, QueueInterval
+from omnidesk.analytics.models import KpiSettings, QueueInterval
 from omnidesk.analytics.schemas import (
-    KpiAgentFigures,
-    KpiAgentInterval,
-    KpiAgentReport,
-    KpiAgentsReport,
-    KpiAgentSums,
     KpiQueueFigures,
     KpiQueueInterval,
     KpiQueueReport,
@@ -139,6 +134,32 @@ def _queue_interval(
     )
 
 
+async def interval_sums(
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    queue_id: str | None = None,
+    channel: str | None = None,
+    queues: Collection[str] | None = None,
+) -> dict[datetime, Sums]:
+    """The queue sums per 15-minute interval of arrival in [start, end) (UTC), over every
+    answering agent, and every queue and channel unless one is given (`queues`: only these);
+    intervals without a row are absent. The read other domains make of the rollups (WFM's
+    history and forecast accuracy); current as far as the ingester has got (its `catch_up`)."""
+    stmt = select(
+        QueueInterval.interval_start, *(func.sum(getattr(QueueInterval, n)) for n in SUM_FIELDS)
+    ).where(QueueInterval.interval_start >= start, QueueInterval.interval_start < end)
+    if queue_id is not None:
+        stmt = stmt.where(QueueInterval.queue_id == queue_id)
+    if queues is not None:
+        stmt = stmt.where(QueueInterval.queue_id.in_(sorted(queues)))
+    if channel is not None:
+        stmt = stmt.where(QueueInterval.channel == channel)
+    rows = await session.execute(stmt.group_by(QueueInterval.interval_start))
+    return {row[0]: Sums(*(int(v or 0) for v in row[1:])) for row in rows}
+
+
 async def queue_report(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -156,18 +177,11 @@ async def queue_report(
     start, end = check_range(start, end, interval, zone)
     edges = kpis.boundaries(start, end, interval, zone)
     buckets = [Sums() for _ in edges[:-1]]
-    stmt = select(
-        QueueInterval.interval_start, *(func.sum(getattr(QueueInterval, n)) for n in SUM_FIELDS)
-    ).where(QueueInterval.interval_start >= start, QueueInterval.interval_start < end)
-    if queue_id is not None:
-        stmt = stmt.where(QueueInterval.queue_id == queue_id)
-    if queues is not None:
-        stmt = stmt.where(QueueInterval.queue_id.in_(sorted(queues)))
-    if channel is not None:
-        stmt = stmt.where(QueueInterval.channel == channel)
-    for row in await session.execute(stmt.group_by(QueueInterval.interval_start)):
-        index = bisect_right(edges, row[0]) - 1
-        buckets[index].add(Sums(*(int(v or 0) for v in row[1:])))
+    found = await interval_sums(
+        session, start=start, end=end, queue_id=queue_id, channel=channel, queues=queues
+    )
+    for at, sums in found.items():
+        buckets[bisect_right(edges, at) - 1].add(sums)
     total = Sums()
     for sums in buckets:
         total.add(sums)
@@ -184,116 +198,6 @@ async def queue_report(
             for i, sums in enumerate(buckets)
         ],
         total=_queue_interval(start, end, total, abandons),
-    )
-
-
-class _AgentBucket:
-    def __init__(self) -> None:
-        self.work = Sums()
-        self.states: dict[str, int] = {}
-
-    def add(self, other: _AgentBucket) -> None:
-        self.work.add(other.work)
-        for key, us in other.states.items():
-            self.states[key] = self.states.get(key, 0) + us
-
-    def out(self, start: datetime, end: datetime) -> KpiAgentInterval:
-        by_state: dict[str, int] = {}
-        for key, us in self.states.items():
-            state = key.split(":", 1)[0]
-            by_state[state] = by_state.get(state, 0) + us
-        return KpiAgentInterval(
-            start=start,
-            end=end,
-            sums=KpiAgentSums(
-                handled=self.work.answered,
-                talk_seconds=self.work.talk_us / 1e6,
-                hold_seconds=self.work.hold_us / 1e6,
-                wrap_seconds=self.work.wrap_us / 1e6,
-                state_seconds={k: us / 1e6 for k, us in sorted(self.states.items())},
-            ),
-            kpis=KpiAgentFigures(
-                aht_seconds=kpis.aht_seconds(self.work), occupancy=kpis.occupancy(by_state)
-            ),
-        )
-
-
-async def agent_report(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    interval: str,
-    agent_id: str | None,
-    agents: Collection[str] | None = None,
-) -> KpiAgentsReport:
-    """Per agent: the contacts they answered (handled, talk, hold, wrap-up of those visits,
-    by the visit's arrival) and their state time. `agents`: only these (a supervisor's);
-    None: every agent."""
-    settings = await repo.settings(session, tenant_id)
-    zone = ZoneInfo(settings.timezone)
-    start, end = check_range(start, end, interval, zone)
-    edges = kpis.boundaries(start, end, interval, zone)
-    found: dict[str, list[_AgentBucket]] = {}
-
-    def bucket(agent: str, at: datetime) -> _AgentBucket:
-        rows = found.setdefault(agent, [_AgentBucket() for _ in edges[:-1]])
-        return rows[bisect_right(edges, at) - 1]
-
-    work = select(
-        QueueInterval.agent_id,
-        QueueInterval.interval_start,
-        *(func.sum(getattr(QueueInterval, n)) for n in SUM_FIELDS),
-    ).where(
-        QueueInterval.interval_start >= start,
-        QueueInterval.interval_start < end,
-        QueueInterval.agent_id != "",
-    )
-    states = select(
-        AgentStateInterval.agent_id,
-        AgentStateInterval.interval_start,
-        AgentStateInterval.state,
-        AgentStateInterval.reason,
-        func.sum(AgentStateInterval.us),
-    ).where(AgentStateInterval.interval_start >= start, AgentStateInterval.interval_start < end)
-    if agent_id is not None:
-        work = work.where(QueueInterval.agent_id == agent_id)
-        states = states.where(AgentStateInterval.agent_id == agent_id)
-    if agents is not None:
-        work = work.where(QueueInterval.agent_id.in_(sorted(agents)))
-        states = states.where(AgentStateInterval.agent_id.in_(sorted(agents)))
-    work = work.group_by(QueueInterval.agent_id, QueueInterval.interval_start)
-    for row in await session.execute(work):
-        bucket(row[0], row[1]).work.add(Sums(*(int(v or 0) for v in row[2:])))
-    states = states.group_by(
-        AgentStateInterval.agent_id,
-        AgentStateInterval.interval_start,
-        AgentStateInterval.state,
-        AgentStateInterval.reason,
-    )
-    for agent, at, state, reason, us in await session.execute(states):
-        key = f"{state}:{reason}" if reason else state
-        target = bucket(agent, at)
-        target.states[key] = target.states.get(key, 0) + int(us or 0)
-    reports = []
-    for agent in sorted(found):
-        total = _AgentBucket()
-        for part in found[agent]:
-            total.add(part)
-        reports.append(
-            KpiAgentReport(
-                agent_id=agent,
-                intervals=[part.out(edges[i], edges[i + 1]) for i, part in enumerate(found[agent])],
-                total=total.out(start, end),
-            )
-        )
-    return KpiAgentsReport(
-        start=start,
-        end=end,
-        interval=interval,
-        timezone=settings.timezone,
-        agents=reports,
     )
 
 

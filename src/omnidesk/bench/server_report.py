@@ -104,6 +104,12 @@ def _per_offer(cpu_seconds: float, counts: dict[str, int]) -> float | None:
     return round(1000.0 * cpu_seconds / counts["offered"], 1) if counts["offered"] else None
 
 
+def _statements_per_offer(server: dict[str, Any], counts: dict[str, int]) -> float | None:
+    # Unlike CPU time, the statements a contact costs do not depend on how busy the machine is.
+    statements = sum(server.get("db_statements", {}).values())
+    return round(statements / counts["offered"], 1) if counts["offered"] else None
+
+
 def figures(
     ledger: Ledger,
     window: Window,
@@ -145,7 +151,11 @@ def figures(
             "reconnects": ledger.reconnects,
         },
         "http_errors": http_errors(ledger),
-        "server": server | {"cpu_ms_per_offer": _per_offer(server["cpu_seconds"], counts)},
+        "server": server
+        | {
+            "cpu_ms_per_offer": _per_offer(server["cpu_seconds"], counts),
+            "db_statements_per_offer": _statements_per_offer(server, counts),
+        },
         "client": client,
         "setup_seconds": round(sum(setup.values()), 1),
         "setup_phases_seconds": setup,
@@ -193,6 +203,9 @@ def table(result: dict[str, Any]) -> Table:
         ("Server waiting for a core (s)", f"{server['runqueue_wait_seconds']}"),
         ("Server CPU idle, all sockets open (% of one core)", f"{server['idle_cpu_pct']} %"),
         ("Server CPU per contact offered (ms)", f"{server['cpu_ms_per_offer']}"),
+        ("Database statements per contact offered", f"{server['db_statements_per_offer']}"),
+        ("Credentials from the principal cache (hit / miss)",
+         "{hit:.0f} / {miss:.0f}".format(**{"hit": 0, "miss": 0, **server["auth_lookups"]})),
         ("Server RSS at end / peak (MB)", f"{server['rss_mb']} / {server['peak_rss_mb']}"),
         ("Bench client CPU (% of one core)", f"{result['client']['cpu_pct']} %"),
         ("Machine: cores, load average at start",

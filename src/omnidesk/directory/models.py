@@ -9,11 +9,15 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from omnidesk.platform.auth.cache import watch_tables
 from omnidesk.platform.auth.roles import Role, TeamRole
 from omnidesk.platform.database import Base, TenantScoped, new_id, utcnow
 
 # The roles belong to the platform's permission model; stored here on users and memberships.
 __all__ = ["Role", "Team", "TeamMember", "TeamRole", "User"]
+
+# A principal is its user's role, active flag and teams: a write to these forgets it.
+watch_tables("users", "teams", "team_members")
 
 
 def _values(enum_cls: type[enum.Enum]) -> list[str]:

@@ -18,7 +18,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -173,6 +173,28 @@ class WriteHolder:
     task: str
     since: float
     database: str
+    ref: weakref.ref[asyncio.Task[Any]] | None = field(default=None, compare=False, repr=False)
+
+    def where(self) -> str:
+        """Where the holding task is now: its chain of awaits, innermost last. A transaction
+        that holds the lock for long is waiting on something, and this names it; a task that
+        has ended while its entry remains left a transaction open (a leaked connection)."""
+        task = self.ref() if self.ref is not None else None
+        if task is None:
+            return "(task gone)"
+        if task.done():
+            return "(task ended)"
+        # Task.get_stack() gives only the outermost frame of a suspended coroutine: follow
+        # what each coroutine awaits instead, down to the future it waits on.
+        chain: list[str] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None and len(chain) < 40:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                break
+            chain.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        return " > ".join(chain) or "(no frames)"
 
 
 # Process-wide: two apps on one SQLite file (a restart test, a CLI beside the server) contend
@@ -189,6 +211,14 @@ def _task_name() -> str:
         return "(no task)"
     coro = task.get_coro()
     return f"{task.get_name()} ({getattr(coro, '__qualname__', '?')})"
+
+
+def _task_ref() -> weakref.ref[asyncio.Task[Any]] | None:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return None
+    return weakref.ref(task) if task is not None else None
 
 
 class _SqliteConnection(sqlite3.Connection):
@@ -260,7 +290,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             # Keyed by the Connection object: on an invalidated connection even reading its
             # DBAPI connection raises, and this must never break a rollback.
             _WRITE_HOLDERS[id(conn)] = WriteHolder(
-                _task_name(), time.monotonic(), str(sync_engine.url.database)
+                _task_name(), time.monotonic(), str(sync_engine.url.database), _task_ref()
             )
 
     @event.listens_for(sync_engine, "commit")

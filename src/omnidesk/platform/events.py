@@ -55,12 +55,14 @@ class Audience:
 
     `users`: these users see it. `teams`: the supervisors of these teams see it.
     `scope_change_for`: users whose own permissions this event changes; their realtime stream
-    is re-synchronised with a fresh snapshot after it.
+    is re-synchronised with a fresh snapshot after it. `everyone`: every signed-in user of the
+    tenant sees it (what every screen shows, such as the tenant's branding).
     """
 
     users: frozenset[uuid.UUID] = frozenset()
     teams: frozenset[uuid.UUID] = frozenset()
     scope_change_for: frozenset[uuid.UUID] = frozenset()
+    everyone: bool = False
 
     @classmethod
     def of(
@@ -71,20 +73,24 @@ class Audience:
     ) -> Audience:
         return cls(frozenset(users), frozenset(teams), frozenset(scope_change_for))
 
-    def to_json(self) -> dict[str, list[str]]:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
             "users": sorted(str(u) for u in self.users),
             "teams": sorted(str(t) for t in self.teams),
             "scope_change_for": sorted(str(u) for u in self.scope_change_for),
         }
+        if self.everyone:  # only when set: the log's older rows keep their shape
+            found["everyone"] = True
+        return found
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Audience:
         data = data or {}
-        return cls.of(
-            (uuid.UUID(u) for u in data.get("users", [])),
-            (uuid.UUID(t) for t in data.get("teams", [])),
-            (uuid.UUID(u) for u in data.get("scope_change_for", [])),
+        return cls(
+            frozenset(uuid.UUID(u) for u in data.get("users", [])),
+            frozenset(uuid.UUID(t) for t in data.get("teams", [])),
+            frozenset(uuid.UUID(u) for u in data.get("scope_change_for", [])),
+            everyone=bool(data.get("everyone")),
         )
 
 

@@ -26,6 +26,7 @@ from omnidesk.platform.errors import (
     TITLES,
     DomainError,
     Forbidden,
+    PayloadTooLarge,
     Problem,
     Unauthenticated,
     problem,
@@ -65,26 +66,37 @@ def bearer_token(headers: Any) -> str | None:
     return credentials.strip()
 
 
-async def authenticate(
-    request: Request | WebSocket, uow_session: Any, *, write: bool = True
-) -> Principal:
-    services = services_of(request)
+def _credential(request: Request | WebSocket) -> tuple[str, str]:
+    """The credential a request names itself with: ("token", …) or ("cookie", …)."""
     token = bearer_token(request.headers)
     if token is not None:
-        return await auth.from_token(uow_session, services.identities, token, write=write)
-    cookie = request.cookies.get(services.settings.session_cookie_name)
+        return "token", token
+    cookie = request.cookies.get(services_of(request).settings.session_cookie_name)
     if not cookie:
         raise Unauthenticated("not logged in")
-    principal = await auth.from_cookie(
-        uow_session, services.settings, services.identities, cookie, write=write
+    return "cookie", cookie
+
+
+async def _resolve(
+    request: Request | WebSocket, kind: str, credential: str, uow_session: Any, *, write: bool
+) -> Principal:
+    services = services_of(request)
+    if kind == "token":
+        return await auth.from_token(uow_session, services.identities, credential, write=write)
+    return await auth.from_cookie(
+        uow_session, services.settings, services.identities, credential, write=write
     )
-    if isinstance(request, Request) and request.method not in SAFE_METHODS:
-        # Double submit: the CSRF token is readable by our own pages only and must come back
-        # in a header, which a cross-site form or image cannot set.
-        sent = request.headers.get(services.settings.csrf_header_name, "")
-        if not principal.csrf_token or not _same(sent, principal.csrf_token):
-            raise Forbidden(f"missing or wrong {services.settings.csrf_header_name} header")
-    return principal
+
+
+def _check_csrf(request: Request | WebSocket, kind: str, principal: Principal) -> None:
+    if kind != "cookie" or not isinstance(request, Request) or request.method in SAFE_METHODS:
+        return
+    # Double submit: the CSRF token is readable by our own pages only and must come back in a
+    # header, which a cross-site form or image cannot set.
+    header = services_of(request).settings.csrf_header_name
+    sent = request.headers.get(header, "")
+    if not principal.csrf_token or not _same(sent, principal.csrf_token):
+        raise Forbidden(f"missing or wrong {header} header")
 
 
 def _same(a: str, b: str) -> bool:
@@ -94,21 +106,38 @@ def _same(a: str, b: str) -> bool:
 async def authenticated(request: Request | WebSocket) -> Principal:
     """Who sends this request or socket.
 
-    Authentication reads in a read-only session (`Database.read_session`): on SQLite every
-    writing transaction takes the database's one write lock, and a reconnect storm of
-    hundreds of sockets (or every request of a busy desk) must not queue behind writers just
-    to be recognised. Only when the session or token row must change — its last-seen touch,
-    at most once a minute, or an expired session's removal — does it resolve again in its
-    own short writing transaction."""
+    A credential resolved a moment ago is answered from the process's principal cache
+    (platform/auth/cache.py: a few seconds, forgotten at once when this process changes the
+    user, their teams, sessions or tokens). Otherwise authentication reads in a read-only
+    session (`Database.read_session`): on SQLite every writing transaction takes the
+    database's one write lock, and a reconnect storm of hundreds of sockets (or every request
+    of a busy desk) must not queue behind writers just to be recognised. Only when the session
+    or token row must change — its last-seen touch, at most once a minute, or an expired
+    session's removal — does it resolve again in its own short writing transaction."""
+    services = services_of(request)
+    kind, credential = _credential(request)
+    key = services.principals.key(kind, credential)
+    principal = services.principals.get(key)
+    if principal is None:
+        services.metrics.auth_lookups.labels("miss").inc()
+        principal = await _from_database(request, kind, credential)
+        services.principals.put(key, principal)
+    else:
+        services.metrics.auth_lookups.labels("hit").inc()
+    _check_csrf(request, kind, principal)
+    return principal
+
+
+async def _from_database(request: Request | WebSocket, kind: str, credential: str) -> Principal:
     services = services_of(request)
     async with services.db.read_session(SYSTEM) as reading:
         try:
-            return await authenticate(request, reading, write=False)
+            return await _resolve(request, kind, credential, reading, write=False)
         except auth.WriteNeeded:
             pass
     session = services.db.session(SYSTEM)
     try:
-        principal = await authenticate(request, session)
+        principal = await _resolve(request, kind, credential, session, write=True)
         await session.commit()
         return principal
     finally:
@@ -130,6 +159,17 @@ async def request_context(request: Request) -> AsyncIterator[Context]:
 
 
 Ctx = Annotated[Context, Depends(request_context)]
+
+
+async def read_body(request: Request, limit: int, refusal: str, field: str | None = None) -> bytes:
+    """The raw request body (an upload), refused with 413 `refusal` as soon as it passes
+    `limit` bytes: a huge body is never held whole."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise PayloadTooLarge(refusal, field=field)
+    return bytes(data)
 
 
 def _problem_response(

@@ -144,6 +144,8 @@ class TenantFanout:
         return True
 
     def recipients(self, audience: Audience) -> list[Recipient]:
+        if audience.everyone:
+            return list(self._keys)
         candidates = set(self._admins)
         for user in audience.users | audience.scope_change_for:
             candidates.update(self._by_user.get(user, ()))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from omnidesk.platform.auth.cache import PrincipalCache
 from omnidesk.platform.auth.identity import IdentityStore
 from omnidesk.platform.auth.ratelimit import LoginRateLimiter
 from omnidesk.platform.bus import EventBus
@@ -21,3 +22,5 @@ class AppServices:
     # Who the users are: the directory's store, plugged in by the composition root.
     identities: IdentityStore
     metrics: Metrics
+    # Resolved credentials, kept auth_cache_seconds (the composition root sizes it).
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(0))

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     session_idle_seconds: int = Field(default=2 * 3600, ge=60)
+    # How long a resolved session or token is remembered by this process (platform/auth/cache.py):
+    # changes made through this process apply at once, those of another node or of the CLI at
+    # most this late. 0: every request reads the database.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     # Browsers must come from one of these origins to open the realtime socket with a cookie
     # (cross-site WebSocket hijacking); empty means "same host as the request".
     allowed_origins: list[str] = Field(default_factory=list)

@@ -6,7 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType, TracebackType
+from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.platform import eventlog
@@ -137,3 +139,25 @@ class UnitOfWork:
             await self.commit()
         else:
             await self.rollback()
+
+
+async def still_at_version(uow: UnitOfWork, row: Any, expected: int) -> bool:
+    """Whether a versioned row (with `id` and `version` columns) is still at version
+    `expected` in the database, taking its lock until the commit; else the row is refreshed
+    (its version is the one that won).
+
+    Why a conditional UPDATE and not only a comparison: on PostgreSQL two saves of the same
+    version read it at the same time; the row lock makes the second wait for the first's
+    commit, and then its WHERE sees the new version and matches nothing (409). On SQLite the
+    transactions are serial (BEGIN IMMEDIATE) and the comparison alone would do."""
+    model = type(row)
+    claimed = await uow.session.execute(
+        update(model)
+        .where(model.id == row.id, model.version == expected)
+        .values(version=model.version)  # changes nothing: it takes the row's lock
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 1) == 0:
+        await uow.session.refresh(row)
+        return False
+    return True

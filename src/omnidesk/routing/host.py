@@ -697,7 +697,8 @@ class RoutingHost:
                     "routing steps not persisted; reloading",
                     tenant=str(self.tenant_id),
                     write_lock_holders=[
-                        f"{h.task} for {now - h.since:.1f}s" for h in self.db.write_holders()
+                        f"{h.task} for {now - h.since:.1f}s at {h.where()}"
+                        for h in self.db.write_holders()
                     ],
                 )
                 for write in failed:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,10 @@ class Open:
 
 
 async def find(db: Database, token: str) -> Open:
-    """The survey behind a token, or the reason it cannot be answered."""
+    """The survey behind a token, or the reason it cannot be answered. A survey still being
+    delivered (pending) is open too: the channel shows the invitation before the dispatcher
+    has marked it sent, and the chat widget asks for the questions the moment the invitation
+    arrives; a token is only ever given out by delivering it."""
     if not token or len(token) > 200:
         raise NotFound("no such survey")
     # A snapshot: a public page must not take SQLite's write lock to read.
@@ -56,7 +60,7 @@ async def find(db: Database, token: str) -> Open:
         raise NotFound("no such survey")
     if row.status == "answered":
         raise Answered("this survey has been answered already")
-    if row.status != "sent":
+    if row.status not in ("sent", "pending"):
         raise NotFound("no such survey")
     if row.expires_at is not None and row.expires_at <= utcnow():
         raise Expired("this survey has expired", expired_at=row.expires_at.isoformat())
@@ -83,8 +87,11 @@ def form(found: Open) -> SurveyFormOut:
     )
 
 
-def validate(survey: Survey, given: dict[str, Any]) -> list[tuple[dict[str, Any], Any]]:
-    """(question, value) of every answer given; Invalid naming `answers.<question id>`."""
+def validate(
+    survey: Survey, given: dict[str, Any], *, unasked: Collection[str] = ()
+) -> list[tuple[dict[str, Any], Any]]:
+    """(question, value) of every answer given; Invalid naming `answers.<question id>`.
+    `unasked`: kinds the channel cannot ask (the phone: text), required or not."""
     questions = {q["id"]: q for q in survey.questions}
     for key in given:
         if key not in questions:
@@ -96,7 +103,7 @@ def validate(survey: Survey, given: dict[str, Any]) -> list[tuple[dict[str, Any]
         if isinstance(value, str) and question["kind"] == "text":
             value = value.strip() or None
         if value is None:
-            if question.get("required"):
+            if question.get("required") and question["kind"] not in unasked:
                 raise Invalid("this question must be answered", field=field)
             continue
         if question["kind"] == "text":
@@ -114,20 +121,31 @@ def validate(survey: Survey, given: dict[str, Any]) -> list[tuple[dict[str, Any]
     return kept
 
 
-async def answer(db: Database, bus: EventBus, token: str, given: dict[str, Any]) -> int:
+async def answer(
+    db: Database,
+    bus: EventBus,
+    token: str,
+    given: dict[str, Any],
+    *,
+    unasked: Collection[str] = (),
+) -> int:
     """Store the answers; how many. Exactly one answer per token, even for two at once."""
     found = await find(db, token)
-    kept = validate(found.survey, given)
+    kept = validate(found.survey, given, unasked=unasked)
     tenant_id = found.send.tenant_id
     now = utcnow()
     session = db.session(tenant_id)
     try:
         async with UnitOfWork(session, bus, tenant_id=tenant_id) as uow:
-            # The status changes from sent to answered once: of two answers at once, the
-            # second changes no row and is refused (on both databases, without a lock).
+            # The status changes from sent (or pending: see `find`) to answered once: of two
+            # answers at once, the second changes no row and is refused (on both databases,
+            # without a lock).
             result = await session.execute(
                 update(SurveySend)
-                .where(SurveySend.id == found.send.id, SurveySend.status == "sent")
+                .where(
+                    SurveySend.id == found.send.id,
+                    SurveySend.status.in_(("sent", "pending")),
+                )
                 .values(status="answered", answered_at=now)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]

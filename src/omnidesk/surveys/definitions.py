@@ -45,7 +45,8 @@ def out(row: Survey) -> SurveyOut:
 
 
 def _check(data: SurveyIn) -> None:
-    """What the schema cannot say: each question id once, each channel once."""
+    """What the schema cannot say: each question id once, each channel once, something to
+    ask on the phone."""
     seen: set[str] = set()
     for index, question in enumerate(data.questions):
         if question.id in seen:
@@ -55,6 +56,9 @@ def _check(data: SurveyIn) -> None:
         seen.add(question.id)
     if len(set(data.channels)) != len(data.channels):
         raise Invalid("a channel is named twice", field="channels")
+    if "voice" in data.channels and all(q.kind == "text" for q in data.questions):
+        # The phone asks only scored questions (keys); text ones are skipped there.
+        raise Invalid("a voice survey needs a question answered by keys", field="channels")
 
 
 def _apply(row: Survey, data: SurveyIn) -> None:

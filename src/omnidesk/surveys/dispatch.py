@@ -4,8 +4,9 @@ The dispatcher follows the event log: per tenant it reads routing's `routing.con
 after a stored cursor, deals with each, then moves the cursor; the bus only wakes it. So a
 restart or a missed wake-up loses no contact end, and one read twice changes nothing. A
 contact an agent handled (reason `completed`, an agent on it) is surveyed: the channels say
-which conversation it was (ports.py; none for voice, which is not surveyed here) and exactly
-one row per contact is recorded (a unique key):
+which conversation it was (ports.py; none for voice: the voice engine asks its survey on the
+line as the agent hangs up and records the row itself, surveys/voice.py) and
+exactly one row per contact is recorded (a unique key):
 - not sent, with the reason, when no enabled survey fits the channel and queue, the customer
   opted out of surveys (or of the channel) or was erased, the conversation has no address, or
   the channel's reply window is closed;
@@ -76,6 +77,24 @@ def recorded(row: SurveySend) -> SurveySent | SurveyNotSent:
         return SurveyNotSent(survey_id=row.survey_id, reason=row.reason or "unknown", **common)
     assert row.survey_id is not None
     return SurveySent(survey_id=row.survey_id, **common)
+
+
+async def refusal(
+    uow: UnitOfWork, survey: Survey | None, customer_id: uuid.UUID | None, channel: str
+) -> str | None:
+    """Why a contact of this customer on this channel gets no survey, whatever the channel
+    can do: none fits, the customer was erased or opted out (of surveys or the channel)."""
+    if survey is None:
+        return "no_survey"
+    if customer_id is not None:
+        customer = await uow.session.get(Customer, customer_id)
+        if customer is not None and customer.status == "erased":
+            return "customer_erased"
+        opt_out = (customer.consent if customer is not None else {}).get("opt_out") or {}
+        for key in ("surveys", channel):
+            if (opt_out.get(key) or {}).get("value") is True:
+                return "opted_out"
+    return None
 
 
 def _ended(tenant_id: uuid.UUID, record: eventlog.EventRecord) -> Ended | None:
@@ -285,16 +304,9 @@ class SurveyDispatcher:
     async def _refusal(
         self, uow: UnitOfWork, survey: Survey | None, contact: EndedContact
     ) -> str | None:
-        if survey is None:
-            return "no_survey"
-        if contact.customer_id is not None:
-            customer = await uow.session.get(Customer, contact.customer_id)
-            if customer is not None and customer.status == "erased":
-                return "customer_erased"
-            opt_out = (customer.consent if customer is not None else {}).get("opt_out") or {}
-            for key in ("surveys", contact.channel):
-                if (opt_out.get(key) or {}).get("value") is True:
-                    return "opted_out"
+        reason = await refusal(uow, survey, contact.customer_id, contact.channel)
+        if reason is not None:
+            return reason
         if not contact.reachable:
             return "no_address"
         if not contact.window_open:
@@ -329,9 +341,15 @@ class SurveyDispatcher:
         try:
             async with UnitOfWork(session, self.bus, tenant_id=tenant_id) as uow:
                 live = await uow.session.get(SurveySend, send_id)
-                if live is None or live.status != "pending":
+                if live is None or live.sent_at is not None:
                     return
-                if failure is None:
+                if live.status == "answered":
+                    # Answered before this mark (the widget shows the survey the moment the
+                    # invitation arrives): it reached the customer, whatever the channel said.
+                    live.sent_at = min(utcnow(), live.answered_at or utcnow())
+                elif live.status != "pending":
+                    return
+                elif failure is None:
                     live.status, live.sent_at = "sent", utcnow()
                 else:
                     live.status, live.reason, live.detail = "not_sent", "send_failed", failure

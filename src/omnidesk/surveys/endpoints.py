@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from omnidesk.branding import service as branding
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.errors import DomainError, Invalid
@@ -27,6 +28,8 @@ from omnidesk.surveys import answers, definitions, page, texts
 from omnidesk.surveys.models import SurveySend
 from omnidesk.surveys.results import results
 from omnidesk.surveys.schemas import (
+    SCALES,
+    SurveyChannel,
     SurveyFormOut,
     SurveyIn,
     SurveyOut,
@@ -75,7 +78,7 @@ async def survey_results(
     end: Annotated[datetime | None, Query(description="Until (exclusive); default now")] = None,
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     queue_id: Annotated[str | None, Query(max_length=64)] = None,
-    channel: Literal["chat", "email", "messaging"] | None = None,
+    channel: SurveyChannel | None = None,
     group_by: Literal["agent", "queue", "channel"] | None = None,
 ) -> SurveyResultsOut:
     """Counts, CSAT, NPS, CES and free-text answers of the contacts that ended in the range."""
@@ -219,7 +222,8 @@ async def survey_page(token: Token, request: Request) -> HTMLResponse:
     shown = answers.form(found).model_copy(
         update={"language": _language(request, found.send.language)}
     )
-    return _html(page.survey_form(shown, str(request.url.path)))
+    look = await branding.look(services_of(request).db, found.send.tenant_id)
+    return _html(page.survey_form(shown, str(request.url.path), look=look))
 
 
 @page_router.post("/s/{token}", response_class=HTMLResponse)
@@ -236,7 +240,7 @@ async def survey_page_answer(token: Token, request: Request) -> HTMLResponse:
     kinds = {q["id"]: q["kind"] for q in found.survey.questions}
     given: dict[str, int | str] = {}
     for key, value in fields.items():
-        if kinds.get(key) in ("csat", "nps", "ces") and value.strip().lstrip("-").isdigit():
+        if kinds.get(key) in SCALES and value.strip().lstrip("-").isdigit():
             given[key] = int(value)
         elif value.strip():
             given[key] = value
@@ -244,7 +248,9 @@ async def survey_page_answer(token: Token, request: Request) -> HTMLResponse:
         await answers.answer(services.db, services.bus, token, given)
     except Invalid as error:
         shown = answers.form(found).model_copy(update={"language": language})
-        body = page.survey_form(shown, str(request.url.path), error=error.detail, given=given)
+        look = await branding.look(services.db, found.send.tenant_id)
+        path = str(request.url.path)
+        body = page.survey_form(shown, path, error=error.detail, given=given, look=look)
         return _html(body, 422)
     except DomainError as error:
         return _refusal_page(request, error)

@@ -23,7 +23,12 @@ textarea{width:100%;min-height:6rem;font:inherit}
 button{font:inherit;padding:.5rem 1.25rem;border-radius:.35rem;border:0;background:#0b57d0;
 color:#fff;cursor:pointer}
 .error{color:#a50e0e}
+.brand{margin:0 0 1rem;padding:.5rem .75rem;border-radius:.35rem;background:#13283f;color:#fff;
+font-weight:700}
 """
+# The tenant's branding (name, accent colour): set on the page's elements, not in the style
+# sheet. The colour is #rrggbb as the branding API stored it (checked readable under white).
+Look = tuple[str, str | None]
 
 
 def _document(language: str, title: str, body: str) -> str:
@@ -42,19 +47,29 @@ def message(language: str, key: str) -> str:
 
 
 def _scale(question: dict[str, Any], language: str, chosen: Any) -> str:
+    """A scored question as a radio group: the scale's numbers between its ends' words, or
+    for a `resolved` question yes (1) and no (0), in words."""
     qid = escape(question["id"])
     required = " required" if question["required"] else ""
+    if question["kind"] == "resolved":
+        options = [(1, texts.text(language, "yes")), (0, texts.text(language, "no"))]
+        ends = ""
+    else:
+        options = [(n, str(n)) for n in range(question["min"], question["max"] + 1)]
+        ends = (
+            f'<div class="ends" aria-hidden="true"><span>{escape(texts.text(language, "low"))}'
+            f"</span><span>{escape(texts.text(language, 'high'))}</span></div>"
+        )
     choices = "".join(
         f'<label><input type="radio" name="{qid}" value="{n}"{required}'
-        f"{' checked' if str(chosen) == str(n) else ''}>{n}</label>"
-        for n in range(question["min"], question["max"] + 1)
+        f"{' checked' if str(chosen) == str(n) else ''}>{escape(label)}</label>"
+        for n, label in options
     )
     return (
         f'<fieldset><legend id="q-{qid}">{escape(question["text"])}'
         f"{_marker(question, language)}</legend>"
         f'<div class="scale" role="radiogroup" aria-labelledby="q-{qid}">{choices}</div>'
-        f'<div class="ends" aria-hidden="true"><span>{escape(texts.text(language, "low"))}'
-        f"</span><span>{escape(texts.text(language, 'high'))}</span></div></fieldset>"
+        f"{ends}</fieldset>"
     )
 
 
@@ -79,10 +94,14 @@ def survey_form(
     *,
     error: str | None = None,
     given: dict[str, Any] | None = None,
+    look: Look | None = None,
 ) -> str:
     language = shown.language
     given = given or {}
-    parts = [f"<h1>{escape(texts.text(language, 'title'))}</h1>"]
+    name, accent = look or ("", None)
+    painted = f' style="background:{escape(accent)}"' if accent else ""
+    parts = [f'<p class="brand"{painted}>{escape(name)}</p>'] if name else []
+    parts.append(f"<h1>{escape(texts.text(language, 'title'))}</h1>")
     if shown.intro:
         parts.append(f"<p>{escape(shown.intro)}</p>")
     if error:
@@ -97,5 +116,6 @@ def survey_form(
         parts.append(
             _text(q, language, chosen) if q["kind"] == "text" else _scale(q, language, chosen)
         )
-    parts.append(f'<button type="submit">{escape(texts.text(language, "submit"))}</button></form>')
+    submit = escape(texts.text(language, "submit"))
+    parts.append(f'<button type="submit"{painted}>{submit}</button></form>')
     return _document(language, f"{texts.text(language, 'title')}: {shown.survey}", "".join(parts))

@@ -3,7 +3,8 @@ per agent, queue or channel (docs/surveys.md gives each formula with a worked ex
 
 - CSAT = answers of 4 or 5 / csat answers x 100 (on 1-5);
 - NPS = % of nps answers that are 9-10 minus % that are 0-6 (on 0-10);
-- CES = the mean of ces answers (on 1-7).
+- CES = the mean of ces answers (on 1-7);
+- survey FCR = yes answers / answers to `resolved` questions x 100 (was it resolved?).
 Every answer counts (a survey with two CSAT questions adds two). A range, agent, queue or
 channel with no data gives zeros, never an error.
 """
@@ -11,7 +12,7 @@ channel with no data gives zeros, never an error.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +23,7 @@ from omnidesk.surveys.models import SurveyAnswer, SurveySend
 from omnidesk.surveys.schemas import (
     SurveyCes,
     SurveyCsat,
+    SurveyFcr,
     SurveyNps,
     SurveyResultsOut,
     SurveyResultsRow,
@@ -60,6 +62,13 @@ def ces(scores: Iterable[int]) -> SurveyCes:
     )
 
 
+def fcr(answers: Iterable[int]) -> SurveyFcr:
+    values = list(answers)
+    resolved = sum(1 for v in values if v == 1)
+    score = round(resolved * 100 / len(values), 2) if values else 0.0
+    return SurveyFcr(answers=len(values), resolved=resolved, score=score)
+
+
 def _key(row: SurveySend, group_by: GroupBy | None) -> str | None:
     if group_by == "agent":
         return row.agent_id
@@ -86,6 +95,7 @@ def _row(key: str | None, sends: list[SurveySend], answers: list[SurveyAnswer]) 
         csat=csat(scores["csat"]),
         nps=nps(scores["nps"]),
         ces=ces(scores["ces"]),
+        fcr=fcr(scores["resolved"]),
     )
 
 
@@ -152,3 +162,25 @@ async def results(
         ),
         texts=texts,
     )
+
+
+async def csat_scores(
+    session: AsyncSession, start: datetime, end: datetime, agents: Collection[str] | None = None
+) -> list[tuple[str, datetime, int]]:
+    """(agent, contact's end, score) of every CSAT answer of the contacts that ended in
+    [start, end) with an agent on record (the agent the survey names); `agents`: only theirs."""
+    query = (
+        select(SurveySend.agent_id, SurveySend.ended_at, SurveyAnswer.score)
+        .join(SurveyAnswer, SurveyAnswer.send_id == SurveySend.id)
+        .where(
+            SurveySend.ended_at >= start,
+            SurveySend.ended_at < end,
+            SurveySend.agent_id.is_not(None),
+            SurveyAnswer.kind == "csat",
+            SurveyAnswer.score.is_not(None),
+        )
+    )
+    if agents is not None:
+        query = query.where(SurveySend.agent_id.in_(sorted(agents)))
+    rows = await session.execute(query)
+    return [(str(a), at, int(score or 0)) for a, at, score in rows]  # score: not null (where)

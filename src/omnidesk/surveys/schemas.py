@@ -11,11 +11,17 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from omnidesk.platform.fields import Id, Name
 from omnidesk.platform.schemas import Input
 
-QuestionKind = Literal["csat", "nps", "ces", "text"]
-SurveyChannel = Literal["chat", "email", "messaging"]
+# `resolved`: "was it resolved?", answered no (0) or yes (1): survey-based FCR.
+QuestionKind = Literal["csat", "nps", "ces", "resolved", "text"]
+SurveyChannel = Literal["chat", "email", "messaging", "voice"]
 QuestionId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 # The scale of each scored kind (inclusive); text has none.
-SCALES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+SCALES: dict[str, tuple[int, int]] = {
+    "csat": (1, 5),
+    "nps": (0, 10),
+    "ces": (1, 7),
+    "resolved": (0, 1),
+}
 
 
 class SurveyQuestionIn(Input):
@@ -28,7 +34,7 @@ class SurveyQuestionIn(Input):
 class SurveyIn(Input):
     name: Name
     enabled: StrictBool = True
-    channels: Annotated[list[SurveyChannel], Field(min_length=1, max_length=3)]
+    channels: Annotated[list[SurveyChannel], Field(min_length=1, max_length=4)]
     queue_ids: Annotated[list[Id], Field(max_length=100)] = Field(
         default_factory=list, description="The queues it is for; empty: every queue."
     )
@@ -61,7 +67,8 @@ class SurveyOut(BaseModel):
 
 class SurveyResponseIn(Input):
     answers: Annotated[dict[str, StrictInt | StrictStr], Field(max_length=20)] = Field(
-        description="Question id → a score (csat 1-5, nps 0-10, ces 1-7) or text."
+        description="Question id → a score (csat 1-5, nps 0-10, ces 1-7, resolved 0 = no or "
+        "1 = yes) or text."
     )
 
 
@@ -108,6 +115,12 @@ class SurveyCes(BaseModel):
     mean: float = Field(description="mean of 1-7 answers; 0 without answers")
 
 
+class SurveyFcr(BaseModel):
+    answers: int
+    resolved: int = Field(description="answers of yes (1) to a `resolved` question")
+    score: float = Field(description="resolved / answers x 100; 0 without answers")
+
+
 class SurveyText(BaseModel):
     send_id: uuid.UUID
     question_id: str
@@ -126,6 +139,7 @@ class SurveyResultsRow(BaseModel):
     csat: SurveyCsat
     nps: SurveyNps
     ces: SurveyCes
+    fcr: SurveyFcr = Field(description="survey-based first-contact resolution")
 
 
 class SurveyResultsOut(BaseModel):

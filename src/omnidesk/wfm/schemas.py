@@ -7,6 +7,7 @@ only fix types and sizes.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -120,10 +121,33 @@ class ErlangOut(BaseModel):
 # --- what-if through the digital twin ------------------------------------------------------
 
 
-class WhatIfIn(Input):
+class WhatIfForecastIn(Input):
+    id: uuid.UUID = Field(description="A stored forecast (GET /wfm/forecasts).")
     day: date = Field(
-        description="A day of the tenant's own traffic (in the KPI settings' time zone); its "
-        "volumes, handle times, patience and who was logged in drive the simulation."
+        description="The forecast's day to simulate, in the KPI settings' time zone; the whole "
+        "local day must lie inside the forecast."
+    )
+    reference_day: date | None = Field(
+        None,
+        description="The recorded day whose patience, wrap-up share and presence of agents "
+        "are used; default: the latest day on the forecast day's weekday (up to 8 weeks back, "
+        "not after today) with contacts in the forecast's queue and channel.",
+    )
+
+
+class WhatIfIn(Input):
+    """Exactly one source of volumes: `day` (a recorded day) or `forecast`."""
+
+    day: date | None = Field(
+        None,
+        description="A recorded day of the tenant's own traffic (in the KPI settings' time "
+        "zone); its volumes, handle times, patience and who was logged in drive the "
+        "simulation. Not with `forecast`.",
+    )
+    forecast: WhatIfForecastIn | None = Field(
+        None,
+        description="A day of a stored forecast instead: volumes and AHT from the forecast, "
+        "patience, wrap-up share and agents' presence from a recorded reference day.",
     )
     queues: list[dict[str, Any]] = Field(
         min_length=1,
@@ -138,7 +162,10 @@ class WhatIfIn(Input):
 class WhatIfStreamOut(BaseModel):
     queue_id: str
     channel: str
-    contacts: int = Field(description="Contacts that arrived in this queue and channel that day.")
+    contacts: float = Field(
+        description="Contacts that arrived in this queue and channel that day (a forecast's "
+        "expected volume may be fractional)."
+    )
     handle_seconds: float | None = Field(description="Mean talk + hold of the answered.")
     wrap_up_seconds: float | None
     patience_seconds: float | None = Field(
@@ -146,10 +173,38 @@ class WhatIfStreamOut(BaseModel):
     )
 
 
+WhatIfSource = Literal["recorded_day", "forecast"]
+
+
+class WhatIfSourcesOut(BaseModel):
+    """Where each input of the simulation came from."""
+
+    volumes: WhatIfSource
+    handle: WhatIfSource = Field(
+        description="forecast: the forecast's AHT, split into talk + hold and wrap-up by the "
+        "reference day's shares."
+    )
+    wrap_up: WhatIfSource
+    patience: Literal["recorded_day"]
+    agents: Literal["recorded_day"] = Field(
+        description="Routing's agents as they are now, logged in as on the reference day."
+    )
+    reference_day: date = Field(
+        description="The recorded day behind the recorded_day inputs (with a recorded day: "
+        "that day)."
+    )
+    reference_chosen: Literal["day", "given", "same_weekday"] = Field(
+        description="day: the request's recorded day; given: the forecast's reference_day; "
+        "same_weekday: the latest recorded day on the forecast day's weekday with contacts."
+    )
+    forecast_id: uuid.UUID | None = None
+
+
 class WhatIfOut(BaseModel):
-    day: date
+    day: date = Field(description="The simulated day (recorded or forecast).")
     timezone: str
     agents: int = Field(description="Agents logged in at some time that day.")
+    sources: WhatIfSourcesOut
     streams: list[WhatIfStreamOut]
     study: dict[str, Any] = Field(
         description="The twin's report (docs/wfm.md, Digital twin): `runs` (baseline and "

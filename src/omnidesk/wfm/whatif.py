@@ -5,8 +5,10 @@ same queues with the change (the variant) each serve the same simulated customer
 one day of the tenant's history (docs/wfm.md, "What-if on your own traffic"):
 
 - volumes: contacts per 15-minute interval by the queue and channel they arrived in
-  (`routing.contact_received`, as the forecasting history counts them); the twin draws each
-  replication's arrivals around them (Poisson), so a replication is a day like that one;
+  (`routing.contact_received` in the event log, `history.arrival_volumes`: not the rollups'
+  `offered`, which also counts the overflows and transfers the twin simulates itself); the
+  twin draws each replication's arrivals around them (Poisson), so a replication is a day like
+  that one;
 - handle time: exponential with the day's mean talk + hold per answered contact, and wrap-up
   with its mean (used where the queue does not fix its own wrap-up time), per queue and channel;
 - patience: exponential with the maximum-likelihood mean under censoring, (wait of every
@@ -47,12 +49,15 @@ class StreamDay:
 
     queue_id: str
     channel: str
-    volumes: list[int]
+    volumes: list[float]  # recorded: whole contacts; a forecast's expected volumes
     answered: int = 0
     abandoned: int = 0
     handle_us: int = 0  # talk + hold of the answered contacts
     wrap_us: int = 0
     wait_us: int = 0  # waiting time of the answered and the abandoned contacts
+    # A forecast's AHT (talk + hold + wrap-up, volume-weighted over the day): replaces the
+    # sums' mean handle and wrap-up, split between the two by the sums' shares.
+    aht_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ async def read_day(session: AsyncSession, tenant_id: Any, day: date) -> Day:
     )
     streams = []
     for queue_id, channel, answered, abandoned, handle, wrap, wait in sums.all():
-        volumes = [int(v) for v in arrived.get((queue_id, channel), ())]
+        volumes: list[float] = [int(v) for v in arrived.get((queue_id, channel), ())]
         if sum(volumes) == 0:
             continue  # only contacts that arrived elsewhere (overflow, transfer)
         streams.append(
@@ -145,9 +150,21 @@ def _exponential(mean_seconds: float) -> dict[str, Any] | None:
     return {"kind": "exponential", "mean": mean_seconds} if mean_seconds > 0 else None
 
 
-def _stream(stream: StreamDay, default_handle_seconds: float) -> dict[str, Any]:
+def _means(stream: StreamDay) -> tuple[float, float]:
+    """Mean talk + hold and mean wrap-up per answered contact, in seconds (0: unknown)."""
     handle = stream.handle_us / US / stream.answered if stream.answered else 0.0
     wrap = stream.wrap_us / US / stream.answered if stream.answered else 0.0
+    if stream.aht_seconds is not None:
+        # The forecast's AHT holds both (the KPI report's AHT); the reference day says how
+        # much of it is wrap-up. No recorded answer that day: all of it is handle time.
+        total = handle + wrap
+        share = wrap / total if total > 0 else 0.0
+        handle, wrap = stream.aht_seconds * (1 - share), stream.aht_seconds * share
+    return handle, wrap
+
+
+def _stream(stream: StreamDay, default_handle_seconds: float) -> dict[str, Any]:
+    handle, wrap = _means(stream)
     patience: dict[str, Any] = {"kind": "none"}
     if stream.abandoned:
         patience = _exponential(stream.wait_us / US / stream.abandoned) or {"kind": "none"}
@@ -232,12 +249,145 @@ def run(data: dict[str, Any]) -> dict[str, Any]:
 
 def stream_out(stream: StreamDay) -> dict[str, Any]:
     """What the simulation took from one queue and channel's day (for the report)."""
-    answered = stream.answered
+    handle, wrap = _means(stream)
+    known = bool(stream.answered) or stream.aht_seconds is not None
     return {
         "queue_id": stream.queue_id,
         "channel": stream.channel,
         "contacts": sum(stream.volumes),
-        "handle_seconds": stream.handle_us / US / answered if answered else None,
-        "wrap_up_seconds": stream.wrap_us / US / answered if answered else None,
+        "handle_seconds": handle if known else None,
+        "wrap_up_seconds": wrap if known else None,
         "patience_seconds": stream.wait_us / US / stream.abandoned if stream.abandoned else None,
     }
+
+
+# --- a forecast day ------------------------------------------------------------------------
+
+# How far back the reference day for a forecast is looked for (same weekday, so 8 candidates).
+REFERENCE_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class ForecastCell:
+    start: datetime  # UTC
+    minutes: int
+    volume: float
+    aht: float
+
+
+def covered_days(first: datetime, end: datetime, timezone: str) -> tuple[date, date] | None:
+    """The first and last local days wholly inside [first, end) (UTC), if any."""
+    zone = ZoneInfo(timezone)
+    day = first.astimezone(zone).date()
+    if day_bounds(day, timezone)[0] < first:
+        day += timedelta(days=1)
+    last = end.astimezone(zone).date()
+    if day_bounds(last, timezone)[1] > end:
+        last -= timedelta(days=1)
+    return (day, last) if day <= last else None
+
+
+def forecast_volumes(
+    cells: list[ForecastCell], start: datetime, intervals: int
+) -> tuple[list[float], float | None]:
+    """The forecast's volumes on the 15-minute grid from `start` (a cell's volume spread
+    evenly over its length: a 30- or 60-minute forecast splits, a 5- or 10-minute one adds
+    up), and the day's AHT weighted by volume (None: no AHT known)."""
+    volumes = [0.0] * intervals
+    end = start + intervals * INTERVAL
+    weighted = total = 0.0
+    ahts: list[float] = []
+    for cell in cells:
+        length = timedelta(minutes=cell.minutes)
+        a, b = max(cell.start, start), min(cell.start + length, end)
+        if a >= b:
+            continue
+        if cell.aht > 0:
+            ahts.append(cell.aht)
+        part = cell.volume * ((b - a) / length)
+        weighted += part * cell.aht
+        total += part
+        t = a
+        while t < b:
+            slot = int((t - start) // INTERVAL)
+            stop = min(b, start + (slot + 1) * INTERVAL)
+            volumes[slot] += cell.volume * ((stop - t) / length)
+            t = stop
+    if total > 0 and weighted > 0:
+        return volumes, weighted / total
+    return volumes, (sum(ahts) / len(ahts) if ahts else None)
+
+
+def shift_presence(
+    presence: dict[str, list[tuple[datetime, datetime]]], days: int, timezone: str
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Logged-in periods moved by whole local days (same local times of day)."""
+    zone = ZoneInfo(timezone)
+    delta = timedelta(days=days)
+
+    def move(t: datetime) -> datetime:
+        local = t.astimezone(zone).replace(tzinfo=None) + delta
+        return local.replace(tzinfo=zone).astimezone(UTC)
+
+    return {
+        agent: [(move(a), move(b)) for a, b in found if move(a) < move(b)]
+        for agent, found in presence.items()
+    }
+
+
+async def reference_day(
+    session: AsyncSession,
+    *,
+    queue_id: str,
+    channel: str,
+    day: date,
+    today: date,
+    timezone: str,
+) -> date | None:
+    """The latest day on `day`'s weekday, not after `day` nor today, up to REFERENCE_WEEKS
+    back, on which contacts arrived in the queue and channel (None: no such day)."""
+    candidate = min(day, today)
+    candidate -= timedelta(days=(candidate.weekday() - day.weekday()) % 7)
+    for _ in range(REFERENCE_WEEKS):
+        start, end = day_bounds(candidate, timezone)
+        arrived = await arrival_volumes(
+            session, start=start, end=end, interval_minutes=int(INTERVAL.total_seconds() // 60)
+        )
+        if sum(arrived.get((queue_id, channel), ())) > 0:
+            return candidate
+        candidate -= timedelta(days=7)
+    return None
+
+
+def forecast_day(
+    reference: Day,
+    *,
+    day: date,
+    queue_id: str,
+    channel: str,
+    cells: list[ForecastCell],
+) -> Day:
+    """The forecast's day: its volumes and AHT for the queue and channel; patience, the
+    wrap-up share and who was logged in as on the reference day (moved to `day`)."""
+    start, end = day_bounds(day, reference.timezone)
+    intervals = int((end - start) / INTERVAL)
+    volumes, aht = forecast_volumes(cells, start, intervals)
+    recorded = next(
+        (s for s in reference.streams if (s.queue_id, s.channel) == (queue_id, channel)),
+        StreamDay(queue_id, channel, []),
+    )
+    stream = StreamDay(
+        queue_id,
+        channel,
+        volumes,
+        recorded.answered,
+        recorded.abandoned,
+        recorded.handle_us,
+        recorded.wrap_us,
+        recorded.wait_us,
+        aht_seconds=aht,
+    )
+    days = (day - reference.start.date()).days
+    presence = shift_presence(reference.presence, days, reference.timezone)
+    local = start.astimezone(ZoneInfo(reference.timezone))
+    return Day(local, reference.timezone, intervals, [stream], presence)

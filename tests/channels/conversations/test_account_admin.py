@@ -172,3 +172,66 @@ def test_canned_responses_are_edited_on_a_version(admin, as_user) -> None:  # ty
         ).status_code
         == 404
     )
+    # A delete decided on an older version is refused like a stale save; on the current one
+    # (or with no version, as before) it deletes.
+    stale = admin.delete(f"{url}?version=1")
+    assert stale.status_code == 409 and stale.json()["field"] == "version", stale.text
+    assert admin.get(CANNED).json()[0]["shortcut"] in ("hello", "bye")
+    assert admin.delete(f"{url}?version=0").status_code == 422
+    assert admin.delete(f"{url}?version=2").status_code == 204
+    assert [c["shortcut"] for c in admin.get(CANNED).json()] == ["bye"]
+
+
+WHATSAPP = {
+    "kind": "whatsapp",
+    "name": "WA",
+    "queue_id": "sms",
+    "phone_number_id": "1234567",
+    "app_secret": "app-secret-0123456789",
+    "verify_token": "verify-token-0123",
+    "access_token": "token",
+}
+CHAT = {"kind": "chat", "name": "Site", "queue_id": "sms", "secret": SECRET}
+
+
+def refused_at(response: Any) -> list[str]:
+    assert response.status_code == 422, response.text
+    return [".".join(str(p) for p in e["loc"]) for e in response.json()["errors"]]
+
+
+def test_whatsapp_templates_are_unique_and_described(admin) -> None:  # type: ignore[no-untyped-def]
+    follow_up = {"name": "follow_up", "language": "de", "parameters": 2}
+    described = {**follow_up, "description": "{{1}}: name, {{2}}: order number"}
+    twice = {**WHATSAPP, "templates": [follow_up, {**follow_up, "parameters": 1}]}
+    assert refused_at(admin.post(ACCOUNTS, json=twice)) == ["body.whatsapp.templates"]
+    both = [described, {**follow_up, "language": "en"}]
+    account = admin.post(ACCOUNTS, json={**WHATSAPP, "templates": both})
+    assert account.status_code == 201, account.text
+    assert account.json()["config"]["templates"][0]["description"].startswith("{{1}}: name")
+    # An edit of the templates keeps to the version like any other field.
+    url = f"{ACCOUNTS}/{account.json()['id']}"
+    edit = {k: v for k, v in WHATSAPP.items() if not k.endswith(("_secret", "_token"))}
+    bad = [{**follow_up, "name": "Follow up"}]
+    assert refused_at(admin.put(url, json={**edit, "templates": bad, "version": 1})) == [
+        "body.whatsapp.templates.0.name"
+    ]
+    assert admin.put(url, json={**edit, "templates": [], "version": 1}).status_code == 200
+    stale = admin.put(url, json={**edit, "templates": both, "version": 1})
+    assert stale.status_code == 409 and stale.json()["code"] == "version_conflict"
+    assert admin.get(url).json()["config"]["templates"] == []
+
+
+def test_widget_hours_and_questions_are_refused_where_they_are_wrong(admin) -> None:  # type: ignore[no-untyped-def]
+    hours = {"timezone": "Europe/Riga", "days": {"mon": [["09:00", "12:00"], ["14:00", "13:00"]]}}
+    widget = {"business_hours": hours}
+    assert refused_at(admin.post(ACCOUNTS, json={**CHAT, "widget": widget})) == [
+        "body.chat.widget.business_hours.days.mon.1"
+    ]
+    zone = {"business_hours": {**hours, "timezone": "Mars/Base", "days": {}}}
+    assert refused_at(admin.post(ACCOUNTS, json={**CHAT, "widget": zone})) == [
+        "body.chat.widget.business_hours.timezone"
+    ]
+    twice = {"prechat_fields": [{"key": "order", "label": "Order"}] * 2}
+    assert refused_at(admin.post(ACCOUNTS, json={**CHAT, "widget": twice})) == [
+        "body.chat.widget.prechat_fields"
+    ]

@@ -52,6 +52,8 @@ def test_queue_policy_defaults_validation_and_roles(as_user) -> None:
         ({"moh": "absent.wav"}, "absent.wav"),
         ({"voicemail_queue": "nowhere"}, "nowhere"),
         ({"max_wait_s": 0}, "max_wait_s"),
+        # The longest wait moved to the routing queue (ADR 0026): the refusal says where.
+        ({"max_wait_s": 600}, "max_wait_seconds and on_max_wait"),
     ]
     for body, reason in bad:
         assert_problem(admin.put(url, json=body), 422, reason)
@@ -64,15 +66,41 @@ def test_queue_policy_defaults_validation_and_roles(as_user) -> None:
         "consent_prompt": False,
         "announce_every_s": 45,
         "moh": "hold.wav",
-        "max_wait_s": 600,
         "voicemail_queue": "voicemail",
     }
-    r = admin.put(url, json=body)
+    assert default["version"] == 0
+    stale = assert_problem(admin.put(url, json={**body, "version": 1}), 409, "someone else")
+    assert stale["code"] == "version_conflict" and stale["version"] == 0
+    r = admin.put(url, json={**body, "version": 0})
     assert r.status_code == 200, r.text
-    assert r.json() == {"queue_id": "support", **body, "configured": True}
+    assert r.json() == {"queue_id": "support", **body, "configured": True, "version": 1}
     assert supervisor.get(url).json() == r.json()
+    # What an older console sends (a null longest wait) is taken and changes nothing.
+    again = admin.put(url, json={**body, "max_wait_s": None, "version": 1})
+    assert again.status_code == 200 and "max_wait_s" not in again.json(), again.text
     # The hold music is in use now: it cannot be deleted under the policy's feet.
     assert_problem(admin.delete("/api/v1/voice/audio/hold.wav"), 409, "support")
+
+
+def test_queue_policy_save_on_a_stale_version_is_refused(as_user) -> None:
+    admin = as_user("admin")
+    url = "/api/v1/voice/queues/support/policy"
+    _queue(admin, "support")
+    first = admin.put(url, json={"record": "never", "version": 0})
+    assert first.status_code == 200 and first.json()["version"] == 1, first.text
+    second = admin.put(url, json={"record": "on_demand", "version": 1})
+    assert second.status_code == 200 and second.json()["version"] == 2, second.text
+
+    before = _mark(admin)
+    for stale in (0, 1, 3):
+        r = admin.put(url, json={"record": "always", "version": stale})
+        assert_problem(r, 409, "changed by someone else")
+        assert r.json()["code"] == "version_conflict" and r.json()["version"] == 2
+    _unchanged(admin, before)
+    assert admin.get(url).json()["record"] == "on_demand"
+    # A save naming no version (a script setting the policy wholesale) is not checked.
+    r = admin.put(url, json={"record": "always"})
+    assert r.status_code == 200 and r.json()["version"] == 3, r.text
 
 
 def test_audio_upload_validation_download_and_delete(as_user, settings) -> None:

@@ -11,6 +11,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,29 @@ def routing_setup(
     for name in ("agent1", "agent2"):
         profile = {"queues": {"support": 1}, "capacity": {"chat": 2, "voice": 1}}
         ok(admin.put(f"/api/v1/routing/agents/{ids[name]}", json=profile))
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[dict[str, Any]]:
+    """The customer's website: another origin, serving the page set in `page["html"]`."""
+    page: dict[str, Any] = {"html": ""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page["html"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    page["origin"] = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield page
+    httpd.shutdown()
+    thread.join(timeout=10)

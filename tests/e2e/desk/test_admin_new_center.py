@@ -27,14 +27,13 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2 as httpx
 import pytest
 import uvicorn
-from desk_helpers import axe_violations, browser, needs_browser, ok, wait_live
+from desk_helpers import axe_violations, browser, needs_browser, ok, site, wait_live
 from playwright.sync_api import Page, expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "voice"))
@@ -47,7 +46,7 @@ from omnidesk.platform import migrate
 from omnidesk.platform.settings import load_settings
 
 pytestmark = [*needs_browser(), *needs("sipp", "sox", "baresip")]
-__all__ = ["browser"]  # the module's Chromium (a fixture of desk_helpers)
+__all__ = ["browser", "site"]  # fixtures of desk_helpers: the Chromium, the tenant's site
 expect.set_options(timeout=20_000)
 VIEWPORT = {"width": 1280, "height": 1000}
 T = TypeVar("T")
@@ -131,32 +130,6 @@ def center() -> Iterator[Center]:
         server.should_exit = True
         thread.join(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[dict[str, Any]]:
-    """The tenant's website: another origin, serving the page set in `page["html"]`."""
-    page: dict[str, Any] = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = page["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    page["origin"] = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield page
-    httpd.shutdown()
-    thread.join(timeout=10)
 
 
 class Loop:

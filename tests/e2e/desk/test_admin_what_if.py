@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from desk_helpers import (
@@ -67,6 +68,26 @@ def _a_morning_of_chats(server: LiveServer) -> str:
     return day.isoformat()
 
 
+PER_HOUR = 10
+
+
+def _a_forecast_of(server: LiveServer, day: str) -> dict[str, Any]:
+    """A stored forecast of `day` for wi/chat, PER_HOUR chats an hour (seasonal naive on the
+    week before)."""
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC) - timedelta(days=7)
+    lines = ["interval_start,queue_id,channel,volume,aht"]
+    for hour in range(7 * 24):
+        lines.append(f"{(start + timedelta(hours=hour)):%Y-%m-%dT%H:%M:%S},wi,chat,{PER_HOUR},180")
+    body = {
+        "source": "csv",
+        "csv": "\n".join(lines) + "\n",
+        "method": "seasonal_naive",
+        "horizon_days": 1,
+        "backtest_days": 0,
+    }
+    return ok(server.api("admin").post("/api/v1/wfm/forecasts", json=body), 201)
+
+
 def test_a_rule_change_run_through_the_twin_before_it_is_saved(
     server: LiveServer,
     browser,  # type: ignore[no-untyped-def]
@@ -102,5 +123,19 @@ def test_a_rule_change_run_through_the_twin_before_it_is_saved(
         panel.get_by_label("Day of traffic").fill("2001-01-01")
         panel.get_by_role("button", name="Run what-if").click()
         expect(panel.locator('[data-field-error="day"]')).to_be_visible()
+
+        # The same change on a day of a forecast: the forecast's volumes, the recorded day's
+        # agents and patience.
+        forecast = _a_forecast_of(server, day)
+        panel.get_by_label("A day of a forecast").check()
+        panel.locator("select").select_option(forecast["id"])
+        panel.get_by_label("Forecast day").fill(day)
+        panel.get_by_role("button", name="Run what-if").click()
+        expect(result).to_contain_text(f"{24 * PER_HOUR} contacts; agents logged in: 1")
+        expect(result).to_contain_text(
+            f"from the forecast; patience, wrap-up share and agents "
+            f"logged in from the recorded day {day}"
+        )
+        assert axe_violations(page) == []
     finally:
         next(pages, None)

@@ -5,9 +5,7 @@ answered."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,13 +17,12 @@ from desk_helpers import (
     ok,
     routing_setup,
     serve,
+    site,
 )
 from playwright.sync_api import expect
 
-from omnidesk.bench.voice_testbed import free_port
-
 pytestmark = needs_browser()
-__all__ = ["browser"]  # the module's Chromium (a fixture of desk_helpers)
+__all__ = ["browser", "site"]  # fixtures of desk_helpers: the Chromium, the tenant's site
 expect.set_options(timeout=15_000)
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shop</title>
@@ -45,31 +42,6 @@ SURVEY = {
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
     yield from serve()
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[dict[str, Any]]:
-    page: dict[str, Any] = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = page["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    page["origin"] = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield page
-    httpd.shutdown()
-    thread.join(timeout=10)
 
 
 def test_the_visitor_answers_the_survey_in_the_widget(

@@ -12,7 +12,6 @@ import asyncio
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +26,16 @@ from desk_helpers import (
     routing_setup,
     screenshot,
     serve,
+    site,
 )
 from playwright.sync_api import expect
-
-from omnidesk.bench.voice_testbed import free_port
 
 # The email channel's outbound relay (aiosmtpd), shared with its tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "channels" / "email"))
 from mail_servers import Relay
 
 pytestmark = needs_browser()
-__all__ = ["browser"]  # the module's Chromium (a fixture of desk_helpers)
+__all__ = ["browser", "site"]  # fixtures of desk_helpers: the Chromium, the shop's site
 expect.set_options(timeout=15_000)
 SECRET = "widget-secret-0123456789abcdef"
 PAGE = """<!doctype html>
@@ -63,32 +61,6 @@ def relay() -> Iterator[Relay]:
     yield found
     asyncio.run_coroutine_threadsafe(found.stop(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[dict[str, Any]]:
-    """The customer's website: another origin, serving the page set in `page["html"]`."""
-    page: dict[str, Any] = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = page["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    page["origin"] = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield page
-    httpd.shutdown()
     thread.join(timeout=10)
 
 

@@ -200,13 +200,13 @@ def test_agent_works_a_contact_while_the_supervisor_watches(server: LiveServer, 
     expect(state).to_have_attribute("data-reason", "missed")
     expect(state).to_contain_text("Missed an offer")
     expect(ag.get_by_test_id("handled")).to_have_text("1")  # today's dashboard
-    # Today's KPIs on the console (the reports of docs/kpis.md), read again after the end.
+    # Today's KPIs on the console (docs/kpis.md), pushed by the server after the end.
     today = sup.locator('[data-testid="today"] tr[data-queue="support"]')
     expect(today.locator("[data-kpi=offered]")).to_have_text("1")
     expect(today.locator("[data-kpi=answered]")).to_have_text("1")
     expect(today.locator("[data-kpi=service_level]")).to_have_text("100 %")
     expect(today.locator("[data-kpi=service_level_30m]")).to_have_text("100 %")
-    # agent1's occupancy today: a share, from the agents' report (not the placeholder).
+    # agent1's occupancy today: a share, pushed with the agent's figures (not the placeholder).
     expect(agent_row(sup, agent1).locator("[data-kpi=occupancy]")).to_have_text(
         re.compile(r"^\d+(\.\d)? %$")
     )

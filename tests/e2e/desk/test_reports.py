@@ -1,7 +1,8 @@
 """The Reports screen in a real browser against a real server: a chat contact is routed and
 answered through the API; the supervisor sees it counted on the console (the KPI rollups have
 it), opens Reports from the console's navigation, sees the figure in the table and the chart,
-and downloads the report as CSV. axe checks the screen; its screenshot is for
+and downloads the report as CSV. A scheduled email is added (a refusal shown on its field)
+and deleted after asking. axe checks the screen; its screenshots are for
 docs/supervisor-guide.md."""
 
 from __future__ import annotations
@@ -46,6 +47,26 @@ def _answer_one_chat(server: LiveServer) -> None:
     ok(agent.post("/api/v1/routing/wrap-ups/r1/end", json={"disposition": "resolved"}))
 
 
+def _forecast_accuracy(server: LiveServer, page) -> None:  # type: ignore[no-untyped-def]
+    """A forecast of a past day (2 per hour, from a CSV of the week before) against a queue
+    that had no contacts then: 48 contacts forecast in vain, no WAPE (nothing happened)."""
+    lines = ["interval_start,queue_id,channel,volume,aht"]
+    lines += [
+        f"2026-01-{1 + h // 24:02d}T{h % 24:02d}:00:00,support,chat,2,300" for h in range(168)
+    ]
+    body = {"source": "csv", "csv": "\n".join(lines) + "\n", "method": "seasonal_naive",
+            "horizon_days": 1, "backtest_days": 0}  # fmt: skip
+    forecast = ok(server.api("admin").post("/api/v1/wfm/forecasts", json=body), 201)
+    page.reload()  # the screen lists the forecasts when it opens
+    section = page.get_by_test_id("forecast-accuracy")
+    section.get_by_label("Forecast").select_option(forecast["id"])
+    section.get_by_role("button", name="Compare with actuals").click()
+    figures = section.get_by_test_id("accuracy-figures")
+    expect(figures.locator("[data-figure=bias] dd")).to_have_text("+48")
+    expect(figures.locator("[data-figure=accuracy] dd")).to_have_text("—")
+    expect(section.get_by_test_id("accuracy-table").locator("tbody tr")).to_have_count(24)
+
+
 def test_reports_show_the_figures_and_download_csv(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
     _answer_one_chat(server)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
@@ -69,6 +90,27 @@ def test_reports_show_the_figures_and_download_csv(server: LiveServer, browser) 
     expect(page.locator('[data-testid="report-table"] tr[data-contact="r1"]')).to_contain_text(
         "Answered"
     )
+    # The team view: the supervisor's team, whose agent answered it; the disposition view.
+    page.get_by_label("Report").select_option("teams")
+    page.get_by_role("button", name="Show").click()
+    team = page.locator('[data-testid="report-table"] tbody tr[data-team]')
+    expect(team).to_have_count(1)
+    expect(team.locator("[data-kpi=handled]")).to_have_text("1")
+    expect(page.locator('[data-testid="report-chart"] rect[data-handled="1"]')).to_have_count(1)
+    assert axe_violations(page) == []
+    page.get_by_label("Report").select_option("dispositions")
+    page.get_by_role("button", name="Show").click()
+    resolved = page.locator('[data-testid="report-table"] tr[data-disposition="resolved"]')
+    expect(resolved.locator("[data-kpi=handled]")).to_have_text("1")
+    expect(total.locator("[data-kpi=handled]")).to_have_text("1")
+    # The customer journeys by channel: the chat started today, on the CRM's record.
+    page.get_by_label("Report").select_option("journeys")
+    page.get_by_label("Rows").select_option("channel")
+    page.get_by_role("button", name="Show").click()
+    chat = page.locator('[data-testid="journey-table"] tbody tr[data-key="chat"]')
+    expect(chat.locator("[data-kpi=contacts]")).to_have_text("1")
+    expect(page.get_by_text("No channel switches in this range.")).to_be_visible()
+    assert axe_violations(page) == []
     page.get_by_label("Report").select_option("queues")
     page.get_by_role("button", name="Show").click()
     expect(total.locator("[data-kpi=offered]")).to_have_text("1")
@@ -87,8 +129,81 @@ def test_reports_show_the_figures_and_download_csv(server: LiveServer, browser) 
     assert [(r["Queue id"], r["Queue"], r["Offered"], r["Answered"]) for r in totals] == [
         ("support", "Support", "1", "1")
     ]
+    # The agents view: the agent's figures; no schedule and no survey answers: no adherence
+    # or CSAT ("—", never 0 %).
+    page.get_by_label("Report").select_option("agents")
+    page.get_by_role("button", name="Show").click()
+    agent_row = page.locator(
+        f'[data-testid="report-table"] tr[data-agent="{server.ids["agent1"]}"]'
+    )
+    expect(agent_row.locator("[data-kpi=handled]")).to_have_text("1")
+    expect(agent_row.locator("[data-kpi=adherence]")).to_have_text("—")
+    expect(agent_row.locator("[data-kpi=csat]")).to_have_text("—")
+    _forecast_accuracy(server, page)
     # A range that ends before it starts is refused on the screen, with the reason.
     page.get_by_label("To (inclusive)").fill("2000-01-01")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("alert")).to_contain_text("The end date is before the start date.")
+    context.close()
+
+
+def test_scheduled_emails_are_added_refused_on_the_field_and_deleted(
+    server: LiveServer,
+    browser,  # type: ignore[no-untyped-def]
+) -> None:
+    admin = server.api("admin")
+    if admin.get("/api/v1/routing/queues/support").status_code == 404:  # run on its own
+        routing_setup(admin, server.ids)
+    account = {
+        "kind": "email",
+        "name": "Reports",
+        "queue_id": "support",
+        "address": "reports@example.com",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "smtp_security": "none",
+    }
+    ok(admin.post("/api/v1/channels/accounts", json=account), 201)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    log_in(page, server.base, "supervisor", server.passwords["supervisor"], "/reports")
+    part = page.get_by_test_id("scheduled-reports")
+    expect(part.get_by_text("No scheduled emails yet.")).to_be_visible()
+    part.get_by_role("button", name="Add a scheduled email").click()
+    form = page.get_by_test_id("schedule-form")
+    form.get_by_label("Name").fill("Morning queues")
+    form.get_by_label("Queue").select_option("support")
+    form.get_by_label("Sent", exact=True).select_option("weekly")
+    form.get_by_label("Weekday").select_option("0")
+    form.get_by_label("Recipients").fill("lead@example.com\nnot-an-address")
+    form.get_by_label("Sent from").fill("nobody@example.com")
+    form.get_by_role("button", name="Save").click()
+    # The form's own check: under the field, the input marked invalid.
+    recipients = form.get_by_label("Recipients")
+    expect(recipients).to_have_attribute("aria-invalid", "true")
+    expect(form.locator('[data-field-error="recipients"]')).to_have_text("Not an email address.")
+    recipients.fill("lead@example.com")
+    form.get_by_role("button", name="Save").click()
+    # The server's refusal: not an email account of the center, on its field.
+    expect(form.locator('[data-field-error="sender_address"]')).to_contain_text(
+        "not an email account"
+    )
+    form.get_by_label("Sent from").fill("reports@example.com")
+    form.get_by_role("button", name="Save").click()
+    row = part.locator("[data-testid=schedule-table] tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Morning queues")
+    expect(row).to_contain_text("Mondays at 07:00: the previous day")
+    assert axe_violations(page) == []
+    part.get_by_role("heading", name="Scheduled emails").scroll_into_view_if_needed()
+    screenshot(page, "supervisor-scheduled-emails")
+    # Send now: the latest period's run is listed at once (pending: the relay at port 9 takes
+    # no mail, so it waits for its retry).
+    row.get_by_role("button", name="Send Morning queues now").click()
+    runs = part.locator("[data-testid=run-table] tbody tr")
+    expect(runs).to_have_count(1)
+    expect(runs).to_have_attribute("data-run-status", "pending")
+    row.get_by_role("button", name="Delete Morning queues").click()
+    page.get_by_role("button", name="Yes, delete Morning queues").click()
+    expect(part.get_by_text("No scheduled emails yet.")).to_be_visible()
     context.close()

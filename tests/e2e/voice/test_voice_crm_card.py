@@ -95,11 +95,16 @@ async def test_a_customers_call_brings_the_card_and_lands_on_the_timeline(
     finally:
         await phone.stop()
 
-    # On Greta's timeline: the call, on her case, with its steps from the log.
+    # On Greta's timeline: the call, on her case, with its steps from the log. The
+    # record is ended by routing's contact_ended, and the call's own end (voice's
+    # call_ended) is projected from a later event: wait for both.
     def ended() -> Any:
         items = agent1.get(f"{CRM}/customers/{greta['id']}/timeline").json()["items"]
         calls = [i for i in items if i["kind"] == "interaction"]
-        return calls if calls and calls[0]["interaction"]["state"] == "ended" else None
+        if not calls or calls[0]["interaction"]["state"] != "ended":
+            return None
+        steps = {s["step"] for s in calls[0]["interaction"]["steps"]}
+        return calls if "call_ended" in steps else None
 
     calls = await _wait(ended, what="the call on the timeline")
     assert len(calls) == 1, calls

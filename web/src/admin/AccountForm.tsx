@@ -3,16 +3,18 @@ import type { Schemas } from "../api/client";
 import { t } from "../i18n";
 import { type AccountDraft, type AccountKind, KINDS } from "./channels";
 import { FieldError, OtherErrors, type Errors } from "./Problem";
+import { HoursEditor, QuestionsEditor, TemplatesEditor } from "./WidgetSettings";
 
 type Account = Schemas["AccountOut"];
 
 const SHOWN: Record<AccountKind, string[]> = {
-  chat: ["title", "greeting", "colour", "text_colour", "languages", "offline_message", "allowed_origins", "require_identity", "email_account_id"],
+  chat: ["title", "greeting", "colour", "text_colour", "languages", "offline_message", "allowed_origins", "require_identity", "email_account_id", "prechat_fields", "business_hours"],
   email: ["address", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "imap_host", "imap_port", "imap_security", "imap_username", "imap_password", "imap_mailbox", "imap_after", "auto_reply"],
   webhook: ["provider", "outbound_url"],
-  whatsapp: ["provider", "phone_number_id", "api_base_url", "api_version", "app_secret", "verify_token", "access_token"],
+  whatsapp: ["provider", "phone_number_id", "api_base_url", "api_version", "app_secret", "verify_token", "access_token", "templates"],
 };
 const COMMON = ["kind", "name", "queue_id", "version"];
+const LISTS = ["prechat_fields", "business_hours", "templates"];
 // Which fields are secrets (write-only: typed to set or change, never shown back).
 const SECRET_FIELDS = new Set(["smtp_password", "imap_password", "app_secret", "verify_token", "access_token"]);
 
@@ -29,7 +31,9 @@ interface Props {
 }
 
 /** One form for every kind of channel account: the kind's own fields, secrets write-only. */
-export function AccountForm({ draft, setDraft, errors, busy, queues, emailAccounts, secretsSet, onSubmit, onCancel }: Props) {
+export function AccountForm({ draft, setDraft, errors: all, busy, queues, emailAccounts, secretsSet, onSubmit, onCancel }: Props) {
+  // A plain field's part ("languages.1") is told on the field; the lists' rows on their rows.
+  const errors = Object.fromEntries(Object.entries(all).map(([k, v]) => [LISTS.includes(k.split(".")[0]) ? k : k.split(".")[0], v]));
   const value = (name: keyof AccountDraft) => (e: Event) => setDraft({ ...draft, [name]: (e.target as HTMLInputElement).value });
   const field = (name: keyof AccountDraft, input: { type?: "email" | "url" | "number"; required?: boolean; min?: number; max?: number; inputMode?: "numeric" } = {}) => {
     const secret = SECRET_FIELDS.has(name);
@@ -137,6 +141,8 @@ export function AccountForm({ draft, setDraft, errors, busy, queues, emailAccoun
             <textarea rows={2} value={draft.offline_message} onInput={value("offline_message")} aria-invalid={!!errors.offline_message} aria-describedby="account-offline_message-error" />
             <FieldError id="account-offline_message-error" errors={errors} name="offline_message" />
           </label>
+          <QuestionsEditor value={draft.prechat_fields} onChange={(prechat_fields) => setDraft({ ...draft, prechat_fields })} errors={errors} />
+          <HoursEditor value={draft.hours} onChange={(hours) => setDraft({ ...draft, hours })} errors={errors} />
           {field("allowed_origins")}
           <label class="inline">
             <input type="checkbox" checked={draft.require_identity} onChange={(e) => setDraft({ ...draft, require_identity: (e.target as HTMLInputElement).checked })} />
@@ -201,9 +207,11 @@ export function AccountForm({ draft, setDraft, errors, busy, queues, emailAccoun
           {field("app_secret", { required: isNew })}
           {field("verify_token", { required: isNew })}
           {field("access_token", { required: isNew })}
+          <TemplatesEditor value={draft.templates} onChange={(templates) => setDraft({ ...draft, templates })} errors={errors} />
         </>
       )}
-      <OtherErrors errors={errors} shown={(n) => COMMON.includes(n) || SHOWN[draft.kind].includes(n)} />
+      {/* A row's refusal ("templates.0.name") is shown on its row. */}
+      <OtherErrors errors={errors} shown={(n) => COMMON.includes(n) || SHOWN[draft.kind].some((f) => n === f || n.startsWith(`${f}.`))} />
       <div class="inline">
         <button type="submit" class="primary" disabled={busy}>
           {isNew ? t("admin.channels.create") : t("admin.save")}

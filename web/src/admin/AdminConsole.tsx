@@ -4,6 +4,7 @@ import { t } from "../i18n";
 import { Agents } from "./Agents";
 import { ApiTokens } from "./ApiTokens";
 import { AuditLog } from "./AuditLog";
+import { BrandingSection } from "./Branding";
 import { IvrFlows } from "./IvrFlows";
 import { CannedResponses } from "./CannedResponses";
 import { Channels } from "./Channels";
@@ -12,7 +13,7 @@ import { Queues } from "./Queues";
 import { Users } from "./Users";
 import { WrapUpCodes } from "./WrapUpCodes";
 
-const SECTIONS = ["users", "agents", "queues", "ivr", "numbers", "channels", "canned", "wrapup", "tokens", "audit"] as const;
+const SECTIONS = ["users", "agents", "queues", "ivr", "numbers", "channels", "canned", "wrapup", "branding", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -21,8 +22,8 @@ function fromHash(): Section {
 }
 
 /** Admins set the center up here: users and teams, agents' routing profiles, queues, IVR flows
- * and numbers, trunks, channels (widgets, mailboxes, webhooks), canned responses, wrap-up codes, API
- * tokens, and the audit log of what admins did. Each
+ * and numbers, trunks, channels (widgets, mailboxes, webhooks), canned responses, wrap-up codes, the
+ * tenant's branding, API tokens, and the audit log of what admins did. Each
  * section reads what the API says now when it opens and after each save. */
 export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
   const [section, setSection] = useState<Section>(fromHash());
@@ -54,6 +55,7 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "canned" && <CannedResponses />}
         {section === "wrapup" && <WrapUpCodes />}
         {section === "numbers" && <NumbersTrunks />}
+        {section === "branding" && <BrandingSection />}
         {section === "tokens" && <ApiTokens />}
         {section === "audit" && <AuditLog />}
       </main>

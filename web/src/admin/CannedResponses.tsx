@@ -88,7 +88,7 @@ export function CannedResponses() {
                     busy={busy}
                     onCancel={() => setConfirming(null)}
                     onConfirm={() =>
-                      void attempt(() => ok(api.DELETE("/api/v1/channels/canned-responses/{canned_id}", { params: { path: { canned_id: c.id } } }))).then(() =>
+                      void attempt(() => ok(api.DELETE("/api/v1/channels/canned-responses/{canned_id}", { params: { path: { canned_id: c.id }, query: { version: c.version } } }))).then(() =>
                         setConfirming(null),
                       )
                     }

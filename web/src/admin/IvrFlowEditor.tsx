@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, ok, type Schemas } from "../api/client";
 import { t } from "../i18n";
+import { AudioUpload } from "./AudioUpload";
 import { IvrNodeFields, type NodeChange } from "./IvrNodeFields";
 import { addNode, buildTree, promptsOf, reapply, removeExit, removeNode, renameNode, setExit, type FlowDefinition, type TreeItem } from "./ivrTree";
 import { errorsOf, FieldError, FormError, type Errors } from "./Problem";
@@ -267,7 +268,7 @@ export function IvrFlowEditor({ saved, queues, audio, onAudio, onSaved, onCancel
           </section>
         )}
       </div>
-      <AudioUpload onUploaded={onAudio} />
+      <AudioUpload id="ivr-audio" onUploaded={onAudio} />
       {status && (
         <p role="status" data-testid="ivr-status">
           {status}
@@ -311,64 +312,5 @@ export function IvrFlowEditor({ saved, queues, audio, onAudio, onSaved, onCancel
         </button>
       </div>
     </form>
-  );
-}
-
-/** Upload a WAV file as a tenant audio file (a prompt or hold music plays it by name). */
-function AudioUpload({ onUploaded }: { onUploaded: () => void }) {
-  const [file, setFile] = useState<File | null>(null);
-  const [name, setName] = useState("");
-  const [errors, setErrors] = useState<Errors>({});
-  const [done, setDone] = useState("");
-  async function upload() {
-    if (!file) return;
-    setErrors({});
-    setDone("");
-    try {
-      await ok(
-        api.POST("/api/v1/voice/audio", {
-          params: { query: { name } },
-          body: file as unknown as string,
-          bodySerializer: (b: unknown) => b as Blob,
-          headers: { "content-type": "audio/wav" },
-        }),
-      );
-      setDone(t("admin.ivr.uploaded", { name }));
-      onUploaded();
-    } catch (e) {
-      const found = errorsOf(e);
-      // The name is a query parameter: its refusal says "query.name".
-      if (found["query.name"]) found.name = found["query.name"];
-      delete found["query.name"];
-      setErrors(found);
-    }
-  }
-  return (
-    <fieldset class="ivr-audio">
-      <legend>{t("admin.ivr.audio")}</legend>
-      <p class="muted">{t("admin.ivr.audioHelp")}</p>
-      <label>
-        {t("admin.ivr.audioFile")}
-        <input
-          type="file"
-          accept=".wav,audio/wav"
-          onChange={(e) => {
-            const chosen = (e.target as HTMLInputElement).files?.[0] ?? null;
-            setFile(chosen);
-            if (chosen) setName(chosen.name.toLowerCase().replace(/[^a-z0-9._-]/g, "-"));
-          }}
-        />
-      </label>
-      <label>
-        {t("admin.ivr.audioName")}
-        <input type="text" value={name} aria-invalid={!!errors.name} aria-describedby="ivr-audio-name-error" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-        <FieldError id="ivr-audio-name-error" errors={errors} name="name" />
-      </label>
-      <button type="button" disabled={!file || !name} onClick={() => void upload()}>
-        {t("admin.ivr.upload")}
-      </button>
-      {done && <p role="status">{done}</p>}
-      <FormError errors={errors} />
-    </fieldset>
   );
 }

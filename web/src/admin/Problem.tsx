@@ -39,13 +39,17 @@ export function OtherErrors({ errors, shown }: { errors: Errors; shown: (name: s
   const rest = Object.entries(errors).filter(([name]) => name !== "" && !shown(name));
   if (rest.length === 0) return null;
   return (
-    <ul class="error" role="alert">
-      {rest.map(([name, message]) => (
-        <li key={name}>
-          {name}: {message}
-        </li>
-      ))}
-    </ul>
+    // The alert role on a wrapper: on the list itself it would take the list's role away, and
+    // its items would be list items outside any list (axe: listitem).
+    <div role="alert">
+      <ul class="error">
+        {rest.map(([name, message]) => (
+          <li key={name}>
+            {name}: {message}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

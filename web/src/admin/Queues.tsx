@@ -6,6 +6,7 @@ import { numberOrNull } from "./fields";
 import { errorsOf, FieldError, FormError, OtherErrors, type Errors } from "./Problem";
 import { DeletedQueues } from "./DeletedQueues";
 import { QueueHistory } from "./QueueHistory";
+import { QueueVoicePolicy } from "./QueueVoicePolicy";
 import { QueueSettings, SETTINGS_FIELDS, type QueueSettingsDraft } from "./QueueSettings";
 import { emptyHours, hoursDraft, hoursJson, overflowDraft, overflowJson, withoutErrors } from "./queueSettings";
 import { RuleEditor, type RuleState } from "./RuleEditor";
@@ -409,6 +410,8 @@ export function Queues() {
           </div>
         </form>
       )}
+      {/* A queue that takes calls has a voice policy: its own object, saved on its own. */}
+      {draft !== null && !draft.isNew && draft.channels.includes("voice") && <QueueVoicePolicy key={draft.id} queueId={draft.id} queues={queues.map((q) => q.definition.id).filter((id) => id !== draft.id)} />}
       {!conflict && <FormError errors={errors} />}
       {whatIf && <WhatIf key={JSON.stringify(whatIf)} change={whatIf} onClose={() => setWhatIf(null)} />}
     </section>

@@ -1,6 +1,7 @@
 // The channel screens' pure parts (tested in vitest): the widget's embed snippet, secrets the
 // browser generates, and channel account forms as the API takes them and names their fields.
 import type { Schemas } from "../api/client";
+import { type Hours, type Question, type TemplateRow, alwaysOpen, DEFAULT_QUESTIONS, hoursBody, hoursOf, questionsBody, questionsOf, templatesBody, templatesOf } from "./widgetSettings";
 
 export type AccountKind = "chat" | "email" | "webhook" | "whatsapp";
 export const KINDS: AccountKind[] = ["chat", "email", "webhook", "whatsapp"];
@@ -44,6 +45,8 @@ export interface AccountDraft {
   allowed_origins: string;
   require_identity: boolean;
   email_account_id: string;
+  prechat_fields: Question[];
+  hours: Hours;
   // email
   address: string;
   smtp_host: string;
@@ -68,11 +71,12 @@ export interface AccountDraft {
   app_secret: string;
   verify_token: string;
   access_token: string;
-  /** The widget settings this form does not show (pre-chat form, business hours): kept. */
+  templates: TemplateRow[];
+  /** The widget settings this form does not show (none today; a newer server's): kept. */
   keep: Record<string, unknown>;
 }
 
-export const WIDGET_FIELDS = ["title", "greeting", "colour", "text_colour", "languages", "offline_message", "allowed_origins", "require_identity", "email_account_id"] as const;
+export const WIDGET_FIELDS = ["title", "greeting", "colour", "text_colour", "languages", "offline_message", "allowed_origins", "require_identity", "email_account_id", "prechat_fields", "business_hours"] as const;
 
 export function emptyDraft(kind: AccountKind, queue_id = ""): AccountDraft {
   return {
@@ -91,6 +95,8 @@ export function emptyDraft(kind: AccountKind, queue_id = ""): AccountDraft {
     allowed_origins: "",
     require_identity: false,
     email_account_id: "",
+    prechat_fields: DEFAULT_QUESTIONS.map((q) => ({ ...q })),
+    hours: alwaysOpen(),
     address: "",
     smtp_host: "",
     smtp_port: "587",
@@ -112,6 +118,7 @@ export function emptyDraft(kind: AccountKind, queue_id = ""): AccountDraft {
     app_secret: "",
     verify_token: "",
     access_token: "",
+    templates: [],
     keep: {},
   };
 }
@@ -126,7 +133,7 @@ export function draftOf(account: Account): AccountDraft {
   const draft = { ...emptyDraft(kind, account.queue_id), id: account.id, version: account.version, name: account.name };
   if (kind !== "email" && kind !== "chat") draft.provider = account.provider;
   if (kind === "chat") {
-    const { title, greeting, colour, text_colour, languages, offline_message, allowed_origins, require_identity, email_account_id, ...keep } = c;
+    const { title, greeting, colour, text_colour, languages, offline_message, allowed_origins, require_identity, email_account_id, prechat_fields, business_hours, ...keep } = c;
     return {
       ...draft,
       title: text(title),
@@ -138,6 +145,8 @@ export function draftOf(account: Account): AccountDraft {
       allowed_origins: list(allowed_origins),
       require_identity: require_identity === true,
       email_account_id: text(email_account_id),
+      prechat_fields: questionsOf(prechat_fields),
+      hours: hoursOf(business_hours),
       keep,
     };
   }
@@ -145,7 +154,7 @@ export function draftOf(account: Account): AccountDraft {
   for (const key of Object.keys(c)) {
     if (key in draft && key !== "keep" && (typeof c[key] === "string" || typeof c[key] === "number")) (own as Record<string, string>)[key] = text(c[key]);
   }
-  return { ...draft, ...own, keep: kind === "whatsapp" ? { templates: c.templates ?? [] } : {} };
+  return { ...draft, ...own, templates: templatesOf(c.templates) };
 }
 
 const words = (s: string): string[] => [...new Set(s.split(/[\s,]+/).filter(Boolean))];
@@ -174,6 +183,8 @@ export function accountBody(d: AccountDraft, secret: string | null = null): Reco
         allowed_origins: words(d.allowed_origins),
         require_identity: d.require_identity,
         email_account_id: d.email_account_id || null,
+        prechat_fields: questionsBody(d.prechat_fields),
+        business_hours: hoursBody(d.hours),
       },
     };
   }
@@ -205,7 +216,7 @@ export function accountBody(d: AccountDraft, secret: string | null = null): Reco
     phone_number_id: d.phone_number_id.trim(),
     api_base_url: orNull(d.api_base_url),
     api_version: orNull(d.api_version),
-    templates: (d.keep.templates as unknown[]) ?? [],
+    templates: templatesBody(d.templates),
     ...secrets(["app_secret", "verify_token", "access_token"]),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { comparison, effectOf, formatCell, yesterday, type Cell } from "./whatIf";
+import { comparison, dayIn, effectOf, forecastDays, forecastLabel, formatCell, sourceBody, yesterday, type Cell } from "./whatIf";
 
 const cell = (mean: number, half: number): Cell => ({ mean, half_width: half, ci_low: mean - half, ci_high: mean + half });
 const figures = (sl: number, asa: number, ab: number, answered: number, half = 0.01) => ({
@@ -54,5 +54,24 @@ describe("formatting", () => {
   it("takes yesterday across a month and a year", () => {
     expect(yesterday(new Date(2026, 0, 1, 12))).toBe("2025-12-31");
     expect(yesterday(new Date(2026, 2, 1, 0, 30))).toBe("2026-02-28");
+  });
+});
+
+describe("the source of volumes", () => {
+  const choice = { source: "recorded" as const, day: "2026-12-06", forecastId: "f1", forecastDay: "2026-12-08" };
+  it("sends exactly one of day and forecast", () => {
+    expect(sourceBody(choice)).toEqual({ day: "2026-12-06" });
+    expect(sourceBody({ ...choice, source: "forecast" })).toEqual({ forecast: { id: "f1", day: "2026-12-08" } });
+  });
+
+  const forecast = { id: "f1", queue_id: "q1", channel: "chat", start: "2026-12-08T00:00:00Z", end: "2026-12-22T00:00:00Z", method: "ets" };
+  it("names a forecast by queue, channel, days and method", () => {
+    expect(forecastDays(forecast)).toEqual({ first: "2026-12-08", last: "2026-12-21" });
+    expect(forecastLabel(forecast)).toBe("q1/chat, 2026-12-08 – 2026-12-21 (ets)");
+  });
+  it("keeps a day the forecast covers, else offers its first", () => {
+    expect(dayIn(forecast, "2026-12-10")).toBe("2026-12-10");
+    expect(dayIn(forecast, "2026-12-22")).toBe("2026-12-08");
+    expect(dayIn(forecast, "")).toBe("2026-12-08");
   });
 });

@@ -101,3 +101,47 @@ export function yesterday(now: Date = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
+
+/** Where the what-if's volumes come from: a recorded day, or a day of a stored forecast. */
+export type Source = "recorded" | "forecast";
+
+export interface Choice {
+  source: Source;
+  day: string; // the recorded day
+  forecastId: string;
+  forecastDay: string;
+}
+
+/** The request body's source part: exactly one of `day` and `forecast` (the server refuses
+ * both or neither). */
+export function sourceBody(choice: Choice): { day: string } | { forecast: { id: string; day: string } } {
+  return choice.source === "recorded" ? { day: choice.day } : { forecast: { id: choice.forecastId, day: choice.forecastDay } };
+}
+
+interface ForecastLike {
+  id: string;
+  queue_id: string;
+  channel: string;
+  start: string;
+  end: string;
+  method: string;
+}
+
+/** A forecast's days (UTC dates, as stored): the first and the last. */
+export function forecastDays(f: Pick<ForecastLike, "start" | "end">): { first: string; last: string } {
+  const last = new Date(Date.parse(f.end) - 1);
+  return { first: f.start.slice(0, 10), last: last.toISOString().slice(0, 10) };
+}
+
+/** "queue/channel, first – last (method)": how a forecast is offered in the select. */
+export function forecastLabel(f: ForecastLike): string {
+  const { first, last } = forecastDays(f);
+  return `${f.queue_id}/${f.channel}, ${first} – ${last} (${f.method})`;
+}
+
+/** The forecast day to offer when a forecast is picked: the day kept if the forecast covers
+ * it, else the forecast's first day. */
+export function dayIn(f: Pick<ForecastLike, "start" | "end">, day: string): string {
+  const { first, last } = forecastDays(f);
+  return day && day >= first && day <= last ? day : first;
+}

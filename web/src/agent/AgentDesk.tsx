@@ -9,6 +9,7 @@ import { Messages } from "../im/Messages";
 import { ContactTabs } from "./ContactTabs";
 import { Dashboard } from "./Dashboard";
 import { Offers } from "./Offers";
+import { Phone } from "./Phone";
 import { StatePicker } from "./StatePicker";
 
 export function AgentDesk({ onLanguage }: { onLanguage: () => void }) {
@@ -32,6 +33,7 @@ export function AgentDesk({ onLanguage }: { onLanguage: () => void }) {
           ) : (
             <div class="desk-grid">
               <div>
+                <Phone agent={me} calls={store.state.voice?.calls ?? {}} />
                 <Offers agent={me} />
                 <ContactTabs agent={me} />
               </div>

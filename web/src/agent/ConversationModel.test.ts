@@ -67,10 +67,10 @@ describe("the service window", () => {
     expect(templatesOnly(conversation({}, { applies: true, expires_at: "2026-01-02T13:00:00Z" }), now)).toBe(false);
   });
   it("lists the account's well-formed templates with their parameter count", () => {
-    const c = conversation({}, { applies: true, templates: [{ name: "follow_up", language: "de", parameters: 1 }, { name: "hello", language: "en" }, { language: "lv" }] });
+    const c = conversation({}, { applies: true, templates: [{ name: "follow_up", language: "de", parameters: 1, description: "1: order" }, { name: "hello", language: "en" }, { language: "lv" }] });
     expect(templates(c)).toEqual([
-      { name: "follow_up", language: "de", parameters: 1 },
-      { name: "hello", language: "en", parameters: 0 },
+      { name: "follow_up", language: "de", parameters: 1, description: "1: order" },
+      { name: "hello", language: "en", parameters: 0, description: "" },
     ]);
   });
 });

@@ -56,6 +56,8 @@ export interface Template {
   name: string;
   language: string;
   parameters: number;
+  /** What the admin wrote it says and what its parameters are ("" when nothing). */
+  description: string;
 }
 
 /** The account's templates as the reply window lists them (`parameters` is how many). */
@@ -65,7 +67,8 @@ export function templates(conversation: Conversation): Template[] {
     const language = typeof raw.language === "string" ? raw.language : null;
     if (!name || !language) return [];
     const count = Number(raw.parameters ?? 0);
-    return [{ name, language, parameters: Number.isFinite(count) && count > 0 ? Math.floor(count) : 0 }];
+    const description = typeof raw.description === "string" ? raw.description : "";
+    return [{ name, language, parameters: Number.isFinite(count) && count > 0 ? Math.floor(count) : 0, description }];
   });
 }
 

@@ -242,6 +242,7 @@ export function ReplyBox({ conversation, onSent }: { conversation: Conversation;
               ))}
             </select>
           </label>
+          {template?.description && <p class="muted" data-testid="template-description">{template.description}</p>}
           {template &&
             Array.from({ length: template.parameters }, (_, i) => (
               <label key={i}>

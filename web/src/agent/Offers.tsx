@@ -5,6 +5,7 @@ import { useNow } from "../hooks";
 import { formatDuration, t } from "../i18n";
 import type { AgentEntry, AgentSlot } from "../realtime/types";
 import { Slot } from "../slots";
+import { phone } from "./phone";
 
 type Contact = Schemas["ContactView"];
 
@@ -53,7 +54,13 @@ function OfferCard({ contactId, slot }: { contactId: string; slot: AgentSlot }) 
           autoFocus
           disabled={busy}
           onClick={() =>
-            run(() => ok(api.POST("/api/v1/routing/offers/{offer_id}/accept", { params: { path: { offer_id: offerId } } })))
+            run(() =>
+              // A call with the browser phone registered is answered in the browser: the server
+              // accepts routing's offer once the browser's audio flows, as for a SIP softphone.
+              slot.channel === "voice" && phone.registered
+                ? phone.answer(offerId)
+                : ok(api.POST("/api/v1/routing/offers/{offer_id}/accept", { params: { path: { offer_id: offerId } } })),
+            )
           }
         >
           {t("offer.accept")}

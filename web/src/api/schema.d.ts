@@ -87,6 +87,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/dispositions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Disposition Report
+         * @description Per disposition code (null: none given), the answered visits wrapped up with it:
+         *     handled, talk, hold, wrap-up, AHT (docs/kpis.md, "Dispositions"). Admins see every
+         *     queue; supervisors their teams' queues (another is 404).
+         */
+        get: operations["disposition_report_api_v1_analytics_dispositions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/dispositions/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Dispositions
+         * @description The disposition report as a file: one row per disposition and interval, each
+         *     disposition's total, then the total over all of them.
+         */
+        get: operations["export_dispositions_api_v1_analytics_dispositions_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/fcr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * First Contact Resolution
+         * @description First-contact resolution of the contacts resolved (ended) in the range: those no
+         *     repeat contact followed within the CRM's repeat window, over those resolved; per queue
+         *     (the one it ended in), agent (the last who handled it), channel, or in total. Contacts
+         *     still within their window are counted as first-contact resolved and reported as
+         *     `provisional`. Admins see every contact; supervisors those of their queues (by agent:
+         *     of their agents).
+         */
+        get: operations["first_contact_resolution_api_v1_analytics_fcr_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/journeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customer Journeys
+         * @description Customer journeys (docs/kpis.md, "Customer journeys") of the contacts that started in
+         *     the range: contacts, repeat contacts, channel switches (and the from → to matrix) and
+         *     channel breaks; and the effort of the matters resolved in the range (contacts, channels,
+         *     handle time, elapsed time). Per queue (the one a contact ended in), channel, or in total.
+         *     Admins see every contact; supervisors those of their queues.
+         */
+        get: operations["customer_journeys_api_v1_analytics_journeys_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/journeys/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Journeys
+         * @description The customer-journey report (as GET /analytics/journeys) as a file: one row per queue or
+         *     channel, the total, then one row per channel switch pair.
+         */
+        get: operations["export_journeys_api_v1_analytics_journeys_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/queues": {
         parameters: {
             query?: never;
@@ -131,6 +244,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/report-schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Schedules
+         * @description Supervisors: the schedules they saved; admins: every schedule. Each with its next due
+         *     time and its latest run.
+         */
+        get: operations["list_schedules_api_v1_analytics_report_schedules_get"];
+        put?: never;
+        /**
+         * Create Schedule
+         * @description A report mailed on a cadence (docs/kpis.md, "Scheduled report emails"). A queue or
+         *     agent the caller may not read is 404 (as the exports); a `sender_address` that is not an
+         *     email account of the tenant with SMTP settings is 422.
+         */
+        post: operations["create_schedule_api_v1_analytics_report_schedules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/report-schedules/{schedule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Schedule */
+        get: operations["get_schedule_api_v1_analytics_report_schedules__schedule_id__get"];
+        /**
+         * Update Schedule
+         * @description Change a schedule, naming the `version` it was made on (stale: 409 `version_conflict`).
+         *     The saver becomes its owner: the report is built with their visibility.
+         */
+        put: operations["update_schedule_api_v1_analytics_report_schedules__schedule_id__put"];
+        post?: never;
+        /**
+         * Delete Schedule
+         * @description Delete a schedule and its runs; with `version`, a delete decided on an older version
+         *     (someone changed it since) is refused with 409 `version_conflict`.
+         */
+        delete: operations["delete_schedule_api_v1_analytics_report_schedules__schedule_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/report-schedules/{schedule_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description The schedule's latest 100 runs, newest first: due time, period, status, attempts and,
+         *     when one failed or is being retried, the reason.
+         */
+        get: operations["list_runs_api_v1_analytics_report_schedules__schedule_id__runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/report-schedules/{schedule_id}/send-now": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Now
+         * @description Send the latest whole period now (a run marked `manual`), besides the schedule's own
+         *     runs; the run is pending until the scheduler has mailed it.
+         */
+        post: operations["send_now_api_v1_analytics_report_schedules__schedule_id__send_now_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/settings": {
         parameters: {
             query?: never;
@@ -145,6 +354,49 @@ export interface paths {
          * @description Admins. A changed short-abandon threshold rebuilds the tenant's rollups from the log.
          */
         put: operations["put_settings_api_v1_analytics_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Team Report
+         * @description Per team, the visits its agents answered (their teams when they accepted): handled,
+         *     answered within service level, transferred, wait, talk, hold, wrap-up, ASA, AHT
+         *     (docs/kpis.md, "Teams"). Admins see every team; supervisors the teams they supervise
+         *     (another is 404).
+         */
+        get: operations["team_report_api_v1_analytics_teams_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/teams/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Teams
+         * @description The team report as a file: one row per team and interval, then each team's total.
+         */
+        get: operations["export_teams_api_v1_analytics_teams_export_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -270,6 +522,46 @@ export interface paths {
         /** Change Password */
         post: operations["change_password_api_v1_auth_password_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/branding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Branding */
+        get: operations["get_branding_api_v1_branding_get"];
+        /** Put Branding */
+        put: operations["put_branding_api_v1_branding_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/branding/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Logo */
+        get: operations["get_logo_api_v1_branding_logo_get"];
+        /**
+         * Put Logo
+         * @description The PNG, JPEG or WebP image as the raw request body (at most 256 KB), on `?version=`.
+         */
+        put: operations["put_logo_api_v1_branding_logo_put"];
+        post?: never;
+        /** Delete Logo */
+        delete: operations["delete_logo_api_v1_branding_logo_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2453,6 +2745,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/voice/browser-phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Browser Phone */
+        get: operations["get_browser_phone_api_v1_voice_browser_phone_get"];
+        /**
+         * Register Browser Phone
+         * @description Your browser is your phone from now on: calls routing offers you ring in the desk (no
+         *     SIP password: the desk's own login is the authentication).
+         */
+        put: operations["register_browser_phone_api_v1_voice_browser_phone_put"];
+        post?: never;
+        /** Unregister Browser Phone */
+        delete: operations["unregister_browser_phone_api_v1_voice_browser_phone_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/voice/browser-phone/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer In Browser
+         * @description Answer the call ringing your browser phone for `offer_id` with the browser's offer (ICE
+         *     gathered): the answer comes back, and the call connects once the browser's audio flows.
+         *     An offer that cannot be answered (no DTLS fingerprint, no audio) is refused with 422 and
+         *     the call goes back to its queue.
+         */
+        post: operations["answer_in_browser_api_v1_voice_browser_phone_answer_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/voice/call-history": {
         parameters: {
             query?: never;
@@ -3143,6 +3481,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wfm/forecasts/{forecast_id}/accuracy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Forecast Accuracy
+         * @description The forecast beside the actuals (KPI rollups) per interval, and the range's WAPE, MAPE
+         *     and bias of volume and AHT (default: from the forecast's start to its last ended interval).
+         */
+        get: operations["forecast_accuracy_api_v1_wfm_forecasts__forecast_id__accuracy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/wfm/forecasts/{forecast_id}/reforecast": {
         parameters: {
             query?: never;
@@ -3192,8 +3551,8 @@ export interface paths {
         };
         /**
          * Get History
-         * @description Contacts and AHT per interval from the event log (all queues/channels unless filtered;
-         *     default: the 28 days up to the end of today, UTC).
+         * @description Contacts offered and AHT per interval from the KPI rollups (all queues/channels unless
+         *     filtered; default: the 28 days up to the end of today, UTC).
          */
         get: operations["get_history_api_v1_wfm_history_get"];
         put?: never;
@@ -3288,10 +3647,11 @@ export interface paths {
         put?: never;
         /**
          * What If
-         * @description Run a change of queues through the digital twin on a day of the tenant's own traffic,
-         *     beside routing as it is now, on the same simulated customers: service level, wait and
-         *     abandons before and after, with confidence intervals (docs/wfm.md). Changes nothing.
-         *     Admins only (they are the ones who change queues).
+         * @description Run a change of queues through the digital twin on a day of the tenant's own traffic
+         *     (a recorded day, or a day of a stored forecast), beside routing as it is now, on the same
+         *     simulated customers: service level, wait and abandons before and after, with confidence
+         *     intervals (docs/wfm.md). Changes nothing. Admins only (they are the ones who change
+         *     queues).
          */
         post: operations["what_if_api_v1_wfm_what_if_post"];
         delete?: never;
@@ -3390,6 +3750,81 @@ export interface components {
          * @description A channel account's new settings: `kind` is the account's own (it cannot change).
          */
         AccountUpdate: components["schemas"]["WhatsAppAccountUpdate"] | components["schemas"]["WebhookAccountUpdate"] | components["schemas"]["EmailAccountUpdate"] | components["schemas"]["ChatAccountUpdate"];
+        /** AccuracyInterval */
+        AccuracyInterval: {
+            /**
+             * Actual Aht
+             * @description null: no contact handled in the interval
+             */
+            actual_aht: number | null;
+            /**
+             * Actual Volume
+             * @description contacts offered (the history's volume)
+             */
+            actual_volume: number;
+            /** Forecast Aht */
+            forecast_aht: number;
+            /** Forecast Volume */
+            forecast_volume: number;
+            /** Handled */
+            handled: number;
+            /**
+             * Interval Start
+             * Format: date-time
+             */
+            interval_start: string;
+        };
+        /** AccuracyTotal */
+        AccuracyTotal: {
+            /**
+             * Accuracy
+             * @description 1 - wape
+             */
+            accuracy: number | null;
+            /** Actual Aht */
+            actual_aht: number | null;
+            /** Actual Volume */
+            actual_volume: number;
+            /**
+             * Aht Bias
+             * @description forecast_aht - actual_aht, seconds
+             */
+            aht_bias: number | null;
+            /**
+             * Aht Wape
+             * @description sum over intervals of handled x |actual AHT - forecast AHT| / actual handle time; null without handled contacts
+             */
+            aht_wape: number | null;
+            /**
+             * Bias
+             * @description sum (forecast - actual): > 0 forecast too many contacts
+             */
+            bias: number;
+            /**
+             * Bias Ratio
+             * @description bias / sum actual; null when that is 0
+             */
+            bias_ratio: number | null;
+            /**
+             * Forecast Aht
+             * @description forecast AHT weighted by forecast volume
+             */
+            forecast_aht: number | null;
+            /** Forecast Volume */
+            forecast_volume: number;
+            /** Handled */
+            handled: number;
+            /**
+             * Mape
+             * @description mean |A - F| / A over the intervals with A > 0
+             */
+            mape: number | null;
+            /**
+             * Wape
+             * @description sum |actual - forecast| / sum actual; null when nothing was offered
+             */
+            wape: number | null;
+        };
         /** ActualIn */
         ActualIn: {
             /**
@@ -3794,6 +4229,47 @@ export interface components {
             method: string;
             overall: components["schemas"]["ScoreOut"];
         };
+        /** BrandingIn */
+        BrandingIn: {
+            /**
+             * Accent Color
+             * @description #rrggbb behind the header and primary buttons' white text; its contrast with white must be at least 4.5:1 (WCAG AA), else 422 naming the measured ratio. null: the built-in colours.
+             */
+            accent_color?: string | null;
+            /**
+             * Display Name
+             * @description The name shown in the header; null: the tenant's name.
+             */
+            display_name?: string | null;
+            /**
+             * Version
+             * @description The branding's version the edit was made on (from GET): when it has changed since, the save is refused with 409 `version_conflict`.
+             */
+            version: number;
+        };
+        /** BrandingLogoOut */
+        BrandingLogoOut: {
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Url */
+            url: string;
+        };
+        /** BrandingOut */
+        BrandingOut: {
+            /** Accent Color */
+            accent_color: string | null;
+            /** Display Name */
+            display_name: string;
+            /** Display Name Set */
+            display_name_set: boolean;
+            logo: components["schemas"]["BrandingLogoOut"] | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Version */
+            version: number;
+        };
         /** BreakOut */
         BreakOut: {
             /**
@@ -3826,6 +4302,34 @@ export interface components {
              * @default true
              */
             paid: boolean;
+        };
+        /** BrowserAnswerOut */
+        BrowserAnswerOut: {
+            /**
+             * Sdp
+             * @description Omnidesk's SDP answer (ICE candidates included)
+             */
+            sdp: string;
+        };
+        /** BrowserOfferIn */
+        BrowserOfferIn: {
+            /**
+             * Offer Id
+             * @description Routing's offer ringing
+             */
+            offer_id: string;
+            /**
+             * Sdp
+             * @description The browser's SDP offer
+             */
+            sdp: string;
+        };
+        /** BrowserPhoneOut */
+        BrowserPhoneOut: {
+            /** Registered */
+            registered: boolean;
+            /** Registered At */
+            registered_at?: string | null;
         };
         /** CallHistoryPage */
         CallHistoryPage: {
@@ -5689,6 +6193,35 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** ForecastAccuracyOut */
+        ForecastAccuracyOut: {
+            /** Channel */
+            channel: string;
+            /** Definition */
+            definition: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Forecast Id
+             * Format: uuid
+             */
+            forecast_id: string;
+            /** Interval Minutes */
+            interval_minutes: number;
+            /** Intervals */
+            intervals: components["schemas"]["AccuracyInterval"][];
+            /** Queue Id */
+            queue_id: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            total: components["schemas"]["AccuracyTotal"];
+        };
         /**
          * ForecastCreate
          * @description `source` history: the queue's own contacts from the event log, `history_start` (default
@@ -6215,8 +6748,23 @@ export interface components {
         };
         /** KpiAgentFigures */
         KpiAgentFigures: {
+            /**
+             * Adherence
+             * @description in_adherence_seconds ÷ scheduled_seconds; null: no scheduled time (no published schedule, or none of it in the interval).
+             */
+            adherence: number | null;
             /** Aht Seconds */
             aht_seconds: number | null;
+            /**
+             * Csat
+             * @description csat_satisfied ÷ csat_answers (0-1); null: no CSAT answer.
+             */
+            csat: number | null;
+            /**
+             * Fcr
+             * @description fcr_first_contact_resolved ÷ fcr_resolved; null: nothing resolved.
+             */
+            fcr: number | null;
             /** Occupancy */
             occupancy: number | null;
         };
@@ -6267,10 +6815,50 @@ export interface components {
         };
         /** KpiAgentSums */
         KpiAgentSums: {
+            /**
+             * Csat Answers
+             * @description CSAT answers (1-5) of surveys of contacts the agent handled that ended in the interval.
+             */
+            csat_answers: number;
+            /**
+             * Csat Satisfied
+             * @description Of those, answers of 4 or 5.
+             */
+            csat_satisfied: number;
+            /**
+             * Fcr First Contact Resolved
+             * @description fcr_resolved - fcr_repeated.
+             */
+            fcr_first_contact_resolved: number;
+            /**
+             * Fcr Provisional
+             * @description First-contact resolved so far; their repeat window is still open.
+             */
+            fcr_provisional: number;
+            /**
+             * Fcr Repeated
+             * @description Of those, contacts a repeat contact followed.
+             */
+            fcr_repeated: number;
+            /**
+             * Fcr Resolved
+             * @description Contacts the agent handled last that ended resolved in the interval.
+             */
+            fcr_resolved: number;
             /** Handled */
             handled: number;
             /** Hold Seconds */
             hold_seconds: number;
+            /**
+             * In Adherence Seconds
+             * @description Of it, time whose activity matched the schedule (wfm's 60 s grace applied).
+             */
+            in_adherence_seconds: number;
+            /**
+             * Scheduled Seconds
+             * @description Time scheduled working or on a break in the agent's published schedule (up to now).
+             */
+            scheduled_seconds: number;
             /**
              * State Seconds
              * @description Logged-in time per state; away per reason as 'away:<reason>'.
@@ -6382,6 +6970,249 @@ export interface components {
             /** Visits */
             visits: components["schemas"]["KpiContactVisit"][];
         };
+        /** KpiDispositionFigures */
+        KpiDispositionFigures: {
+            /** Aht Seconds */
+            aht_seconds: number | null;
+        };
+        /** KpiDispositionInterval */
+        KpiDispositionInterval: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            kpis: components["schemas"]["KpiDispositionFigures"];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            sums: components["schemas"]["KpiDispositionSums"];
+        };
+        /** KpiDispositionReport */
+        KpiDispositionReport: {
+            /**
+             * Disposition
+             * @description The wrap-up code; null: none was given.
+             */
+            disposition: string | null;
+            /** Intervals */
+            intervals: components["schemas"]["KpiDispositionInterval"][];
+            total: components["schemas"]["KpiDispositionInterval"];
+        };
+        /** KpiDispositionsReport */
+        KpiDispositionsReport: {
+            /** Dispositions */
+            dispositions: components["schemas"]["KpiDispositionReport"][];
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Interval
+             * @enum {string}
+             */
+            interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            /** Queue Id */
+            queue_id: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+            /** @description Every disposition together: the queue report's handled, talk, hold, wrap-up and AHT. */
+            total: components["schemas"]["KpiDispositionInterval"];
+        };
+        /** KpiDispositionSums */
+        KpiDispositionSums: {
+            /**
+             * Handle Seconds
+             * @description Talk + hold + wrap-up.
+             */
+            handle_seconds: number;
+            /**
+             * Handled
+             * @description Answered visits left with this disposition.
+             */
+            handled: number;
+            /** Hold Seconds */
+            hold_seconds: number;
+            /** Talk Seconds */
+            talk_seconds: number;
+            /** Wrap Seconds */
+            wrap_seconds: number;
+        };
+        /** KpiFcrReport */
+        KpiFcrReport: {
+            /** By */
+            by: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Rows */
+            rows: components["schemas"]["KpiFcrRow"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+            total: components["schemas"]["KpiFcrRow"];
+            /**
+             * Window Days
+             * @description The CRM's repeat window (days).
+             */
+            window_days: number;
+        };
+        /** KpiFcrRow */
+        KpiFcrRow: {
+            /**
+             * Fcr
+             * @description first_contact_resolved ÷ resolved; null: none resolved.
+             */
+            fcr: number | null;
+            /** First Contact Resolved */
+            first_contact_resolved: number;
+            /**
+             * Key
+             * @description The queue, agent or channel (by `by`); null: the total, or contacts without a queue or agent.
+             */
+            key: string | null;
+            /**
+             * Provisional
+             * @description First-contact resolved so far, but their repeat window has not passed yet.
+             */
+            provisional: number;
+            /**
+             * Repeated
+             * @description Of those, contacts a repeat contact followed.
+             */
+            repeated: number;
+            /**
+             * Resolved
+             * @description Contacts resolved (a resolving disposition) that ended in the range.
+             */
+            resolved: number;
+        };
+        /** KpiJourneyReport */
+        KpiJourneyReport: {
+            /** By */
+            by: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Rows */
+            rows: components["schemas"]["KpiJourneyRow"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Switch Matrix
+             * @description The total's switches from one channel to another, one entry per pair with any, sorted by from and to channel.
+             */
+            switch_matrix: components["schemas"]["KpiJourneySwitch"][];
+            /** Timezone */
+            timezone: string;
+            total: components["schemas"]["KpiJourneyRow"];
+            /**
+             * Window Days
+             * @description The CRM's repeat window (days).
+             */
+            window_days: number;
+        };
+        /** KpiJourneyRow */
+        KpiJourneyRow: {
+            /**
+             * Break Rate
+             * @description breaks ÷ contacts; null: no contacts.
+             */
+            break_rate: number | null;
+            /**
+             * Breaks
+             * @description Contacts of the range not resolved that the same customer followed with a contact on another channel within the repeat window (not a switch made from it).
+             */
+            breaks: number;
+            /**
+             * Channels Per Matter
+             * @description Mean number of distinct channels of a resolved matter.
+             */
+            channels_per_matter: number | null;
+            /**
+             * Contacts
+             * @description Contacts that started in the range.
+             */
+            contacts: number;
+            /**
+             * Contacts Per Matter
+             * @description Mean contacts of a resolved matter.
+             */
+            contacts_per_matter: number | null;
+            /**
+             * Elapsed Seconds Per Matter
+             * @description Mean time from a resolved matter's first contact's start to its resolution.
+             */
+            elapsed_seconds_per_matter: number | null;
+            /**
+             * Handle Seconds Per Matter
+             * @description Mean total handle time (talk + hold + wrap-up) of a resolved matter's contacts.
+             */
+            handle_seconds_per_matter: number | null;
+            /**
+             * Key
+             * @description The queue or channel (by `by`); null: the total, or contacts without a queue.
+             */
+            key: string | null;
+            /**
+             * Provisional
+             * @description Contacts of the range whose repeat window has not passed yet: their switches and breaks may still grow.
+             */
+            provisional: number;
+            /**
+             * Repeat Rate
+             * @description repeats ÷ contacts; null: no contacts.
+             */
+            repeat_rate: number | null;
+            /**
+             * Repeats
+             * @description Of those, repeat contacts (the CRM's `repeat_of` is set).
+             */
+            repeats: number;
+            /**
+             * Resolved Matters
+             * @description Matters (a case, or a chain of repeat contacts without a case) whose last contact ended in the range with a resolving disposition.
+             */
+            resolved_matters: number;
+            /**
+             * Switch Rate
+             * @description switches ÷ contacts; null: no contacts.
+             */
+            switch_rate: number | null;
+            /**
+             * Switches
+             * @description Links from a contact of the range to a later contact of its matter on another channel (the later contact's `switched_from`, else its `repeat_of`).
+             */
+            switches: number;
+        };
+        /** KpiJourneySwitch */
+        KpiJourneySwitch: {
+            /** From Channel */
+            from_channel: string;
+            /** Switches */
+            switches: number;
+            /** To Channel */
+            to_channel: string;
+        };
         /** KpiQueueFigures */
         KpiQueueFigures: {
             /** Abandon Rate */
@@ -6469,6 +7300,170 @@ export interface components {
             /** Wrap Seconds */
             wrap_seconds: number;
         };
+        /** KpiReportRunOut */
+        KpiReportRunOut: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /** Manual */
+            manual: boolean;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "failed";
+        };
+        /**
+         * KpiReportScheduleIn
+         * @description A report mailed on a cadence (docs/kpis.md, "Scheduled report emails"). The filters are
+         *     the export routes' (`queue_id` and `channel` for queues and contacts, `agent_id` for agents;
+         *     `interval` for queues and agents); the period is the whole previous day, week (Monday to
+         *     Monday) or month in the tenant's zone before the due date.
+         */
+        KpiReportScheduleIn: {
+            /** Agent Id */
+            agent_id?: string | null;
+            /**
+             * At
+             * @description HH:MM, local time in the tenant's zone
+             */
+            at: string;
+            /**
+             * Cadence
+             * @enum {string}
+             */
+            cadence: "daily" | "weekly" | "monthly";
+            /** Channel */
+            channel?: string | null;
+            /**
+             * Format
+             * @default csv
+             * @enum {string}
+             */
+            format: "csv" | "xlsx";
+            /**
+             * Interval
+             * @default 60m
+             * @enum {string}
+             */
+            interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            /** Name */
+            name: string;
+            /**
+             * Period
+             * @enum {string}
+             */
+            period: "previous_day" | "previous_week" | "previous_month";
+            /** Queue Id */
+            queue_id?: string | null;
+            /** Recipients */
+            recipients: string[];
+            /**
+             * Report
+             * @enum {string}
+             */
+            report: "queues" | "agents" | "contacts";
+            /**
+             * Sender Address
+             * @description The email channel account (with SMTP settings) the mail is sent from.
+             */
+            sender_address: string;
+            /**
+             * Version
+             * @description On PUT: the version the change was made on (stale: 409).
+             */
+            version?: number | null;
+            /** Weekday */
+            weekday?: number | null;
+        };
+        /** KpiReportScheduleOut */
+        KpiReportScheduleOut: {
+            /** Agent Id */
+            agent_id: string | null;
+            /** At */
+            at: string;
+            /**
+             * Cadence
+             * @enum {string}
+             */
+            cadence: "daily" | "weekly" | "monthly";
+            /** Channel */
+            channel: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "csv" | "xlsx";
+            /** Id */
+            id: string;
+            /**
+             * Interval
+             * @enum {string}
+             */
+            interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            last_run: components["schemas"]["KpiReportRunOut"] | null;
+            /** Name */
+            name: string;
+            /**
+             * Next Due At
+             * Format: date-time
+             */
+            next_due_at: string;
+            /** Owner Id */
+            owner_id: string;
+            /**
+             * Period
+             * @enum {string}
+             */
+            period: "previous_day" | "previous_week" | "previous_month";
+            /** Queue Id */
+            queue_id: string | null;
+            /** Recipients */
+            recipients: string[];
+            /**
+             * Report
+             * @enum {string}
+             */
+            report: "queues" | "agents" | "contacts";
+            /** Sender Address */
+            sender_address: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+            /** Weekday */
+            weekday: number | null;
+        };
         /** KpiSettingsIn */
         KpiSettingsIn: {
             /**
@@ -6505,6 +7500,89 @@ export interface components {
             short_abandon_seconds: number;
             /** Timezone */
             timezone: string;
+        };
+        /** KpiTeamFigures */
+        KpiTeamFigures: {
+            /** Aht Seconds */
+            aht_seconds: number | null;
+            /** Asa Seconds */
+            asa_seconds: number | null;
+        };
+        /** KpiTeamInterval */
+        KpiTeamInterval: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            kpis: components["schemas"]["KpiTeamFigures"];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            sums: components["schemas"]["KpiTeamSums"];
+        };
+        /** KpiTeamReport */
+        KpiTeamReport: {
+            /** Intervals */
+            intervals: components["schemas"]["KpiTeamInterval"][];
+            /**
+             * Name
+             * @description The team's name now; null: the team was deleted.
+             */
+            name: string | null;
+            /** Team Id */
+            team_id: string;
+            total: components["schemas"]["KpiTeamInterval"];
+        };
+        /** KpiTeamsReport */
+        KpiTeamsReport: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Interval
+             * @enum {string}
+             */
+            interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Teams */
+            teams: components["schemas"]["KpiTeamReport"][];
+            /** Timezone */
+            timezone: string;
+        };
+        /**
+         * KpiTeamSums
+         * @description The answered side of the queue sums, over the visits the team's agents answered.
+         */
+        KpiTeamSums: {
+            /** Answered In Sl */
+            answered_in_sl: number;
+            /**
+             * Handled
+             * @description Visits answered by an agent of the team.
+             */
+            handled: number;
+            /** Hold Seconds */
+            hold_seconds: number;
+            /** Talk Seconds */
+            talk_seconds: number;
+            /**
+             * Transferred
+             * @description Of those, moved on to another queue after the answer.
+             */
+            transferred: number;
+            /** Wait Answered Seconds */
+            wait_answered_seconds: number;
+            /** Wrap Seconds */
+            wrap_seconds: number;
         };
         /** LinkCaseIn */
         LinkCaseIn: {
@@ -7238,8 +8316,12 @@ export interface components {
              * @default true
              */
             consent_prompt: boolean;
-            /** Max Wait S */
-            max_wait_s?: number | null;
+            /**
+             * Max Wait S
+             * @deprecated
+             * @description Refused (422): a call's longest wait is the routing queue's `max_wait_seconds` with `on_max_wait` (PUT /api/v1/routing/queues/{id}).
+             */
+            max_wait_s?: unknown;
             /** Moh */
             moh?: string | null;
             /**
@@ -7248,7 +8330,15 @@ export interface components {
              * @enum {string}
              */
             record: "always" | "never" | "on_demand";
-            /** Voicemail Queue */
+            /**
+             * Version
+             * @description The policy's version the edit was made on (from GET; 0 while the queue has none stored): when the policy has changed since, the save is refused with 409 `version_conflict`. Left out, the save is not checked (scripts that set a policy wholesale).
+             */
+            version?: number | null;
+            /**
+             * Voicemail Queue
+             * @description Where messages go when the routing queue overflows a call to voicemail (`on_max_wait`, `on_full`, `on_closed` or a step's `overflow` of kind `voicemail`); null: the queue the call waited in.
+             */
             voicemail_queue?: string | null;
         };
         /** QueuePolicyOut */
@@ -7259,14 +8349,14 @@ export interface components {
             configured: boolean;
             /** Consent Prompt */
             consent_prompt: boolean;
-            /** Max Wait S */
-            max_wait_s: number | null;
             /** Moh */
             moh: string | null;
             /** Queue Id */
             queue_id: string;
             /** Record */
             record: string;
+            /** Version */
+            version: number;
             /** Voicemail Queue */
             voicemail_queue: string | null;
         };
@@ -8209,6 +9299,21 @@ export interface components {
              */
             score: number;
         };
+        /** SurveyFcr */
+        SurveyFcr: {
+            /** Answers */
+            answers: number;
+            /**
+             * Resolved
+             * @description answers of yes (1) to a `resolved` question
+             */
+            resolved: number;
+            /**
+             * Score
+             * @description resolved / answers x 100; 0 without answers
+             */
+            score: number;
+        };
         /**
          * SurveyFormOut
          * @description What a customer's client needs to show the survey itself (the widget).
@@ -8233,7 +9338,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "csat" | "nps" | "ces" | "text";
+            kind: "csat" | "nps" | "ces" | "resolved" | "text";
             /** Max */
             max: number | null;
             /** Min */
@@ -8246,7 +9351,7 @@ export interface components {
         /** SurveyIn */
         SurveyIn: {
             /** Channels */
-            channels: ("chat" | "email" | "messaging")[];
+            channels: ("chat" | "email" | "messaging" | "voice")[];
             /**
              * Enabled
              * @default true
@@ -8337,7 +9442,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "csat" | "nps" | "ces" | "text";
+            kind: "csat" | "nps" | "ces" | "resolved" | "text";
             /**
              * Required
              * @default false
@@ -8354,7 +9459,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "csat" | "nps" | "ces" | "text";
+            kind: "csat" | "nps" | "ces" | "resolved" | "text";
             /** Required */
             required: boolean;
             /** Text */
@@ -8364,7 +9469,7 @@ export interface components {
         SurveyResponseIn: {
             /**
              * Answers
-             * @description Question id → a score (csat 1-5, nps 0-10, ces 1-7) or text.
+             * @description Question id → a score (csat 1-5, nps 0-10, ces 1-7, resolved 0 = no or 1 = yes) or text.
              */
             answers: {
                 [key: string]: number | string;
@@ -8407,6 +9512,8 @@ export interface components {
             answered: number;
             ces: components["schemas"]["SurveyCes"];
             csat: components["schemas"]["SurveyCsat"];
+            /** @description survey-based first-contact resolution */
+            fcr: components["schemas"]["SurveyFcr"];
             /**
              * Key
              * @description the agent, queue or channel of this row
@@ -8594,8 +9701,19 @@ export interface components {
              */
             name: string;
         };
-        /** TemplateDef */
+        /**
+         * TemplateDef
+         * @description A message template approved at the provider (WhatsApp): what an agent may send outside
+         *     the 24-hour window. `name` and `language` as the provider knows them; `parameters`: how
+         *     many body parameters ({{1}}, {{2}}, ...) it takes; `description`: what it says and what
+         *     each parameter is, shown to the agent who picks it.
+         */
         TemplateDef: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
             /** Language */
             language: string;
             /** Name */
@@ -9171,14 +10289,38 @@ export interface components {
              */
             under: number;
         };
-        /** WhatIfIn */
-        WhatIfIn: {
+        /** WhatIfForecastIn */
+        WhatIfForecastIn: {
             /**
              * Day
              * Format: date
-             * @description A day of the tenant's own traffic (in the KPI settings' time zone); its volumes, handle times, patience and who was logged in drive the simulation.
+             * @description The forecast's day to simulate, in the KPI settings' time zone; the whole local day must lie inside the forecast.
              */
             day: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description A stored forecast (GET /wfm/forecasts).
+             */
+            id: string;
+            /**
+             * Reference Day
+             * @description The recorded day whose patience, wrap-up share and presence of agents are used; default: the latest day on the forecast day's weekday (up to 8 weeks back, not after today) with contacts in the forecast's queue and channel.
+             */
+            reference_day?: string | null;
+        };
+        /**
+         * WhatIfIn
+         * @description Exactly one source of volumes: `day` (a recorded day) or `forecast`.
+         */
+        WhatIfIn: {
+            /**
+             * Day
+             * @description A recorded day of the tenant's own traffic (in the KPI settings' time zone); its volumes, handle times, patience and who was logged in drive the simulation. Not with `forecast`.
+             */
+            day?: string | null;
+            /** @description A day of a stored forecast instead: volumes and AHT from the forecast, patience, wrap-up share and agents' presence from a recorded reference day. */
+            forecast?: components["schemas"]["WhatIfForecastIn"] | null;
             /**
              * Queues
              * @description The change: queue definitions by `id` (the fields given replace the queue's current ones; a new id adds a queue), as in PUT /routing/queues/{id}.
@@ -9208,8 +10350,10 @@ export interface components {
             /**
              * Day
              * Format: date
+             * @description The simulated day (recorded or forecast).
              */
             day: string;
+            sources: components["schemas"]["WhatIfSourcesOut"];
             /** Streams */
             streams: components["schemas"]["WhatIfStreamOut"][];
             /**
@@ -9222,13 +10366,60 @@ export interface components {
             /** Timezone */
             timezone: string;
         };
+        /**
+         * WhatIfSourcesOut
+         * @description Where each input of the simulation came from.
+         */
+        WhatIfSourcesOut: {
+            /**
+             * Agents
+             * @description Routing's agents as they are now, logged in as on the reference day.
+             * @constant
+             */
+            agents: "recorded_day";
+            /** Forecast Id */
+            forecast_id?: string | null;
+            /**
+             * Handle
+             * @description forecast: the forecast's AHT, split into talk + hold and wrap-up by the reference day's shares.
+             * @enum {string}
+             */
+            handle: "recorded_day" | "forecast";
+            /**
+             * Patience
+             * @constant
+             */
+            patience: "recorded_day";
+            /**
+             * Reference Chosen
+             * @description day: the request's recorded day; given: the forecast's reference_day; same_weekday: the latest recorded day on the forecast day's weekday with contacts.
+             * @enum {string}
+             */
+            reference_chosen: "day" | "given" | "same_weekday";
+            /**
+             * Reference Day
+             * Format: date
+             * @description The recorded day behind the recorded_day inputs (with a recorded day: that day).
+             */
+            reference_day: string;
+            /**
+             * Volumes
+             * @enum {string}
+             */
+            volumes: "recorded_day" | "forecast";
+            /**
+             * Wrap Up
+             * @enum {string}
+             */
+            wrap_up: "recorded_day" | "forecast";
+        };
         /** WhatIfStreamOut */
         WhatIfStreamOut: {
             /** Channel */
             channel: string;
             /**
              * Contacts
-             * @description Contacts that arrived in this queue and channel that day.
+             * @description Contacts that arrived in this queue and channel that day (a forecast's expected volume may be fractional).
              */
             contacts: number;
             /**
@@ -9616,6 +10807,331 @@ export interface operations {
             };
         };
     };
+    disposition_report_api_v1_analytics_dispositions_get: {
+        parameters: {
+            query?: {
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiDispositionsReport"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_dispositions_api_v1_analytics_dispositions_export_get: {
+        parameters: {
+            query: {
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                /** @description csv or xlsx */
+                format: "csv" | "xlsx";
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as a file (attachment; its name in Content-Disposition). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    first_contact_resolution_api_v1_analytics_fcr_get: {
+        parameters: {
+            query?: {
+                agent_id?: string | null;
+                by?: "total" | "queue" | "agent" | "channel";
+                channel?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiFcrReport"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    customer_journeys_api_v1_analytics_journeys_get: {
+        parameters: {
+            query?: {
+                by?: "total" | "queue" | "channel";
+                channel?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiJourneyReport"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_journeys_api_v1_analytics_journeys_export_get: {
+        parameters: {
+            query: {
+                by?: "total" | "queue" | "channel";
+                channel?: string | null;
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                /** @description csv or xlsx */
+                format: "csv" | "xlsx";
+                queue_id?: string | null;
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as a file (attachment; its name in Content-Disposition). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     queue_report_api_v1_analytics_queues_get: {
         parameters: {
             query?: {
@@ -9707,6 +11223,471 @@ export interface operations {
                 content: {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                     "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_schedules_api_v1_analytics_report_schedules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReportScheduleOut"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_schedule_api_v1_analytics_report_schedules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KpiReportScheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReportScheduleOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_schedule_api_v1_analytics_report_schedules__schedule_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReportScheduleOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_schedule_api_v1_analytics_report_schedules__schedule_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KpiReportScheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReportScheduleOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_schedule_api_v1_analytics_report_schedules__schedule_id__delete: {
+        parameters: {
+            query?: {
+                /** @description The version the delete was decided on */
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_runs_api_v1_analytics_report_schedules__schedule_id__runs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReportRunOut"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_now_api_v1_analytics_report_schedules__schedule_id__send_now_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                schedule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiReportRunOut"];
                 };
             };
             /** @description Not logged in, or the credential is not valid */
@@ -9845,6 +11826,135 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    team_report_api_v1_analytics_teams_get: {
+        parameters: {
+            query?: {
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+                team_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KpiTeamsReport"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_teams_api_v1_analytics_teams_export_get: {
+        parameters: {
+            query: {
+                /** @description End of the range, exclusive (as start). Default: the midnight after start. */
+                end?: string | null;
+                /** @description csv or xlsx */
+                format: "csv" | "xlsx";
+                interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
+                /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
+                start?: string | null;
+                team_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as a file (attachment; its name in Content-Disposition). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10310,6 +12420,339 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_branding_api_v1_branding_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrandingOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_branding_api_v1_branding_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BrandingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrandingOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_logo_api_v1_branding_logo_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                };
+            };
+            /** @description The copy the client holds (If-None-Match) is current */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_logo_api_v1_branding_logo_put: {
+        parameters: {
+            query: {
+                /** @description The branding's version the edit was made on */
+                version: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrandingOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_logo_api_v1_branding_logo_delete: {
+        parameters: {
+            query: {
+                /** @description The branding's version the edit was made on */
+                version: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrandingOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11037,7 +13480,10 @@ export interface operations {
     };
     delete_canned_api_v1_channels_canned_responses__canned_id__delete: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The version the delete was decided on */
+                version?: number | null;
+            };
             header?: never;
             path: {
                 canned_id: string;
@@ -11073,6 +13519,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19992,7 +22447,7 @@ export interface operations {
         parameters: {
             query?: {
                 agent_id?: string | null;
-                channel?: ("chat" | "email" | "messaging") | null;
+                channel?: ("chat" | "email" | "messaging" | "voice") | null;
                 /** @description Until (exclusive); default now */
                 end?: string | null;
                 group_by?: ("agent" | "queue" | "channel") | null;
@@ -21314,6 +23769,232 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_browser_phone_api_v1_voice_browser_phone_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrowserPhoneOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    register_browser_phone_api_v1_voice_browser_phone_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrowserPhoneOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unregister_browser_phone_api_v1_voice_browser_phone_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    answer_in_browser_api_v1_voice_browser_phone_answer_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BrowserOfferIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrowserAnswerOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -25044,6 +27725,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ForecastOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forecast_accuracy_api_v1_wfm_forecasts__forecast_id__accuracy_get: {
+        parameters: {
+            query?: {
+                end?: string | null;
+                start?: string | null;
+            };
+            header?: never;
+            path: {
+                forecast_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastAccuracyOut"];
                 };
             };
             /** @description Not logged in, or the credential is not valid */

@@ -1,5 +1,15 @@
 import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import {
+  branding,
+  loadBranding,
+  onBranding,
+  reloadBranding,
+  showBranding,
+  type Branding,
+} from "../branding";
 import { useDeskContext } from "../context";
+import { reloadOnResync } from "../realtime/resync";
 import { useDesk } from "../hooks";
 import { unreadTotal } from "../im/apply";
 import { t } from "../i18n";
@@ -12,9 +22,23 @@ export function Header({ children, onLanguage }: { children?: ComponentChildren;
   useDesk(store);
   const path = location.pathname;
   const unread = unreadTotal(store.state?.im);
+  const brand = useBranding();
+  useEffect(
+    () =>
+      store.onEvent((message) => {
+        if (message.event === "branding.updated") showBranding((message.data as { branding: Branding }).branding);
+      }),
+    [store],
+  );
+  useEffect(() => reloadOnResync(store, () => void reloadBranding()), [store]);
+  const name = brand?.display_name ?? "Omnidesk";
   return (
     <header class="topbar">
-      <span class="brand">Omnidesk</span>
+      <span class="brand" data-testid="brand">
+        {brand?.logo && <img class="brand-logo" src={brand.logo.url} alt={name} />}
+        {/* With a logo its alt text names the tenant: the visible name is not read twice. */}
+        <span aria-hidden={brand?.logo ? "true" : undefined}>{name}</span>
+      </span>
       <nav aria-label={t("nav.label")}>
         <a href="/agent" aria-current={path === "/agent" ? "page" : undefined}>
           {t("nav.agent")}
@@ -60,4 +84,15 @@ export function Header({ children, onLanguage }: { children?: ComponentChildren;
       </button>
     </header>
   );
+}
+
+/** The tenant's branding, read once per page and kept current (see ../branding.ts). */
+function useBranding(): Branding | null {
+  const [brand, setBrand] = useState<Branding | null>(branding());
+  useEffect(() => {
+    const stop = onBranding(setBrand);
+    void loadBranding();
+    return stop;
+  }, []);
+  return brand;
 }

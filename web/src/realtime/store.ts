@@ -2,6 +2,7 @@
 // socket, no timers): connection.ts feeds it; the screens subscribe to it.
 import { applyRouting, derive, emptyRouting, type EndedSlots, UnknownEvent } from "./routing";
 import { applyIm } from "../im/apply";
+import { applyAnalytics, emptyAnalytics } from "./analytics";
 import { applyDirectory, applyVoice } from "./sections";
 import type { DeskState, EventMessage, ServerMessage, SnapshotMessage } from "./types";
 
@@ -15,6 +16,7 @@ export function emptyState(): DeskState {
     routing: emptyRouting(),
     voice: { calls: {} },
     im: { threads: {}, hands: {} },
+    analytics: emptyAnalytics(),
   };
 }
 
@@ -66,6 +68,7 @@ export class DeskStore {
       routing: given.routing ?? fresh.routing,
       voice: given.voice ?? fresh.voice,
       im: given.im ?? fresh.im,
+      analytics: { ...fresh.analytics, ...given.analytics },
     };
     derive(this.state.routing);
     this.ended = new Map();
@@ -84,6 +87,7 @@ export class DeskStore {
     try {
       if (domain === "routing") applyRouting(this.state.routing, message.event, message.data, this.ended);
       else if (domain === "voice") applyVoice(this.state.voice, message.event, message.data);
+      else if (domain === "analytics") applyAnalytics(this.state.analytics, message.event, message.data);
       else if (domain === "im") applyIm(this.state.im, message.event, message.data, this.viewer);
       else if (domain === "user" || domain === "team")
         applyDirectory(this.state.directory, message.event, message.data, this.viewer);

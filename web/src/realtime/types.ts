@@ -1,6 +1,7 @@
 // The realtime protocol's messages and the snapshot's sections (docs/realtime.md). The socket
 // is not in /openapi.json, so these are written here; the voice call is the API's CallOut.
 import type { components } from "../api/schema";
+import type { AgentFigures, QueueFigures } from "./analytics";
 
 export type AgentState = "offline" | "available" | "busy" | "wrap_up" | "away";
 export const AGENT_STATES: AgentState[] = ["available", "busy", "wrap_up", "away", "offline"];
@@ -100,11 +101,18 @@ export interface ImSection {
   hands: Record<string, ImHand>;
 }
 
+/** Today's KPIs of the queues the viewer sees, by queue id (realtime/analytics.ts). */
+export interface AnalyticsSection {
+  queues: Record<string, QueueFigures>;
+  agents: Record<string, AgentFigures>; // by agent id: today's figures of the agents one sees
+}
+
 export interface DeskState {
   directory: DirectorySection;
   routing: RoutingSection;
   voice: VoiceSection;
   im: ImSection;
+  analytics: AnalyticsSection;
 }
 
 export interface SnapshotMessage {

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { StateTimer, stateLabel } from "../agent/StatePicker";
 import { useAction } from "../components/Action";
@@ -7,35 +7,17 @@ import { useDesk, useNow } from "../hooks";
 import { t } from "../i18n";
 import type { AgentEntry } from "../realtime/types";
 import { AssignmentEditor } from "./Assignment";
-import { useFiguresVersion } from "./figures-version";
-import { changesAgentFigures, percent, tenantDay } from "./today";
+import { agentToday } from "../realtime/analytics";
+import { percent } from "./today";
 
-/** Each agent's occupancy today (the KPI reports' agents, docs/kpis.md): by agent id, read
- * again when routing's events say it changed. Null until read (or when it cannot be). */
-function useOccupancyToday(): Record<string, number | null> | null {
+/** Each agent's occupancy today, as the server pushes it (docs/kpis.md "Live figures"): by
+ * agent id; null for an agent without figures today. Looked at again each minute, so that
+ * yesterday's last push is not shown as today's. */
+function useOccupancyToday(): Record<string, number | null> {
   const { store } = useDeskContext();
-  const version = useFiguresVersion(store, changesAgentFigures);
   const now = useNow(60_000);
-  const [zone, setZone] = useState<string | null>(null);
-  const [found, setFound] = useState<Record<string, number | null> | null>(null);
-  const day = zone ? tenantDay(zone, new Date(now)).start : null;
-  useEffect(() => {
-    let gone = false;
-    (async () => {
-      const tz = zone ?? (await ok(api.GET("/api/v1/analytics/settings"))).timezone;
-      const { start, end } = tenantDay(tz, new Date());
-      const report = await ok(api.GET("/api/v1/analytics/agents", { params: { query: { start, end, interval: "day" } } }));
-      if (gone) return;
-      setZone(tz);
-      setFound(Object.fromEntries(report.agents.map((a) => [a.agent_id, a.total.kpis.occupancy])));
-    })().catch(() => {
-      if (!gone) setFound(null);
-    });
-    return () => {
-      gone = true;
-    };
-  }, [version, day]);
-  return found;
+  const pushed = store.state?.analytics.agents ?? {};
+  return Object.fromEntries(Object.entries(pushed).map(([id, f]) => [id, agentToday(f, now)?.kpis.occupancy ?? null]));
 }
 
 type Settable = "available" | "away" | "offline";

@@ -3,58 +3,63 @@ import { api, ok } from "../api/client";
 import { useDeskContext } from "../context";
 import { useDesk, useNow } from "../hooks";
 import { formatDuration, t } from "../i18n";
-import { useFiguresVersion } from "./figures-version";
-import { bars, changesFigures, lastHalfHour, percent, quarterOf, type QueueReport, tenantDay } from "./today";
+import { shownAt } from "../realtime/analytics";
+import { bars, percent, type QueueReport, tenantDay } from "./today";
 
-/** Today's KPIs per queue the supervisor sees (the KPI reports, docs/kpis.md) and a chart of
- * the day's hours: read when routing's events say they changed, never on a timer. */
+/** Today's KPIs per queue the supervisor sees, as the server pushes them (the snapshot's
+ * `analytics` section and its `analytics.queue_figures` events: docs/kpis.md, "Live figures"),
+ * and a chart of the day's hours. The hours are not pushed: the chart reads the charted queue's
+ * hourly report when that queue's pushed count of offered contacts (the only change that moves
+ * a bar or its service level) changes, at the tenant's midnight and on a resync. */
 export function Today() {
   const { store } = useDeskContext();
   useDesk(store);
   const queues = store.state
     ? Object.values(store.state.routing.queues).sort((a, b) => a.name.localeCompare(b.name))
     : [];
-  const ids = queues.map((q) => q.id).join(",");
-  const [zone, setZone] = useState<string | null>(null);
-  const [reports, setReports] = useState<Record<string, QueueReport>>({});
+  const pushed = store.state?.analytics.queues ?? {};
+  const [settingsZone, setSettingsZone] = useState<string | null>(null);
+  const [chart, setChart] = useState<QueueReport | null>(null);
   const [failed, setFailed] = useState(false);
-  const [recent, setRecent] = useState<Record<string, QueueReport>>({});
   const [chosen, setChosen] = useState<string | null>(null);
-  const version = useFiguresVersion(store, changesFigures);
-  // The tenant's day changes at its midnight and the last 30 minutes every quarter hour: both
-  // checked each minute, read again when they change.
+  // Pushed figures change when contacts do, not when time passes: each minute the day and the
+  // last 30 minutes are looked at again (no read: shownAt works them out).
   const now = useNow(60_000);
-  const day = zone ? tenantDay(zone, new Date(now)) : null;
-  const quarter = quarterOf(now);
+  const charted = queues.find((q) => q.id === chosen) ?? queues[0];
+  const pushedZone = Object.values(pushed)[0]?.timezone ?? null;
+  const zone = pushedZone ?? settingsZone;
+  const day = zone ? tenantDay(zone, new Date(now)).start : null;
+  const offered = charted ? (shownAt(pushed[charted.id], now).today?.sums.offered ?? 0) : 0;
 
   useEffect(() => {
+    // Nothing pushed yet (no figures today): the chart's day is in the tenant's zone all the same.
+    if (zone || !charted) return;
     let gone = false;
-    (async () => {
-      const tz = zone ?? (await ok(api.GET("/api/v1/analytics/settings"))).timezone;
-      const range = tenantDay(tz, new Date());
-      const half = lastHalfHour(new Date());
-      const read = (queue_id: string, start: string, end: string, interval: "60m" | "15m") =>
-        ok(api.GET("/api/v1/analytics/queues", { params: { query: { start, end, interval, queue_id } } }));
-      const queueIds = ids.split(",").filter(Boolean);
-      const [found, latest] = await Promise.all([
-        Promise.all(queueIds.map((q) => read(q, range.start, range.end, "60m"))),
-        Promise.all(queueIds.map((q) => read(q, half.start, half.end, "15m"))),
-      ]);
-      if (gone) return;
-      setZone(tz);
-      setReports(Object.fromEntries(found.map((r) => [r.queue_id as string, r])));
-      setRecent(Object.fromEntries(latest.map((r) => [r.queue_id as string, r])));
-      setFailed(false);
-    })().catch(() => {
-      if (!gone) setFailed(true);
-    });
+    ok(api.GET("/api/v1/analytics/settings"))
+      .then((found) => !gone && setSettingsZone(found.timezone))
+      .catch(() => !gone && setFailed(true));
     return () => {
       gone = true;
     };
-  }, [ids, version, day?.start, quarter]);
+  }, [zone, charted?.id]);
 
-  const shown = queues.filter((q) => reports[q.id]);
-  const charted = shown.find((q) => q.id === chosen) ?? shown[0];
+  useEffect(() => {
+    if (!charted || !zone) return;
+    let gone = false;
+    const range = tenantDay(zone, new Date());
+    const query = { start: range.start, end: range.end, interval: "60m" as const, queue_id: charted.id };
+    ok(api.GET("/api/v1/analytics/queues", { params: { query } }))
+      .then((report) => {
+        if (gone) return;
+        setChart(report);
+        setFailed(false);
+      })
+      .catch(() => !gone && setFailed(true));
+    return () => {
+      gone = true;
+    };
+  }, [charted?.id, zone, day, offered, store.snapshots]);
+
   return (
     <section class="today" aria-labelledby="today-title">
       <h2 id="today-title">{t("today.title")}</h2>
@@ -64,8 +69,8 @@ export function Today() {
           {t("today.failed")}
         </p>
       )}
-      {shown.length === 0 ? (
-        !failed && <p class="empty">{t("wallboard.none")}</p>
+      {queues.length === 0 ? (
+        <p class="empty">{t("wallboard.none")}</p>
       ) : (
         <>
           <table data-testid="today">
@@ -82,18 +87,18 @@ export function Today() {
               </tr>
             </thead>
             <tbody>
-              {shown.map((q) => {
-                const total = reports[q.id].total;
+              {queues.map((q) => {
+                const { today, last30 } = shownAt(pushed[q.id], now);
                 return (
                   <tr key={q.id} data-queue={q.id}>
                     <th scope="row">{q.name}</th>
-                    <td data-kpi="offered">{total.sums.offered}</td>
-                    <td data-kpi="answered">{total.sums.answered}</td>
-                    <td data-kpi="abandoned">{total.sums.abandoned}</td>
-                    <td data-kpi="service_level">{percent(total.kpis.service_level)}</td>
-                    <td data-kpi="service_level_30m">{percent(recent[q.id]?.total.kpis.service_level)}</td>
-                    <td data-kpi="asa">{seconds(total.kpis.asa_seconds)}</td>
-                    <td data-kpi="aht">{seconds(total.kpis.aht_seconds)}</td>
+                    <td data-kpi="offered">{today?.sums.offered ?? 0}</td>
+                    <td data-kpi="answered">{today?.sums.answered ?? 0}</td>
+                    <td data-kpi="abandoned">{today?.sums.abandoned ?? 0}</td>
+                    <td data-kpi="service_level">{percent(today?.kpis.service_level)}</td>
+                    <td data-kpi="service_level_30m">{percent(last30?.service_level)}</td>
+                    <td data-kpi="asa">{seconds(today?.kpis.asa_seconds)}</td>
+                    <td data-kpi="aht">{seconds(today?.kpis.aht_seconds)}</td>
                   </tr>
                 );
               })}
@@ -104,14 +109,14 @@ export function Today() {
               <label>
                 {t("today.chartOf")}{" "}
                 <select value={charted.id} onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}>
-                  {shown.map((q) => (
+                  {queues.map((q) => (
                     <option key={q.id} value={q.id}>
                       {q.name}
                     </option>
                   ))}
                 </select>
               </label>
-              <HourChart report={reports[charted.id]} name={charted.name} />
+              {chart && chart.queue_id === charted.id && <HourChart report={chart} name={charted.name} />}
             </>
           )}
         </>

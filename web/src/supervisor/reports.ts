@@ -4,10 +4,16 @@
 // 00:00), both days whole.
 import type { Schemas } from "../api/client";
 
-export type ReportKind = "queues" | "agents" | "contacts";
+export type ReportKind = "queues" | "agents" | "teams" | "dispositions" | "contacts" | "journeys";
+export const KINDS: ReportKind[] = ["queues", "agents", "teams", "dispositions", "contacts", "journeys"];
+export type JourneyReport = Schemas["KpiJourneyReport"];
+export type JourneyBy = "total" | "queue" | "channel";
+export const JOURNEY_BY: JourneyBy[] = ["total", "channel", "queue"];
 export type Interval = Schemas["KpiQueueReport"]["interval"];
 export type FileFormat = "csv" | "xlsx";
 export type QueueReport = Schemas["KpiQueueReport"];
+export type TeamsReport = Schemas["KpiTeamsReport"];
+export type DispositionsReport = Schemas["KpiDispositionsReport"];
 
 export const INTERVALS: Interval[] = ["15m", "30m", "60m", "day", "week", "month"];
 
@@ -17,6 +23,7 @@ export interface Choice {
   to: string; // YYYY-MM-DD, inclusive
   interval: Interval;
   queue: string; // "" for every queue one may see
+  by?: JourneyBy; // the journeys' rows (default: total)
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -36,13 +43,19 @@ export function rangeOf(choice: Pick<Choice, "from" | "to">): { start: string; e
   return { start: `${choice.from}T00:00:00`, end: `${nextDay(choice.to)}T00:00:00` };
 }
 
+/** The reports a queue narrows: the rest are per agent or team (by their own ids). */
+export function takesQueue(kind: ReportKind): boolean {
+  return kind === "queues" || kind === "dispositions" || kind === "contacts" || kind === "journeys";
+}
+
 /** The query of the chosen report (JSON and files alike): interval only where there is one. */
 export function reportQuery(choice: Choice): Record<string, string> {
   const range = rangeOf(choice);
   if ("error" in range) throw new Error(range.error);
   const query: Record<string, string> = { start: range.start, end: range.end };
-  if (choice.kind !== "contacts") query.interval = choice.interval;
-  if (choice.queue && choice.kind !== "agents") query.queue_id = choice.queue;
+  if (choice.kind !== "contacts" && choice.kind !== "journeys") query.interval = choice.interval;
+  if (choice.queue && takesQueue(choice.kind)) query.queue_id = choice.queue;
+  if (choice.kind === "journeys") query.by = choice.by ?? "total";
   return query;
 }
 
@@ -83,4 +96,45 @@ export function points(report: QueueReport): Point[] {
     answered: i.sums.answered,
     serviceLevel: i.kpis.service_level,
   }));
+}
+
+export interface HandledPoint {
+  start: string;
+  label: string;
+  handled: number;
+}
+
+/** One point per interval of a team or disposition report: the contacts handled in it,
+ * over every row (team or code) shown. Teams: an agent in two teams counts in both, as in
+ * the table. */
+export function handledPoints(report: TeamsReport | DispositionsReport): HandledPoint[] {
+  const rows = "teams" in report ? report.teams : report.dispositions;
+  const severalDays = Date.parse(report.end) - Date.parse(report.start) > 25 * 3600_000;
+  const first = rows[0]?.intervals ?? [];
+  return first.map((i, n) => ({
+    start: i.start,
+    label: intervalLabel(i.start, report.interval, report.timezone, severalDays),
+    handled: rows.reduce((sum, row) => sum + row.intervals[n].sums.handled, 0),
+  }));
+}
+
+export interface SwitchMatrix {
+  from: string[]; // the rows: channels switched from, sorted
+  to: string[]; // the columns: channels switched to, sorted
+  counts: number[][]; // counts[i][j]: from[i] -> to[j] (0: none)
+  rowTotals: number[];
+  columnTotals: number[];
+  total: number;
+}
+
+/** The journeys' from -> to switches as a matrix: one row per channel switched from, one
+ * column per channel switched to (only channels with any), with the totals. */
+export function switchMatrix(report: Pick<JourneyReport, "switch_matrix">): SwitchMatrix {
+  const from = [...new Set(report.switch_matrix.map((s) => s.from_channel))].sort();
+  const to = [...new Set(report.switch_matrix.map((s) => s.to_channel))].sort();
+  const counts = from.map(() => to.map(() => 0));
+  for (const s of report.switch_matrix) counts[from.indexOf(s.from_channel)][to.indexOf(s.to_channel)] += s.switches;
+  const rowTotals = counts.map((row) => row.reduce((a, b) => a + b, 0));
+  const columnTotals = to.map((_, j) => counts.reduce((a, row) => a + row[j], 0));
+  return { from, to, counts, rowTotals, columnTotals, total: rowTotals.reduce((a, b) => a + b, 0) };
 }

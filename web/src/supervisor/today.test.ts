@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bars, changesAgentFigures, changesFigures, lastHalfHour, percent, quarterOf, type QueueReport, tenantDay } from "./today";
+import { bars, percent, type QueueReport, tenantDay } from "./today";
 
 function interval(start: string, end: string, offered: number, sl: number | null) {
   const sums = {
@@ -38,22 +38,8 @@ describe("the wallboard's day", () => {
     ]);
   });
 
-  it("reads again on answers, abandons and ends, not on every event", () => {
-    expect(changesFigures("routing.offer_accepted")).toBe(true);
-    expect(changesFigures("routing.contact_ended")).toBe(true);
-    expect(changesFigures("routing.offer_created")).toBe(false);
+  it("shows shares as percentages", () => {
     expect(percent(0.8125)).toBe("81.3 %");
     expect(percent(null)).toBe("—");
-  });
-
-  it("counts the last 30 minutes as the current quarter hour and the one before", () => {
-    expect(lastHalfHour(new Date("2026-12-06T10:07:30Z"))).toEqual({
-      start: "2026-12-06T09:45:00.000Z",
-      end: "2026-12-06T10:15:00.000Z",
-    });
-    expect(quarterOf(Date.parse("2026-12-06T10:14:59Z"))).toBe(quarterOf(Date.parse("2026-12-06T10:00:00Z")));
-    expect(quarterOf(Date.parse("2026-12-06T10:15:00Z"))).toBe(quarterOf(Date.parse("2026-12-06T10:00:00Z")) + 1);
-    expect(changesAgentFigures("routing.agent_state_changed")).toBe(true);
-    expect(changesFigures("routing.agent_state_changed")).toBe(false);
   });
 });

@@ -20,32 +20,6 @@ export function tenantDay(timeZone: string, now: Date = new Date()): { start: st
   };
 }
 
-/** Routing events after which a queue's figures of today change (an answer, an abandon, an end). */
-const CHANGES = new Set(["routing.offer_accepted", "routing.contact_ended", "routing.wrap_up_ended", "routing.contact_overflowed"]);
-
-export function changesFigures(event: string): boolean {
-  return CHANGES.has(event);
-}
-
-/** Agents' figures (occupancy) change with their state too. */
-export function changesAgentFigures(event: string): boolean {
-  return CHANGES.has(event) || event === "routing.agent_state_changed";
-}
-
-const QUARTER_MS = 15 * 60_000;
-
-/** "The last 30 minutes" as the reports count them: the current 15-minute interval and the one
- * before (every zone's offset is a multiple of 15 minutes, so the grid is the same in UTC). */
-export function lastHalfHour(now: Date = new Date()): { start: string; end: string } {
-  const floor = Math.floor(now.getTime() / QUARTER_MS) * QUARTER_MS;
-  return { start: new Date(floor - QUARTER_MS).toISOString(), end: new Date(floor + QUARTER_MS).toISOString() };
-}
-
-/** Which quarter hour `now` is in: a window that moves with it is read again when this does. */
-export function quarterOf(now: number): number {
-  return Math.floor(now / QUARTER_MS);
-}
-
 export interface Bar {
   label: string; // the hour, e.g. "09"
   offered: number;

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
 from omnidesk.platform.schemas import Input
 
@@ -25,6 +25,17 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Clock = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _starts_before_end(span: tuple[str, str]) -> tuple[str, str]:
+    if span[0] >= span[1]:
+        raise ValueError(f"{span[0]}-{span[1]} must start before it ends")
+    return span
+
+
+# Checked per span (not on the whole hours), so a refusal names the span ("days.mon.1") and
+# the console shows it on that row.
+Span = Annotated[tuple[Clock, Clock], AfterValidator(_starts_before_end)]
 
 
 class ChatPrechatField(Input):
@@ -43,7 +54,7 @@ class ChatBusinessHours(Input):
     the offline form."""
 
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    days: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[Clock, Clock]]]
+    days: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[Span]]
 
     @field_validator("timezone")
     @classmethod
@@ -53,14 +64,6 @@ class ChatBusinessHours(Input):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone") from None
         return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ChatBusinessHours:
-        for day, spans in self.days.items():
-            for start, end in spans:
-                if start >= end:
-                    raise ValueError(f"{day}: {start}-{end} must start before it ends")
-        return self
 
 
 class ChatWidgetIn(Input):
@@ -95,12 +98,14 @@ class ChatWidgetIn(Input):
     # offline form stays a chat message.
     email_account_id: uuid.UUID | None = None
 
-    @model_validator(mode="after")
-    def _unique_keys(self) -> ChatWidgetIn:
-        keys = [f.key for f in self.prechat_fields]
+    # On the list, not the widget: the refusal then names `prechat_fields`.
+    @field_validator("prechat_fields")
+    @classmethod
+    def _unique_keys(cls, fields: list[ChatPrechatField]) -> list[ChatPrechatField]:
+        keys = [f.key for f in fields]
         if len(keys) != len(set(keys)):
             raise ValueError("pre-chat field keys must be unique")
-        return self
+        return fields
 
 
 def is_open(hours: dict[str, Any] | None, now: datetime) -> bool:

@@ -46,10 +46,9 @@ from omnidesk.platform.errors import (
     DomainError,
     Invalid,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMediaType,
 )
-from omnidesk.platform.http import Ctx
+from omnidesk.platform.http import Ctx, read_body
 from omnidesk.platform.openapi import documented, errors
 from omnidesk.platform.schemas import Input
 
@@ -178,12 +177,10 @@ async def upload(
     kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if not kind or "/" not in kind:
         raise UnsupportedMediaType("send the file as the body with its Content-Type")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > UPLOAD_HARD_LIMIT:
-            raise PayloadTooLarge(f"files are limited to {UPLOAD_HARD_LIMIT} bytes")
-    return await _widgets(request).upload(account, who, client_id, filename, kind, bytes(data))
+    data = await read_body(
+        request, UPLOAD_HARD_LIMIT, f"files are limited to {UPLOAD_HARD_LIMIT} bytes"
+    )
+    return await _widgets(request).upload(account, who, client_id, filename, kind, data)
 
 
 @router.get(

@@ -376,9 +376,14 @@ async def update_canned(
     return canned_view(row)
 
 
-async def delete_canned(uow: UnitOfWork, by: Principal, canned_id: uuid.UUID) -> None:
+async def delete_canned(
+    uow: UnitOfWork, by: Principal, canned_id: uuid.UUID, version: int | None = None
+) -> None:
+    """With `version`, a delete decided on an older version (someone edited it since) is
+    refused like a stale save."""
     require_staff(by)
-    row = await uow.session.get(CannedResponse, canned_id)
+    row = await uow.session.get(CannedResponse, canned_id, with_for_update=True)
     if row is None:
         raise NotFound("no such canned response")
+    _check_version(f"canned response {row.shortcut!r}", row.version, version)
     await uow.session.delete(row)

@@ -30,9 +30,9 @@ from omnidesk.channels.conversations.schemas import (
     WhisperIn,
 )
 from omnidesk.channels.conversations.supervision import Supervision
-from omnidesk.platform.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
-from omnidesk.platform.http import Ctx
-from omnidesk.platform.openapi import documented
+from omnidesk.platform.errors import Conflict, UnsupportedMediaType
+from omnidesk.platform.http import Ctx, read_body
+from omnidesk.platform.openapi import documented, errors
 from omnidesk.routing.api import Routing
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -127,12 +127,9 @@ async def upload_attachment(
     kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if not kind or "/" not in kind:
         raise UnsupportedMediaType("send the file as the body with its Content-Type")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > UPLOAD_HARD_LIMIT:
-            raise PayloadTooLarge(f"attachments are limited to {UPLOAD_HARD_LIMIT} bytes")
-    return await _desk(request).upload(ctx.principal, conversation_id, filename, kind, bytes(data))
+    refusal = f"attachments are limited to {UPLOAD_HARD_LIMIT} bytes"
+    data = await read_body(request, UPLOAD_HARD_LIMIT, refusal)
+    return await _desk(request).upload(ctx.principal, conversation_id, filename, kind, data)
 
 
 @router.get(
@@ -329,8 +326,18 @@ async def update_canned(canned_id: uuid.UUID, body: CannedUpdate, ctx: Ctx) -> d
         return await admin.update_canned(ctx.uow, ctx.principal, canned_id, body)
 
 
-@admin_router.delete("/canned-responses/{canned_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_canned(canned_id: uuid.UUID, ctx: Ctx) -> Response:
+@admin_router.delete(
+    "/canned-responses/{canned_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(404, 409),
+)
+async def delete_canned(
+    canned_id: uuid.UUID,
+    ctx: Ctx,
+    version: Annotated[
+        int | None, Query(ge=1, description="The version the delete was decided on")
+    ] = None,
+) -> Response:
     async with ctx.uow:
-        await admin.delete_canned(ctx.uow, ctx.principal, canned_id)
+        await admin.delete_canned(ctx.uow, ctx.principal, canned_id, version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, RootModel, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    Field,
+    RootModel,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from omnidesk.channels.chat.config import ChatWidgetIn
 from omnidesk.channels.conversations.language import LANGUAGE_CODES
@@ -148,9 +155,15 @@ class ChannelSettingsOut(BaseModel):
 
 
 class TemplateDef(Input):
+    """A message template approved at the provider (WhatsApp): what an agent may send outside
+    the 24-hour window. `name` and `language` as the provider knows them; `parameters`: how
+    many body parameters ({{1}}, {{2}}, ...) it takes; `description`: what it says and what
+    each parameter is, shown to the agent who picks it."""
+
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
     parameters: int = Field(default=0, ge=0, le=20, strict=True)
+    description: Annotated[str, StringConstraints(max_length=1000)] = ""
 
 
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S{1,500}$")]
@@ -171,6 +184,18 @@ class WhatsAppSettings(Input):
         None
     )
     templates: list[TemplateDef] = Field(default_factory=list, max_length=200)
+
+    # A template is picked (and checked when sent) by name and language: two alike would be
+    # one the agent cannot tell apart.
+    @field_validator("templates")
+    @classmethod
+    def _unique_templates(cls, templates: list[TemplateDef]) -> list[TemplateDef]:
+        seen: set[tuple[str, str]] = set()
+        for t in templates:
+            if (t.name, t.language) in seen:
+                raise ValueError(f"the template {t.name} ({t.language}) is listed twice")
+            seen.add((t.name, t.language))
+        return templates
 
 
 class WhatsAppAccountIn(WhatsAppSettings):

@@ -114,7 +114,10 @@ async def recording(call_id: str, body: RecordingIn, request: Request, ctx: Ctx)
 @router.post("/{call_id}/hangup", **documented(CallOut, 200, 409))
 async def hangup(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     server, call = _call(request, ctx, call_id)
-    await call_control.control(call, server.hang_up, f"hung up by {ctx.principal.role.value}")
+    # The call's own agent hanging up leaves the caller to the post-call survey (if any).
+    by_agent = call.agent_id == str(ctx.principal.user_id)
+    end = server.agent_ended if by_agent else server.hang_up
+    await call_control.control(call, end, f"hung up by {ctx.principal.role.value}")
     return view(call)
 
 

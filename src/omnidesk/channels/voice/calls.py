@@ -23,6 +23,11 @@ from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.players import Player
 from omnidesk.channels.voice.media.recorder import Recorder
 from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall, OutgoingCall
+from omnidesk.channels.voice.webrtc import BrowserCall
+
+# The agent's phone as Omnidesk rings it: a SIP softphone, or the browser phone (webrtc.py),
+# which offers the same surface (wait_answer, hang_up, bye, on_ended, state).
+AgentPhone = OutgoingCall | BrowserCall
 
 # The SIP statuses an unanswered ring ends with, as the reason routing is given for the refusal.
 RING_REASONS = {486: "busy", 600: "busy", 603: "declined", 480: "unavailable", 408: "no_answer"}
@@ -39,7 +44,7 @@ def ring_refusal(exc: CallFailed) -> str:
     return RING_REASONS.get(exc.status, f"sip_{exc.status}")
 
 
-async def drop_leg(media: MediaEngine, sip: OutgoingCall | None, leg: Leg | None) -> None:
+async def drop_leg(media: MediaEngine, sip: AgentPhone | None, leg: Leg | None) -> None:
     """Hang up a leg Omnidesk placed (an agent's ring, a consult, a callback's agent, a dial)
     and free its media; the peer being gone already is not an error."""
     if sip is not None:
@@ -63,7 +68,7 @@ class Ring:
 
     offer_id: str
     agent_id: str
-    sip: OutgoingCall | None = None
+    sip: AgentPhone | None = None
     leg: Leg | None = None
     task: asyncio.Task[None] | None = None
     offer_expires_at: datetime | None = None  # when routing's offer times out
@@ -94,7 +99,7 @@ class VoiceCall:
     moh_name: str | None = None
     announce_every_s: float | None = None
     agent_id: str | None = None
-    agent_sip: OutgoingCall | IncomingCall | None = None  # incoming: agent's own call
+    agent_sip: AgentPhone | IncomingCall | None = None  # incoming: agent's own call
     agent_leg: Leg | None = None
     ring: Ring | None = None
     held: list[Any] | None = None
@@ -106,6 +111,7 @@ class VoiceCall:
     monitors: dict[str, tuple[OutgoingCall, Leg, str]] = field(default_factory=dict)
     consent: str | None = None  # None | "playing" | "played" (consent.py)
     voicemail: Any = None  # the message being recorded (voicemail.py)
+    survey: Any = None  # the post-call survey being asked (survey.py)
     inbox: asyncio.Queue[Input] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from omnidesk.channels.voice import repository as repo
 from omnidesk.channels.voice.audio import AudioStore, WavInfo, audio_file_name
@@ -26,7 +26,7 @@ from omnidesk.directory.models import User
 from omnidesk.platform.audit import audit
 from omnidesk.platform.auth.principal import Principal
 from omnidesk.platform.errors import Conflict, Invalid, NotFound
-from omnidesk.platform.uow import UnitOfWork
+from omnidesk.platform.uow import UnitOfWork, still_at_version
 
 DEFAULT_POLICY = QueuePolicyIn()
 
@@ -262,22 +262,9 @@ def _conflict(row: Flow, actual: int, expected: int, asked: str) -> FlowVersionC
 
 
 async def _claim(uow: UnitOfWork, row: Flow, expected: int, asked: str) -> None:
-    """Go on only if the flow is still at version `expected`, and hold it until the commit.
-
-    Why a conditional UPDATE and not only a comparison: on PostgreSQL two saves of the same
-    version read it at the same time; the row lock makes the second wait for the first's
-    commit, and then its WHERE sees the new version and matches nothing (409). On SQLite the
-    transactions are serial (BEGIN IMMEDIATE) and the comparison alone would do."""
-    if row.version != expected:
-        raise _conflict(row, row.version, expected, asked)
-    claimed = await uow.session.execute(
-        update(Flow)
-        .where(Flow.id == row.id, Flow.version == expected)
-        .values(version=Flow.version)  # changes nothing: it takes the row's lock
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 1) == 0:
-        await uow.session.refresh(row)
+    """Go on only if the flow is still at version `expected`, and hold it until the commit
+    (`still_at_version`)."""
+    if row.version != expected or not await still_at_version(uow, row, expected):
         raise _conflict(row, row.version, expected, asked)
 
 
@@ -337,16 +324,17 @@ async def delete_flow(uow: UnitOfWork, by: Principal, flow_id: uuid.UUID) -> Non
 
 def policy_view(queue_id: str, row: QueuePolicy | None) -> dict[str, Any]:
     if row is None:
-        return {"queue_id": queue_id, **DEFAULT_POLICY.model_dump(), "configured": False}
+        defaults = DEFAULT_POLICY.model_dump(exclude={"version", "max_wait_s"})
+        return {"queue_id": queue_id, **defaults, "configured": False, "version": 0}
     return {
         "queue_id": queue_id,
         "record": row.record,
         "consent_prompt": row.consent_prompt,
         "announce_every_s": row.announce_every_s,
         "moh": row.moh,
-        "max_wait_s": row.max_wait_s,
         "voicemail_queue": row.voicemail_queue,
         "configured": True,
+        "version": row.version,
     }
 
 
@@ -375,17 +363,56 @@ async def put_queue_policy(
         )
     await check_audio(uow, data.moh, "moh")
     row = await repo.queue_policy(uow.session, queue_id)
+    fields = data.model_dump(exclude={"version", "max_wait_s"})
     if row is None:
-        row = QueuePolicy(queue_id=queue_id)
+        _check_policy_version(queue_id, 0, data.version)
+        row = QueuePolicy(queue_id=queue_id, **fields)
         uow.session.add(row)
-    for name, value in data.model_dump().items():
-        setattr(row, name, value)
+    else:
+        await _claim_policy(uow, row, data.version)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.version += 1
     row.updated_by = by.user_id
-    await flush_unique(uow, f"queue {queue_id!r} was given a policy meanwhile", "queue_id")
+    try:
+        await flush_unique(uow, f"queue {queue_id!r} was given a policy meanwhile", "queue_id")
+    except Conflict:
+        # Two first saves at once: the loser's view (version 0) is stale like any other.
+        if data.version is None:
+            raise
+        raise _policy_conflict(queue_id, None, data.version) from None
     view = policy_view(queue_id, row)
     uow.record(QueuePolicyChanged(id=queue_id, action="updated", data=view))
-    audit(uow, by, "voice.queue_policy.set", "queue", queue_id, **data.model_dump())
+    audit(uow, by, "voice.queue_policy.set", "queue", queue_id, **fields, version=row.version)
     return view
+
+
+class PolicyVersionConflict(Conflict):
+    code = "version_conflict"
+
+
+def _policy_conflict(queue_id: str, actual: int | None, expected: int) -> PolicyVersionConflict:
+    now = "" if actual is None else f"version {actual}, "
+    return PolicyVersionConflict(
+        f"the voice policy of queue {queue_id!r} was changed by someone else ({now}this save was "
+        f"made on version {expected}): reload it and try again",
+        field="version",
+        version=actual,
+    )
+
+
+def _check_policy_version(queue_id: str, actual: int, expected: int | None) -> None:
+    if expected is not None and expected != actual:
+        raise _policy_conflict(queue_id, actual, expected)
+
+
+async def _claim_policy(uow: UnitOfWork, row: QueuePolicy, expected: int | None) -> None:
+    """Go on only if the policy is still at the version the admin edited; as _claim does for
+    flows, a conditional UPDATE holds the row so that of two saves of one version on
+    PostgreSQL the second waits for the first's commit and then matches nothing (409)."""
+    _check_policy_version(row.queue_id, row.version, expected)
+    if expected is not None and not await still_at_version(uow, row, expected):
+        raise _policy_conflict(row.queue_id, row.version, expected)
 
 
 # --- audio files ----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from omnidesk.channels.voice.schemas import VoiceSettingsIn
 from omnidesk.channels.voice.sip.endpoint import SipEndpoint
 from omnidesk.channels.voice.sip.message import SipUri
 from omnidesk.channels.voice.sip.transport import Address
+from omnidesk.channels.voice.webrtc import BrowserPhones
 from omnidesk.platform.bus import EventBus
 from omnidesk.platform.database import Database
 from omnidesk.platform.events import Audience
@@ -80,6 +81,7 @@ class VoiceContext(ABC):
         self.answer_media_timeout_s = answer_media_timeout_s
         self.prompts = PromptRenderer(data_dir / "voice" / "prompt-cache")
         self.events = EventWriter(self.uow)
+        self.browser_phones = BrowserPhones(host)
         self.softphones = SoftphoneRegistry(sip.registrar, self.events.write, lookups.user_teams)
         # The live calls, by call id and by the routing contact they are (not every call is).
         self.calls: dict[str, VoiceCall] = {}
@@ -97,7 +99,13 @@ class VoiceContext(ABC):
         """Wire a connected call's caller-side signals into its inbox and start its runner."""
 
     async def agent_gone(self, call: VoiceCall, reason: str) -> None:
-        await self.hang_up(call, f"agent {reason}")
+        """The agent's phone hung up."""
+        await self.agent_ended(call, f"agent {reason}")
+
+    async def agent_ended(self, call: VoiceCall, reason: str) -> None:
+        """The agent ended the call (their phone, or the desktop's hang-up); the server may
+        keep the caller on for the post-call survey (server.py, survey.py)."""
+        await self.hang_up(call, reason)
 
     # --- shared resources --------------------------------------------------------------------
 

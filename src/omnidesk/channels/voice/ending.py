@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from omnidesk.channels.voice import queueing, transfers, voicemail
+from omnidesk.channels.voice import queueing, survey, transfers, voicemail
 from omnidesk.channels.voice.calls import VoiceCall, utcnow
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.recording import finish_recording
@@ -44,6 +44,8 @@ async def hang_up(ctx: VoiceContext, call: VoiceCall, reason: str) -> None:
         await finish_recording(ctx, call)
     with contextlib.suppress(Exception):
         await voicemail.finish_voicemail(ctx, call, "hangup")
+    with contextlib.suppress(Exception):
+        await survey.call_ended(ctx, call)  # the answers so far, however the call ended
     for leg in (call.leg, call.agent_leg, *(m[1] for m in call.monitors.values())):
         if leg is not None:
             await ctx.media.close_leg(leg)

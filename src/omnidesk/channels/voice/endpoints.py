@@ -35,8 +35,8 @@ from omnidesk.channels.voice.schemas import (
     VoiceSettingsOut,
 )
 from omnidesk.channels.voice.vault import install_key
-from omnidesk.platform.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
-from omnidesk.platform.http import Ctx, services_of
+from omnidesk.platform.errors import NotFound, UnsupportedMediaType
+from omnidesk.platform.http import Ctx, read_body, services_of
 from omnidesk.platform.openapi import documented, errors
 from omnidesk.routing.api import Routing
 
@@ -285,12 +285,7 @@ async def upload_audio(request: Request, ctx: Ctx, name: AudioNameQuery) -> dict
             f"send the WAV file as the body with Content-Type audio/wav, not {kind or 'none'}"
         )
     limit = services_of(request).settings.voice_audio_max_bytes
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise PayloadTooLarge(f"audio files are limited to {limit} bytes")
-    raw = bytes(data)
+    raw = await read_body(request, limit, f"audio files are limited to {limit} bytes")
     info = check_wav(raw)
     store = _store(request)
     written: list[uuid.UUID] = []

@@ -95,7 +95,6 @@ class VoicePolicy:
     consent_prompt: bool
     announce_every_s: int | None
     moh: str | None
-    max_wait_s: int | None
     voicemail_queue: str | None
     configured: bool
 
@@ -378,7 +377,9 @@ class VoiceLookups:
             )
             if row is None:
                 return VoicePolicy(
-                    queue_id=queue_id, **DEFAULT_POLICY.model_dump(), configured=False
+                    queue_id=queue_id,
+                    **DEFAULT_POLICY.model_dump(exclude={"version", "max_wait_s"}),
+                    configured=False,
                 )
             return VoicePolicy(
                 queue_id,
@@ -386,7 +387,6 @@ class VoiceLookups:
                 row.consent_prompt,
                 row.announce_every_s,
                 row.moh,
-                row.max_wait_s,
                 row.voicemail_queue,
                 True,
             )

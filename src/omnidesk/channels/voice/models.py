@@ -147,8 +147,9 @@ class QueuePolicy(TenantScoped, Base):
     consent_prompt: Mapped[bool]
     announce_every_s: Mapped[int | None]
     moh: Mapped[str | None] = mapped_column(String(64))
-    max_wait_s: Mapped[int | None]
     voicemail_queue: Mapped[str | None] = mapped_column(String(128))
+    # Counts saves: an admin's edit names the version it was made on (409 on a stale one).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[uuid.UUID | None]
 

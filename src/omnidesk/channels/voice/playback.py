@@ -40,7 +40,11 @@ def stop_playing(ctx: VoiceContext, call: VoiceCall) -> None:
 
 
 async def hold_audio(ctx: VoiceContext, call: VoiceCall, name: str | None) -> Player:
-    """The named music file looping, or the built-in chime when it is unset or missing."""
+    """The named music file looping; without a name the tenant's default hold music (voice
+    settings' `default_moh`); the built-in chime when neither is set (or the file is gone)."""
+    if not name:
+        default = (await ctx.lookups.voice_options(call.tenant_id)).get("default_moh")
+        name = default if isinstance(default, str) else None
     if name:
         path = await ctx.lookups.audio_path(call.tenant_id, name)
         if path is not None:

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +59,34 @@ from omnidesk.routing.api import (
 log = get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """Routing's overflow of a queued call (its `contact_overflowed`): why (closed, full,
+    max_wait, workflow, loop) and what the queue says to do (voicemail, callback, disconnect;
+    a move to another queue keeps the call waiting). overflow.py carries it out."""
+
+    reason: str
+    kind: str
+    queue_id: str | None = None
+    message: str | None = None
+
+    @classmethod
+    def of_payload(cls, payload: Mapping[str, Any]) -> Overflow:
+        action = payload.get("action") or {}
+        return cls(
+            str(payload.get("reason") or ""),
+            str(action.get("kind") or "disconnect"),
+            action.get("queue_id"),
+            action.get("message"),
+        )
+
+    @classmethod
+    def of_event(cls, event: Any) -> Overflow:
+        action = event.action
+        kind = getattr(action.kind, "value", action.kind)
+        return cls(str(event.reason), str(kind), action.queue_id, action.message)
+
+
 def caller_ref(number: str | None) -> CustomerRef | None:
     """The customer a voice contact is from: its number (None when withheld)."""
     return CustomerRef("phone", number) if number else None
@@ -74,7 +106,7 @@ async def enqueue(ctx: VoiceContext, call: VoiceCall, action: ivr.Enqueue) -> No
     try:
         # The caller's number finds the customer (the CRM puts their attributes on the
         # contact); a withheld or garbled number must not lose the call: not strict.
-        await ctx.routing.arrive(
+        events = await ctx.routing.arrive(
             call.tenant_id,
             ContactArrived(
                 contact_id=call.contact_id,
@@ -93,11 +125,15 @@ async def enqueue(ctx: VoiceContext, call: VoiceCall, action: ivr.Enqueue) -> No
         await ctx.hang_up(call, "queue refused")
         return
     contact_id = call.contact_id
-    # Routing may have overflowed it at once (queue closed or full).
+    # Routing may have overflowed it at once (queue closed or full), maybe on to another
+    # queue (where it waits, or which overflowed it in turn): the last overflow tells.
+    overflows = [Overflow.of_event(e) for e in events if e.type == "routing.contact_overflowed"]
     if not await ctx.routing.read(call.tenant_id, lambda r: r.has_contact(contact_id)):
         ctx.by_contact.pop(call.id, None)
-        call.put("overflowed", "overflow")
+        call.put("overflowed", overflows[-1] if overflows else None)
         return
+    if overflows and overflows[-1].kind == "queue":
+        call.queue_id = overflows[-1].queue_id or call.queue_id
     call.state = "queued"
     await note(ctx, call, "queued", detail={"queue": action.queue})
     stop_playing(ctx, call)
@@ -191,8 +227,14 @@ def on_routing_event(ctx: VoiceContext, call: VoiceCall, published: PublishedEve
     elif kind == "routing.contact_ended" and call.state in ("connected", "held"):
         call.put("call", lambda: ctx.hang_up(call, "ended by agent"))
     elif kind == "routing.contact_overflowed" and call.state in ("queued", "ringing"):
+        overflow = Overflow.of_payload(payload)
+        if overflow.kind == "queue":
+            # Routing moved the contact on (same contact, end of that queue's line): the
+            # caller keeps waiting, and the call is that queue's from now on.
+            call.queue_id = overflow.queue_id or call.queue_id
+            return
         ctx.by_contact.pop(str(payload.get("contact_id")), None)
-        call.put("overflowed", "overflow")
+        call.put("overflowed", overflow)
 
 
 # --- ringing the agent -----------------------------------------------------------------------
@@ -214,20 +256,29 @@ async def _ring_agent(ctx: VoiceContext, call: VoiceCall, ring: Ring) -> None:
     failure: RingFailure | None = None
     wait = RingWait(0.0, "")
     try:
-        target, via = await ctx.agent_binding(call.tenant_id, ring.agent_id)
-        leg = await ctx.media.open_leg()
-        ring.leg = leg
-        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
-        domain = await ctx.lookups.sip_domain(call.tenant_id) or ctx.host
-        caller = call.caller or "anonymous"
-        ring.sip = await ctx.sip.invite(
-            target,
-            via,
-            offer.build().encode(),
-            from_uri=NameAddr(SipUri(user=_uri_user(caller), host=domain), caller),
-            to_uri=target,
-            headers=[("X-Omnidesk-Contact", call.contact_id or "")],
-        )
+        browser = ctx.browser_phones.get(call.tenant_id, uuid.UUID(ring.agent_id))
+        if browser is not None:
+            # The agent's browser phone rings instead of a SIP softphone: the desk shows
+            # routing's offer, and answering there posts the browser's offer (webrtc.py).
+            leg = await ctx.media.open_leg()
+            ring.leg = leg
+            offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
+            ring.sip = ctx.browser_phones.invite(browser, ring.offer_id, offer.build().encode())
+        else:
+            target, via = await ctx.agent_binding(call.tenant_id, ring.agent_id)
+            leg = await ctx.media.open_leg()
+            ring.leg = leg
+            offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
+            domain = await ctx.lookups.sip_domain(call.tenant_id) or ctx.host
+            caller = call.caller or "anonymous"
+            ring.sip = await ctx.sip.invite(
+                target,
+                via,
+                offer.build().encode(),
+                from_uri=NameAddr(SipUri(user=_uri_user(caller), host=domain), caller),
+                to_uri=target,
+                headers=[("X-Omnidesk-Contact", call.contact_id or "")],
+            )
         ring.rung_at = asyncio.get_running_loop().time()
         await note(ctx, call, "ringing", agent_id=ring.agent_id, detail={"offer": ring.offer_id})
         wait = ring_wait(await ctx.ring_limit(call.tenant_id), ring.offer_expires_at)

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from omnidesk.channels.voice import outbound, queueing, voicemail
+from omnidesk.channels.voice import outbound, overflow, queueing, survey, voicemail
 from omnidesk.channels.voice.call_control import on_reinvite
 from omnidesk.channels.voice.callbacks import CallbackDesk
 from omnidesk.channels.voice.calls import VoiceCall, utcnow
@@ -59,10 +59,15 @@ class CallRunner:
         call.sip.on_ended = on_ended
 
     async def caller_gone(self, reason: str) -> None:
-        session = self.call.session
+        call = self.call
+        session = call.session
         if session is not None and not session.ended:
             await self.execute(session.hangup(now=utcnow()))
-        await self.ctx.hang_up(self.call, f"caller {reason}")
+        # Taken before the hang-up, which takes the call off its agent and contact.
+        unsurveyed = survey.contact_end(call)
+        await self.ctx.hang_up(call, f"caller {reason}")
+        if unsurveyed is not None:
+            await survey.caller_hung_up(self.ctx, unsurveyed)
 
     # --- the inbox ---------------------------------------------------------------------------
 
@@ -80,9 +85,14 @@ class CallRunner:
         call = self.call
         session = call.session
         now = utcnow()
+        if call.survey is not None and kind in ("digit", "prompt_done", "timer"):
+            await survey.on_input(self.ctx, call, kind, value)
+            return
         if kind == "digit":
             if call.state in ("connected", "held"):
                 return  # digits to an agent are not IVR input
+            if await overflow.on_digit(self.ctx, call, value):
+                return
             if session is not None and not session.ended:
                 await self.execute(session.digit(value, now=now))
         elif kind == "prompt_done":
@@ -99,9 +109,9 @@ class CallRunner:
             if session is not None and not session.ended:
                 await self.execute(session.answered(now=now))
         elif kind == "overflowed":
-            # Routing took the contact out of the queue (closed, full, max wait): the flow's
-            # own failure branch is not reachable from here, so say so and end politely.
-            await self.ctx.hang_up(call, value or "overflow")
+            # Routing took the contact out of the queue (closed, full, max wait, a last
+            # step): the queue's overflow action (or the flow's own timeout branch) follows.
+            await overflow.carry_out(self.ctx, call, value, self.callbacks, self.execute)
         elif kind == "call":
             fn: Callable[[], Awaitable[None]] = value
             await fn()

@@ -253,8 +253,39 @@ class QueuePolicyIn(Input):
     consent_prompt: bool = True
     announce_every_s: Annotated[int, Field(ge=10, le=3600)] | None = 60
     moh: AudioName | None = None  # None: the tenant's default hold music
-    max_wait_s: Annotated[int, Field(ge=1, le=86_400)] | None = None
-    voicemail_queue: QueueId | None = None
+    # Not the policy's any more (ADR 0026): the routing queue's max_wait_seconds + on_max_wait
+    # own a call's longest wait. Refused when given a value, so a script that still sets it
+    # learns where it went; null (what the old console sent) changes nothing.
+    max_wait_s: Any = Field(
+        None,
+        deprecated=True,
+        description="Refused (422): a call's longest wait is the routing queue's "
+        "`max_wait_seconds` with `on_max_wait` (PUT /api/v1/routing/queues/{id}).",
+    )
+    voicemail_queue: QueueId | None = Field(
+        None,
+        description="Where messages go when the routing queue overflows a call to voicemail "
+        "(`on_max_wait`, `on_full`, `on_closed` or a step's `overflow` of kind `voicemail`); "
+        "null: the queue the call waited in.",
+    )
+    version: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description="The policy's version the edit was made on (from GET; 0 while the queue has "
+        "none stored): when the policy has changed since, the save is refused with 409 "
+        "`version_conflict`. Left out, the save is not checked (scripts that set a policy "
+        "wholesale).",
+    )
+
+    @field_validator("max_wait_s", mode="before")
+    @classmethod
+    def _max_wait_moved(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "a call's longest wait is no longer the voice policy's: set the routing "
+                "queue's max_wait_seconds and on_max_wait (what happens then: voicemail, "
+                "callback, another queue or a message)"
+            )
+        return None
 
 
 class QueuePolicyOut(BaseModel):
@@ -263,9 +294,9 @@ class QueuePolicyOut(BaseModel):
     consent_prompt: bool
     announce_every_s: int | None
     moh: str | None
-    max_wait_s: int | None
     voicemail_queue: str | None
     configured: bool  # False: no policy stored, these are the defaults
+    version: int  # counts saves; 0 while none is stored
 
 
 # --- what the configuration routes answer ---------------------------------------------------

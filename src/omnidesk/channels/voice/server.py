@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from omnidesk.channels.voice import ending, inbound, queueing
+from omnidesk.channels.voice import ending, inbound, queueing, survey
 from omnidesk.channels.voice.callbacks import CallbackDesk
 from omnidesk.channels.voice.calls import VoiceCall
 from omnidesk.channels.voice.context import VoiceContext
@@ -104,6 +104,7 @@ class VoiceServer(VoiceContext):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.browser_phones.close()
         await self.softphones.stop()
         # After the calls' tasks: what they queued (a cancelled ring's step, say) is written.
         await self.events.stop()
@@ -140,6 +141,12 @@ class VoiceServer(VoiceContext):
 
     async def hang_up(self, call: VoiceCall, reason: str) -> None:
         await ending.hang_up(self, call, reason)
+
+    async def agent_ended(self, call: VoiceCall, reason: str) -> None:
+        """The agent ended the call (their phone hung up, or the desktop's hang-up): the
+        caller stays on for the post-call survey when one is due (survey.py), else it ends."""
+        if not await survey.agent_left(self, call, reason):
+            await self.hang_up(call, reason)
 
     def run_call(self, call: VoiceCall) -> None:
         runner = CallRunner(self, call, self.callbacks)

@@ -37,6 +37,7 @@ from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import Call as SipCall
 from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
+from omnidesk.channels.voice.webrtc import BrowserCall
 from omnidesk.platform.bus import Subscription
 from omnidesk.platform.errors import Conflict
 from omnidesk.platform.events import PublishedEvent
@@ -406,7 +407,9 @@ def _watch_main_agent(ctx: VoiceContext, call: VoiceCall) -> None:
     sip.on_ended = gone
 
 
-async def _main_agent_left(ctx: VoiceContext, call: VoiceCall, sip: SipCall, reason: str) -> None:
+async def _main_agent_left(
+    ctx: VoiceContext, call: VoiceCall, sip: SipCall | BrowserCall, reason: str
+) -> None:
     if call.agent_sip is not sip:
         return
     consult: ConsultLeg | None = call.consult

@@ -49,6 +49,10 @@ class Voicemail:
     recorder: Recorder | None = None
     started_at: datetime | None = None
     contact_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Set when the call layer runs the message itself (a queue's overflow to voicemail, not
+    # a flow's node): the key that ends it, and the call hangs up after it (overflow.py).
+    finish_key: str | None = None
+    standalone: bool = False
 
 
 def beep() -> np.ndarray:
@@ -56,12 +60,16 @@ def beep() -> np.ndarray:
     return samples
 
 
-async def start_voicemail(ctx: VoiceContext, call: VoiceCall, action: ivr.StartVoicemail) -> None:
+async def start_voicemail(
+    ctx: VoiceContext, call: VoiceCall, action: ivr.StartVoicemail, *, standalone: bool = False
+) -> None:
     if call.voicemail is not None:
         return
     stop_playing(ctx, call)
     path = recordings_dir(ctx, call.tenant_id) / f"{call.id}-voicemail.wav"
-    vm = Voicemail(queue=action.queue, path=path)
+    vm = Voicemail(
+        queue=action.queue, path=path, finish_key=action.finish_key, standalone=standalone
+    )
     call.voicemail = vm
     call.state = "voicemail"
 

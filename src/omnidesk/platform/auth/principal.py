@@ -61,7 +61,7 @@ class Principal:
 
     def sees(self, audience: Audience) -> bool:
         """The one rule for event visibility: admins see all of their tenant; a user sees events
-        addressed to them; a supervisor sees events of the teams they supervise."""
-        if self.is_admin or self.user_id in audience.users:
+        addressed to them or to everyone; a supervisor sees events of the teams they supervise."""
+        if self.is_admin or audience.everyone or self.user_id in audience.users:
             return True
         return self.role is Role.SUPERVISOR and not self.supervised_teams.isdisjoint(audience.teams)

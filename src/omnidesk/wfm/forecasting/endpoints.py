@@ -1,4 +1,5 @@
-"""Forecasting over HTTP (supervisors and admins): history, forecasts, reforecast, staffing."""
+"""Forecasting over HTTP (supervisors and admins): history, forecasts, reforecast, staffing,
+accuracy."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.http import Ctx
-from omnidesk.wfm.forecasting import service
+from omnidesk.wfm.forecasting import accuracy, service
 from omnidesk.wfm.forecasting.schemas import (
+    ForecastAccuracyOut,
     ForecastCreate,
     ForecastOut,
     ForecastStaffingIn,
@@ -30,8 +32,16 @@ QueueFilter = Annotated[str | None, Query(min_length=1, max_length=100)]
 ChannelFilter = Annotated[str | None, Query(min_length=1, max_length=50)]
 
 
+async def rollups_current(request: Request, ctx: Ctx) -> None:
+    """History comes from the KPI rollups: bring them up to the tenant's log first (the
+    background ingester may be a wake-up behind, or events were written without one). Outside
+    any unit of work: the catch-up writes in transactions of its own."""
+    await request.app.state.analytics.catch_up(ctx.principal.tenant_id)
+
+
 @router.get("/history", response_model=HistoryOut)
 async def get_history(
+    request: Request,
     ctx: Ctx,
     queue_id: QueueFilter = None,
     channel: ChannelFilter = None,
@@ -39,9 +49,10 @@ async def get_history(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> HistoryOut:
-    """Contacts and AHT per interval from the event log (all queues/channels unless filtered;
-    default: the 28 days up to the end of today, UTC)."""
+    """Contacts offered and AHT per interval from the KPI rollups (all queues/channels unless
+    filtered; default: the 28 days up to the end of today, UTC)."""
     require_planner(ctx.principal)
+    await rollups_current(request, ctx)
     async with ctx.uow:
         return await service.history_view(
             ctx.uow.session,
@@ -55,8 +66,10 @@ async def get_history(
 
 
 @router.post("/forecasts", response_model=ForecastOut, status_code=status.HTTP_201_CREATED)
-async def create_forecast(body: ForecastCreate, ctx: Ctx) -> ForecastOut:
+async def create_forecast(body: ForecastCreate, request: Request, ctx: Ctx) -> ForecastOut:
     require_planner(ctx.principal)
+    if body.source == "history":
+        await rollups_current(request, ctx)
     async with ctx.uow:
         data = await service.load_series(ctx.uow.session, body, today=utcnow().date())
     # Seconds of CPU with statsforecast: off the event loop, and outside any transaction.
@@ -114,3 +127,20 @@ async def forecast_staffing(
         row = await service.get_forecast(ctx.uow.session, forecast_id)
         intervals = await service.intervals_of(ctx.uow.session, forecast_id)
     return await run_in_threadpool(service.staffing, row, intervals, body)
+
+
+@router.get("/forecasts/{forecast_id}/accuracy", response_model=ForecastAccuracyOut)
+async def forecast_accuracy(
+    forecast_id: uuid.UUID,
+    request: Request,
+    ctx: Ctx,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> ForecastAccuracyOut:
+    """The forecast beside the actuals (KPI rollups) per interval, and the range's WAPE, MAPE
+    and bias of volume and AHT (default: from the forecast's start to its last ended interval)."""
+    require_planner(ctx.principal)
+    await rollups_current(request, ctx)
+    async with ctx.uow:
+        row = await service.get_forecast(ctx.uow.session, forecast_id)
+        return await accuracy.accuracy(ctx.uow.session, row, start=start, end=end, now=utcnow())

@@ -194,3 +194,44 @@ class ForecastStaffingIn(Targets):
 
     start: datetime | None = None
     end: datetime | None = None
+
+
+class AccuracyInterval(BaseModel):
+    interval_start: datetime
+    forecast_volume: float
+    actual_volume: int = Field(description="contacts offered (the history's volume)")
+    forecast_aht: float
+    actual_aht: float | None = Field(description="null: no contact handled in the interval")
+    handled: int
+
+
+class AccuracyTotal(BaseModel):
+    forecast_volume: float
+    actual_volume: int
+    wape: float | None = Field(
+        description="sum |actual - forecast| / sum actual; null when nothing was offered"
+    )
+    accuracy: float | None = Field(description="1 - wape")
+    mape: float | None = Field(description="mean |A - F| / A over the intervals with A > 0")
+    bias: float = Field(description="sum (forecast - actual): > 0 forecast too many contacts")
+    bias_ratio: float | None = Field(description="bias / sum actual; null when that is 0")
+    forecast_aht: float | None = Field(description="forecast AHT weighted by forecast volume")
+    actual_aht: float | None
+    handled: int
+    aht_bias: float | None = Field(description="forecast_aht - actual_aht, seconds")
+    aht_wape: float | None = Field(
+        description="sum over intervals of handled x |actual AHT - forecast AHT| / actual "
+        "handle time; null without handled contacts"
+    )
+
+
+class ForecastAccuracyOut(BaseModel):
+    forecast_id: uuid.UUID
+    queue_id: str
+    channel: str
+    interval_minutes: int
+    start: datetime
+    end: datetime
+    definition: str
+    intervals: list[AccuracyInterval]
+    total: AccuracyTotal

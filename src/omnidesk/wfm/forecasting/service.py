@@ -76,6 +76,19 @@ def check_interval(minutes: int) -> None:
         raise invalid(exc) from None
 
 
+def check_history_interval(minutes: int) -> None:
+    """History comes from the KPI rollups' 15-minute rows: an interval is a whole number of them
+    (a 5- or 10-minute series needs a CSV)."""
+    check_interval(minutes)
+    if minutes % history.ROLLUP_MINUTES:
+        raise Invalid(
+            f"interval_minutes: history comes from the KPI rollups' {history.ROLLUP_MINUTES}-"
+            f"minute intervals, so it must be a multiple of {history.ROLLUP_MINUTES} (got "
+            f"{minutes}); give a CSV for shorter intervals",
+            field="interval_minutes",
+        )
+
+
 def _on_grid(field: str, value: datetime, minutes: int) -> None:
     since = value - value.replace(hour=0, minute=0, second=0, microsecond=0)
     if since.total_seconds() % (minutes * 60):
@@ -102,7 +115,7 @@ async def history_view(
     now: datetime,
 ) -> HistoryOut:
     """Defaults: the 28 days up to the end of today (UTC)."""
-    check_interval(interval_minutes)
+    check_history_interval(interval_minutes)
     stop = utc(end) if end is not None else midnight(now.date() + timedelta(days=1))
     begin = utc(start) if start is not None else stop - timedelta(days=28)
     _on_grid("start", begin, interval_minutes)
@@ -174,7 +187,7 @@ async def load_series(session: AsyncSession, body: ForecastCreate, *, today: dat
         return SeriesInput(series, queue_id, channel, "csv", notes)
     assert body.queue_id is not None and body.channel is not None
     minutes = body.interval_minutes or DEFAULT_INTERVAL_MINUTES
-    check_interval(minutes)
+    check_history_interval(minutes)
     end = body.history_end or today
     start = body.history_start or end - timedelta(days=DEFAULT_HISTORY_DAYS)
     if start >= end:
@@ -196,7 +209,7 @@ async def load_series(session: AsyncSession, body: ForecastCreate, *, today: dat
     if int(found.volume.sum()) == 0:
         raise Invalid(
             f"queue_id: no contacts of queue {body.queue_id!r} on channel {body.channel!r} in "
-            f"the event log from {start} to {end} (history_start/history_end)",
+            f"the KPI rollups from {start} to {end} (history_start/history_end)",
             field="queue_id",
         )
     series = Series(midnight(start), minutes, found.volume.astype(np.float64), found.aht)
@@ -467,15 +480,15 @@ async def reforecast(
     if body.actuals is None:
         step = timedelta(minutes=row.interval_minutes)
         elapsed = int(np.clip((as_of - midnight(day)) // step, 0, len(today)))
-        found = await history.read_history(
+        # Arrivals from the log, not the rollups' offered: the contacts of the last intervals
+        # are still waiting or talking, and the rollups count a contact once it has left.
+        arrived = await history.arrival_volumes(
             session,
-            queue_id=row.queue_id,
-            channel=row.channel,
             start=midnight(day),
             end=midnight(day) + elapsed * step,
             interval_minutes=row.interval_minutes,
         )
-        actuals = found.volume.astype(np.float64)
+        actuals = arrived.get((row.queue_id, row.channel), np.zeros(elapsed)).astype(np.float64)
     error_source: Literal["given", "backtest"] = "given"
     if body.day_error is not None:
         day_error = body.day_error

@@ -335,7 +335,7 @@ async def publish(
 # --- reading --------------------------------------------------------------------------------
 
 
-def _shift(row: ScheduleShift) -> ScheduledShift:
+def shift_of(row: ScheduleShift) -> ScheduledShift:
     return ScheduledShift(
         row.template,
         row.start_at,
@@ -404,7 +404,7 @@ async def _schedule(session: AsyncSession, by: Principal, schedule_id: uuid.UUID
 
 
 def _render(tz: ZoneInfo | None, shifts: Sequence[ScheduleShift]) -> list[dict[str, Any]]:
-    return [_shift(s).to_dict(tz) for s in sorted(shifts, key=lambda s: s.start_at)]
+    return [shift_of(s).to_dict(tz) for s in sorted(shifts, key=lambda s: s.start_at)]
 
 
 async def get_schedule(
@@ -498,7 +498,7 @@ async def agent_schedule(
 # --- adherence ------------------------------------------------------------------------------
 
 
-async def _state_changes(
+async def state_changes(
     session: AsyncSession, user_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[StateChange]:
     mine = (
@@ -568,8 +568,8 @@ async def adherence(
             f"(it is cut at the current time)",
             field=field,
         )
-    shifts = [_shift(s) for s in await _shifts_of(session, row.id, user_id)]
-    changes = await _state_changes(session, user_id, window_start, window_end)
+    shifts = [shift_of(s) for s in await _shifts_of(session, row.id, user_id)]
+    changes = await state_changes(session, user_id, window_start, window_end)
     report = adherence_report(
         scheduled_spans(shifts),
         changes,

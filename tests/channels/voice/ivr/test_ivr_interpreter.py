@@ -446,3 +446,28 @@ def test_callback_key_during_the_queue_prompt_skips_the_queue() -> None:
     assert isinstance(play, Play) and not play.barge_in
     assert session.digit("*") == []
     assert isinstance(session.prompt_done()[0], Enqueue)
+
+
+def test_routing_overflow_ends_the_flow_unless_its_queue_node_times_out_itself() -> None:
+    """ADR 0026: routing's overflow is the queue's to carry out (the flow ends, no action),
+    except a max wait for a node with its own max_wait_s + on_timeout: the flow goes on."""
+    plain = IvrSession(queue_flow(), now=T0)
+    plain.start()
+    assert plain.overflowed("max_wait") == []
+    assert plain.ended and plain.outcome == "overflow"
+    assert plain.overflowed("max_wait") == []  # once only
+
+    nodes = {
+        "main": {"type": "queue", "queue": "support", "max_wait_s": 600, "on_timeout": "bye"},
+        "bye": {"type": "hangup", "prompt": "Sorry."},
+    }
+    own = IvrSession(make_flow(nodes), now=T0)
+    timer = timer_name(own.start())
+    closed = IvrSession(make_flow(nodes), now=T0)
+    closed_timer = timer_name(closed.start())
+    assert closed.overflowed("closed") == [CancelTimer(closed_timer)]
+    assert closed.outcome == "overflow"
+    actions = own.overflowed("max_wait")
+    assert actions[:2] == [CancelTimer(timer), LeaveQueue("support", "timeout")]
+    assert texts(actions) == ["Sorry."] and not own.ended
+    assert own.timer(timer) == []  # its own timer, cancelled, no longer counts

@@ -149,6 +149,16 @@ class IvrSession:
             return []
         return self._run(now, lambda: self._end("answered", hangup=False))
 
+    def overflowed(self, reason: str, *, now: datetime | None = None) -> list[Action]:
+        """Routing took the queued call out of its queue (closed, full, its max wait, a last
+        workflow step). A queue node with its own `max_wait_s` + `on_timeout` keeps precedence
+        at a max wait: the flow goes on at `on_timeout` (as if its own timer had fired).
+        Otherwise the flow ends here (outcome "overflow", no action): the call layer carries
+        out the queue's overflow action."""
+        if self.phase != "queued":
+            return []
+        return self._run(now, lambda: self._on_overflow(reason))
+
     def hangup(self, *, now: datetime | None = None) -> list[Action]:
         if self.phase == "ended":
             return []
@@ -559,6 +569,16 @@ class IvrSession:
             self._goto(node.on_timeout)
         elif self.phase == "recording" and isinstance(node, VoicemailNode):
             self._stop_recording(node, "max_seconds")
+
+    def _on_overflow(self, reason: str) -> None:
+        node = self.flow.nodes.get(self.node_id or "")
+        self._note("branch", f"overflow:{reason}")
+        if reason == "max_wait" and isinstance(node, QueueNode) and node.on_timeout is not None:
+            self._cancel_timer()
+            self._emit(LeaveQueue(node.queue, "timeout"))
+            self._goto(node.on_timeout)
+            return
+        self._end("overflow", hangup=False)
 
     def _on_hangup(self) -> None:
         node = self.flow.nodes.get(self.node_id or "")

@@ -1,0 +1,95 @@
+"""The browser phone over HTTP (ADR 0030): register it with one click, answer a ringing call
+with the browser's WebRTC offer. Ringing itself is routing's offer on the realtime socket."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from omnidesk.channels.voice.context import VoiceContext
+from omnidesk.channels.voice.webrtc import OfferRefused, check_offer
+from omnidesk.platform.errors import Conflict, Invalid, NotFound
+from omnidesk.platform.http import Ctx
+from omnidesk.platform.logging import get_logger
+from omnidesk.platform.openapi import documented, errors
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/voice/browser-phone", tags=["voice browser phone"])
+
+
+class BrowserPhoneOut(BaseModel):
+    registered: bool
+    registered_at: datetime | None = None
+
+
+class BrowserOfferIn(BaseModel):
+    offer_id: str = Field(min_length=1, max_length=100, description="Routing's offer ringing")
+    sdp: str = Field(min_length=1, max_length=20000, description="The browser's SDP offer")
+
+
+class BrowserAnswerOut(BaseModel):
+    sdp: str = Field(description="Omnidesk's SDP answer (ICE candidates included)")
+
+
+def _server(request: Request) -> VoiceContext:
+    server: VoiceContext | None = getattr(request.app.state, "voice", None)
+    if server is None:
+        raise Conflict("the voice server is not running (voice_enabled is off)")
+    return server
+
+
+@router.get("", **documented(BrowserPhoneOut))
+async def get_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
+    server: VoiceContext | None = getattr(request.app.state, "voice", None)
+    phone = (
+        server.browser_phones.get(ctx.principal.tenant_id, ctx.principal.user_id)
+        if server
+        else None
+    )
+    return BrowserPhoneOut(
+        registered=phone is not None, registered_at=phone and phone.registered_at
+    )
+
+
+@router.put("", **documented(BrowserPhoneOut, 200, 409))
+async def register_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
+    """Your browser is your phone from now on: calls routing offers you ring in the desk (no
+    SIP password: the desk's own login is the authentication)."""
+    phone = _server(request).browser_phones.register(ctx.principal.tenant_id, ctx.principal.user_id)
+    return BrowserPhoneOut(registered=True, registered_at=phone.registered_at)
+
+
+@router.delete("", status_code=204, responses=errors(409))
+async def unregister_browser_phone(request: Request, ctx: Ctx) -> Response:
+    _server(request).browser_phones.unregister(ctx.principal.tenant_id, ctx.principal.user_id)
+    return Response(status_code=204)
+
+
+@router.post("/answer", **documented(BrowserAnswerOut, 200, 404, 409, 422))
+async def answer_in_browser(body: BrowserOfferIn, request: Request, ctx: Ctx) -> BrowserAnswerOut:
+    """Answer the call ringing your browser phone for `offer_id` with the browser's offer (ICE
+    gathered): the answer comes back, and the call connects once the browser's audio flows.
+    An offer that cannot be answered (no DTLS fingerprint, no audio) is refused with 422 and
+    the call goes back to its queue."""
+    server = _server(request)
+    phones = server.browser_phones
+    ringing = phones.ringing.get(body.offer_id)
+    mine = ringing is not None and (
+        ringing.phone.tenant_id == ctx.principal.tenant_id
+        and ringing.phone.user_id == ctx.principal.user_id
+    )
+    try:
+        if ringing is None or not mine:
+            check_offer(body.sdp)  # a bad offer is named as such even when nothing rings
+            raise NotFound(f"no call is ringing your browser phone for offer {body.offer_id!r}")
+        return BrowserAnswerOut(sdp=await ringing.answer_browser(body.sdp))
+    except OfferRefused as exc:
+        log.info(
+            "voice.browser_offer_refused",
+            offer=body.offer_id,
+            user=str(ctx.principal.user_id),
+            reason=str(exc),
+        )
+        raise Invalid(str(exc), field="sdp") from None

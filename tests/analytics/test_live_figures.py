@@ -1,0 +1,269 @@
+"""Today's figures pushed on the realtime protocol (analytics/live.py, both databases): a
+supervisor's socket receives each queue's figures as the ingester counts its contacts, equal
+to the report; another team's supervisor does not; a fresh snapshot carries them, and a
+snapshot plus the events equals a fresh snapshot."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from conftest import As, login
+from omnidesk.analytics.live import Window, changed_queues
+
+FIGURES = "analytics.queue_figures"
+AGENT_FIGURES = "analytics.agent_figures"
+KPI = {"id": "kpi", "channels": ["chat"], "name": "KPI", "service_level_seconds": 20}
+NIGHT = {**KPI, "id": "night", "name": "Night"}
+
+
+class FiguresClient:
+    """Keeps the snapshot's `analytics` section and applies the figures events to it."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.section: dict[str, Any] = {}
+        self.events: list[dict[str, Any]] = []  # queues' figures
+        self.agent_events: list[dict[str, Any]] = []
+
+    def register(self) -> None:
+        self.ws.send_json({"type": "register", "last_event_id": None})
+        snapshot = self.ws.receive_json()
+        assert snapshot["type"] == "snapshot", snapshot
+        self.section = copy.deepcopy(snapshot["state"]["analytics"])
+
+    def sync(self) -> None:
+        self.ws.send_json({"type": "ping"})
+        while (message := self.ws.receive_json())["type"] != "pong":
+            assert message["type"] == "event", message
+            if message["event"] == FIGURES:
+                self.events.append(message)
+                self.section["queues"][message["data"]["queue_id"]] = message["data"]
+            elif message["event"] == AGENT_FIGURES:
+                self.agent_events.append(message)
+                self.section["agents"][message["data"]["agent_id"]] = message["data"]
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+def add_user(admin: As, client: TestClient, name: str, role: str, team: str) -> tuple[As, str]:
+    password = f"{name}-password-1234"
+    body = {"username": name, "display_name": name.title(), "role": role, "password": password}
+    uid = ok(admin.post("/api/v1/users", json=body), 201)["id"]
+    member = "supervisor" if role == "supervisor" else "member"
+    ok(admin.put(f"/api/v1/teams/{team}/members/{uid}", json={"role": member}))
+    return login(client, "demo", name, password), uid
+
+
+def serve(admin: As, agent: As, agent_id: str, queue: str) -> None:
+    profile = {"skills": {}, "queues": {queue: 1}, "capacity": {"chat": 1}}
+    ok(admin.put(f"/api/v1/routing/agents/{agent_id}", json=profile))
+    ok(agent.post(f"/api/v1/routing/agents/{agent_id}/state", json={"state": "available"}))
+
+
+def route(admin: As, agent: As, queue: str, prefix: str) -> None:
+    """One contact answered, ended and wrapped up; one that waits and is given up."""
+    body = {"queue_id": queue, "channel": "chat", "contact_id": f"{prefix}1"}
+    offer = ok(admin.post("/api/v1/routing/contacts", json=body), 201)["offer_id"]
+    ok(agent.post(f"/api/v1/routing/offers/{offer.replace('#', '%23')}/accept"))
+    ok(admin.post("/api/v1/routing/contacts", json={**body, "contact_id": f"{prefix}2"}), 201)
+    ok(admin.delete(f"/api/v1/routing/contacts/{prefix}2"), 204)
+    ok(agent.post(f"/api/v1/routing/contacts/{prefix}1/end"))
+    ok(agent.post(f"/api/v1/routing/wrap-ups/{prefix}1/end", json={"disposition": "resolved"}))
+
+
+def fresh(user: As) -> dict[str, Any]:
+    with user.websocket() as ws:
+        watcher = FiguresClient(ws)
+        watcher.register()
+        return watcher.section
+
+
+def settle(client: TestClient, app: FastAPI) -> None:
+    # Awaited, not slept: the ingester is idle once everything announced is in the rollups
+    # (and its figures events are published); the CRM's records follow routing's events.
+    client.portal.call(app.state.analytics.settled)  # type: ignore[union-attr]
+    client.portal.call(app.state.crm.settled)  # type: ignore[union-attr]
+
+
+def same_window(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    # Figures read at two instants cover the same ranges unless a quarter hour began between.
+    return all(a[k]["start"] == b[k]["start"] for k in ("today", "last_30m", "current"))
+
+
+def test_figures_are_pushed_to_the_queues_viewers(
+    client: TestClient, app: FastAPI, as_user, tenants
+) -> None:  # type: ignore[no-untyped-def]
+    ids = tenants["demo"].ids
+    admin, supervisor = as_user("admin"), as_user("supervisor")
+    night_team = ok(admin.post("/api/v1/teams", json={"name": "Night"}), 201)["id"]
+    nightlead, _ = add_user(admin, client, "nightlead", "supervisor", night_team)
+    nina, nina_id = add_user(admin, client, "nina", "agent", night_team)
+    for queue in (KPI, NIGHT):
+        ok(admin.post("/api/v1/routing/queues", json=queue), 201)
+    serve(admin, as_user("agent1"), ids["agent1"], "kpi")
+    serve(admin, nina, nina_id, "night")
+    with supervisor.websocket() as ws, nightlead.websocket() as night_ws:
+        ours, theirs = FiguresClient(ws), FiguresClient(night_ws)
+        ours.register()
+        theirs.register()
+        assert ours.section == {"queues": {}, "agents": {}}
+        route(admin, as_user("agent1"), "kpi", "k")
+        route(admin, nina, "night", "n")
+        settle(client, app)
+        ours.sync()
+        theirs.sync()
+        # A settings change moves every figure (here: abandons within T count as met): pushed.
+        before = len(ours.events)
+        body = {"short_abandon_seconds": 5, "abandons_in_sl": "met", "timezone": "UTC"}
+        ok(admin.put("/api/v1/analytics/settings", json=body))
+        ours.sync()
+        assert [e["data"]["queue_id"] for e in ours.events[before:]] == ["kpi"]
+    # Each sees the figures of their own team's queue only, from events alone.
+    assert {e["data"]["queue_id"] for e in ours.events} == {"kpi"}
+    assert {e["data"]["queue_id"] for e in theirs.events} == {"night"}
+    assert set(theirs.section["queues"]) == {"night"}
+    # The last event's figures are the report's: today's total and the last 30 minutes.
+    pushed = ours.section["queues"]["kpi"]
+    assert pushed["today"]["sums"]["offered"] == 2
+    assert pushed["today"]["sums"]["short_abandoned"] == 1
+    assert pushed["today"]["sums"]["wrap_seconds"] > 0
+    report = ok(supervisor.get("/api/v1/analytics/queues", params={"queue_id": "kpi"}))
+    assert pushed["today"] == report["total"]
+    window = {"start": pushed["last_30m"]["start"], "end": pushed["last_30m"]["end"]}
+    recent = ok(
+        supervisor.get(
+            "/api/v1/analytics/queues", params={**window, "interval": "15m", "queue_id": "kpi"}
+        )
+    )
+    assert pushed["last_30m"] == recent["total"]
+    assert pushed["current"] == recent["intervals"][-1]
+    # A (re)connecting socket gets them in its snapshot: the snapshot plus the events is a
+    # fresh snapshot (while no quarter hour began in between).
+    again = fresh(supervisor)
+    assert set(again["queues"]) == {"kpi"}
+    if same_window(again["queues"]["kpi"], pushed):
+        assert again == ours.section
+    assert set(fresh(admin)["queues"]) == {"kpi", "night"}
+    assert fresh(as_user("agent1")) == {"queues": {}, "agents": {}}  # agents read no reports
+    # Another tenant's sockets hear nothing of them.
+    assert fresh(as_user("supervisor", "other")) == {"queues": {}, "agents": {}}
+
+    # Agents' figures of today likewise: to the supervisors of their teams, never to the
+    # agents themselves, equal to the agents report's total of the day.
+    assert {e["data"]["agent_id"] for e in ours.agent_events} == {ids["agent1"]}
+    assert {e["data"]["agent_id"] for e in theirs.agent_events} == {nina_id}
+    mine = ours.section["agents"][ids["agent1"]]
+    assert mine["today"]["sums"]["handled"] == 1
+    assert mine["today"]["sums"]["wrap_seconds"] > 0
+    agents = ok(supervisor.get("/api/v1/analytics/agents", params={"agent_id": ids["agent1"]}))
+    assert mine["today"] == agents["agents"][0]["total"]
+    again = fresh(supervisor)["agents"]
+    assert set(again) == {ids["agent1"]}
+    assert again[ids["agent1"]]["today"]["sums"]["handled"] == 1
+    assert set(fresh(admin)["agents"]) == {ids["agent1"], nina_id}
+
+
+def test_the_window_follows_the_tenants_day() -> None:
+    riga = ZoneInfo("Europe/Riga")
+    # 00:10 in Riga on the day the clocks go forward: the day began at 22:00 UTC the evening
+    # before, and the last 30 minutes reach back into yesterday.
+    at = Window(datetime(2026, 3, 28, 22, 10, tzinfo=UTC), riga)
+    assert at.day_start == datetime(2026, 3, 28, 22, 0, tzinfo=UTC)
+    assert at.day_end == datetime(2026, 3, 29, 21, 0, tzinfo=UTC)  # a 23-hour day
+    assert at.quarter == datetime(2026, 3, 28, 22, 0, tzinfo=UTC)
+    assert at.earliest == datetime(2026, 3, 28, 21, 45, tzinfo=UTC)
+    changed = [
+        (datetime(2026, 3, 28, 21, 30), "old"),  # yesterday, out of the last 30 minutes
+        (datetime(2026, 3, 28, 21, 45), "late"),  # yesterday, in the last 30 minutes
+        (datetime(2026, 3, 28, 22, 0), "today"),
+    ]
+    assert changed_queues(changed, at) == ["late", "today"]
+    # At 00:40 the day's figures start afresh at midnight: yesterday's no longer count.
+    later = Window(datetime(2026, 3, 28, 22, 40, tzinfo=UTC), riga)
+    assert later.earliest == later.day_start
+    assert changed_queues(changed, later) == ["today"]
+
+
+async def test_figures_go_out_at_most_once_per_period_and_held_ones_follow(monkeypatch) -> None:
+    """Database-free: the first push after a quiet spell goes out at once; queues changed
+    within the period are held and go out together once it has passed."""
+    import asyncio
+    import uuid as _uuid
+
+    from omnidesk.analytics import ingester, live
+    from omnidesk.platform.bus import InProcessBus
+    from omnidesk.platform.events import Audience
+
+    async def window(_session: Any, _tenant: Any, _now: Any) -> str:
+        return "now"
+
+    async def figures(_session: Any, _tenant: Any, queue_id: str, _at: Any) -> str:
+        return queue_id
+
+    monkeypatch.setattr(live, "window", window)
+    monkeypatch.setattr(live, "figures", figures)
+
+    class Uow:
+        session = None
+
+        def __init__(self) -> None:
+            self.recorded: list[str] = []
+
+        def record(self, event: str, _audience: Any, actor_id: Any = None) -> None:
+            self.recorded.append(event)
+
+    tenant = _uuid.uuid4()
+    publish = ingester.Publish(InProcessBus(), lambda _t, _q: Audience(), every=3600.0)
+    first, third = Uow(), Uow()
+    publish.hold(tenant, ["a"])
+    await publish.push(first, tenant, publish.take(tenant))  # type: ignore[arg-type]
+    publish.hold(tenant, ["b"])
+    assert publish.take(tenant) == []  # within the period: held
+    publish.hold(tenant, ["a"])
+    assert (first.recorded, publish.held[tenant]) == (["a"], {("queue", "a"), ("queue", "b")})
+    assert publish.due_in(tenant) > 3500
+    publish.sent[tenant] = asyncio.get_running_loop().time() - 3600.0  # the period has passed
+    await publish.push(third, tenant, publish.take(tenant))  # type: ignore[arg-type]
+    assert third.recorded == ["a", "b"] and tenant not in publish.held
+
+
+async def test_figures_whose_push_fails_are_held_again(monkeypatch) -> None:
+    """A push whose transaction fails loses nothing: its queues are held for the next one."""
+    import uuid as _uuid
+
+    from omnidesk.analytics import ingester, live
+    from omnidesk.platform.bus import InProcessBus
+    from omnidesk.platform.events import Audience
+
+    async def broken(_session: Any, _tenant: Any, _now: Any) -> str:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(live, "window", broken)
+
+    class Db:
+        def session(self, _scope: Any) -> Any:
+            class Session:
+                async def rollback(self) -> None:
+                    pass
+
+                async def close(self) -> None:
+                    pass
+
+            return Session()
+
+    tenant = _uuid.uuid4()
+    publish = ingester.Publish(InProcessBus(), lambda _t, _q: Audience(), every=0.0)
+    publish.hold(tenant, ["a", "b"])
+    with pytest.raises(RuntimeError):
+        await ingester.push_held(Db(), tenant, publish)  # type: ignore[arg-type]
+    assert publish.held[tenant] == {("queue", "a"), ("queue", "b")}

@@ -1,0 +1,200 @@
+"""The browser phone's media path without a browser: an aiortc peer plays the browser (its own
+1000 Hz tone), a plain RTP socket plays the caller (600 Hz) on an engine leg bridged to the
+browser phone's leg; each side must hear the other's tone. And the offers WebRTC refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import socket
+import uuid
+
+import numpy as np
+import pytest
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from av import AudioFrame, AudioResampler
+
+from omnidesk.channels.voice.media.analysis import goertzel_power, tone
+from omnidesk.channels.voice.media.engine import MediaEngine
+from omnidesk.channels.voice.media.g711 import ulaw_decode, ulaw_encode
+from omnidesk.channels.voice.media.rtp import build_header
+from omnidesk.channels.voice.media.sdp import SessionDescription, accept_answer, make_offer
+from omnidesk.channels.voice.sip.dialog import CallFailed
+from omnidesk.channels.voice.webrtc import BrowserPhones, OfferRefused, check_offer
+
+CALLER_HZ, BROWSER_HZ = 600, 1000
+
+
+class ToneTrack(MediaStreamTrack):
+    """A microphone playing a tone, paced in real time (20 ms frames, 8 kHz)."""
+
+    kind = "audio"
+
+    def __init__(self, hz: int) -> None:
+        super().__init__()
+        self.samples = tone(hz, 8000 * 30, -12.0)
+        self.pos = 0
+        self.start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self.start is None:
+            self.start = loop.time()
+        due = self.start + self.pos / 8000
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        chunk = self.samples[self.pos : self.pos + 160]
+        frame = AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        frame.pts = self.pos
+        frame.time_base = fractions.Fraction(1, 8000)
+        self.pos += 160
+        return frame
+
+
+def share(samples: np.ndarray, hz: int, other: int, rate: int = 8000) -> float:
+    powers = goertzel_power(samples.astype(np.float64), [hz, other], rate=rate).sum(axis=0)
+    return float(powers[0] / (powers.sum() or 1.0))
+
+
+def no_fingerprint(sdp: str) -> str:
+    return "\r\n".join(line for line in sdp.splitlines() if "fingerprint" not in line) + "\r\n"
+
+
+async def browser_offer(pc: RTCPeerConnection) -> str:
+    pc.addTrack(ToneTrack(BROWSER_HZ))
+    await pc.setLocalDescription(await pc.createOffer())
+    return str(pc.localDescription.sdp)
+
+
+async def test_browser_and_caller_hear_each_other() -> None:
+    engine = MediaEngine(host="127.0.0.1", port_range=None)
+    await engine.start()
+    caller_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    caller_sock.bind(("127.0.0.1", 0))
+    caller_sock.setblocking(False)
+    browser = RTCPeerConnection()
+    phones = BrowserPhones("127.0.0.1")
+    heard_by_browser: list[np.ndarray] = []
+    listeners: list[asyncio.Task[None]] = []
+    try:
+        caller_leg = await engine.open_leg()
+        caller_offer = make_offer(local_ip="127.0.0.1", local_port=caller_leg.local_port)
+        answer = (
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {caller_sock.getsockname()[1]} RTP/AVP 0\r\na=sendrecv\r\n"
+        )
+        caller_leg.configure(accept_answer(caller_offer, SessionDescription.parse(answer)))
+        agent_leg = await engine.open_leg()
+        offer = make_offer(local_ip="127.0.0.1", local_port=agent_leg.local_port, dtmf_pt=None)
+        phone = phones.register(uuid.uuid4(), uuid.uuid4())
+        ring = phones.invite(phone, "offer-1", offer.build().encode())
+        assert phones.ringing == {"offer-1": ring}
+
+        resampler = AudioResampler(format="s16", layout="mono", rate=8000)
+
+        @browser.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            async def listen() -> None:
+                while True:
+                    frame = await track.recv()
+                    for out in resampler.resample(frame):
+                        heard_by_browser.append(out.to_ndarray().reshape(-1))
+
+            listeners.append(asyncio.ensure_future(listen()))
+
+        sdp = await browser_offer(browser)
+        answer_sdp = await ring.answer_browser(sdp)
+        assert "a=fingerprint" in answer_sdp and "PCMU" in answer_sdp.split("m=audio")[1]
+        assert phones.ringing == {}  # a replayed answer finds nothing ringing
+        with pytest.raises(OfferRefused, match="no longer ringing"):
+            await ring.answer_browser(sdp)
+        await browser.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+        agent_leg.configure(
+            accept_answer(offer, SessionDescription.parse(await ring.wait_answer()))
+        )
+        engine.bridge(caller_leg, agent_leg)
+
+        loop = asyncio.get_running_loop()
+        caller_tone = ulaw_encode(tone(CALLER_HZ, 8000 * 4, -12.0)).tobytes()
+        heard_by_caller = bytearray()
+        seq, ts, t0 = 1, 0, loop.time()
+        for k in range(200):  # 4 s of the caller talking, in real time
+            frame = caller_tone[k * 160 : (k + 1) * 160]
+            caller_sock.sendto(
+                build_header(0, seq, ts, 1234) + frame, ("127.0.0.1", caller_leg.local_port)
+            )
+            seq, ts = seq + 1, ts + 160
+            await asyncio.sleep(max(0.0, t0 + (k + 1) * 0.02 - loop.time()))
+            while True:
+                try:
+                    data = caller_sock.recv(2048)
+                except BlockingIOError:
+                    break
+                heard_by_caller += data[12:]
+        assert ring.state == "confirmed"
+        caller_heard = ulaw_decode(bytes(heard_by_caller))
+        assert caller_heard.size > 8000, "the caller heard nothing of the browser"
+        assert share(caller_heard[caller_heard.size // 2 :], BROWSER_HZ, CALLER_HZ) > 0.9
+        browser_heard = np.concatenate(heard_by_browser) if heard_by_browser else np.zeros(0)
+        assert browser_heard.size > 8000, "the browser heard nothing of the caller"
+        assert share(browser_heard[browser_heard.size // 2 :], CALLER_HZ, BROWSER_HZ) > 0.9
+
+        ended: list[str] = []
+        gone = asyncio.Event()
+
+        async def on_ended(reason: str) -> None:
+            ended.append(reason)
+            gone.set()
+
+        ring.on_ended = on_ended
+        await browser.close()  # the agent closes the tab: the leg ends, with a reason
+        await asyncio.wait_for(gone.wait(), 40)
+        assert ring.state == "ended" and "browser connection" in ended[0]
+    finally:
+        for task in listeners:
+            task.cancel()
+        await browser.close()
+        await phones.close()
+        await engine.stop()
+        caller_sock.close()
+
+
+async def test_an_offer_without_dtls_fingerprint_fails_the_ring_cleanly() -> None:
+    phones = BrowserPhones("127.0.0.1")
+    pc = RTCPeerConnection()
+    try:
+        offer = make_offer(local_ip="127.0.0.1", local_port=40000, dtmf_pt=None)
+        phone = phones.register(uuid.uuid4(), uuid.uuid4())
+        ring = phones.invite(phone, "offer-2", offer.build().encode())
+        sdp = no_fingerprint(await browser_offer(pc))
+        with pytest.raises(OfferRefused, match="DTLS fingerprint"):
+            await ring.answer_browser(sdp)
+        # The ring fails as a SIP ring does (queueing puts the caller back in line).
+        with pytest.raises(CallFailed) as failed:
+            await ring.wait_answer()
+        assert failed.value.status == 488
+        assert ring.state == "ended" and phones.ringing == {}
+        assert phones.get(phone.tenant_id, phone.user_id) == phone  # still registered
+    finally:
+        await pc.close()
+
+
+@pytest.mark.parametrize(
+    ("sdp", "reason"),
+    [
+        ("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\n", "no audio"),
+        (
+            "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\n"
+            "m=audio 4000 RTP/AVP 0\r\na=fingerprint:sha-256 AB:CD\r\n",
+            "not UDP/TLS/RTP/SAVPF",
+        ),
+        (
+            "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\n"
+            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\n",
+            "no DTLS fingerprint",
+        ),
+    ],
+)
+def test_offers_webrtc_refuses(sdp: str, reason: str) -> None:
+    with pytest.raises(OfferRefused, match=reason):
+        check_offer(sdp)

@@ -1,0 +1,101 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { t } from "../i18n";
+import type { AgentEntry, Call } from "../realtime/types";
+import { phone, type PhoneState } from "./phone";
+
+export function usePhone(): PhoneState {
+  const [state, setState] = useState<PhoneState>(phone.state);
+  useEffect(() => phone.subscribe(setState), []);
+  return state;
+}
+
+/** A soft two-tone ring (425/475 Hz, 1 s on, 2 s off) while a call is offered to the browser. */
+function useRing(on: boolean) {
+  useEffect(() => {
+    if (!on || typeof AudioContext === "undefined") return;
+    const ctx = new AudioContext();
+    const gain = ctx.createGain();
+    gain.gain.value = 0;
+    gain.connect(ctx.destination);
+    for (const hz of [425, 475]) {
+      const osc = ctx.createOscillator();
+      osc.frequency.value = hz;
+      osc.connect(gain);
+      osc.start();
+    }
+    let k = 0;
+    const timer = setInterval(() => {
+      gain.gain.value = k++ % 3 === 0 ? 0.05 : 0;
+    }, 1000);
+    return () => {
+      clearInterval(timer);
+      void ctx.close();
+    };
+  }, [on]);
+}
+
+/** The agent's browser phone: register with one click; offered calls ring here, accepting
+ * answers in the browser, the call's Hang up ends it (docs/voice.md, "Browser phone"). */
+export function Phone({ agent, calls }: { agent: AgentEntry; calls: Record<string, Call> }) {
+  const state = usePhone();
+  const speaker = useRef<HTMLAudioElement>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    phone.speaker = speaker.current;
+    void phone.restore().catch(() => undefined);
+    return () => {
+      phone.speaker = null;
+    };
+  }, []);
+  const ringing = phone.registered && state.status === "ready" &&
+    Object.values(agent.contacts).some((s) => s.state === "offered" && s.channel === "voice");
+  useRing(ringing);
+  // The server ended the call (the caller hung up, Hang up was pressed): close the connection.
+  const onCall = Object.values(calls).some((c) => c.agent_id === agent.id && c.state !== "ended");
+  // (Only a call seen on the desk: the call is connected once the browser's audio reached the
+  // server, which is after the browser's own connection says "connected".)
+  const seen = useRef(false);
+  useEffect(() => {
+    if (onCall && phone.inCall) seen.current = true;
+    else if (!onCall && seen.current) {
+      seen.current = false;
+      if (phone.inCall) phone.ended();
+    }
+  }, [onCall, state.status]);
+  const status = ringing ? "ringing" : state.status;
+  const click = async (fn: () => Promise<void>) => {
+    setBusy(true);
+    try {
+      await fn();
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="phone" aria-label={t("phone.label")} data-testid="phone" data-phone-status={status}>
+      <span class="phone-status" role="status">
+        {t(`phone.status.${status}`)}
+      </span>
+      {state.status === "off" || state.status === "mic_denied" || state.status === "failed" ? (
+        <button type="button" disabled={busy} onClick={() => click(() => phone.register())}>
+          {t("phone.register")}
+        </button>
+      ) : (
+        <button type="button" disabled={busy || phone.inCall} onClick={() => click(() => phone.unregister())}>
+          {t("phone.unregister")}
+        </button>
+      )}
+      {state.status === "mic_denied" && (
+        <p class="error" role="alert" data-testid="phone-mic-denied">
+          {t("phone.micDenied")}
+        </p>
+      )}
+      {state.status === "failed" && state.detail && (
+        <p class="error" role="alert">
+          {t("phone.failed", { detail: state.detail })}
+        </p>
+      )}
+      <audio ref={speaker} autoPlay data-testid="phone-speaker" />
+    </section>
+  );
+}
