@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from structlog.testing import capture_logs
 
+from omnidesk.platform import database
 from omnidesk.platform.database import SYSTEM, Database
 
 
-async def test_sqlite_names_who_holds_the_write_lock(tmp_path: Path) -> None:
+async def test_sqlite_names_who_holds_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A writer that gives up on "database is locked" logs who held the lock: a holder that
     # waits on something else while keeping it is then named, not guessed.
     db = Database(f"sqlite:///{tmp_path / 'one.db'}")
@@ -34,6 +40,22 @@ async def test_sqlite_names_who_holds_the_write_lock(tmp_path: Path) -> None:
         assert db.write_holders()[0].where().startswith("hold:"), db.write_holders()[0].where()
         assert "wait:" in db.write_holders()[0].where()
         assert other.write_holders() == []  # another file's lock is not this one's
+        # A writer that gives up waiting logs the holder and where it waits.
+        monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 50)
+        impatient = Database(f"sqlite:///{tmp_path / 'one.db'}")
+        try:
+            with (
+                capture_logs() as logs,
+                pytest.raises(OperationalError, match="database is locked"),
+            ):
+                async with impatient.session(SYSTEM) as waiter:
+                    await waiter.execute(text("select 1"))
+        finally:
+            await impatient.dispose()
+        timed_out = [e for e in logs if e["event"] == "sqlite write lock timed out"]
+        assert len(timed_out) == 1, logs
+        [named] = timed_out[0]["write_lock_holders"]
+        assert named.startswith("the-holder") and " at hold:" in named, named
         async with db.snapshot_session(SYSTEM) as reader:  # a reader takes no write lock
             await reader.execute(text("select 1"))
             assert len(db.write_holders()) == 1

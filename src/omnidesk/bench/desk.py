@@ -133,6 +133,13 @@ def _latencies(
         body = {"queue_id": "support", "channel": "chat", "contact_id": f"bench-{i}"}
         admin.post("/api/v1/routing/contacts", json=body).raise_for_status()
         page.locator(f'[data-testid="offer"][data-contact="bench-{i}"]').wait_for()
+    # The probe records an event in the animation frame after the offer is in the page, so
+    # the last offer's entry can come a frame after its element: wait for all of them.
+    page.wait_for_function(
+        """n => [...window.omnidesk.painted.values()]
+                .filter(p => p.event === 'routing.offer_created').length >= n""",
+        arg=n,
+    )
     painted: list[dict[str, Any]] = page.evaluate("() => [...window.omnidesk.painted.values()]")
     return [
         p["paintedAt"] - p["occurredAt"] for p in painted if p["event"] == "routing.offer_created"

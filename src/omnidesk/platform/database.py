@@ -40,6 +40,8 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
+from omnidesk.platform.logging import get_logger
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -197,6 +199,10 @@ class WriteHolder:
         return " > ".join(chain) or "(no frames)"
 
 
+_log = get_logger(__name__)
+# How long a writer waits for SQLite's one write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
 # Process-wide: two apps on one SQLite file (a restart test, a CLI beside the server) contend
 # for the same lock, so the holder may be another Database object's.
 _WRITE_HOLDERS: dict[int, WriteHolder] = {}
@@ -269,7 +275,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -297,6 +303,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "rollback")
     def _on_end(conn: Any) -> None:
         _WRITE_HOLDERS.pop(id(conn), None)
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        # A writer that gave up waiting for the lock: name who held it, and where that task
+        # waits, whichever writer it was (the error alone says nothing about the holder).
+        if "database is locked" not in str(context.original_exception):
+            return
+        name = str(sync_engine.url.database)
+        now = time.monotonic()
+        _log.error(
+            "sqlite write lock timed out",
+            waiter=_task_name(),
+            write_lock_holders=[
+                f"{h.task} for {now - h.since:.1f}s at {h.where()}"
+                for h in list(_WRITE_HOLDERS.values())
+                if h.database == name
+            ],
+        )
 
 
 class Database:
