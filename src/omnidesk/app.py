@@ -8,6 +8,7 @@ it; the platform imports no domain. Everything stateful is created in the lifesp
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -72,7 +73,7 @@ from omnidesk.platform.auth.cache import PrincipalCache
 from omnidesk.platform.auth.endpoints import router as auth_router
 from omnidesk.platform.auth.ratelimit import LoginRateLimiter
 from omnidesk.platform.bus import EventBus, InProcessBus
-from omnidesk.platform.database import Database
+from omnidesk.platform.database import Database, await_chain
 from omnidesk.platform.endpoints import api as platform_router
 from omnidesk.platform.endpoints import probes
 from omnidesk.platform.http import BodyLimitMiddleware, MetricsMiddleware, install_error_handlers
@@ -140,6 +141,18 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 # like its own (platform/errors.py, Problem).
 PROBLEM_TYPES: tuple[type[Exception], ...] = (RoutingError,)
 log = get_logger(__name__)
+# A shutdown still running after this long is stuck on something: the log names what.
+SLOW_SHUTDOWN_SECONDS = 20.0
+
+
+async def _report_slow_shutdown() -> None:
+    await asyncio.sleep(SLOW_SHUTDOWN_SECONDS)
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    log.warning(
+        "shutdown is slow",
+        seconds=SLOW_SHUTDOWN_SECONDS,
+        tasks=sorted(f"{t.get_name()}: {await_chain(t)}" for t in tasks),
+    )
 
 
 def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
@@ -280,6 +293,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
         try:
             yield
         finally:
+            watchdog = asyncio.create_task(_report_slow_shutdown(), name="shutdown-watchdog")
             if app.state.voice is not None:
                 await stop_voice(app.state.voice)
             app.state.presence.close()
@@ -296,6 +310,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             app.state.hub.close()
             await app.state.conversation_supervision.settled()
             await db.dispose()
+            watchdog.cancel()
 
     app = FastAPIOffline(
         title="Omnidesk",

@@ -89,3 +89,25 @@ async def test_an_invalidated_connection_still_closes_and_frees_the_lock(tmp_pat
         await other.close()
     finally:
         await db.dispose()
+
+
+async def test_a_slow_shutdown_names_what_each_task_waits_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A shutdown that hangs (a service's stop awaiting something that never comes) logs every
+    # task's chain of awaits, so a hang in CI names its cause.
+    from omnidesk import app
+
+    monkeypatch.setattr(app, "SLOW_SHUTDOWN_SECONDS", 0.01)
+
+    async def stuck_stop(never: asyncio.Event) -> None:
+        await never.wait()
+
+    never = asyncio.Event()
+    stuck = asyncio.create_task(stuck_stop(never), name="stuck-service")
+    with capture_logs() as logs:
+        await app._report_slow_shutdown()
+    stuck.cancel()
+    [report] = [e for e in logs if e["event"] == "shutdown is slow"]
+    [line] = [t for t in report["tasks"] if t.startswith("stuck-service:")]
+    assert "stuck_stop:" in line and "wait:" in line, line

@@ -26,7 +26,7 @@ from omnidesk.analytics.processing import contact_of, process
 from omnidesk.platform import eventlog
 from omnidesk.platform.bus import EventBus, Subscription
 from omnidesk.platform.database import SYSTEM, Database, utcnow
-from omnidesk.platform.events import Audience, PublishedEvent
+from omnidesk.platform.events import Audience, DomainEvent, PublishedEvent
 from omnidesk.platform.logging import get_logger
 from omnidesk.platform.pacing import Pacer
 from omnidesk.platform.tenancy import Tenant
@@ -139,19 +139,23 @@ class Publish:
     def hold_again(self, tenant_id: uuid.UUID, taken: list[Held]) -> None:
         self.held.setdefault(tenant_id, set()).update(taken)
 
-    async def push(self, uow: UnitOfWork, tenant_id: uuid.UUID, taken: list[Held]) -> None:
-        """Record the taken queues' and agents' figures of now as events of `uow`."""
-        at = await live.window(uow.session, tenant_id, utcnow())
+    async def read(
+        self, session: AsyncSession, tenant_id: uuid.UUID, taken: list[Held]
+    ) -> list[tuple[DomainEvent, Audience]]:
+        """The taken queues' and agents' figures of now, each with who may see it."""
+        at = await live.window(session, tenant_id, utcnow())
+        found: list[tuple[DomainEvent, Audience]] = []
         for kind, key in taken:
             if kind == "queue":
-                figures = await live.figures(uow.session, tenant_id, key, at)
-                uow.record(figures, self.audience(tenant_id, key), actor_id=None)
+                figures = await live.figures(session, tenant_id, key, at)
+                found.append((figures, self.audience(tenant_id, key)))
         if self.agent_audience is None:
-            return
+            return found
         changed = [key for kind, key in taken if kind == "agent"]
-        for agent in await live.agent_figures(uow.session, tenant_id, changed, at):
+        for agent in await live.agent_figures(session, tenant_id, changed, at):
             seen = live.agent_audience(self.agent_audience(tenant_id, agent.agent_id))
-            uow.record(agent, seen, actor_id=None)
+            found.append((agent, seen))
+        return found
 
 
 async def step(
@@ -209,15 +213,22 @@ async def push_held(db: Database, tenant_id: uuid.UUID, publish: Publish) -> Non
     taken = publish.take(tenant_id)
     if not taken:
         return
-    session = db.session(tenant_id)
     try:
-        async with UnitOfWork(session, publish.bus, tenant_id=tenant_id) as uow:
-            await publish.push(uow, tenant_id, taken)
+        # Read in a snapshot (no write lock: the reports take a while), then record in a
+        # transaction that only appends the events. A tenant's pushes run one at a time under
+        # its ingester lock, so nothing newer can be recorded between the read and the append.
+        async with db.snapshot_session(tenant_id) as reader:
+            found = await publish.read(reader, tenant_id, taken)
+        session = db.session(tenant_id)
+        try:
+            async with UnitOfWork(session, publish.bus, tenant_id=tenant_id) as uow:
+                for figures, audience in found:
+                    uow.record(figures, audience, actor_id=None)
+        finally:
+            await session.close()
     except BaseException:
         publish.hold_again(tenant_id, taken)
         raise
-    finally:
-        await session.close()
 
 
 async def catch_up(

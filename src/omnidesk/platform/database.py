@@ -184,19 +184,24 @@ class WriteHolder:
         task = self.ref() if self.ref is not None else None
         if task is None:
             return "(task gone)"
-        if task.done():
-            return "(task ended)"
-        # Task.get_stack() gives only the outermost frame of a suspended coroutine: follow
-        # what each coroutine awaits instead, down to the future it waits on.
-        chain: list[str] = []
-        awaited: Any = task.get_coro()
-        while awaited is not None and len(chain) < 40:
-            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
-            if frame is None:
-                break
-            chain.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
-            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-        return " > ".join(chain) or "(no frames)"
+        return await_chain(task)
+
+
+def await_chain(task: asyncio.Task[Any]) -> str:
+    """Where a task is now: its chain of awaits, innermost last."""
+    if task.done():
+        return "(task ended)"
+    # Task.get_stack() gives only the outermost frame of a suspended coroutine: follow
+    # what each coroutine awaits instead, down to the future it waits on.
+    chain: list[str] = []
+    awaited: Any = task.get_coro()
+    while awaited is not None and len(chain) < 40:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            break
+        chain.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return " > ".join(chain) or "(no frames)"
 
 
 _log = get_logger(__name__)
