@@ -56,6 +56,8 @@ CASES: dict[str, list[str]] = {
     "bench chat": ["--visitors", "5", "--messages", "10", "--rate", "20"],
     # A real server with the SMTP listener; a handful of mails through it to routed contacts.
     "bench email": ["--mails", "5", "--connections", "1"],
+    # The media engine and the browser phones' aiortc end, 2 aiortc browsers, 2 RTP callers.
+    "bench webrtc": ["--calls", "2", "--seconds", "2"],
 }  # fmt: skip
 
 
@@ -87,6 +89,16 @@ def _check_bench_desk(document: dict[str, Any]) -> None:
         assert set(document[key]) == {"p50", "p95", "max"}, key
 
 
+def _check_bench_webrtc(document: dict[str, Any]) -> None:
+    # Both calls stayed up, and each side heard the other's tone through the engine.
+    assert document["calls"] == document["calls_up_at_end"] == 2
+    assert document["caller_audio_path_ok"] is True
+    assert document["browser_heard_the_caller"] is True
+    assert document["caller_rx_packets"] > 0 and document["browser_rx_frames"] > 0
+    for side in ("caller", "browser"):
+        assert set(document) >= {f"{side}_rx_interval_{q}_ms" for q in ("p50", "p99", "max")}
+
+
 def _check_bench_chat(document: dict[str, Any]) -> None:
     # Every visitor message reached the desk's socket, once measured; nothing refused.
     assert document["messages_sent"] == document["messages_delivered"] == 10
@@ -100,6 +112,7 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "bench server": _check_bench_server,
     "bench chat": _check_bench_chat,
     "bench desk": _check_bench_desk,
+    "bench webrtc": _check_bench_webrtc,
 }
 
 

@@ -185,10 +185,13 @@ def _peer() -> None:
     for i, s in enumerate(socks):
         ep.register(s.fileno(), select.EPOLLIN)
         index[s.fileno()] = i
-    payloads = [
-        ulaw_encode(tone(CALLER_HZ if i % 2 == 0 else AGENT_HZ, 160, -12.0)).tobytes()
-        for i in range(n)
-    ]
+    # What each far end says, and what the first two must hear: by default the two ends of a
+    # bridged pair (`bench webrtc` gives its callers one tone and the browsers' to expect).
+    send_hz = cfg.get("tone_hz") or [CALLER_HZ if i % 2 == 0 else AGENT_HZ for i in range(n)]
+    expect = {
+        int(i): float(hz) for i, hz in (cfg.get("expect_hz") or {0: AGENT_HZ, 1: CALLER_HZ}).items()
+    }
+    payloads = [ulaw_encode(tone(send_hz[i], 160, -12.0)).tobytes() for i in range(n)]
     ssrc = [random.getrandbits(32) for _ in range(n)]
     hdr = struct.Struct("!BBHII")
     ts_unpack = struct.Struct("qq").unpack_from
@@ -198,7 +201,7 @@ def _peer() -> None:
     max_seq = [0] * n
     count = [0] * n
     intervals: list[float] = []
-    sample: dict[int, list[bytes]] = {0: [], 1: []}
+    sample: dict[int, list[bytes]] = {i: [] for i in expect if i < n}
     cpu0 = time.process_time()
     start = time.monotonic()
     measure_from = start + warmup
@@ -246,7 +249,9 @@ def _peer() -> None:
     expected = sum(m - f + 1 for f, m in zip(first_seq, max_seq, strict=True) if f is not None)
     iv = np.asarray(intervals)
     heard_ok = True
-    for i, want in ((0, AGENT_HZ), (1, CALLER_HZ)):
+    for i, want in expect.items():
+        if i not in sample:
+            continue
         pcm = ulaw_decode(b"".join(sample[i]))
         wins = dominant_tones(pcm, [CALLER_HZ, AGENT_HZ], 200)
         heard_ok &= bool(wins) and all(w == {want} for w in wins[1:])

@@ -342,9 +342,40 @@ def desk_cmd(
     Console().print(table)
 
 
+def webrtc_cmd(
+    calls: Annotated[int, typer.Option("--calls", min=1, help="Concurrent browser calls.")] = 50,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=1.0, help="Measured seconds, once all are up.")
+    ] = 10.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Browser phone: N concurrent WebRTC calls bridged to RTP callers; intervals, CPU."""
+    # How to read it: docs/voice.md, "Benchmarks".
+    from omnidesk.bench.webrtc import run
+
+    if not as_json:
+        typer.echo(f"Connecting {calls} browser phones (aiortc peers) to callers...", err=True)
+    try:
+        result = run(calls, seconds)
+    except (RuntimeError, TimeoutError) as exc:
+        typer.echo(f"bench webrtc: {exc or 'the browsers did not connect in time'}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    table = Table(title=f"Browser phone: {result['calls']} calls, {result['browser_side']}")
+    table.add_column("Measure")
+    table.add_column("Value", justify="right")
+    for key, value in result.items():
+        if key not in ("calls", "browser_side", "target"):
+            table.add_row(key.replace("_", " "), str(value))
+    table.add_row("target", "50 calls, p99 < 30 ms")
+    Console().print(table)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `bench routing`, `rules`, `media`, `voice`, `server`, `crm`, `desk`, `email` and
-    `kpis` to `bench`."""
+    """Add `bench routing`, `rules`, `media`, `voice`, `server`, `crm`, `desk`, `email`,
+    `kpis` and `webrtc` to `bench`."""
     group = bench_group(app)
     group.command("routing")(routing_cmd)
     group.command("rules")(rules_cmd)
@@ -355,6 +386,7 @@ def register(app: typer.Typer) -> None:
     group.command("desk")(desk_cmd)
     group.command("email")(_email_command())
     group.command("kpis")(_kpis_command())
+    group.command("webrtc")(webrtc_cmd)
 
 
 def _email_command() -> Any:
