@@ -10,7 +10,6 @@ Stop ends it and the phone is ready again; the supervisor has no SIP login at al
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,13 @@ import numpy as np
 import pytest
 from desk_helpers import LiveServer, log_in_async, needs_browser, ok, screenshot_async, serve
 from playwright.async_api import async_playwright, expect
-from test_desk_browser_phone import LISTEN_JS, _power, _share, launch_with_microphone
+from test_desk_browser_phone import (
+    LISTEN_JS,
+    _power,
+    _share,
+    launch_with_microphone,
+    microphone_wav,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "voice"))
 from test_voice_monitoring import SUPERVISOR_HZ
@@ -29,7 +34,6 @@ from voice_call_helpers import (
     AGENT_HZ,
     CALLER_HZ,
     PEERS,
-    SOX,
     agent1_phone,
     caller_scenario,
     configure,
@@ -54,15 +58,6 @@ def server() -> Iterator[LiveServer]:
         yield live
 
 
-def supervisor_microphone(path: Path) -> Path:
-    subprocess.run(
-        [str(SOX), "-n", "-r", "48000", "-c", "1", "-b", "16", str(path),
-         "synth", "30", "sine", str(SUPERVISOR_HZ), "vol", "0.3"],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
 async def test_supervisor_listens_and_whispers_through_the_browser_phone(
     server: LiveServer, tmp_path: Path
 ) -> None:
@@ -75,9 +70,8 @@ async def test_supervisor_listens_and_whispers_through_the_browser_phone(
     agent = agent1_phone(tmp_path, port)
     sipp: Any = None
     async with async_playwright() as playwright:
-        browser = await launch_with_microphone(
-            playwright, supervisor_microphone(tmp_path / "mic.wav")
-        )
+        mic = microphone_wav(tmp_path / "mic.wav", SUPERVISOR_HZ)
+        browser = await launch_with_microphone(playwright, mic)
         try:
             await agent.start()
             await registered(voice, "agent1")
