@@ -89,11 +89,11 @@ def server() -> Iterator[LiveServer]:
         yield live
 
 
-def microphone_wav(path: Path) -> Path:
-    """The fake microphone's file: a 1000 Hz sine (Chromium loops it)."""
+def microphone_wav(path: Path, hz: int = AGENT_HZ) -> Path:
+    """The fake microphone's file: a 1000 Hz sine, or `hz` (Chromium loops it)."""
     subprocess.run(
         [str(SOX), "-n", "-r", "48000", "-c", "1", "-b", "16", str(path),
-         "synth", "30", "sine", str(AGENT_HZ), "vol", "0.3"],
+         "synth", "30", "sine", str(hz), "vol", "0.3"],
         check=True,
     )  # fmt: skip
     return path

@@ -35,8 +35,10 @@ function useRing(on: boolean) {
 }
 
 /** The agent's browser phone: register with one click; offered calls ring here, accepting
- * answers in the browser, the call's Hang up ends it (docs/voice.md, "Browser phone"). */
-export function Phone({ agent, calls }: { agent: AgentEntry; calls: Record<string, Call> }) {
+ * answers in the browser, the call's Hang up ends it (docs/voice.md, "Browser phone"). In the
+ * supervisor's console (no `agent`: nothing is offered to ring) it is the phone monitoring
+ * joins a call with. */
+export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Record<string, Call>; userId?: string }) {
   const state = usePhone();
   const speaker = useRef<HTMLAudioElement>(null);
   const [busy, setBusy] = useState(false);
@@ -47,11 +49,14 @@ export function Phone({ agent, calls }: { agent: AgentEntry; calls: Record<strin
       phone.speaker = null;
     };
   }, []);
-  const ringing = phone.registered && state.status === "ready" &&
+  const ringing = !!agent && phone.registered && state.status === "ready" &&
     Object.values(agent.contacts).some((s) => s.state === "offered" && s.channel === "voice");
   useRing(ringing);
   // The server ended the call (the caller hung up, Hang up was pressed): close the connection.
-  const onCall = Object.values(calls).some((c) => c.agent_id === agent.id && c.state !== "ended");
+  const me = userId ?? agent?.id;
+  const onCall = Object.values(calls).some(
+    (c) => c.state !== "ended" && (c.agent_id === me || c.monitors.some((m) => m.user_id === me)),
+  );
   // (Only a call seen on the desk: the call is connected once the browser's audio reached the
   // server, which is after the browser's own connection says "connected".)
   const seen = useRef(false);

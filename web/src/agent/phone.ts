@@ -80,6 +80,28 @@ class BrowserPhone {
 
   /** Answer the call ringing for routing's offer `offerId`. */
   async answer(offerId: string): Promise<void> {
+    await this.connect(async (sdp) => {
+      const answer = await ok(api.POST("/api/v1/voice/browser-phone/answer", { body: { offer_id: offerId, sdp } }));
+      return answer.sdp;
+    });
+  }
+
+  /** Join call `callId` as its supervisor (listen, whisper or barge): the monitor request
+   * carries the browser's offer and its answer comes back (docs/voice.md, "Supervisor
+   * monitoring"). Switching the mode later is a request without an offer. */
+  async monitor(callId: string, mode: "listen" | "whisper" | "barge"): Promise<void> {
+    await this.connect(async (sdp) => {
+      const joined = await ok(
+        api.POST("/api/v1/voice/calls/{call_id}/monitor", { params: { path: { call_id: callId } }, body: { mode, sdp } }),
+      );
+      if (!joined.sdp) throw new Error("no answer to the browser's offer");
+      return joined.sdp;
+    });
+  }
+
+  /** A connection to the server: the browser's offer (ICE gathered) goes out through
+   * `exchange`, whose answer is applied. */
+  private async connect(exchange: (sdp: string) => Promise<string>): Promise<void> {
     const mic = await this.microphone();
     this.close();
     this.set("connecting");
@@ -105,10 +127,7 @@ class BrowserPhone {
     await pc.setLocalDescription(await pc.createOffer());
     await iceGathered(pc);
     try {
-      const answer = await ok(
-        api.POST("/api/v1/voice/browser-phone/answer", { body: { offer_id: offerId, sdp: pc.localDescription!.sdp } }),
-      );
-      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      await pc.setRemoteDescription({ type: "answer", sdp: await exchange(pc.localDescription!.sdp) });
     } catch (e) {
       this.close();
       this.set("ready");

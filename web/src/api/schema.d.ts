@@ -2993,7 +2993,9 @@ export interface paths {
         put?: never;
         /**
          * Monitor
-         * @description Ring the caller's own softphone and join the call (or switch mode when already in).
+         * @description Join the call through your own phone (or switch mode when already in): your browser
+         *     phone when registered (the request carries its offer, the answer comes back), else your
+         *     SIP softphone, rung until it answers.
          */
         post: operations["monitor_api_v1_voice_calls__call_id__monitor_post"];
         /** Monitor End */
@@ -7775,6 +7777,51 @@ export interface components {
             mode: string;
             /** User Id */
             user_id: string;
+        };
+        /** MonitorStartIn */
+        MonitorStartIn: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "listen" | "whisper" | "barge";
+            /**
+             * Sdp
+             * @description The browser's SDP offer (ICE gathered) when your browser phone joins: required while one is registered, refused otherwise
+             */
+            sdp?: string | null;
+        };
+        /** MonitorStartOut */
+        MonitorStartOut: {
+            /** Agent Id */
+            agent_id: string | null;
+            /** Call Id */
+            call_id: string;
+            /** Caller */
+            caller: string | null;
+            /** Connected At */
+            connected_at: string | null;
+            /** Contact Id */
+            contact_id: string | null;
+            /** Monitors */
+            monitors: components["schemas"]["MonitorOut"][];
+            /** Muted */
+            muted: boolean;
+            /** Number */
+            number: string | null;
+            /** Queue Id */
+            queue_id: string | null;
+            /** Recording */
+            recording: ("recording" | "paused") | null;
+            /**
+             * Sdp
+             * @description Omnidesk's SDP answer to the browser's offer
+             */
+            sdp?: string | null;
+            /** Started At */
+            started_at: string | null;
+            /** State */
+            state: string;
         };
         /** NoteOut */
         NoteOut: {
@@ -24771,7 +24818,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MonitorIn"];
+                "application/json": components["schemas"]["MonitorStartIn"];
             };
         };
         responses: {
@@ -24781,7 +24828,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CallOut"];
+                    "application/json": components["schemas"]["MonitorStartOut"];
                 };
             };
             /** @description Malformed request (e.g. the body is not valid JSON) */

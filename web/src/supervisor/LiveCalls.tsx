@@ -1,3 +1,5 @@
+import { Phone, usePhone } from "../agent/Phone";
+import { phone } from "../agent/phone";
 import { endMonitor, monitor, type MonitorMode } from "../api/voice";
 import { useAction } from "../components/Action";
 import { useDeskContext } from "../context";
@@ -11,8 +13,14 @@ function CallRow({ call, agentName }: { call: Call; agentName: string }) {
   const { user } = useDeskContext();
   const now = useNow();
   const [run, busy, error] = useAction();
+  usePhone(); // (re-rendered as the browser phone changes: it decides how to join)
   const mine = call.monitors.find((m) => m.user_id === user.id);
   const since = call.connected_at ?? call.started_at;
+  // Joining with the browser phone sends its offer; switching mode (already in) does not.
+  const join = (mode: MonitorMode) =>
+    !mine && phone.registered ? phone.monitor(call.call_id, mode) : monitor(call.call_id, mode);
+  // The browser phone holds one call: joining another would drop this one.
+  const elsewhere = !mine && phone.registered && phone.inCall;
   return (
     <tr data-call={call.call_id}>
       <th scope="row">{call.caller ?? "—"}</th>
@@ -23,7 +31,7 @@ function CallRow({ call, agentName }: { call: Call; agentName: string }) {
       <td>
         <div class="actions" role="group" aria-label={t("calls.monitor")}>
           {MODES.map((mode) => (
-            <button type="button" key={mode} disabled={busy} aria-pressed={mine?.mode === mode} onClick={() => run(() => monitor(call.call_id, mode))}>
+            <button type="button" key={mode} disabled={busy || elsewhere} aria-pressed={mine?.mode === mode} onClick={() => run(() => join(mode))}>
               {t(`calls.${mode}`)}
             </button>
           ))}
@@ -39,9 +47,10 @@ function CallRow({ call, agentName }: { call: Call; agentName: string }) {
   );
 }
 
-/** Live calls the supervisor follows, with voice's monitoring (rings their own softphone). */
+/** Live calls the supervisor follows, with voice's monitoring (through their browser phone
+ * when it is on, else by ringing their own softphone). */
 export function LiveCalls() {
-  const { store } = useDeskContext();
+  const { store, user } = useDeskContext();
   useDesk(store);
   const calls = Object.values(store.state?.voice.calls ?? {});
   const agents = store.state?.routing.agents ?? {};
@@ -49,6 +58,7 @@ export function LiveCalls() {
     <section class="calls" aria-labelledby="calls-title">
       <h2 id="calls-title">{t("calls.title")}</h2>
       <p class="source">{t("calls.hint")}</p>
+      <Phone calls={store.state?.voice.calls ?? {}} userId={user.id} />
       {calls.length === 0 ? (
         <p class="empty">{t("calls.none")}</p>
       ) : (

@@ -186,13 +186,30 @@ class MonitorIn(BaseModel):
     mode: Literal["listen", "whisper", "barge"]
 
 
-@router.post("/{call_id}/monitor", **documented(CallOut, 200, 409))
-async def monitor(call_id: str, body: MonitorIn, request: Request, ctx: Ctx) -> dict[str, Any]:
-    """Ring the caller's own softphone and join the call (or switch mode when already in)."""
+class MonitorStartIn(MonitorIn):
+    sdp: str | None = Field(
+        None,
+        min_length=1,
+        max_length=20000,
+        description="The browser's SDP offer (ICE gathered) when your browser phone joins: "
+        "required while one is registered, refused otherwise",
+    )
+
+
+class MonitorStartOut(CallOut):
+    sdp: str | None = Field(None, description="Omnidesk's SDP answer to the browser's offer")
+
+
+@router.post("/{call_id}/monitor", **documented(MonitorStartOut, 200, 409, 422))
+async def monitor(call_id: str, body: MonitorStartIn, request: Request, ctx: Ctx) -> dict[str, Any]:
+    """Join the call through your own phone (or switch mode when already in): your browser
+    phone when registered (the request carries its offer, the answer comes back), else your
+    SIP softphone, rung until it answers."""
     server, call = _call(request, ctx, call_id)
     await monitoring.authorize(ctx, call)
-    await monitoring.monitor(server, call, str(ctx.principal.user_id), body.mode)
-    return view(call)
+    user = str(ctx.principal.user_id)
+    answer = await monitoring.monitor(server, call, user, body.mode, body.sdp)
+    return {**view(call), "sdp": answer}
 
 
 @router.patch("/{call_id}/monitor", **documented(CallOut, 200, 409))

@@ -108,7 +108,7 @@ class VoiceCall:
     recording_path: Path | None = None
     recording_started: datetime | None = None
     recording_ids: list[str] = field(default_factory=list)
-    monitors: dict[str, tuple[OutgoingCall, Leg, str]] = field(default_factory=dict)
+    monitors: dict[str, tuple[AgentPhone, Leg, str]] = field(default_factory=dict)
     consent: str | None = None  # None | "playing" | "played" (consent.py)
     voicemail: Any = None  # the message being recorded (voicemail.py)
     survey: Any = None  # the post-call survey being asked (survey.py)

@@ -1,7 +1,10 @@
 """Supervisor listen, whisper and barge on a live call.
 
 The supervisor's own registered softphone is rung (any user with a SIP login has a binding,
-like an agent); when it answers, its leg joins the call's mix graph through `media.monitor`:
+like an agent), or, when they registered a browser phone, that is used instead (the choice
+queueing makes for an agent): the request then carries the browser's WebRTC offer and gets
+aiortc's answer back (ADR 0030, "Supervisor monitoring"). Once the phone answered, its leg
+joins the call's mix graph through `media.monitor`:
 
 - listen: the supervisor hears the caller and the agent; nobody hears the supervisor;
 - whisper: the agent hears the supervisor too, the caller still does not;
@@ -22,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from omnidesk.channels.voice.call_control import control
-from omnidesk.channels.voice.calls import VoiceCall, drop_leg
+from omnidesk.channels.voice.calls import AgentPhone, VoiceCall, drop_leg
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import (
@@ -34,9 +37,10 @@ from omnidesk.channels.voice.media.sdp import (
 from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
+from omnidesk.channels.voice.webrtc import BrowserCall, BrowserPhone, OfferRefused
 from omnidesk.directory import repository as directory
 from omnidesk.platform.auth.roles import Role
-from omnidesk.platform.errors import Conflict, Forbidden, NotFound
+from omnidesk.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from omnidesk.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -83,14 +87,20 @@ def _wire(ctx: VoiceContext, call: VoiceCall, leg: Leg, mode: str) -> None:
     ctx.media.monitor(leg, call.leg, call.agent_leg, mode)
 
 
-async def monitor(ctx: VoiceContext, call: VoiceCall, user_id: str, mode: str) -> None:
-    """Start monitoring (ringing the user's softphone and waiting for the answer), or switch
-    the mode of a monitor already in place. Conflict when the call or the phone cannot."""
+async def monitor(
+    ctx: VoiceContext, call: VoiceCall, user_id: str, mode: str, sdp: str | None = None
+) -> str | None:
+    """Start monitoring (ringing the user's phone and waiting for the answer), or switch
+    the mode of a monitor already in place. Conflict when the call or the phone cannot.
+    `sdp`: the browser's offer when the user's browser phone joins; its answer is returned."""
     if mode not in MODES:
         raise ValueError(f"unknown monitor mode {mode!r}")
     if user_id in call.monitors:
+        if sdp is not None:
+            # (A second connection would be left without a leg: the browser keeps its first.)
+            raise Conflict("you are already monitoring this call: switch mode without an offer")
         await control(call, partial(set_mode, ctx), user_id, mode)
-        return
+        return None
     _require_live(call)
     if call.agent_id == user_id:
         raise Conflict("you are the agent on this call")
@@ -99,15 +109,61 @@ async def monitor(ctx: VoiceContext, call: VoiceCall, user_id: str, mode: str) -
         raise Conflict("your softphone is already ringing for this call")
     _ringing.add(key)
     try:
-        sip, leg = await _ring(ctx, call, user_id)
+        phone: AgentPhone
+        answer: str | None = None
+        browser = ctx.browser_phones.get(call.tenant_id, uuid.UUID(user_id))
+        if browser is not None:
+            phone, leg, answer = await _join_browser(ctx, call, browser, sdp)
+        elif sdp is not None:
+            raise Conflict(
+                "no browser phone is registered for you (PUT /api/v1/voice/browser-phone)"
+            )
+        else:
+            phone, leg = await _ring(ctx, call, user_id)
     finally:
         _ringing.discard(key)
     try:
-        await control(call, partial(_join, ctx), user_id, sip, leg, mode)
+        await control(call, partial(_join, ctx), user_id, phone, leg, mode)
     except BaseException:
         with contextlib.suppress(CallFailed, OSError):
-            await sip.bye()
+            await phone.bye()
         await ctx.media.close_leg(leg)
+        raise
+    return answer
+
+
+async def _join_browser(
+    ctx: VoiceContext, call: VoiceCall, browser: BrowserPhone, sdp: str | None
+) -> tuple[BrowserCall, Leg, str]:
+    """The user's browser phone, in place of their softphone. The supervisor asked to join
+    from the console, so nothing rings: the request's offer answers at once."""
+    if sdp is None:
+        raise Invalid(
+            "your browser phone is registered: send its offer (sdp), or unregister it to "
+            "monitor with your softphone",
+            field="sdp",
+        )
+    leg = await ctx.media.open_leg()
+    phone: BrowserCall | None = None
+    try:
+        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
+        # Not in browser_phones.ringing (not invite()): POST …/browser-phone/answer has
+        # nothing to answer here, the offer came with this request.
+        ring_id = f"monitor:{call.id}:{browser.user_id}"
+        phone = BrowserCall(ctx.browser_phones, browser, ring_id, offer.build().encode())
+        answer = await phone.answer_browser(sdp)
+        leg.configure(accept_answer(offer, SessionDescription.parse(await phone.wait_answer())))
+        return phone, leg, answer
+    except BaseException as exc:
+        await drop_leg(ctx.media, phone, leg)
+        if isinstance(exc, OfferRefused):
+            log.info(
+                "voice.browser_offer_refused",
+                call=call.id,
+                user=str(browser.user_id),
+                reason=str(exc),
+            )
+            raise Invalid(str(exc), field="sdp") from None
         raise
 
 
@@ -145,7 +201,7 @@ async def _ring(ctx: VoiceContext, call: VoiceCall, user_id: str) -> tuple[Outgo
 
 
 async def _join(
-    ctx: VoiceContext, call: VoiceCall, user_id: str, sip: OutgoingCall, leg: Leg, mode: str
+    ctx: VoiceContext, call: VoiceCall, user_id: str, sip: AgentPhone, leg: Leg, mode: str
 ) -> None:
     """In the call's inbox: the supervisor answered."""
     _require_live(call)  # the call may have ended or changed while the phone rang
