@@ -74,7 +74,9 @@ async def test_the_panel_lists_devices_remembers_the_choice_and_the_meter_follow
 ) -> None:
     wav = tone_and_silence(tmp_path / "mic.wav")
     async with async_playwright() as playwright:
-        browser = await launch(playwright, *FAKE_DEVICES, f"--use-file-for-fake-audio-capture={wav}")
+        browser = await launch(
+            playwright, *FAKE_DEVICES, f"--use-file-for-fake-audio-capture={wav}"
+        )
         try:
             desk = await (await browser.new_context()).new_page()
             await log_in_async(desk, server, "agent1", "/agent")
