@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from desk_helpers import LiveServer, log_in_async, needs_browser, routing_setup, serve
+from desk_helpers import (
+    LiveServer,
+    log_in_async,
+    needs_browser,
+    routing_setup,
+    screenshot_async,
+    serve,
+)
 from playwright.async_api import async_playwright, expect
 
 from omnidesk.bench.desk import CHROMIUM, CHROMIUM_ARGS
@@ -96,6 +103,8 @@ async def test_the_panel_lists_devices_remembers_the_choice_and_the_meter_follow
             seen = await readings(meter, 3.0)
             assert max(seen) >= 60, seen  # the tone reads about 78 (-13.5 dBFS)
             assert min(seen) <= 10, seen
+            await expect(meter).not_to_have_attribute("aria-valuenow", "0")  # in the tone
+            await screenshot_async(desk, "agent-browser-phone-devices")
 
             # The test tone plays on the chosen speaker and the button comes back.
             tone = panel.get_by_role("button", name="Play a test tone")
