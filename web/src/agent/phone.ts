@@ -5,15 +5,7 @@
 import { api, ok } from "../api/client";
 import { loadChoice, openMicrophone } from "./phoneDevices";
 
-export type PhoneStatus =
-  | "off"
-  | "registering"
-  | "ready"
-  | "connecting"
-  | "in_call"
-  | "mic_denied"
-  | "mic_missing"
-  | "failed";
+export type PhoneStatus = "off" | "registering" | "ready" | "connecting" | "in_call" | "mic_denied" | "mic_missing" | "failed";
 
 export interface PhoneState {
   status: PhoneStatus;
@@ -155,8 +147,7 @@ class BrowserPhone {
   /** The call ended (the server hung up, or the connection failed). */
   ended(): void {
     this.close();
-    const off = ["off", "mic_denied", "mic_missing"].includes(this.state.status);
-    if (!off) this.set("ready");
+    if (!["off", "mic_denied", "mic_missing"].includes(this.state.status)) this.set("ready");
   }
 
   private close(): void {
