@@ -18,6 +18,7 @@ import asyncio
 import io
 import subprocess
 import sys
+import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,6 +246,21 @@ async def test_a_call_answered_in_the_browser_phone(server: LiveServer, tmp_path
             await call.get_by_role("button", name="Resume").click()
             await expect(call).to_have_attribute("data-call-state", "connected")
 
+            # Another microphone mid-call: the sender's track is replaced, nothing is
+            # negotiated again (no second answer), and the caller hears the new one (the old
+            # track is stopped, so a sender left on it would send silence).
+            answers: list[str] = []
+            desk.on("request", lambda r: "browser-phone/answer" in r.url and answers.append(r.url))
+            await desk.get_by_test_id("phone-devices").get_by_text("Microphone and speaker").click()
+            mic = desk.get_by_label("Microphone", exact=True)
+            await expect(mic.locator("option")).not_to_have_count(0)
+            await mic.select_option(await mic.locator("option").last.evaluate("o => o.value"))
+            await asyncio.sleep(1.0)
+            switched_from = len(tap.frames)
+            await asyncio.sleep(1.5)
+            after_switch = tap.audio(switched_from)
+            assert answers == [] and await phone.get_attribute("data-phone-status") == "in_call"
+
             await call.get_by_role("button", name="Hang up").click()
             await expect(desk.get_by_test_id("wrap-up")).to_be_visible()
             await expect(phone).to_have_attribute("data-phone-status", "ready")
@@ -259,6 +275,9 @@ async def test_a_call_answered_in_the_browser_phone(server: LiveServer, tmp_path
     # The caller heard the browser's microphone, not their own tone.
     assert caller_heard.size >= 8000 * 2, caller_heard.size
     assert tone_share(caller_heard, AGENT_HZ, (CALLER_HZ,)) > 0.9
+    assert after_switch.size >= 8000, after_switch.size
+    assert _power(after_switch, AGENT_HZ) > 0.25 * _power(caller_heard, AGENT_HZ)
+    assert tone_share(after_switch, AGENT_HZ, (CALLER_HZ,)) > 0.9
     # On hold the browser's tone is gone from what the caller gets (music, or silence): at
     # least 20 dB below the talk.
     assert on_hold.size >= 8000 // 2, on_hold.size
@@ -317,12 +336,23 @@ async def test_a_reload_mid_call_ends_the_call_cleanly(server: LiveServer, tmp_p
                 "data-call-state", "connected"
             )
             live = next(iter(voice.calls.values()))
+            reloaded = time.monotonic()
             await desk.reload()
             await _wait(lambda: live.ended, within=40, what="the call to end after the reload")
+            took = time.monotonic() - reloaded
             assert live.end_reason.startswith("agent browser connection"), live.end_reason
-            await finish_sipp(sipp, tmp_path)  # the caller got a BYE
+            # The unloading page closes its connection (DTLS close_notify), so the server
+            # notices at once, not after ICE consent expires (~30 s: a crashed browser).
+            assert took < 10, took
+            await finish_sipp(sipp, tmp_path)  # the caller got a BYE and no dead air
             sipp = None
+            # The desk after the reload: the phone still registered and ready (not in a call),
+            # no live call, the contact in wrap-up as after the agent's own hang-up.
             await expect(phone).to_have_attribute("data-phone-status", "ready")
+            await expect(desk.get_by_test_id("wrap-up")).to_be_visible()
+            await expect(desk.get_by_test_id("call")).to_have_count(0)
+            await expect(desk.get_by_test_id("offer")).to_have_count(0)
+            assert ok(server.api("agent1").get("/api/v1/voice/browser-phone"))["registered"]
         finally:
             await browser.close()
             await kill(sipp)

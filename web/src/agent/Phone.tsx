@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n";
 import type { AgentEntry, Call } from "../realtime/types";
 import { phone, type PhoneState } from "./phone";
+import { PhoneDevices, useChosenSpeaker } from "./PhoneDevices";
 
 export function usePhone(): PhoneState {
   const [state, setState] = useState<PhoneState>(phone.state);
@@ -42,6 +43,7 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
   const state = usePhone();
   const speaker = useRef<HTMLAudioElement>(null);
   const [busy, setBusy] = useState(false);
+  useChosenSpeaker(speaker);
   useEffect(() => {
     phone.speaker = speaker.current;
     void phone.restore().catch(() => undefined);
@@ -81,7 +83,7 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
       <span class="phone-status" role="status">
         {t(`phone.status.${status}`)}
       </span>
-      {state.status === "off" || state.status === "mic_denied" || state.status === "failed" ? (
+      {["off", "mic_denied", "mic_missing", "failed"].includes(state.status) ? (
         <button type="button" disabled={busy} onClick={() => click(() => phone.register())}>
           {t("phone.register")}
         </button>
@@ -95,11 +97,17 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
           {t("phone.micDenied")}
         </p>
       )}
+      {state.status === "mic_missing" && (
+        <p class="error" role="alert" data-testid="phone-mic-missing">
+          {t("phone.micMissing")}
+        </p>
+      )}
       {state.status === "failed" && state.detail && (
         <p class="error" role="alert">
           {t("phone.failed", { detail: state.detail })}
         </p>
       )}
+      <PhoneDevices speaker={speaker} />
       <audio ref={speaker} autoPlay data-testid="phone-speaker" />
     </section>
   );

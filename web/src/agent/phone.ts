@@ -3,8 +3,9 @@
 // an offered call rings here (routing's offer on the socket), and answering sends the
 // browser's offer (ICE gathered: the server does not trickle) and applies the server's answer.
 import { api, ok } from "../api/client";
+import { loadChoice, openMicrophone } from "./phoneDevices";
 
-export type PhoneStatus = "off" | "registering" | "ready" | "connecting" | "in_call" | "mic_denied" | "failed";
+export type PhoneStatus = "off" | "registering" | "ready" | "connecting" | "in_call" | "mic_denied" | "mic_missing" | "failed";
 
 export interface PhoneState {
   status: PhoneStatus;
@@ -39,16 +40,43 @@ class BrowserPhone {
   }
 
   private async microphone(): Promise<MediaStream> {
-    if (this.mic && this.mic.getAudioTracks().some((tr) => tr.readyState === "live")) return this.mic;
     try {
-      this.mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+      return await this.openMicrophone();
     } catch (e) {
       const name = e instanceof DOMException ? e.name : "";
       // NotAllowedError: the agent (or a policy) refused; NotFoundError: no microphone at all.
-      this.set(name === "NotFoundError" ? "failed" : "mic_denied", name || String(e));
+      this.set(name === "NotFoundError" ? "mic_missing" : "mic_denied", name || String(e));
       throw e;
     }
+  }
+
+  /** The microphone the agent chose (phoneDevices.ts), opened once and kept while registered;
+   * the device panel's level meter reads the same stream. Failing does not change the state. */
+  async openMicrophone(): Promise<MediaStream> {
+    if (this.mic && this.mic.getAudioTracks().some((tr) => tr.readyState === "live")) return this.mic;
+    this.mic = await openMicrophone(loadChoice().mic);
     return this.mic;
+  }
+
+  /** Another microphone: during a call the sender's track is replaced in place
+   * (RTCRtpSender.replaceTrack: no renegotiation, the server sees the same stream). */
+  async switchMicrophone(deviceId: string | null): Promise<MediaStream> {
+    const next = await openMicrophone(deviceId);
+    const [track] = next.getAudioTracks();
+    const sender = this.pc?.getSenders().find((s) => s.track === null || s.track.kind === "audio");
+    if (sender && track) await sender.replaceTrack(track);
+    const old = this.mic;
+    this.mic = next;
+    old?.getTracks().forEach((tr) => tr.stop());
+    return next;
+  }
+
+  /** The device panel closed while the phone is off: let the microphone go (the browser's
+   * "recording" indicator goes out). Registered, the phone keeps it for the next call. */
+  releaseMicrophone(): void {
+    if (this.registered || this.state.status === "registering") return;
+    this.mic?.getTracks().forEach((tr) => tr.stop());
+    this.mic = null;
   }
 
   async register(): Promise<void> {
@@ -138,7 +166,7 @@ class BrowserPhone {
   /** The call ended (the server hung up, or the connection failed). */
   ended(): void {
     this.close();
-    if (this.state.status !== "off" && this.state.status !== "mic_denied") this.set("ready");
+    if (!["off", "mic_denied", "mic_missing"].includes(this.state.status)) this.set("ready");
   }
 
   private close(): void {
