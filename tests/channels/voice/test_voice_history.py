@@ -17,6 +17,7 @@ import pytest
 
 from omnidesk.channels.voice import call_events as ev
 from omnidesk.channels.voice.models import Recording
+from omnidesk.channels.voice.quality import LegQuality
 from omnidesk.platform.bus import InProcessBus
 from omnidesk.platform.database import SCOPE_KEY, SYSTEM
 from omnidesk.platform.events import Audience
@@ -44,12 +45,39 @@ class Call:
     team_sees: bool = False
     started: datetime = NOW - timedelta(minutes=30)
     direction: str = "inbound"
+    audio: tuple[LegQuality, ...] = ()
 
+
+# An agent on a browser phone at home: 5 % of their audio lost, 40 ms jitter, 320 ms round trip.
+AUDIO = (
+    LegQuality(
+        leg="customer",
+        transport="rtp",
+        packets_received=7000,
+        jitter_ms=2.5,
+        jitter_max_ms=2.5,
+        samples=1,
+    ),
+    LegQuality(
+        leg="agent",
+        transport="webrtc",
+        packets_received=6650,
+        packets_lost=350,
+        jitter_ms=12.0,
+        jitter_max_ms=40.0,
+        packets_sent=7000,
+        remote_packets_lost=70,
+        remote_jitter_max_ms=8.0,
+        rtt_ms=180.0,
+        rtt_max_ms=320.0,
+        samples=29,
+    ),
+)
 
 CALLS = [
     Call("answered", "+15550001", queue="support", agent="agent1", answered=True,
          reason="agent bye", steps=(("queued", {}), ("ringing", {}), ("connected", {})),
-         recordings=1, team_sees=True),
+         recordings=1, team_sees=True, audio=AUDIO),
     Call("abandoned", "+15550002", queue="support", steps=(("queued", {}),), team_sees=True),
     Call("ivr", "+15550003"),
     Call("voicemail", "+15550004", voicemail=True),
@@ -110,6 +138,7 @@ def _write(app: Any, client: Any, slug: str, ids: dict[str, str], call: Call) ->
                     started_at=start, connected_at=connected,
                     ended_at=start + timedelta(minutes=3), reason=call.reason,
                     recording_ids=recordings, ivr_path=["welcome", "menu"],
+                    audio=list(call.audio),
                 ),
                 audience,
             )  # fmt: skip
@@ -174,7 +203,27 @@ def test_one_ended_call_has_its_whole_record(calls, as_user, tenants) -> None:
     assert outcomes == {"abandoned": "abandoned", "ivr": "ivr", "voicemail": "voicemail",
                         "callback": "callback", "out": "not_connected"}  # fmt: skip
     voicemail = as_user("admin").get(f"{HISTORY}/{calls['voicemail']}").json()
-    assert voicemail["queue_id"] == "voicemail"
+    assert voicemail["queue_id"] == "voicemail" and voicemail["audio"] == []
+
+
+def test_audio_quality_figures_per_leg(calls, as_user) -> None:
+    (listed,) = [c for c in _all(as_user("supervisor")) if c["call_id"] == calls["answered"]]
+    customer, agent = listed["audio"]
+    assert (customer["leg"], customer["transport"], customer["issues"]) == ("customer", "rtp", [])
+    assert (customer["loss_pct"], customer["jitter_peak_ms"], customer["rtt_ms"]) == (0, 2.5, None)
+    # The agent's leg: the worse direction's loss (350 of 7000 from the browser), the highest
+    # jitter either way, the round trip from RTCP; each beyond its threshold.
+    assert (agent["leg"], agent["transport"]) == ("agent", "webrtc")
+    assert (agent["loss_pct"], agent["jitter_peak_ms"]) == (5.0, 40.0)
+    assert (agent["rtt_ms"], agent["rtt_max_ms"]) == (180.0, 320.0)
+    assert agent["issues"] == ["loss", "jitter", "rtt"]
+    assert (agent["packets_received"], agent["packets_lost"], agent["samples"]) == (6650, 350, 29)
+    assert agent["remote_packets_lost"] == 70 and agent["packets_sent"] == 7000
+    # One call's record says the same.
+    assert as_user("agent1").get(f"{HISTORY}/{calls['answered']}").json()["audio"] == [
+        customer,
+        agent,
+    ]
 
 
 def test_filters(calls, as_user, tenants) -> None:

@@ -4190,6 +4190,79 @@ export interface components {
             /** Size */
             size: number;
         };
+        /**
+         * AudioQualityOut
+         * @description One leg's audio quality (docs/voice.md, "Audio quality").
+         */
+        AudioQualityOut: {
+            /**
+             * Issues
+             * @description Figures beyond the thresholds: loss > 3 %, jitter > 30 ms, RTT > 300 ms
+             */
+            issues: ("loss" | "jitter" | "rtt")[];
+            /**
+             * Jitter Ms
+             * @description Jitter of what Omnidesk received, at the end
+             */
+            jitter_ms: number;
+            /**
+             * Jitter Peak Ms
+             * @description The highest jitter measured, either direction
+             */
+            jitter_peak_ms: number;
+            /**
+             * Leg
+             * @description The customer's side or the agent's
+             * @enum {string}
+             */
+            leg: "customer" | "agent";
+            /**
+             * Loss Pct
+             * @description Packets lost, per cent, in the worse direction
+             */
+            loss_pct: number;
+            /**
+             * Packets Lost
+             * @description Of those this side sent, lost on the way
+             */
+            packets_lost: number;
+            /**
+             * Packets Received
+             * @description Audio packets Omnidesk received from this side
+             */
+            packets_received: number;
+            /**
+             * Packets Sent
+             * @description Audio packets Omnidesk sent (WebRTC)
+             */
+            packets_sent: number | null;
+            /**
+             * Remote Packets Lost
+             * @description Of those, lost as this side reported in RTCP (WebRTC)
+             */
+            remote_packets_lost: number | null;
+            /**
+             * Rtt Max Ms
+             * @description The highest round trip sampled
+             */
+            rtt_max_ms: number | null;
+            /**
+             * Rtt Ms
+             * @description Round trip from RTCP at the end (WebRTC only)
+             */
+            rtt_ms: number | null;
+            /**
+             * Samples
+             * @description How many times the figures were read during the call
+             */
+            samples: number;
+            /**
+             * Transport
+             * @description rtp: a SIP leg (figures from Omnidesk's receive side only); webrtc: a browser phone (both directions, from RTCP)
+             * @enum {string}
+             */
+            transport: "rtp" | "webrtc";
+        };
         /** AuditOut */
         AuditOut: {
             /** Action */
@@ -5828,6 +5901,12 @@ export interface components {
             agent_id: string | null;
             /** Answered At */
             answered_at: string | null;
+            /**
+             * Audio
+             * @description Audio quality per leg that carried audio (none: no figures)
+             * @default []
+             */
+            audio: components["schemas"]["AudioQualityOut"][];
             /**
              * Call Id
              * @description The call's id, as in /voice/calls and the voice events

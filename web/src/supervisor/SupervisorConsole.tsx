@@ -7,6 +7,7 @@ import { AgentTable } from "./AgentTable";
 import { LiveCalls } from "./LiveCalls";
 import { LiveConversations } from "./LiveConversations";
 import { RaisedHands } from "./RaisedHands";
+import { RecentCalls } from "./RecentCalls";
 import { Today } from "./Today";
 import { Wallboard } from "./Wallboard";
 
@@ -25,6 +26,7 @@ export function SupervisorConsole({ onLanguage }: { onLanguage: () => void }) {
           <Today />
           <AgentTable />
           <LiveCalls />
+          <RecentCalls />
           <LiveConversations />
           <Messages />
         </LiveArea>

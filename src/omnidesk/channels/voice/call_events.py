@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from omnidesk.channels.voice.quality import LegQuality
 from omnidesk.platform.events import DomainEvent, event_type
 
 
@@ -59,6 +60,8 @@ class CallEnded(_CallEvent):
     reason: str
     recording_ids: list[str] = []
     ivr_path: list[str] = []
+    # Audio quality per leg that carried audio (quality.py): the customer's, the agent's.
+    audio: list[LegQuality] = []
 
 
 @event_type("voice.recording_saved", subject="call")

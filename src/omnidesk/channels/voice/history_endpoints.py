@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query
 from omnidesk.channels.voice import history
 from omnidesk.channels.voice.history import CallRecording, EndedCall, HistoryFilter, Outcome
 from omnidesk.channels.voice.history_schemas import (
+    AudioQualityOut,
     CallHistoryPage,
     EndedCallOut,
     RecordingOut,
@@ -79,6 +80,7 @@ def call_out(call: EndedCall) -> EndedCallOut:
         outcome=call.outcome,
         ivr_path=list(r.ivr_path),
         recording_ids=list(r.recording_ids),
+        audio=[AudioQualityOut.of(q) for q in r.audio],
     )
 
 

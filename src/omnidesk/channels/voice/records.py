@@ -14,7 +14,9 @@ from omnidesk.channels.voice import call_events as ev
 from omnidesk.channels.voice.calls import VoiceCall, utcnow
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.models import Call as CallRow
+from omnidesk.channels.voice.quality import LegQuality, rtp_leg
 from omnidesk.channels.voice.views import call_json
+from omnidesk.channels.voice.webrtc import BrowserCall
 from omnidesk.platform.events import DomainEvent
 from omnidesk.platform.logging import get_logger
 
@@ -72,6 +74,19 @@ async def note(
 # --- the call detail record ------------------------------------------------------------------
 
 
+def audio_quality(call: VoiceCall) -> list[LegQuality]:
+    """The figures of the call's legs that carried audio: the customer's (the engine's
+    receive statistics), the agent's (a browser phone's WebRTC figures; a SIP softphone's
+    engine statistics). A browser's engine leg is the loopback relay: its own figures would
+    say nothing about the agent's network, so they are not used."""
+    found = [rtp_leg("customer", call.leg.stats)]
+    if isinstance(call.agent_sip, BrowserCall):
+        found.append(call.agent_sip.quality.result())
+    elif call.agent_leg is not None:
+        found.append(rtp_leg("agent", call.agent_leg.stats))
+    return [q for q in found if q is not None]
+
+
 async def write_record(ctx: VoiceContext, call: VoiceCall) -> None:
     ended = call.ended_at or utcnow()
     agent = uuid.UUID(call.agent_id) if call.agent_id else None
@@ -106,6 +121,7 @@ async def write_record(ctx: VoiceContext, call: VoiceCall) -> None:
         reason=call.end_reason or "",
         recording_ids=list(call.recording_ids),
         ivr_path=list(trail),
+        audio=audio_quality(call),
     )
     log.info(
         "voice.call_ended",

@@ -37,6 +37,7 @@ from av import AudioFrame, AudioResampler
 from omnidesk.channels.voice.media.g711 import decode_table, encode_table
 from omnidesk.channels.voice.media.rtp import build_header
 from omnidesk.channels.voice.media.sdp import SessionDescription
+from omnidesk.channels.voice.quality import SAMPLE_EVERY_S, WebRtcSampler
 from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.platform.logging import get_logger
 
@@ -201,6 +202,7 @@ class BrowserCall:
         self.pc: RTCPeerConnection | None = None
         self.relay: _Relay | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.quality = WebRtcSampler()  # the leg's audio figures (quality.py)
 
     # --- what the call modules use (OutgoingCall's surface) ------------------------------
 
@@ -236,6 +238,7 @@ class BrowserCall:
         # Answered once: a replayed answer for this offer finds nothing ringing (404).
         self._phones.ringing.pop(self.offer_id, None)
         self._answer.set_result(self._engine_answer())
+        self._tasks.append(asyncio.create_task(self._sample_quality(), name="browser-quality"))
         return answer
 
     async def _connect(self, sdp: str) -> str:
@@ -292,6 +295,19 @@ class BrowserCall:
                     if self.relay is not None:
                         self.relay.send(out.to_ndarray().reshape(-1).astype(np.int16))
 
+    async def _sample_quality(self) -> None:
+        # Sampled through the call, not only at its end: jitter and round trip are gauges
+        # (the worst moment matters), and a browser that vanishes closes the connection
+        # before the hang-up could ask.
+        while True:
+            await asyncio.sleep(SAMPLE_EVERY_S)
+            await self.sample_quality()
+
+    async def sample_quality(self) -> None:
+        if self.pc is not None:
+            with contextlib.suppress(Exception):  # a closing connection has no report
+                self.quality.add(await self.pc.getStats())
+
     async def _on_state(self) -> None:
         if self.pc is None:
             return
@@ -315,6 +331,7 @@ class BrowserCall:
         self._fail(487, reason)
         for task in self._tasks:
             task.cancel()
+        await self.sample_quality()  # the call's totals, before the connection closes
         if self.pc is not None:
             with contextlib.suppress(Exception):
                 await self.pc.close()
