@@ -59,6 +59,8 @@ SEMANTIC = [
     "PUT /api/v1/voice/browser-phone",
     "DELETE /api/v1/voice/browser-phone",
     "POST /api/v1/voice/browser-phone/answer",
+    "POST /api/v1/voice/browser-phone/calls",
+    "DELETE /api/v1/voice/browser-phone/calls/{call_id}",
     "POST /api/v1/wfm/erlang",
     "POST /api/v1/wfm/staffing",
     "POST /api/v1/wfm/forecasts",
