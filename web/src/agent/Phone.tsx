@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n";
 import type { AgentEntry, Call } from "../realtime/types";
 import { phone, type PhoneState } from "./phone";
+import { PhoneDialer } from "./PhoneDialer";
 
 export function usePhone(): PhoneState {
   const [state, setState] = useState<PhoneState>(phone.state);
@@ -94,6 +95,9 @@ export function Phone({ agent, calls }: { agent: AgentEntry; calls: Record<strin
         <p class="error" role="alert">
           {t("phone.failed", { detail: state.detail })}
         </p>
+      )}
+      {phone.registered && (
+        <PhoneDialer state={state} call={Object.values(calls).find((c) => c.agent_id === agent.id && c.state !== "ended") ?? null} />
       )}
       <audio ref={speaker} autoPlay data-testid="phone-speaker" />
     </section>

@@ -80,6 +80,26 @@ class BrowserPhone {
 
   /** Answer the call ringing for routing's offer `offerId`. */
   async answer(offerId: string): Promise<void> {
+    await this.connect((sdp) => ok(api.POST("/api/v1/voice/browser-phone/answer", { body: { offer_id: offerId, sdp } })));
+  }
+
+  /** Call `number` from the browser: connected at once (the agent hears the ringback while the
+   * server dials); the call's id, which the call has in /voice/calls once the number answers. */
+  async dial(number: string): Promise<string> {
+    const placed = await this.connect((sdp) => ok(api.POST("/api/v1/voice/browser-phone/calls", { body: { number, sdp } })));
+    return placed.call_id;
+  }
+
+  /** Give up a call whose number still rings. */
+  async cancelDial(callId: string): Promise<void> {
+    try {
+      await ok(api.DELETE("/api/v1/voice/browser-phone/calls/{call_id}", { params: { path: { call_id: callId } } }));
+    } finally {
+      this.ended();
+    }
+  }
+
+  private async connect<T extends { sdp: string }>(send: (sdp: string) => Promise<T>): Promise<T> {
     const mic = await this.microphone();
     this.close();
     this.set("connecting");
@@ -105,10 +125,9 @@ class BrowserPhone {
     await pc.setLocalDescription(await pc.createOffer());
     await iceGathered(pc);
     try {
-      const answer = await ok(
-        api.POST("/api/v1/voice/browser-phone/answer", { body: { offer_id: offerId, sdp: pc.localDescription!.sdp } }),
-      );
+      const answer = await send(pc.localDescription!.sdp);
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      return answer;
     } catch (e) {
       this.close();
       this.set("ready");

@@ -130,10 +130,10 @@ async def dial_from_browser_phone(
     return BrowserDialOut(call_id=call_id, sdp=sdp)
 
 
-@router.delete("/calls/{call_id}", status_code=204, responses=errors(404, 409))
-async def hang_up_dialling(call_id: str, request: Request, ctx: Ctx) -> Response:
+@router.delete("/calls/{call_id}", status_code=204, responses=errors(404))
+async def hang_up_dialling(call_id: str, ctx: Ctx) -> Response:
     """Give up a call from your browser phone whose number still rings (a connected call is
-    hung up with `POST /voice/calls/{id}/hangup`)."""
-    _server(request)
+    hung up with `POST /voice/calls/{id}/hangup`). `404` when none of yours dials as
+    `call_id` (also with the voice server off: nothing can be dialling then)."""
     await browser_dial.hang_up_dialling(ctx.principal.tenant_id, ctx.principal.user_id, call_id)
     return Response(status_code=204)
