@@ -310,3 +310,37 @@ async def test_a_callback_rings_the_browser_phone_and_connects_both_ways(
     assert [r.direction for r in rows] == ["inbound", "outbound"]
     assert str(rows[1].agent_id) == ids["agent1"] and rows[1].answered_at is not None
     assert rows[1].contact_id == waiting["contact_id"]
+
+
+async def test_the_agent_gives_up_while_the_number_rings(app, client, tenants, as_user, settings):  # type: ignore[no-untyped-def]
+    """Nobody answers behind the trunk (no far party listens: the INVITE goes unanswered), so
+    the call is still dialling when agent1 gives up."""
+    ids = tenants["demo"].ids
+    far_party.configure(as_user("admin"), ids, free_port())
+    voice = app.state.voice
+    browser = Browser()
+    mine = as_user("agent1")
+    try:
+        assert mine.put("/api/v1/voice/browser-phone").status_code == 200
+        make_available(as_user, ids, "agent1")
+        r = mine.post(DIAL, json={"number": FAR, "sdp": await browser.offer()})
+        assert r.status_code == 201, r.text
+        call_id = r.json()["call_id"]
+        await browser.answered(r.json()["sdp"])
+        await asyncio.sleep(1.0)
+        assert call_id in DIALLING and not voice.calls
+        dialling = DIALLING[call_id]
+        # Only agent1 may give it up.
+        assert as_user("agent2").delete(f"{DIAL}/{call_id}").status_code == 404
+        assert mine.delete(f"{DIAL}/{call_id}").status_code == 204
+        await _wait(lambda: dialling.leg.slot is None, 5, "the browser leg to close")
+        assert dialling.browser.state == "ended" and not DIALLING
+        assert mine.delete(f"{DIAL}/{call_id}").status_code == 404
+    finally:
+        await browser.close()
+    assert not voice.calls
+    [row] = await _wait(lambda: db_rows(client, app, CallRow), what="the call's record")
+    assert row.answered_at is None and row.end_reason == "agent hung up while dialling"
+    # The contact ended without a wrap-up: agent1 is free for the next call.
+    status = as_user("admin").get(f"/api/v1/routing/agents/{ids['agent1']}").json()["status"]
+    assert status["state"] == "available" and not status["contacts"], status

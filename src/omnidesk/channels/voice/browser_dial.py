@@ -16,6 +16,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from omnidesk.channels.voice.calls import VoiceCall, drop_leg, utcnow
 from omnidesk.channels.voice.context import VoiceContext
@@ -125,30 +126,28 @@ async def _dial(ctx: VoiceContext, call_id: str, d: Dialling) -> None:
     async def agent_gone(reason: str) -> None:
         nonlocal why
         why = f"agent {reason} while dialling"
-        dial.cancel()
+        if d.task is not None:
+            d.task.cancel()
 
     d.browser.on_ended = agent_gone
+    gave_up = False
     try:
         await asyncio.wait({dial})
-    except asyncio.CancelledError:  # hang_up_dialling
+    except asyncio.CancelledError:
+        # The agent gave up (hang_up_dialling, or the browser went away): let them go now. The
+        # dial's own clean-up may wait on the trunk (a CANCEL waits for the INVITE's first
+        # answer, RFC 3261 §9.1), so it finishes on its own.
+        gave_up = True
         dial.cancel()
-        await asyncio.wait({dial})
     finally:
         DIALLING.pop(call_id, None)
         ctx.media.disconnect(d.leg, tone)
         d.browser.on_ended = None
-    failure = None
-    if dial.cancelled():
-        failure = why
-    elif dial.exception() is not None:
-        exc = dial.exception()
-        failure = exc.reason if isinstance(exc, DialFailed) else f"error: {exc}"
-    elif d.browser.state == "ended":
-        # The browser went away just as the far party answered: hang the far party up.
-        far_sip, far_leg = dial.result()
-        await drop_leg(ctx.media, far_sip, far_leg)
-        failure = why
+    failure = _dial_failure(dial, why if gave_up or d.browser.state == "ended" else None)
     if failure is not None:
+        if dial.done() and not dial.cancelled() and dial.exception() is None:
+            far_sip, far_leg = dial.result()  # answered just as the agent gave up
+            await drop_leg(ctx.media, far_sip, far_leg)
         await _dial_failed(ctx, d, started, failure)
         return
     far_sip, far_leg = dial.result()
@@ -171,6 +170,16 @@ async def _dial(ctx: VoiceContext, call_id: str, d: Dialling) -> None:
         call.contact_id = d.contact_id
         ctx.by_contact[d.contact_id] = call
     await start_connected(ctx, call, "agent outbound (browser phone)")
+
+
+def _dial_failure(dial: asyncio.Future[Any], gave_up: str | None) -> str | None:
+    """Why the dial did not connect (None: it did)."""
+    if gave_up is not None or dial.cancelled():
+        return gave_up or "cancelled"
+    exc = dial.exception()
+    if exc is None:
+        return None
+    return exc.reason if isinstance(exc, DialFailed) else f"error: {exc}"
 
 
 async def _dial_failed(ctx: VoiceContext, d: Dialling, started: datetime, reason: str) -> None:
