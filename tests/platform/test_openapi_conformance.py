@@ -61,6 +61,8 @@ SEMANTIC = [
     "POST /api/v1/voice/browser-phone/answer",
     # A supervisor's browser phone joins with an offer WebRTC can answer (a DTLS fingerprint).
     "POST /api/v1/voice/calls/{call_id}/monitor",
+    "POST /api/v1/voice/browser-phone/calls",
+    "DELETE /api/v1/voice/browser-phone/calls/{call_id}",
     "POST /api/v1/wfm/erlang",
     "POST /api/v1/wfm/staffing",
     "POST /api/v1/wfm/forecasts",

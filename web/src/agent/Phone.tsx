@@ -3,6 +3,7 @@ import { t } from "../i18n";
 import type { AgentEntry, Call } from "../realtime/types";
 import { phone, type PhoneState } from "./phone";
 import { PhoneDevices, useChosenSpeaker } from "./PhoneDevices";
+import { PhoneDialer } from "./PhoneDialer";
 
 export function usePhone(): PhoneState {
   const [state, setState] = useState<PhoneState>(phone.state);
@@ -106,6 +107,9 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
         <p class="error" role="alert">
           {t("phone.failed", { detail: state.detail })}
         </p>
+      )}
+      {agent && phone.registered && (
+        <PhoneDialer state={state} call={Object.values(calls).find((c) => c.agent_id === agent.id && c.state !== "ended") ?? null} />
       )}
       <PhoneDevices speaker={speaker} />
       <audio ref={speaker} autoPlay data-testid="phone-speaker" />

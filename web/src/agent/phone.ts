@@ -108,10 +108,7 @@ class BrowserPhone {
 
   /** Answer the call ringing for routing's offer `offerId`. */
   async answer(offerId: string): Promise<void> {
-    await this.connect(async (sdp) => {
-      const answer = await ok(api.POST("/api/v1/voice/browser-phone/answer", { body: { offer_id: offerId, sdp } }));
-      return answer.sdp;
-    });
+    await this.connect((sdp) => ok(api.POST("/api/v1/voice/browser-phone/answer", { body: { offer_id: offerId, sdp } })));
   }
 
   /** Join call `callId` as its supervisor (listen, whisper or barge): the monitor request
@@ -123,13 +120,27 @@ class BrowserPhone {
         api.POST("/api/v1/voice/calls/{call_id}/monitor", { params: { path: { call_id: callId } }, body: { mode, sdp } }),
       );
       if (!joined.sdp) throw new Error("no answer to the browser's offer");
-      return joined.sdp;
+      return { sdp: joined.sdp };
     });
   }
 
-  /** A connection to the server: the browser's offer (ICE gathered) goes out through
-   * `exchange`, whose answer is applied. */
-  private async connect(exchange: (sdp: string) => Promise<string>): Promise<void> {
+  /** Call `number` from the browser: connected at once (the agent hears the ringback while the
+   * server dials); the call's id, which the call has in /voice/calls once the number answers. */
+  async dial(number: string): Promise<string> {
+    const placed = await this.connect((sdp) => ok(api.POST("/api/v1/voice/browser-phone/calls", { body: { number, sdp } })));
+    return placed.call_id;
+  }
+
+  /** Give up a call whose number still rings. */
+  async cancelDial(callId: string): Promise<void> {
+    try {
+      await ok(api.DELETE("/api/v1/voice/browser-phone/calls/{call_id}", { params: { path: { call_id: callId } } }));
+    } finally {
+      this.ended();
+    }
+  }
+
+  private async connect<T extends { sdp: string }>(send: (sdp: string) => Promise<T>): Promise<T> {
     const mic = await this.microphone();
     this.close();
     this.set("connecting");
@@ -155,7 +166,9 @@ class BrowserPhone {
     await pc.setLocalDescription(await pc.createOffer());
     await iceGathered(pc);
     try {
-      await pc.setRemoteDescription({ type: "answer", sdp: await exchange(pc.localDescription!.sdp) });
+      const answer = await send(pc.localDescription!.sdp);
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      return answer;
     } catch (e) {
       this.close();
       this.set("ready");

@@ -2791,6 +2791,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/voice/browser-phone/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dial From Browser Phone
+         * @description Call `number` from your browser phone: the browser connects at once and hears a
+         *     ringback tone while the number is dialled through the tenant's outbound trunk; when it
+         *     answers, the call is in `/voice/calls` (same id) and the call-control API works on it.
+         *     `422` for a number that is not one or an offer WebRTC must not answer; `409` when your
+         *     browser phone is not registered, no trunk dials out, or routing has no room for a call.
+         */
+        post: operations["dial_from_browser_phone_api_v1_voice_browser_phone_calls_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/voice/browser-phone/calls/{call_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Hang Up Dialling
+         * @description Give up a call from your browser phone whose number still rings (a connected call is
+         *     hung up with `POST /voice/calls/{id}/hangup`). `404` when none of yours dials as
+         *     `call_id` (also with the voice server off: nothing can be dialling then).
+         */
+        delete: operations["hang_up_dialling_api_v1_voice_browser_phone_calls__call_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/voice/call-history": {
         parameters: {
             query?: never;
@@ -4380,6 +4426,32 @@ export interface components {
         };
         /** BrowserAnswerOut */
         BrowserAnswerOut: {
+            /**
+             * Sdp
+             * @description Omnidesk's SDP answer (ICE candidates included)
+             */
+            sdp: string;
+        };
+        /** BrowserDialIn */
+        BrowserDialIn: {
+            /**
+             * Number
+             * @description The number to call (E.164)
+             */
+            number: string;
+            /**
+             * Sdp
+             * @description The browser's SDP offer
+             */
+            sdp: string;
+        };
+        /** BrowserDialOut */
+        BrowserDialOut: {
+            /**
+             * Call Id
+             * @description The call's id (in /voice/calls once the number answers)
+             */
+            call_id: string;
             /**
              * Sdp
              * @description Omnidesk's SDP answer (ICE candidates included)
@@ -24121,6 +24193,149 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    dial_from_browser_phone_api_v1_voice_browser_phone_calls_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BrowserDialIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrowserDialOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    hang_up_dialling_api_v1_voice_browser_phone_calls__call_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice.calls import VoiceCall, drop_leg, ring_refusal, utcnow
+from omnidesk.channels.voice.calls import AgentPhone, VoiceCall, drop_leg, ring_refusal, utcnow
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.flow import normalize_e164
@@ -54,7 +54,7 @@ from omnidesk.channels.voice.outbound import (
 from omnidesk.channels.voice.queueing import stop_queue_audio, stop_ring
 from omnidesk.channels.voice.recording import start_recording
 from omnidesk.channels.voice.records import note, record
-from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
+from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
 from omnidesk.channels.voice.views import call_json
 from omnidesk.platform.events import Audience, PublishedEvent
@@ -105,7 +105,7 @@ class Callback:
     state: str = "waiting"  # waiting | ringing | dialling
     offer_id: str | None = None
     agent_id: str | None = None
-    agent_sip: OutgoingCall | None = None
+    agent_sip: AgentPhone | None = None
     agent_leg: Leg | None = None
     task: asyncio.Task[None] | None = None
 
@@ -337,21 +337,10 @@ class CallbackDesk:
         assert cb.offer_id and cb.agent_id
         status, why, refusal = 0, "", ""
         try:
-            target, via = await ctx.agent_binding(cb.tenant_id, cb.agent_id)
-            cb.agent_leg = await ctx.media.open_leg()
-            offer = make_offer(local_ip=ctx.host, local_port=cb.agent_leg.local_port)
-            domain = await ctx.lookups.sip_domain(cb.tenant_id) or ctx.host
-            cb.agent_sip = await ctx.sip.invite(
-                target,
-                via,
-                offer.build().encode(),
-                from_uri=NameAddr(SipUri(user=cb.number, host=domain), f"Callback {cb.number}"),
-                to_uri=target,
-                headers=[("X-Omnidesk-Contact", cb.id), ("X-Omnidesk-Callback", cb.number)],
-            )
+            phone, leg, offer = await self._ring_phone(cb)
             limit = await ctx.ring_limit(cb.tenant_id)
-            answer = await asyncio.wait_for(cb.agent_sip.wait_answer(), limit.seconds)
-            cb.agent_leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
+            answer = await asyncio.wait_for(phone.wait_answer(), limit.seconds)
+            leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
         except CallFailed as exc:
             status, why, refusal = exc.status, exc.reason, ring_refusal(exc)
         except TimeoutError:
@@ -378,6 +367,36 @@ class CallbackDesk:
                 cb.state = "waiting"
                 return False
         return True
+
+    async def _ring_phone(self, cb: Callback) -> tuple[AgentPhone, Leg, SessionDescription]:
+        """Ring the agent's phone for the callback: their browser phone when registered (as
+        queueing.py does for a queued call: the desk shows routing's offer and answers it with
+        the browser's WebRTC offer), else their SIP softphone. Returns it, its leg and the
+        offer; both are on `cb` as they are made, for _drop_agent."""
+        ctx = self.ctx
+        assert cb.agent_id is not None and cb.offer_id is not None
+        browser = ctx.browser_phones.get(cb.tenant_id, uuid.UUID(cb.agent_id))
+        if browser is not None:
+            leg = cb.agent_leg = await ctx.media.open_leg()
+            offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
+            phone: AgentPhone = ctx.browser_phones.invite(
+                browser, cb.offer_id, offer.build().encode()
+            )
+            cb.agent_sip = phone
+            return phone, leg, offer
+        target, via = await ctx.agent_binding(cb.tenant_id, cb.agent_id)
+        leg = cb.agent_leg = await ctx.media.open_leg()
+        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
+        domain = await ctx.lookups.sip_domain(cb.tenant_id) or ctx.host
+        phone = cb.agent_sip = await ctx.sip.invite(
+            target,
+            via,
+            offer.build().encode(),
+            from_uri=NameAddr(SipUri(user=cb.number, host=domain), f"Callback {cb.number}"),
+            to_uri=target,
+            headers=[("X-Omnidesk-Contact", cb.id), ("X-Omnidesk-Callback", cb.number)],
+        )
+        return phone, leg, offer
 
     async def _connect(self, cb: Callback) -> None:
         """The agent is on the line and holds the contact: now dial the customer."""

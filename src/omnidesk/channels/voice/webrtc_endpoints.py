@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from omnidesk.channels.voice import browser_dial
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.webrtc import OfferRefused, check_offer
 from omnidesk.platform.errors import Conflict, Invalid, NotFound
@@ -93,3 +94,46 @@ async def answer_in_browser(body: BrowserOfferIn, request: Request, ctx: Ctx) ->
             reason=str(exc),
         )
         raise Invalid(str(exc), field="sdp") from None
+
+
+# --- calls the agent places from the browser phone (browser_dial.py) -------------------------
+
+
+class BrowserDialIn(BaseModel):
+    number: str = Field(min_length=1, max_length=40, description="The number to call (E.164)")
+    sdp: str = Field(min_length=1, max_length=20000, description="The browser's SDP offer")
+
+
+class BrowserDialOut(BaseModel):
+    call_id: str = Field(description="The call's id (in /voice/calls once the number answers)")
+    sdp: str = Field(description="Omnidesk's SDP answer (ICE candidates included)")
+
+
+@router.post("/calls", **documented(BrowserDialOut, 201, 409, 422))
+async def dial_from_browser_phone(
+    body: BrowserDialIn, request: Request, ctx: Ctx
+) -> BrowserDialOut:
+    """Call `number` from your browser phone: the browser connects at once and hears a
+    ringback tone while the number is dialled through the tenant's outbound trunk; when it
+    answers, the call is in `/voice/calls` (same id) and the call-control API works on it.
+    `422` for a number that is not one or an offer WebRTC must not answer; `409` when your
+    browser phone is not registered, no trunk dials out, or routing has no room for a call."""
+    server = _server(request)
+    principal = ctx.principal
+    try:
+        call_id, sdp = await browser_dial.dial_from_browser(
+            server, principal.tenant_id, principal.user_id, body.number, body.sdp
+        )
+    except OfferRefused as exc:
+        log.info("voice.browser_offer_refused", user=str(principal.user_id), reason=str(exc))
+        raise Invalid(str(exc), field="sdp") from None
+    return BrowserDialOut(call_id=call_id, sdp=sdp)
+
+
+@router.delete("/calls/{call_id}", status_code=204, responses=errors(404))
+async def hang_up_dialling(call_id: str, ctx: Ctx) -> Response:
+    """Give up a call from your browser phone whose number still rings (a connected call is
+    hung up with `POST /voice/calls/{id}/hangup`). `404` when none of yours dials as
+    `call_id` (also with the voice server off: nothing can be dialling then)."""
+    await browser_dial.hang_up_dialling(ctx.principal.tenant_id, ctx.principal.user_id, call_id)
+    return Response(status_code=204)
