@@ -198,6 +198,8 @@ def test_voice_ice_servers_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     [
         ('[{"urls": ["http://stun.example.com"]}]', "is not a STUN or TURN URL"),
         ('[{"urls": ["stuns:stun.example.com"]}]', "only stun:, turn: and turns:"),
+        ('[{"urls": ["turn:t.example.com?transport=tls"]}]', "must be one of udp, tcp"),
+        ('[{"urls": ["turns:t.example.com?transport=udp"]}]', "must be one of tcp"),
         ('[{"urls": ["turn:turn.example.com"]}]', "needs a username and a credential"),
         ('[{"urls": ["turn:t.example.com"], "username": "u"}]', "needs a username and a cred"),
         ('[{"urls": []}]', "voice_ice_servers.0.urls"),

@@ -53,6 +53,10 @@ class IceServer(BaseModel):
                 ) from None
             if parsed["scheme"] not in ("stun", "turn", "turns"):
                 raise ValueError(f"{url!r}: only stun:, turn: and turns: are supported")
+            # aiortc would skip any other quietly (turns: is TLS over TCP).
+            allowed = {"turn": ("udp", "tcp"), "turns": ("tcp",)}.get(parsed["scheme"])
+            if allowed and parsed["transport"] not in allowed:
+                raise ValueError(f"{url!r}: the transport must be one of {', '.join(allowed)}")
         return urls
 
     @model_validator(mode="after")
