@@ -6,6 +6,7 @@ carries audio both ways, so every packet went through coturn."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -47,17 +48,17 @@ def _free_port() -> int:
             return port
 
 
-@pytest.fixture
-def turn(tmp_path: Path) -> Iterator[int]:
-    """coturn on 127.0.0.1 (a free port), long-term credentials u/p in realm omnidesk."""
+@contextlib.contextmanager
+def coturn(tmp: Path) -> Iterator[int]:
+    """coturn on 127.0.0.1 (a free port), long-term credentials u/p in realm omnidesk; its
+    port. (Also the desk's TURN test: tests/e2e/desk/test_desk_browser_phone_turn.py.)"""
     port = _free_port()
-    log = tmp_path / "turnserver.log"
     proc = subprocess.Popen(
         ["turnserver", "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
          "--listening-port", str(port), "--lt-cred-mech", "--user", "u:p", "--realm", "omnidesk",
          "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
-         "--min-port", "49152", "--max-port", "65535", "--log-file", str(log), "--simple-log",
-         "--pidfile", str(tmp_path / "turnserver.pid")],
+         "--min-port", "49152", "--max-port", "65535", "--log-file", str(tmp / "turn.log"),
+         "--simple-log", "--pidfile", str(tmp / "turnserver.pid")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -70,6 +71,12 @@ def turn(tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def turn(tmp_path: Path) -> Iterator[int]:
+    with coturn(tmp_path) as port:
+        yield port
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
