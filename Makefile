@@ -9,10 +9,11 @@ PORT ?= 8000
 # Debian packages the voice engine and its tests use: the real SIP peers (sipp, baresip) and
 # the prompt/audio tools (espeak-ng, sox); and Chromium, the browser the desk's browser tests
 # drive (never a downloaded one); Dovecot, the real IMAP server the email channel's tests read
-# (started by the tests with their own configuration, never as a system service). Installed
+# (started by the tests with their own configuration, never as a system service); coturn, the
+# TURN/STUN server the browser phone's ICE test relays through (likewise). Installed
 # only when one is missing.
-SYSTEM_TOOLS := sipp baresip espeak-ng sox chromium dovecot
-SYSTEM_PACKAGES := sip-tester baresip espeak-ng sox chromium dovecot-imapd
+SYSTEM_TOOLS := sipp baresip espeak-ng sox chromium dovecot turnserver
+SYSTEM_PACKAGES := sip-tester baresip espeak-ng sox chromium dovecot-imapd coturn
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The browser app (web/): npm ci when the lock changes, a build when its sources or the API

@@ -177,3 +177,40 @@ def test_bad_routing_engine_settings_name_the_setting(
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=message):
         load_settings()
+
+
+def test_voice_ice_servers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "OMNIDESK_VOICE_ICE_SERVERS",
+        '[{"urls": "stun:stun.example.com:3478"},'
+        ' {"urls": ["turn:turn.example.com?transport=tcp"], "username": "u",'
+        ' "credential": "s3cret"}]',
+    )
+    stun, turn = load_settings().voice_ice_servers
+    assert stun.urls == ["stun:stun.example.com:3478"] and stun.username is None
+    assert turn.urls == ["turn:turn.example.com?transport=tcp"] and turn.username == "u"
+    assert turn.credential is not None and turn.credential.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(turn)  # the TURN password is not logged with the settings
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ('[{"urls": ["http://stun.example.com"]}]', "is not a STUN or TURN URL"),
+        ('[{"urls": ["stuns:stun.example.com"]}]', "only stun:, turn: and turns:"),
+        ('[{"urls": ["turn:t.example.com?transport=tls"]}]', "must be one of udp, tcp"),
+        ('[{"urls": ["turns:t.example.com?transport=udp"]}]', "must be one of tcp"),
+        ('[{"urls": ["turn:turn.example.com"]}]', "needs a username and a credential"),
+        ('[{"urls": ["turn:t.example.com"], "username": "u"}]', "needs a username and a cred"),
+        ('[{"urls": []}]', "voice_ice_servers.0.urls"),
+        ('[{"url": "stun:s.example.com"}]', "voice_ice_servers.0.url"),
+        ("stun:stun.example.com", "voice_ice_servers"),
+    ],
+)
+def test_bad_voice_ice_servers_are_named(
+    monkeypatch: pytest.MonkeyPatch, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv("OMNIDESK_VOICE_ICE_SERVERS", value)
+    with pytest.raises(SettingsError, match="invalid settings") as failed:
+        load_settings()
+    assert fragment in str(failed.value)

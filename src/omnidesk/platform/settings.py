@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -20,6 +20,51 @@ if TYPE_CHECKING:
 
 class SettingsError(Exception):
     """The configuration cannot be used; the message names the file or field."""
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server for the browser phone's WebRTC (ADR 0030, "ICE servers"): the
+    server's aiortc and the agents' browsers both use it."""
+
+    model_config = {"extra": "forbid"}
+
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: SecretStr | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_url(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_valid(cls, urls: list[str]) -> list[str]:
+        # aiortc's own parser: a URL it cannot read would otherwise only fail at a call.
+        from aiortc.rtcicetransport import parse_stun_turn_uri
+
+        for url in urls:
+            try:
+                parsed = parse_stun_turn_uri(url)
+            except ValueError:
+                raise ValueError(
+                    f"{url!r} is not a STUN or TURN URL (stun:host[:port], "
+                    "turn:host[:port][?transport=udp|tcp], turns:host[:port])"
+                ) from None
+            if parsed["scheme"] not in ("stun", "turn", "turns"):
+                raise ValueError(f"{url!r}: only stun:, turn: and turns: are supported")
+            # aiortc would skip any other quietly (turns: is TLS over TCP).
+            allowed = {"turn": ("udp", "tcp"), "turns": ("tcp",)}.get(parsed["scheme"])
+            if allowed and parsed["transport"] not in allowed:
+                raise ValueError(f"{url!r}: the transport must be one of {', '.join(allowed)}")
+        return urls
+
+    @model_validator(mode="after")
+    def _turn_has_credentials(self) -> IceServer:
+        turn = [u for u in self.urls if u.startswith("turn")]
+        if turn and (not self.username or self.credential is None):
+            raise ValueError(f"{turn[0]!r}: a TURN server needs a username and a credential")
+        return self
 
 
 class Settings(BaseSettings):
@@ -118,6 +163,10 @@ class Settings(BaseSettings):
     # After a softphone answers an offer: how long without its audio (RTP) until the answer
     # counts as "media failed" and the call goes back to routing. 0: do not wait for audio.
     voice_answer_media_timeout_seconds: float = Field(default=5.0, ge=0)
+    # STUN/TURN servers for the browser phone's WebRTC, used by the server and handed to the
+    # agents' browsers (JSON in the environment: [{"urls": ["turn:turn.example.com:3478"],
+    # "username": "u", "credential": "p"}]). Empty: host candidates only (same network).
+    voice_ice_servers: list[IceServer] = Field(default_factory=list)
 
     # The built browser app (web/dist, made by `make install`), served at "/". Unset: the
     # source tree's web/dist.

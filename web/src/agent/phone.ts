@@ -4,6 +4,7 @@
 // browser's offer (ICE gathered: the server does not trickle) and applies the server's answer.
 import { api, ok } from "../api/client";
 import { loadChoice, openMicrophone } from "./phoneDevices";
+import { iceServers } from "./iceServers";
 
 export type PhoneStatus = "off" | "registering" | "ready" | "connecting" | "in_call" | "mic_denied" | "mic_missing" | "failed";
 
@@ -19,6 +20,9 @@ class BrowserPhone {
   private listeners = new Set<Listener>();
   private mic: MediaStream | null = null;
   private pc: RTCPeerConnection | null = null;
+  /** The server's STUN/TURN servers (voice_ice_servers), as the API hands them; null: not
+   * asked yet. The browser must use the same ones as the server for a relayed call. */
+  private iceServers: RTCIceServer[] | null = null;
   /** Where the caller is heard: an <audio> element the Phone control renders. */
   speaker: HTMLAudioElement | null = null;
 
@@ -36,6 +40,7 @@ class BrowserPhone {
   /** After a page load: the server may still have this user's browser phone registered. */
   async restore(): Promise<void> {
     const found = await ok(api.GET("/api/v1/voice/browser-phone"));
+    this.iceServers = iceServers(found.ice_servers);
     if (found.registered && this.state.status === "off") this.set("ready");
   }
 
@@ -87,7 +92,8 @@ class BrowserPhone {
       return; // the state says why
     }
     try {
-      await ok(api.PUT("/api/v1/voice/browser-phone"));
+      const phone = await ok(api.PUT("/api/v1/voice/browser-phone"));
+      this.iceServers = iceServers(phone.ice_servers);
       this.set("ready");
     } catch (e) {
       this.set("failed", e instanceof Error ? e.message : String(e));
@@ -142,9 +148,10 @@ class BrowserPhone {
 
   private async connect<T extends { sdp: string }>(send: (sdp: string) => Promise<T>): Promise<T> {
     const mic = await this.microphone();
+    this.iceServers ??= iceServers((await ok(api.GET("/api/v1/voice/browser-phone"))).ice_servers);
     this.close();
     this.set("connecting");
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
     for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
     const [transceiver] = pc.getTransceivers();

@@ -4473,6 +4473,11 @@ export interface components {
         };
         /** BrowserPhoneOut */
         BrowserPhoneOut: {
+            /**
+             * Ice Servers
+             * @description STUN/TURN servers for the browser's RTCPeerConnection (voice_ice_servers; TURN credentials included: the browser needs them)
+             */
+            ice_servers?: components["schemas"]["IceServerOut"][];
             /** Registered */
             registered: boolean;
             /** Registered At */
@@ -6733,6 +6738,15 @@ export interface components {
             weekly?: {
                 [key: string]: string[][];
             };
+        };
+        /** IceServerOut */
+        IceServerOut: {
+            /** Credential */
+            credential?: string | null;
+            /** Urls */
+            urls: string[];
+            /** Username */
+            username?: string | null;
         };
         /** IdentityIn */
         IdentityIn: {

@@ -28,6 +28,7 @@ import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -86,6 +87,9 @@ class BrowserPhones:
 
     def __init__(self, host: str) -> None:
         self.host = host  # where the relay sockets listen (the engine's address)
+        # STUN/TURN servers (voice_ice_servers): the server's peer connections and the desks'
+        # use the same ones. Empty: host candidates only.
+        self.ice_servers: list[RTCIceServer] = []
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
         self.ringing: dict[str, BrowserCall] = {}  # offer id → the call ringing the browser
         # (An answered call is the call's own from then on: ending.py hangs it up.)
@@ -252,7 +256,7 @@ class BrowserCall:
         self.relay = relay
         leg_host = audio.connection or self.engine_offer.connection or self._phones.host
         relay.leg_addr = (leg_host, audio.port)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._phones.ice_servers))
         self.pc = pc
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)

@@ -20,9 +20,33 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/voice/browser-phone", tags=["voice browser phone"])
 
 
+class IceServerOut(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
 class BrowserPhoneOut(BaseModel):
     registered: bool
     registered_at: datetime | None = None
+    ice_servers: list[IceServerOut] = Field(
+        default_factory=list,
+        description="STUN/TURN servers for the browser's RTCPeerConnection (voice_ice_servers; "
+        "TURN credentials included: the browser needs them)",
+    )
+
+
+def _ice_servers(server: VoiceContext | None) -> list[IceServerOut]:
+    if server is None:
+        return []
+    return [
+        IceServerOut(
+            urls=s.urls if isinstance(s.urls, list) else [s.urls],
+            username=s.username,
+            credential=s.credential,
+        )
+        for s in server.browser_phones.ice_servers
+    ]
 
 
 class BrowserOfferIn(BaseModel):
@@ -50,7 +74,9 @@ async def get_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
         else None
     )
     return BrowserPhoneOut(
-        registered=phone is not None, registered_at=phone and phone.registered_at
+        registered=phone is not None,
+        registered_at=phone and phone.registered_at,
+        ice_servers=_ice_servers(server),
     )
 
 
@@ -58,8 +84,11 @@ async def get_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
 async def register_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
     """Your browser is your phone from now on: calls routing offers you ring in the desk (no
     SIP password: the desk's own login is the authentication)."""
-    phone = _server(request).browser_phones.register(ctx.principal.tenant_id, ctx.principal.user_id)
-    return BrowserPhoneOut(registered=True, registered_at=phone.registered_at)
+    server = _server(request)
+    phone = server.browser_phones.register(ctx.principal.tenant_id, ctx.principal.user_id)
+    return BrowserPhoneOut(
+        registered=True, registered_at=phone.registered_at, ice_servers=_ice_servers(server)
+    )
 
 
 @router.delete("", status_code=204, responses=errors(409))

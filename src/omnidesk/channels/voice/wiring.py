@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aiortc import RTCIceServer
+
 from omnidesk.channels.voice.audio import AudioStore
 from omnidesk.channels.voice.lookups import VoiceLookups
 from omnidesk.channels.voice.server import VoiceServer
@@ -34,8 +36,21 @@ async def start_voice(settings: Settings, services: AppServices, routing: Routin
         ring_timeout_s=settings.voice_ring_timeout_seconds,
         answer_media_timeout_s=settings.voice_answer_media_timeout_seconds,
     )
+    server.browser_phones.ice_servers = ice_servers(settings)
     await server.start()
     return server
+
+
+def ice_servers(settings: Settings) -> list[RTCIceServer]:
+    """voice_ice_servers as aiortc takes them (and as the desk's RTCPeerConnection does)."""
+    return [
+        RTCIceServer(
+            urls=s.urls,
+            username=s.username,
+            credential=s.credential.get_secret_value() if s.credential else None,
+        )
+        for s in settings.voice_ice_servers
+    ]
 
 
 async def stop_voice(server: VoiceServer) -> None:

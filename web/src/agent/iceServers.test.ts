@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { iceServers } from "./iceServers";
+
+describe("the browser phone's ICE servers", () => {
+  it("takes the API's servers as RTCPeerConnection does: credentials only where given", () => {
+    expect(
+      iceServers([
+        { urls: ["stun:stun.example.com:3478"], username: null, credential: null },
+        { urls: ["turn:turn.example.com:3478?transport=tcp"], username: "u", credential: "p" },
+      ]),
+    ).toEqual([
+      { urls: ["stun:stun.example.com:3478"] },
+      { urls: ["turn:turn.example.com:3478?transport=tcp"], username: "u", credential: "p" },
+    ]);
+  });
+
+  it("is empty (host candidates only) when the server names none", () => {
+    expect(iceServers([])).toEqual([]);
+    expect(iceServers(undefined)).toEqual([]);
+  });
+});
