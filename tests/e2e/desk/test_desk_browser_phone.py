@@ -199,6 +199,47 @@ async def test_a_refused_microphone_is_said_plainly(server: LiveServer) -> None:
     assert ok(server.api("agent1").get("/api/v1/voice/browser-phone"))["registered"] is False
 
 
+async def test_a_phone_the_server_forgot_registers_again_on_reconnect(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    # Registrations live in the server's memory: a restart forgets them. The desk whose phone
+    # was on registers it again when its socket is live again; one turned off stays off.
+    agent = server.api("agent1")
+    async with async_playwright() as playwright:
+        browser = await launch_with_microphone(playwright, microphone_wav(tmp_path / "mic.wav"))
+        try:
+            desk = await (await browser.new_context()).new_page()
+            await log_in_async(desk, server, "agent1", "/agent")
+            phone = desk.get_by_test_id("phone")
+            await phone.get_by_role("button", name="Use this browser as my phone").click()
+            await expect(phone).to_have_attribute("data-phone-status", "ready")
+            # The server forgets it (as a restart does), the desk is not told...
+            assert ok(agent.delete("/api/v1/voice/browser-phone"), 204) is None
+            assert ok(agent.get("/api/v1/voice/browser-phone"))["registered"] is False
+            # ...until its socket reconnects, as after a restart.
+            await desk.evaluate("window.omnidesk.cut()")
+            await _registered_within(agent, True, 15.0)
+            await expect(phone).to_have_attribute("data-phone-status", "ready")
+
+            await phone.get_by_role("button", name="Turn the browser phone off").click()
+            await expect(phone).to_have_attribute("data-phone-status", "off")
+            await desk.evaluate("window.omnidesk.cut()")
+            await expect(desk.get_by_test_id("connection")).to_have_attribute("data-state", "live")
+            await desk.reload()  # a page load asks the server too
+            await expect(desk.get_by_test_id("connection")).to_have_attribute("data-state", "live")
+            await expect(phone).to_have_attribute("data-phone-status", "off")
+            assert ok(agent.get("/api/v1/voice/browser-phone"))["registered"] is False
+        finally:
+            await browser.close()
+
+
+async def _registered_within(agent: Any, registered: bool, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while ok(agent.get("/api/v1/voice/browser-phone"))["registered"] is not registered:
+        assert time.monotonic() < deadline, f"the browser phone never became {registered}"
+        await asyncio.sleep(0.2)
+
+
 async def test_a_call_answered_in_the_browser_phone(server: LiveServer, tmp_path: Path) -> None:
     ids = server.ids
     admin = server.api("admin")

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { useDeskContext } from "../context";
 import { t } from "../i18n";
 import type { AgentEntry, Call } from "../realtime/types";
 import { phone, type PhoneState } from "./phone";
@@ -45,13 +46,21 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
   const speaker = useRef<HTMLAudioElement>(null);
   const [busy, setBusy] = useState(false);
   useChosenSpeaker(speaker);
+  const { link } = useDeskContext();
   useEffect(() => {
     phone.speaker = speaker.current;
+    // On the page load and on every reconnection: a server restart forgets registrations.
+    let wasLive = link.live;
     void phone.restore().catch(() => undefined);
+    const off = link.subscribe((l) => {
+      if (l.live && !wasLive) void phone.restore().catch(() => undefined);
+      wasLive = l.live;
+    });
     return () => {
+      off();
       phone.speaker = null;
     };
-  }, []);
+  }, [link]);
   const ringing = !!agent && phone.registered && state.status === "ready" &&
     Object.values(agent.contacts).some((s) => s.state === "offered" && s.channel === "voice");
   useRing(ringing);

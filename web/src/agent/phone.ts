@@ -37,11 +37,18 @@ class BrowserPhone {
     for (const fn of this.listeners) fn(this.state);
   }
 
-  /** After a page load: the server may still have this user's browser phone registered. */
+  /** Whenever the desk is (again) live: the server may still have this user's browser phone
+   * registered (a page load), or may have forgotten it: registrations live in the server's
+   * memory, so a restart drops them. A phone this browser had on registers again by itself, as
+   * a SIP softphone does after its registrar restarts. */
   async restore(): Promise<void> {
     const found = await ok(api.GET("/api/v1/voice/browser-phone"));
     this.iceServers = iceServers(found.ice_servers);
-    if (found.registered && this.state.status === "off") this.set("ready");
+    if (found.registered) {
+      if (this.state.status === "off") this.set("ready");
+    } else if (phoneWasOn() && (this.state.status === "off" || this.state.status === "ready")) {
+      await this.register();
+    }
   }
 
   private async microphone(): Promise<MediaStream> {
@@ -94,6 +101,7 @@ class BrowserPhone {
     try {
       const phone = await ok(api.PUT("/api/v1/voice/browser-phone"));
       this.iceServers = iceServers(phone.ice_servers);
+      rememberPhoneOn(true);
       this.set("ready");
     } catch (e) {
       this.set("failed", e instanceof Error ? e.message : String(e));
@@ -102,6 +110,7 @@ class BrowserPhone {
 
   async unregister(): Promise<void> {
     this.close();
+    rememberPhoneOn(false);
     await ok(api.DELETE("/api/v1/voice/browser-phone"));
     this.mic?.getTracks().forEach((tr) => tr.stop());
     this.mic = null;
@@ -198,6 +207,27 @@ class BrowserPhone {
 
   get inCall(): boolean {
     return this.pc !== null;
+  }
+}
+
+// Whether the agent turned this browser's phone on (and not off): kept across page loads and
+// server restarts, per browser (another browser of the same agent decides for itself).
+const PHONE_ON = "omnidesk.phone.on";
+
+function phoneWasOn(): boolean {
+  try {
+    return localStorage.getItem(PHONE_ON) === "1";
+  } catch {
+    return false; // storage refused (private mode, a policy): nothing remembered
+  }
+}
+
+function rememberPhoneOn(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(PHONE_ON, "1");
+    else localStorage.removeItem(PHONE_ON);
+  } catch {
+    // storage refused: the phone is simply not registered again by itself
   }
 }
 
