@@ -260,15 +260,16 @@ class BrowserCall:
         self.pc = pc
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        # G.711 only (the engine's codecs: no transcoding beyond μ/A-law and back).
+        # G.711 only (the engine's codecs: no transcoding beyond μ/A-law and back). aiortc
+        # negotiates codecs when the offer is applied, with the preferences of a transceiver
+        # that already exists (it takes the offer's audio line), so the transceiver comes
+        # first: set after the offer, the preferences were ignored and a browser offering Opus
+        # first got Opus (48 kHz, resampled both ways: the bench's cost per call doubled).
         codecs = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType in _G711]
-        for transceiver in pc.getTransceivers():
-            if transceiver.kind == "audio":
-                transceiver.setCodecPreferences(codecs)
-                pc.addTrack(track)
-                break
-        else:
+        transceiver = pc.addTransceiver(track, direction="sendrecv")
+        transceiver.setCodecPreferences(codecs)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        if transceiver.mid is None:
             raise OfferRefused("the offer has no audio")
         await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
         return str(pc.localDescription.sdp)
