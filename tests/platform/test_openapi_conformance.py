@@ -135,9 +135,12 @@ async def _seed(database_url: str) -> dict[str, str]:
 @pytest.fixture
 def served(settings: Settings) -> Iterator[str]:
     passwords = asyncio.run(_seed(settings.database_url))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
-    )
+    app = create_app(settings)
+    # FastAPI builds the document on the first request for it, in the event loop: about 2 s of
+    # CPU here, over 10 s on a loaded CI machine, which timed the schema's download out (and
+    # stalled the server's background writers holding SQLite's lock). Built before serving.
+    app.openapi()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
