@@ -28,6 +28,8 @@ import uuid
 from typing import Any
 
 import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from av import AudioFrame, AudioResampler
 
 from omnidesk.bench.media import AGENT_HZ, CALLER_HZ, _pct, _rss_mb
 from omnidesk.channels.voice.media.analysis import dominant_tones, tone
@@ -163,36 +165,32 @@ async def _run(n: int, seconds: float, warmup: float) -> dict[str, Any]:
 # -- the browsers (child process) ------------------------------------------------------------
 
 
-def _tone_track(hz: float) -> Any:
-    from aiortc import MediaStreamTrack
-    from av import AudioFrame
+class ToneTrack(MediaStreamTrack):
+    """A microphone playing a tone, paced in real time (20 ms frames at 8 kHz); the tests'
+    aiortc browsers use it too."""
 
-    class ToneTrack(MediaStreamTrack):
-        """A microphone playing a tone, paced in real time (20 ms frames at 8 kHz)."""
+    kind = "audio"
 
-        kind = "audio"
+    def __init__(self, hz: float) -> None:
+        super().__init__()
+        # One second of the tone, played in a loop (a whole number of cycles for whole Hz).
+        self.samples = tone(hz, 8000, -12.0)
+        self.pos = 0
+        self.start: float | None = None
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.samples = tone(hz, 8000, -12.0)
-            self.pos = 0
-            self.start: float | None = None
-
-        async def recv(self) -> AudioFrame:
-            loop = asyncio.get_running_loop()
-            if self.start is None:
-                self.start = loop.time()
-            await asyncio.sleep(max(0.0, self.start + self.pos / 8000 - loop.time()))
-            at = self.pos % 8000
-            chunk = self.samples[at : at + 160]
-            frame = AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate = 8000
-            frame.pts = self.pos
-            frame.time_base = fractions.Fraction(1, 8000)
-            self.pos += 160
-            return frame
-
-    return ToneTrack()
+    async def recv(self) -> AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self.start is None:
+            self.start = loop.time()
+        await asyncio.sleep(max(0.0, self.start + self.pos / 8000 - loop.time()))
+        at = self.pos % 8000
+        chunk = self.samples[at : at + 160]
+        frame = AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        frame.pts = self.pos
+        frame.time_base = fractions.Fraction(1, 8000)
+        self.pos += 160
+        return frame
 
 
 class _Ear:
@@ -206,8 +204,6 @@ class _Ear:
         self.sample: list[np.ndarray] = []
 
     async def listen(self, track: Any) -> None:
-        from av import AudioResampler
-
         resampler = AudioResampler(format="s16", layout="mono", rate=8000)
         while True:
             frame = await track.recv()
@@ -225,8 +221,6 @@ class _Ear:
 
 
 async def _browsers() -> None:
-    from aiortc import RTCPeerConnection, RTCSessionDescription
-
     async def line() -> dict[str, Any]:
         return dict(json.loads(await asyncio.to_thread(sys.stdin.readline)))
 
@@ -251,7 +245,7 @@ async def _browsers() -> None:
             lambda track, ear=ear: listeners.append(asyncio.ensure_future(ear.listen(track))),
         )
         pc.on("connectionstatechange", on_state)
-        pc.addTrack(_tone_track(BROWSER_HZ))
+        pc.addTrack(ToneTrack(BROWSER_HZ))
         await pc.setLocalDescription(await pc.createOffer())
         peers.append(pc)
         ears.append(ear)

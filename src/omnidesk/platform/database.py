@@ -186,6 +186,10 @@ class WriteHolder:
             return "(task gone)"
         return await_chain(task)
 
+    def describe(self, now: float) -> str:
+        """One line for a log: the task, how long it has held the lock, where it waits."""
+        return f"{self.task} for {now - self.since:.1f}s at {self.where()}"
+
 
 def await_chain(task: asyncio.Task[Any]) -> str:
     """Where a task is now: its chain of awaits, innermost last."""
@@ -321,9 +325,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "sqlite write lock timed out",
             waiter=_task_name(),
             write_lock_holders=[
-                f"{h.task} for {now - h.since:.1f}s at {h.where()}"
-                for h in list(_WRITE_HOLDERS.values())
-                if h.database == name
+                h.describe(now) for h in list(_WRITE_HOLDERS.values()) if h.database == name
             ],
         )
 

@@ -696,10 +696,7 @@ class RoutingHost:
                 log.exception(
                     "routing steps not persisted; reloading",
                     tenant=str(self.tenant_id),
-                    write_lock_holders=[
-                        f"{h.task} for {now - h.since:.1f}s at {h.where()}"
-                        for h in self.db.write_holders()
-                    ],
+                    write_lock_holders=[h.describe(now) for h in self.db.write_holders()],
                 )
                 for write in failed:
                     if not write.done.done():

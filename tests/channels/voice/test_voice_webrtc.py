@@ -5,15 +5,15 @@ browser phone's leg; each side must hear the other's tone. And the offers WebRTC
 from __future__ import annotations
 
 import asyncio
-import fractions
 import socket
 import uuid
 
 import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
-from av import AudioFrame, AudioResampler
+from av import AudioResampler
 
+from omnidesk.bench.webrtc import ToneTrack
 from omnidesk.channels.voice.media.analysis import goertzel_power, tone
 from omnidesk.channels.voice.media.engine import MediaEngine
 from omnidesk.channels.voice.media.g711 import ulaw_decode, ulaw_encode
@@ -23,32 +23,6 @@ from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.channels.voice.webrtc import BrowserPhones, OfferRefused, check_offer
 
 CALLER_HZ, BROWSER_HZ = 600, 1000
-
-
-class ToneTrack(MediaStreamTrack):
-    """A microphone playing a tone, paced in real time (20 ms frames, 8 kHz)."""
-
-    kind = "audio"
-
-    def __init__(self, hz: int) -> None:
-        super().__init__()
-        self.samples = tone(hz, 8000 * 30, -12.0)
-        self.pos = 0
-        self.start: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        loop = asyncio.get_running_loop()
-        if self.start is None:
-            self.start = loop.time()
-        due = self.start + self.pos / 8000
-        await asyncio.sleep(max(0.0, due - loop.time()))
-        chunk = self.samples[self.pos : self.pos + 160]
-        frame = AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = 8000
-        frame.pts = self.pos
-        frame.time_base = fractions.Fraction(1, 8000)
-        self.pos += 160
-        return frame
 
 
 def share(samples: np.ndarray, hz: int, other: int, rate: int = 8000) -> float:

@@ -29,14 +29,14 @@ from omnidesk.channels.voice.media.sdp import (
 )
 from omnidesk.channels.voice.outbound import (
     DialFailed,
-    _end_unconnected,
-    _refusal_text,
-    _start_contact,
     dial_out,
     e164_or_invalid,
+    end_unconnected,
     outbound_trunk,
+    refusal_text,
     ringback,
     start_connected,
+    start_contact,
     write_failed_record,
 )
 from omnidesk.channels.voice.sip.dialog import CallFailed
@@ -83,9 +83,9 @@ async def dial_from_browser(
         raise Conflict(exc.reason) from None
     call_id, agent_id = uuid.uuid4().hex, str(user_id)
     try:
-        contact_id = await _start_contact(ctx, tenant_id, agent_id, call_id, number)
+        contact_id = await start_contact(ctx, tenant_id, agent_id, call_id, number)
     except RoutingError as exc:
-        raise Conflict(_refusal_text(exc)) from None
+        raise Conflict(refusal_text(exc)) from None
     leg = await ctx.media.open_leg()
     # No telephone-event toward the browser: the relay passes audio only (webrtc.py).
     offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
@@ -96,7 +96,7 @@ async def dial_from_browser(
     except (OfferRefused, CallFailed, SdpError) as exc:
         await drop_leg(ctx.media, browser, leg)
         if contact_id is not None:
-            await _end_unconnected(ctx, tenant_id, agent_id, contact_id)
+            await end_unconnected(ctx, tenant_id, agent_id, contact_id)
         raise OfferRefused(str(exc)) from None
     dialling = Dialling(tenant_id, agent_id, number, browser, leg, contact_id)
     DIALLING[call_id] = dialling
@@ -189,7 +189,7 @@ async def _dial_failed(ctx: VoiceContext, d: Dialling, started: datetime, reason
     with contextlib.suppress(DialFailed):
         trunk = await outbound_trunk(ctx, d.tenant_id)
     if d.contact_id is not None:
-        await _end_unconnected(ctx, d.tenant_id, d.agent_id, d.contact_id)
+        await end_unconnected(ctx, d.tenant_id, d.agent_id, d.contact_id)
     await write_failed_record(
         ctx,
         d.tenant_id,

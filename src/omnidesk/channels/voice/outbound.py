@@ -343,7 +343,7 @@ async def _agent_call(
     # Before dialling: the agent is busy in routing from now on, so no queued call rings them
     # while the number rings.
     try:
-        contact_id = await _start_contact(ctx, tenant_id, agent_id, call_id, number)
+        contact_id = await start_contact(ctx, tenant_id, agent_id, call_id, number)
     except RoutingError as exc:
         await ctx.media.close_leg(agent_leg)
         await sip_call.reject(486, "Busy Here (Agent Busy In Routing)")
@@ -356,7 +356,7 @@ async def _agent_call(
             trunk_id=None,
             agent_id=agent_id,
             started_at=started,
-            reason=_refusal_text(exc),
+            reason=refusal_text(exc),
         )
         return
     connected = False
@@ -411,10 +411,10 @@ async def _agent_call(
         await start_connected(ctx, call, "agent outbound")
     finally:
         if contact_id is not None and not connected:
-            await _end_unconnected(ctx, tenant_id, agent_id, contact_id)
+            await end_unconnected(ctx, tenant_id, agent_id, contact_id)
 
 
-async def _start_contact(
+async def start_contact(
     ctx: VoiceContext, tenant_id: uuid.UUID, agent_id: str, call_id: str, number: str
 ) -> str | None:
     """Make the agent's call their routing contact; its id (the call's), or None when the agent
@@ -432,7 +432,7 @@ async def _start_contact(
     return call_id
 
 
-def _refusal_text(exc: RoutingError) -> str:
+def refusal_text(exc: RoutingError) -> str:
     if exc.code == "capacity_exceeded":
         # Routing gives no room on voice while the agent is on a call, is rung for one or is
         # wrapping one up (or holds what the blending keeps calls away from).
@@ -440,7 +440,7 @@ def _refusal_text(exc: RoutingError) -> str:
     return f"routing refused: {exc.code}"
 
 
-async def _end_unconnected(
+async def end_unconnected(
     ctx: VoiceContext, tenant_id: uuid.UUID, agent_id: str, contact_id: str
 ) -> None:
     """The call never connected: end its contact without leaving the agent in wrap-up (there
