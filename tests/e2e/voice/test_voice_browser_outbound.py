@@ -43,7 +43,6 @@ from voice_call_helpers import (
 from voice_call_helpers import wait_until as _wait
 
 from omnidesk.bench.voice_testbed import free_port
-from omnidesk.channels.voice.browser_dial import DIALLING
 from omnidesk.channels.voice.models import Call as CallRow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "channels" / "voice"))
@@ -171,7 +170,11 @@ async def test_agent_with_only_a_browser_dials_out_talks_and_keys_digits(
         r = mine.post(DIAL, json={"number": FAR, "sdp": no_fingerprint(sdp)})
         assert r.status_code == 422 and "fingerprint" in r.text, r.text
         assert mine.delete(f"{DIAL}/{'0' * 32}").status_code == 404
-        assert not voice.calls and not DIALLING and not voice.browser_phones.ringing
+        assert (
+            not voice.calls
+            and not voice.browser_phones.dialling
+            and not voice.browser_phones.ringing
+        )
         make_available(as_user, ids, "agent1")  # routing tracks the call as agent1's contact
 
         uas = await far_party.start_uas(tmp_path, uas_port)
@@ -241,7 +244,7 @@ async def test_a_failed_dial_lets_the_browser_go_and_says_why(
         assert r.status_code == 201, r.text
         await browser.answered(r.json()["sdp"])
         await far_party.finish_uas(uas, tmp_path)
-        await _wait(lambda: not DIALLING, what="the dial to end")
+        await _wait(lambda: not voice.browser_phones.dialling, what="the dial to end")
     finally:
         await browser.close()
         await kill(uas)
@@ -328,13 +331,13 @@ async def test_the_agent_gives_up_while_the_number_rings(app, client, tenants, a
         call_id = r.json()["call_id"]
         await browser.answered(r.json()["sdp"])
         await asyncio.sleep(1.0)
-        assert call_id in DIALLING and not voice.calls
-        dialling = DIALLING[call_id]
+        assert call_id in voice.browser_phones.dialling and not voice.calls
+        dialling = voice.browser_phones.dialling[call_id]
         # Only agent1 may give it up.
         assert as_user("agent2").delete(f"{DIAL}/{call_id}").status_code == 404
         assert mine.delete(f"{DIAL}/{call_id}").status_code == 204
         await _wait(lambda: dialling.leg.slot is None, 5, "the browser leg to close")
-        assert dialling.browser.state == "ended" and not DIALLING
+        assert dialling.browser.state == "ended" and not voice.browser_phones.dialling
         assert mine.delete(f"{DIAL}/{call_id}").status_code == 404
     finally:
         await browser.close()

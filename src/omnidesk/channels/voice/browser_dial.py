@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from omnidesk.channels.voice.calls import VoiceCall, drop_leg, utcnow
 from omnidesk.channels.voice.context import VoiceContext
-from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import (
     SdpError,
     SessionDescription,
@@ -40,29 +38,12 @@ from omnidesk.channels.voice.outbound import (
     write_failed_record,
 )
 from omnidesk.channels.voice.sip.dialog import CallFailed
-from omnidesk.channels.voice.webrtc import BrowserCall, OfferRefused, check_offer
+from omnidesk.channels.voice.webrtc import Dialling, OfferRefused, check_offer
 from omnidesk.platform.errors import Conflict, NotFound
 from omnidesk.platform.logging import get_logger
 from omnidesk.routing.api import RoutingError
 
 log = get_logger(__name__)
-
-
-@dataclass
-class Dialling:
-    """A browser phone's call whose number still rings (by call id, in `DIALLING`)."""
-
-    tenant_id: uuid.UUID
-    agent_id: str
-    number: str
-    browser: BrowserCall
-    leg: Leg
-    contact_id: str | None
-    task: asyncio.Task[None] | None = None
-
-
-# Calls being dialled, by call id (a uuid: unique across servers in one process, as in tests).
-DIALLING: dict[str, Dialling] = {}
 
 
 async def dial_from_browser(
@@ -99,16 +80,19 @@ async def dial_from_browser(
             await end_unconnected(ctx, tenant_id, agent_id, contact_id)
         raise OfferRefused(str(exc)) from None
     dialling = Dialling(tenant_id, agent_id, number, browser, leg, contact_id)
-    DIALLING[call_id] = dialling
+    ctx.browser_phones.dialling[call_id] = dialling
     dialling.task = ctx.spawn(_dial(ctx, call_id, dialling), f"voice-browser-dial-{call_id}")
     log.info("voice.browser_dialling", call=call_id, agent=agent_id, number=number)
     return call_id, answer
 
 
-async def hang_up_dialling(tenant_id: uuid.UUID, user_id: uuid.UUID, call_id: str) -> None:
+async def hang_up_dialling(
+    ctx: VoiceContext | None, tenant_id: uuid.UUID, user_id: uuid.UUID, call_id: str
+) -> None:
     """The agent gives up before the far party answered (NotFound: not theirs, or not ringing
-    any more — a connected call is hung up with the call-control API)."""
-    dialling = DIALLING.get(call_id)
+    any more — a connected call is hung up with the call-control API; no voice server, `ctx`
+    None: nothing dials)."""
+    dialling = ctx.browser_phones.dialling.get(call_id) if ctx is not None else None
     if dialling is None or (dialling.tenant_id, dialling.agent_id) != (tenant_id, str(user_id)):
         raise NotFound(f"none of your browser phone's calls is dialling as {call_id!r}")
     if dialling.task is not None:
@@ -140,7 +124,7 @@ async def _dial(ctx: VoiceContext, call_id: str, d: Dialling) -> None:
         gave_up = True
         dial.cancel()
     finally:
-        DIALLING.pop(call_id, None)
+        ctx.browser_phones.dialling.pop(call_id, None)
         ctx.media.disconnect(d.leg, tone)
         d.browser.on_ended = None
     failure = _dial_failure(dial, why if gave_up or d.browser.state == "ended" else None)

@@ -36,6 +36,7 @@ from aiortc import (
 from av import AudioFrame, AudioResampler
 
 from omnidesk.channels.voice.media.g711 import decode_table, encode_table
+from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.rtp import build_header
 from omnidesk.channels.voice.media.sdp import SessionDescription
 from omnidesk.channels.voice.quality import SAMPLE_EVERY_S, WebRtcSampler
@@ -81,6 +82,19 @@ class BrowserPhone:
     registered_at: datetime
 
 
+@dataclass
+class Dialling:
+    """A browser phone's call whose number still rings (by call id, in `BrowserPhones.dialling`)."""
+
+    tenant_id: uuid.UUID
+    agent_id: str
+    number: str
+    browser: BrowserCall
+    leg: Leg
+    contact_id: str | None
+    task: asyncio.Task[None] | None = None
+
+
 class BrowserPhones:
     """Registered browser phones (in memory, like the SIP registrar: a desk registers again
     after a restart) and the calls ringing them, by routing offer."""
@@ -92,6 +106,8 @@ class BrowserPhones:
         self.ice_servers: list[RTCIceServer] = []
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
         self.ringing: dict[str, BrowserCall] = {}  # offer id → the call ringing the browser
+        # The calls out of a browser whose number still rings, by call id (browser_dial.py).
+        self.dialling: dict[str, Dialling] = {}
         # (An answered call is the call's own from then on: ending.py hangs it up.)
 
     def register(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> BrowserPhone:

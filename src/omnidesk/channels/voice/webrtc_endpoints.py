@@ -160,9 +160,11 @@ async def dial_from_browser_phone(
 
 
 @router.delete("/calls/{call_id}", status_code=204, responses=errors(404))
-async def hang_up_dialling(call_id: str, ctx: Ctx) -> Response:
+async def hang_up_dialling(call_id: str, request: Request, ctx: Ctx) -> Response:
     """Give up a call from your browser phone whose number still rings (a connected call is
     hung up with `POST /voice/calls/{id}/hangup`). `404` when none of yours dials as
     `call_id` (also with the voice server off: nothing can be dialling then)."""
-    await browser_dial.hang_up_dialling(ctx.principal.tenant_id, ctx.principal.user_id, call_id)
+    server: VoiceContext | None = getattr(request.app.state, "voice", None)
+    principal = ctx.principal
+    await browser_dial.hang_up_dialling(server, principal.tenant_id, principal.user_id, call_id)
     return Response(status_code=204)
