@@ -167,6 +167,14 @@ def _print(fig: dict[str, Any]) -> None:
 # -- the far ends (child process) ------------------------------------------------------------
 
 
+def _tones(cfg: dict[str, Any], n: int) -> tuple[list[float], dict[int, float]]:
+    """What each far end says, and what the first ones must hear: by default the two ends of
+    a bridged pair (`bench webrtc` gives its callers one tone and the browsers' to expect)."""
+    send_hz = cfg.get("tone_hz") or [CALLER_HZ if i % 2 == 0 else AGENT_HZ for i in range(n)]
+    wanted = cfg.get("expect_hz") or {0: AGENT_HZ, 1: CALLER_HZ}
+    return send_hz, {int(i): float(hz) for i, hz in wanted.items()}
+
+
 def _peer() -> None:
     cfg = json.loads(sys.stdin.readline())
     targets: list[int] = cfg["targets"]
@@ -185,12 +193,7 @@ def _peer() -> None:
     for i, s in enumerate(socks):
         ep.register(s.fileno(), select.EPOLLIN)
         index[s.fileno()] = i
-    # What each far end says, and what the first two must hear: by default the two ends of a
-    # bridged pair (`bench webrtc` gives its callers one tone and the browsers' to expect).
-    send_hz = cfg.get("tone_hz") or [CALLER_HZ if i % 2 == 0 else AGENT_HZ for i in range(n)]
-    expect = {
-        int(i): float(hz) for i, hz in (cfg.get("expect_hz") or {0: AGENT_HZ, 1: CALLER_HZ}).items()
-    }
+    send_hz, expect = _tones(cfg, n)
     payloads = [ulaw_encode(tone(send_hz[i], 160, -12.0)).tobytes() for i in range(n)]
     ssrc = [random.getrandbits(32) for _ in range(n)]
     hdr = struct.Struct("!BBHII")
