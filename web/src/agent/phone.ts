@@ -3,7 +3,7 @@
 // an offered call rings here (routing's offer on the socket), and answering sends the
 // browser's offer (ICE gathered: the server does not trickle) and applies the server's answer.
 import { api, ok } from "../api/client";
-import { loadChoice, openMicrophone } from "./phoneDevices";
+import { loadChoice, micProblem, openMicrophone, storage } from "./phoneDevices";
 import { iceServers } from "./iceServers";
 
 export type PhoneStatus = "off" | "registering" | "ready" | "connecting" | "in_call" | "mic_denied" | "mic_missing" | "failed";
@@ -56,8 +56,8 @@ class BrowserPhone {
       return await this.openMicrophone();
     } catch (e) {
       const name = e instanceof DOMException ? e.name : "";
-      // NotAllowedError: the agent (or a policy) refused; NotFoundError: no microphone at all.
-      this.set(name === "NotFoundError" ? "mic_missing" : "mic_denied", name || String(e));
+      // Refused (by the agent or a policy), or no microphone at all: as the device panel says.
+      this.set(micProblem(e) === "missing" ? "mic_missing" : "mic_denied", name || String(e));
       throw e;
     }
   }
@@ -215,19 +215,17 @@ class BrowserPhone {
 const PHONE_ON = "omnidesk.phone.on";
 
 function phoneWasOn(): boolean {
-  try {
-    return localStorage.getItem(PHONE_ON) === "1";
-  } catch {
-    return false; // storage refused (private mode, a policy): nothing remembered
-  }
+  return storage()?.getItem(PHONE_ON) === "1";
 }
 
 function rememberPhoneOn(on: boolean): void {
+  // (Storage refused, in a private window or by a policy: the phone is simply not
+  // registered again by itself.)
   try {
-    if (on) localStorage.setItem(PHONE_ON, "1");
-    else localStorage.removeItem(PHONE_ON);
+    if (on) storage()?.setItem(PHONE_ON, "1");
+    else storage()?.removeItem(PHONE_ON);
   } catch {
-    // storage refused: the phone is simply not registered again by itself
+    // full or refused on write
   }
 }
 

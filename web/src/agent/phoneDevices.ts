@@ -18,7 +18,7 @@ export interface Device {
   label: string;
 }
 
-type KeyValue = Pick<Storage, "getItem" | "setItem" | "removeItem">;
+export type KeyValue = Pick<Storage, "getItem" | "setItem" | "removeItem">;
 
 const KEY = "omnidesk.phone.devices";
 const KINDS: Record<DeviceKind, string> = { mic: "audioinput", speaker: "audiooutput" };
@@ -87,7 +87,7 @@ export function micProblem(error: unknown): MicProblem {
   return "other";
 }
 
-function storage(): KeyValue | null {
+export function storage(): KeyValue | null {
   try {
     return typeof localStorage === "undefined" ? null : localStorage;
   } catch {
