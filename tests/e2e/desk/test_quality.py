@@ -6,6 +6,7 @@ acknowledges it. axe checks the Quality screen."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +25,7 @@ from playwright.sync_api import expect
 pytestmark = needs_browser()
 __all__ = ["browser"]  # the module's Chromium (a fixture of desk_helpers)
 expect.set_options(timeout=15_000)
+CRITERION_ID = re.compile(r"^Id \(")  # "Id (a-z, 0-9, _)", with en dashes
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +63,11 @@ def test_a_supervisor_grades_a_contact_and_the_agent_sees_it(server: LiveServer,
     editor.get_by_role("button", name="New scorecard").click()
     editor.get_by_label("Name").fill("Chat basics")
     first = editor.locator("[data-criterion-row='0']")
-    first.get_by_label("Id (a–z, 0–9, _)").fill("greeting")
+    first.get_by_label(CRITERION_ID).fill("greeting")
     first.get_by_label("Question").fill("Greeted the customer")
     editor.get_by_role("button", name="Add a criterion").click()
     second = editor.locator("[data-criterion-row='1']")
-    second.get_by_label("Id (a–z, 0–9, _)").fill("solution")
+    second.get_by_label(CRITERION_ID).fill("solution")
     second.get_by_label("Question").fill("Solved the problem")
     second.get_by_label("Answer").select_option("points")
     second.get_by_label("Weight").fill("3")
