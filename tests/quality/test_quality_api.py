@@ -147,6 +147,14 @@ def test_scorecards_evaluations_permissions_and_the_report(
     assert admin.put(f"{Q}/scorecards/{card['id']}", json=changed).status_code == 200
     kept = sup.get(f"{Q}/evaluations/{first['id']}").json()
     assert [c["id"] for c in kept["criteria"]] == ["greeting", "solution", "privacy"]
+    # ... and a deleted one too: the evaluation keeps its name, criteria and score.
+    assert admin.delete(f"{Q}/scorecards/{card['id']}", params={"version": 3}).status_code == 204
+    kept = sup.get(f"{Q}/evaluations/{first['id']}").json()
+    assert (kept["scorecard_id"], kept["scorecard_name"], kept["score"]) == (
+        None,
+        "Chat basics",
+        85.0,
+    )
 
     # The agent report: the mean of the two (42.5 %), in the interval and the total.
     params = {"start": T0.isoformat(), "end": (T0 + timedelta(hours=2)).isoformat(),
