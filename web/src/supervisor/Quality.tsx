@@ -4,6 +4,7 @@ import { type Errors, errorsOf, FieldError, FormError, OtherErrors } from "../ad
 import { Header } from "../components/Header";
 import { useDeskContext } from "../context";
 import { useDesk } from "../hooks";
+import { reloadOnResync } from "../realtime/resync";
 import { formatDateTime, t } from "../i18n";
 import { type Answer, answersBody, type Evaluation, formatScore, type Scorecard, scoreOf } from "./quality";
 
@@ -191,10 +192,16 @@ function GradeForm({ agentId, onAgent, onSaved }: { agentId: string; onAgent: (i
   );
 }
 
-/** Evaluations, newest contacts first: of the chosen agent, or all the caller may see. */
+/** Evaluations, newest contacts first: of the chosen agent, or all the caller may see. Read
+ * again when the server says one was graded or acknowledged (`quality.*` events reach the
+ * graded agent and their supervisors) and after a resync. */
 export function Evaluations({ agentId, changed, own = false }: { agentId?: string; changed?: number; own?: boolean }) {
+  const { store } = useDeskContext();
   const [list, setList] = useState<Evaluation[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [told, setTold] = useState(0);
+  useEffect(() => store.onEvent((m) => m.event.startsWith("quality.evaluation_") && setTold((n) => n + 1)), [store]);
+  useEffect(() => reloadOnResync(store, () => setTold((n) => n + 1)), [store]);
   const load = () =>
     ok(api.GET("/api/v1/quality/evaluations", { params: { query: agentId ? { agent_id: agentId } : {} } }))
       .then((found) => {
@@ -202,7 +209,7 @@ export function Evaluations({ agentId, changed, own = false }: { agentId?: strin
         setError(null);
       })
       .catch((e) => setError(e instanceof ApiError ? e.message : t("error.network")));
-  useEffect(() => void load(), [agentId, changed]);
+  useEffect(() => void load(), [agentId, changed, told]);
   const acknowledge = async (id: string) => {
     try {
       await ok(api.POST("/api/v1/quality/evaluations/{evaluation_id}/acknowledge", { params: { path: { evaluation_id: id } } }));
