@@ -85,6 +85,7 @@ from omnidesk.platform.sealing import install_key
 from omnidesk.platform.services import AppServices
 from omnidesk.platform.settings import Settings, apply_process_settings
 from omnidesk.platform.webapp import WebAppMiddleware, default_web_dir
+from omnidesk.quality.endpoints import router as quality_router
 from omnidesk.routing.endpoints import router as routing_router
 from omnidesk.routing.erasure import RoutingPersonalData
 from omnidesk.routing.presence import PresenceWatcher
@@ -136,6 +137,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     chat_admin_router,
     survey_router,
     survey_public_router,
+    quality_router,
 )
 # Errors of the pure core carry their status and code as plain data; the platform renders them
 # like its own (platform/errors.py, Problem).

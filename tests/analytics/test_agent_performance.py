@@ -202,6 +202,7 @@ def test_a_supervisor_reads_their_agents_figures_and_the_export(
         # Never logged in during the shift: offline all of it.
         assert found["total"]["kpis"] | {"aht_seconds": None} == {
             "aht_seconds": None, "occupancy": None, "csat": 1.0, "fcr": None, "adherence": 0.0,
+            "quality_score": None,
         }  # fmt: skip
     r = as_user("supervisor").get(f"{url}/export", params={**params, "format": "csv"})
     assert r.status_code == 200, r.text

@@ -49,6 +49,12 @@ CUSTOMER = f"{CRM}/customers/{{customer_id}}"
 THREAD = "/api/v1/im/threads/{thread_id}"
 ARTICLE = "/api/v1/knowledge/articles/{article_id}"
 SURVEY = "/api/v1/surveys/definitions/{survey_id}"
+SCORECARD = "/api/v1/quality/scorecards/{scorecard_id}"
+EVALUATION = "/api/v1/quality/evaluations/{evaluation_id}"
+SCORECARD_BODY = {
+    "name": "B card",
+    "criteria": [{"id": "ok", "text": "OK", "kind": "yes_no"}],
+}
 SURVEY_BODY = {
     "name": "Hijacked",
     "channels": ["chat"],
@@ -153,6 +159,11 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("GET", SURVEY): ([{"survey_id": "B:survey"}], None),
     ("PUT", SURVEY): ([{"survey_id": "B:survey"}], SURVEY_BODY),
     ("DELETE", SURVEY): ([{"survey_id": "B:survey"}], None),
+    ("GET", SCORECARD): ([{"scorecard_id": "B:scorecard"}], None),
+    ("PUT", SCORECARD): ([{"scorecard_id": "B:scorecard"}], {**SCORECARD_BODY, "version": 1}),
+    ("DELETE", SCORECARD): ([{"scorecard_id": "B:scorecard"}], None),
+    ("GET", EVALUATION): ([{"evaluation_id": "B:evaluation"}], None),
+    ("POST", f"{EVALUATION}/acknowledge"): ([{"evaluation_id": "B:evaluation"}], None),
     ("POST", "/api/v1/routing/agents/{user_id}/state"): (
         [{"user_id": "B:agent1"}],
         {"state": "offline"},
@@ -381,6 +392,8 @@ STAFF_ONLY_PREFIXES = (
     "/api/v1/voice/",
     "/api/v1/surveys/",
     "/api/v1/analytics/",
+    # Agents read and acknowledge their own evaluations, but not scorecards.
+    "/api/v1/quality/scorecards",
 )
 # ... except schedules, profiles and adherence: agents read their own there (the rest is 404);
 # their own SIP credential and softphones; and the calls they are on.
@@ -448,6 +461,8 @@ LISTS = {
     "/api/v1/surveys/definitions",
     "/api/v1/surveys/results",
     "/api/v1/surveys/sends",
+    "/api/v1/quality/scorecards",
+    "/api/v1/quality/evaluations",
     "/api/v1/conversations",
     "/api/v1/channels/settings",
     "/api/v1/channels/accounts",
@@ -618,6 +633,12 @@ def _crm_b(admin_b: Any, ids: dict[str, str]) -> None:
     ok(admin_b.put(f"{CRM}/interactions/{interaction['id']}/customer", json=link))
     code = {"code": "b-only-code", "label": "B only"}
     ids["B:disposition"] = ok(admin_b.post(f"{CRM}/dispositions", json=code))["code"]
+    # A grade of B's ended contact (b-done, by B's agent1).
+    card = ok(admin_b.post("/api/v1/quality/scorecards", json=SCORECARD_BODY))
+    ids["B:scorecard"] = card["id"]
+    grade = {"scorecard_id": card["id"], "contact_id": "b-done", "agent_id": ids["B:agent1"],
+             "answers": {"ok": "yes"}}  # fmt: skip
+    ids["B:evaluation"] = ok(admin_b.post("/api/v1/quality/evaluations", json=grade))["id"]
 
 
 def _im_b(admin_b: Any, agent_b: Any, ids: dict[str, str]) -> None:

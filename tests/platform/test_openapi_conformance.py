@@ -89,6 +89,11 @@ SEMANTIC = [
     "PUT /api/v1/surveys/definitions/{survey_id}",
     "GET /api/v1/surveys/results",
     "POST /api/v1/surveys/responses/{token}",
+    # A scorecard's criterion ids are each named once, max points on points criteria only;
+    # a grade names an ended contact the agent handled and answers every criterion.
+    "POST /api/v1/quality/scorecards",
+    "PUT /api/v1/quality/scorecards/{scorecard_id}",
+    "POST /api/v1/quality/evaluations",
     # The audit log's time window (since, until) ends after it starts.
     "GET /api/v1/audit-log",
     # A what-if needs a day with contacts and a change the digital twin can run.

@@ -9,6 +9,7 @@ import { expose } from "./probe";
 import { RealtimeLink } from "./realtime/connection";
 import { DeskStore } from "./realtime/store";
 import { canAdminister, canSupervise, currentUser, homeOf, type User } from "./session";
+import { Quality } from "./supervisor/Quality";
 import { Reports } from "./supervisor/Reports";
 import { SupervisorConsole } from "./supervisor/SupervisorConsole";
 
@@ -64,6 +65,7 @@ function Authenticated({ user, onLanguage }: { user: User; onLanguage: () => voi
   if (path === "/agent") screen = <AgentDesk onLanguage={onLanguage} />;
   else if (path === "/supervisor" && canSupervise(user)) screen = <SupervisorConsole onLanguage={onLanguage} />;
   else if (path === "/reports" && canSupervise(user)) screen = <Reports onLanguage={onLanguage} />;
+  else if (path === "/quality" && canSupervise(user)) screen = <Quality onLanguage={onLanguage} />;
   else if (path === "/admin" && canAdminister(user)) screen = <AdminConsole onLanguage={onLanguage} />;
   else {
     location.replace(homeOf(user));

@@ -1,11 +1,13 @@
 """The agent report (docs/kpis.md, "Agent reports" and "Agent performance"): per agent and
 interval, the contacts they answered and their state time from the rollups, and beside them
-CSAT from survey answers, FCR from the CRM's records and adherence to their published schedule.
+CSAT from survey answers, the quality score from supervisors' evaluations, FCR from the CRM's
+records and adherence to their published schedule.
 
 Each source keeps its own rule of when a figure counts: handled contacts by the visit's arrival
-(as the queue report), CSAT and FCR by the contact's end (as the survey results and the FCR
-report), adherence by the instant. Each is computed by its domain's own code (surveys' answers,
-fcr.py, wfm's adherence); this module only puts them side by side.
+(as the queue report), CSAT, quality and FCR by the contact's end (as the survey results and
+the FCR report), adherence by the instant. Each is computed by its domain's own code (surveys'
+answers, quality's evaluations, fcr.py, wfm's adherence); this module only puts them side by
+side. None of them is a rollup: `omnidesk kpis rebuild` leaves them as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -33,6 +36,7 @@ from omnidesk.analytics.schemas import (
 )
 from omnidesk.analytics.service import check_range
 from omnidesk.platform.database import utcnow
+from omnidesk.quality.results import quality_scores
 from omnidesk.surveys.results import csat_scores
 from omnidesk.wfm.scheduling.reporting import adherence_by_interval
 
@@ -48,6 +52,9 @@ class _AgentBucket:
         self.work = Sums()
         self.states: dict[str, int] = {}
         self.csat_answers = self.csat_satisfied = 0
+        # Scores in hundredths of a percent (each is kept to 2 decimals): integer sums are
+        # exact, so the mean does not depend on the order the evaluations are added in.
+        self.evaluations = self.quality_hundredths = 0
         self.resolved = self.repeated = self.provisional = 0
         self.scheduled = self.in_adherence = ZERO
 
@@ -57,6 +64,8 @@ class _AgentBucket:
             self.states[key] = self.states.get(key, 0) + us
         self.csat_answers += other.csat_answers
         self.csat_satisfied += other.csat_satisfied
+        self.evaluations += other.evaluations
+        self.quality_hundredths += other.quality_hundredths
         self.resolved += other.resolved
         self.repeated += other.repeated
         self.provisional += other.provisional
@@ -80,6 +89,8 @@ class _AgentBucket:
                 state_seconds={k: us / 1e6 for k, us in sorted(self.states.items())},
                 csat_answers=self.csat_answers,
                 csat_satisfied=self.csat_satisfied,
+                evaluations=self.evaluations,
+                quality_score_sum=self.quality_hundredths / 100,
                 fcr_resolved=self.resolved,
                 fcr_repeated=self.repeated,
                 fcr_first_contact_resolved=first,
@@ -91,6 +102,12 @@ class _AgentBucket:
                 aht_seconds=kpis.aht_seconds(self.work),
                 occupancy=kpis.occupancy(by_state),
                 csat=_ratio(self.csat_satisfied, self.csat_answers),
+                # Rounded exactly (a Fraction, halves to even), as each score is.
+                quality_score=(
+                    float(round(Fraction(self.quality_hundredths, self.evaluations * 100), 2))
+                    if self.evaluations
+                    else None
+                ),
                 fcr=_ratio(first, self.resolved),
                 # timedelta ÷ timedelta: exact integer microseconds, one rounding at the end.
                 adherence=self.in_adherence / self.scheduled if self.scheduled else None,
@@ -155,7 +172,7 @@ async def _work_and_states(session: AsyncSession, buckets: _Buckets, agent_id: s
 async def _performance(
     session: AsyncSession, tenant_id: uuid.UUID, buckets: _Buckets, agent_id: str | None
 ) -> None:
-    """CSAT, FCR and adherence into the buckets."""
+    """CSAT, quality, FCR and adherence into the buckets."""
     start, end = buckets.edges[0], buckets.edges[-1]
     agents = buckets.agents
     if agent_id is not None:
@@ -164,6 +181,10 @@ async def _performance(
         target = buckets.at(agent, ended_at)
         target.csat_answers += 1
         target.csat_satisfied += score >= 4
+    for agent, ended_at, percent in await quality_scores(session, start, end, agents):
+        target = buckets.at(agent, ended_at)
+        target.evaluations += 1
+        target.quality_hundredths += round(percent * 100)
     for contact in await resolved_contacts(session, tenant_id, start, end):
         if contact.agent_id is None or (agents is not None and contact.agent_id not in agents):
             continue
@@ -189,8 +210,8 @@ async def agent_report(
     agents: Collection[str] | None = None,
 ) -> KpiAgentsReport:
     """Per agent with anything to count in the range: the contacts they answered (handled,
-    talk, hold, wrap-up of those visits, by the visit's arrival), their state time, CSAT, FCR
-    and adherence. `agents`: only these (a supervisor's); None: every agent."""
+    talk, hold, wrap-up of those visits, by the visit's arrival), their state time, CSAT,
+    quality, FCR and adherence. `agents`: only these (a supervisor's); None: every agent."""
     settings = await repo.settings(session, tenant_id)
     zone = ZoneInfo(settings.timezone)
     start, end = check_range(start, end, interval, zone)

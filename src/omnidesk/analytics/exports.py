@@ -97,6 +97,8 @@ AGENT_FIGURES: Final = (
     Column("csat_answers", "CSAT answers"),
     Column("csat_satisfied", "CSAT satisfied (4-5)"),
     Column("csat", "CSAT (0-1)", SHARE),
+    Column("evaluations", "Quality evaluations"),
+    Column("quality_score", "Quality score (%)"),
     Column("fcr_resolved", "Resolved"),
     Column("fcr_repeated", "Resolved, repeated"),
     Column("fcr_first_contact_resolved", "First-contact resolved"),

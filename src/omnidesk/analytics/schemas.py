@@ -102,6 +102,13 @@ class KpiAgentSums(BaseModel):
         "in the interval."
     )
     csat_satisfied: int = Field(description="Of those, answers of 4 or 5.")
+    evaluations: int = Field(
+        default=0,
+        description="Quality evaluations of contacts the agent handled that ended in the interval.",
+    )
+    quality_score_sum: float = Field(
+        default=0.0, description="The sum of those evaluations' scores (percent each)."
+    )
     fcr_resolved: int = Field(
         description="Contacts the agent handled last that ended resolved in the interval."
     )
@@ -124,6 +131,11 @@ class KpiAgentFigures(BaseModel):
     occupancy: float | None
     csat: float | None = Field(
         description="csat_satisfied ÷ csat_answers (0-1); null: no CSAT answer."
+    )
+    quality_score: float | None = Field(
+        default=None,
+        description="quality_score_sum ÷ evaluations: the mean evaluation score in percent "
+        "(0-100, 2 decimals); null: no evaluation.",
     )
     fcr: float | None = Field(
         description="fcr_first_contact_resolved ÷ fcr_resolved; null: nothing resolved."

@@ -10,10 +10,11 @@ import { CannedResponses } from "./CannedResponses";
 import { Channels } from "./Channels";
 import { NumbersTrunks } from "./NumbersTrunks";
 import { Queues } from "./Queues";
+import { Scorecards } from "./Scorecards";
 import { Users } from "./Users";
 import { WrapUpCodes } from "./WrapUpCodes";
 
-const SECTIONS = ["users", "agents", "queues", "ivr", "numbers", "channels", "canned", "wrapup", "branding", "tokens", "audit"] as const;
+const SECTIONS = ["users", "agents", "queues", "ivr", "numbers", "channels", "canned", "wrapup", "scorecards", "branding", "tokens", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function fromHash(): Section {
@@ -22,7 +23,7 @@ function fromHash(): Section {
 }
 
 /** Admins set the center up here: users and teams, agents' routing profiles, queues, IVR flows
- * and numbers, trunks, channels (widgets, mailboxes, webhooks), canned responses, wrap-up codes, the
+ * and numbers, trunks, channels (widgets, mailboxes, webhooks), canned responses, wrap-up codes, quality scorecards, the
  * tenant's branding, API tokens, and the audit log of what admins did. Each
  * section reads what the API says now when it opens and after each save. */
 export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
@@ -54,6 +55,7 @@ export function AdminConsole({ onLanguage }: { onLanguage: () => void }) {
         {section === "channels" && <Channels />}
         {section === "canned" && <CannedResponses />}
         {section === "wrapup" && <WrapUpCodes />}
+        {section === "scorecards" && <Scorecards />}
         {section === "numbers" && <NumbersTrunks />}
         {section === "branding" && <BrandingSection />}
         {section === "tokens" && <ApiTokens />}

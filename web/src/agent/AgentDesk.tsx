@@ -10,6 +10,7 @@ import { ContactTabs } from "./ContactTabs";
 import { Dashboard } from "./Dashboard";
 import { Offers } from "./Offers";
 import { Phone } from "./Phone";
+import { Evaluations } from "../supervisor/Quality";
 import { StatePicker } from "./StatePicker";
 
 export function AgentDesk({ onLanguage }: { onLanguage: () => void }) {
@@ -39,6 +40,7 @@ export function AgentDesk({ onLanguage }: { onLanguage: () => void }) {
               </div>
               <div>
                 <Dashboard />
+                <Evaluations own />
                 <Messages />
               </div>
             </div>

@@ -2081,6 +2081,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/quality/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Evaluations
+         * @description Newest contacts first. Agents: their own; supervisors: their teams' agents' (and their
+         *     own); admins: all.
+         */
+        get: operations["list_evaluations_api_v1_quality_evaluations_get"];
+        put?: never;
+        /**
+         * Create Evaluation
+         * @description Grade an agent's work on an ended contact they handled. Supervisors grade the agents
+         *     of their teams (another is 404), admins every agent; nobody themselves (403). Every
+         *     criterion is answered; a second grade of the same by the same evaluator is 409.
+         */
+        post: operations["create_evaluation_api_v1_quality_evaluations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quality/evaluations/{evaluation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Evaluation */
+        get: operations["get_evaluation_api_v1_quality_evaluations__evaluation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quality/evaluations/{evaluation_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge Evaluation
+         * @description The graded agent says they have read it (again: no change).
+         */
+        post: operations["acknowledge_evaluation_api_v1_quality_evaluations__evaluation_id__acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quality/scorecards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Scorecards
+         * @description Supervisors and admins.
+         */
+        get: operations["list_scorecards_api_v1_quality_scorecards_get"];
+        put?: never;
+        /**
+         * Create Scorecard
+         * @description Admins. Criteria: points (0 to max_points) or yes/no, each with a weight; a yes/no one
+         *     may be auto-fail (answered no, the evaluation scores 0).
+         */
+        post: operations["create_scorecard_api_v1_quality_scorecards_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quality/scorecards/{scorecard_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Scorecard */
+        get: operations["get_scorecard_api_v1_quality_scorecards__scorecard_id__get"];
+        /**
+         * Update Scorecard
+         * @description Change a scorecard, naming the `version` it was made on (stale: 409
+         *     `version_conflict`). Evaluations graded already keep the criteria they were graded on.
+         */
+        put: operations["update_scorecard_api_v1_quality_scorecards__scorecard_id__put"];
+        post?: never;
+        /**
+         * Delete Scorecard
+         * @description Evaluations graded with it keep their criteria and score; with `version`, a delete
+         *     decided on an older version is refused with 409 `version_conflict`.
+         */
+        delete: operations["delete_scorecard_api_v1_quality_scorecards__scorecard_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/agents": {
         parameters: {
             query?: never;
@@ -6934,6 +7050,11 @@ export interface components {
             fcr: number | null;
             /** Occupancy */
             occupancy: number | null;
+            /**
+             * Quality Score
+             * @description quality_score_sum ÷ evaluations: the mean evaluation score in percent (0-100, 2 decimals); null: no evaluation.
+             */
+            quality_score?: number | null;
         };
         /** KpiAgentInterval */
         KpiAgentInterval: {
@@ -6993,6 +7114,12 @@ export interface components {
              */
             csat_satisfied: number;
             /**
+             * Evaluations
+             * @description Quality evaluations of contacts the agent handled that ended in the interval.
+             * @default 0
+             */
+            evaluations: number;
+            /**
              * Fcr First Contact Resolved
              * @description fcr_resolved - fcr_repeated.
              */
@@ -7021,6 +7148,12 @@ export interface components {
              * @description Of it, time whose activity matched the schedule (wfm's 60 s grace applied).
              */
             in_adherence_seconds: number;
+            /**
+             * Quality Score Sum
+             * @description The sum of those evaluations' scores (percent each).
+             * @default 0
+             */
+            quality_score_sum: number;
             /**
              * Scheduled Seconds
              * @description Time scheduled working or on a break in the agent's published schedule (up to now).
@@ -8438,6 +8571,168 @@ export interface components {
             language?: string | null;
             /** Text */
             text?: string | null;
+        };
+        /** QualityCriterion */
+        QualityCriterion: {
+            /**
+             * Auto Fail
+             * @description yes_no criteria only: answered "no", the whole evaluation scores 0.
+             * @default false
+             */
+            auto_fail: boolean;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @description points: answered 0 to max_points; yes_no: answered "yes" or "no". Either may be answered "na" (left out of the score).
+             * @enum {string}
+             */
+            kind: "points" | "yes_no";
+            /**
+             * Max Points
+             * @description Points criteria only (and required there).
+             */
+            max_points?: number | null;
+            /** Text */
+            text: string;
+            /**
+             * Weight
+             * @description The criterion's share of the score, relative to the others.
+             * @default 1
+             */
+            weight: number;
+        };
+        /** QualityEvaluationIn */
+        QualityEvaluationIn: {
+            /**
+             * Agent Id
+             * @description The agent graded: one who handled the contact.
+             */
+            agent_id: string;
+            /**
+             * Answers
+             * @description Criterion id → points (points criteria), "yes" or "no" (yes_no), or "na".
+             */
+            answers: {
+                [key: string]: number | string;
+            };
+            /** Comment */
+            comment?: string | null;
+            /** Contact Id */
+            contact_id: string;
+            /**
+             * Scorecard Id
+             * Format: uuid
+             */
+            scorecard_id: string;
+        };
+        /** QualityEvaluationOut */
+        QualityEvaluationOut: {
+            /** Acknowledged At */
+            acknowledged_at: string | null;
+            /** Agent Id */
+            agent_id: string;
+            /** Answers */
+            answers: {
+                [key: string]: number | string;
+            };
+            /** Auto Failed */
+            auto_failed: boolean;
+            /** Channel */
+            channel: string;
+            /** Comment */
+            comment: string | null;
+            /**
+             * Contact Ended At
+             * Format: date-time
+             */
+            contact_ended_at: string;
+            /** Contact Id */
+            contact_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Criteria
+             * @description The criteria as they were graded.
+             */
+            criteria: components["schemas"]["QualityCriterion"][];
+            /**
+             * Evaluator Id
+             * Format: uuid
+             */
+            evaluator_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Queue Id */
+            queue_id: string | null;
+            /**
+             * Score
+             * @description Percent (0-100), weighted; n/a criteria left out.
+             */
+            score: number;
+            /** Scorecard Id */
+            scorecard_id: string | null;
+            /** Scorecard Name */
+            scorecard_name: string;
+            /** Scorecard Version */
+            scorecard_version: number;
+        };
+        /** QualityScorecardIn */
+        QualityScorecardIn: {
+            /** Criteria */
+            criteria: components["schemas"]["QualityCriterion"][];
+            /** Description */
+            description?: string | null;
+            /**
+             * Enabled
+             * @description Disabled: no new evaluations.
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Name
+             * @description a name: not blank, no leading or trailing spaces, one line
+             */
+            name: string;
+            /**
+             * Version
+             * @description On PUT: the version the change was made on (stale: 409).
+             */
+            version?: number | null;
+        };
+        /** QualityScorecardOut */
+        QualityScorecardOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Criteria */
+            criteria: components["schemas"]["QualityCriterion"][];
+            /** Description */
+            description: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
         };
         /** QueueDefinition */
         QueueDefinition: {
@@ -19843,6 +20138,613 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_evaluations_api_v1_quality_evaluations_get: {
+        parameters: {
+            query?: {
+                agent_id?: string | null;
+                contact_id?: string | null;
+                /** @description ... until (exclusive) */
+                end?: string | null;
+                limit?: number;
+                /** @description Contacts that ended from (inclusive) */
+                start?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityEvaluationOut"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_evaluation_api_v1_quality_evaluations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QualityEvaluationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityEvaluationOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_evaluation_api_v1_quality_evaluations__evaluation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityEvaluationOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acknowledge_evaluation_api_v1_quality_evaluations__evaluation_id__acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityEvaluationOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_scorecards_api_v1_quality_scorecards_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityScorecardOut"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_scorecard_api_v1_quality_scorecards_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QualityScorecardIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityScorecardOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_scorecard_api_v1_quality_scorecards__scorecard_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scorecard_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityScorecardOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_scorecard_api_v1_quality_scorecards__scorecard_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scorecard_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QualityScorecardIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityScorecardOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_scorecard_api_v1_quality_scorecards__scorecard_id__delete: {
+        parameters: {
+            query?: {
+                /** @description The version the delete was decided on */
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                scorecard_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -53,6 +53,11 @@ export function Header({ children, onLanguage }: { children?: ComponentChildren;
             {t("nav.reports")}
           </a>
         )}
+        {canSupervise(user) && (
+          <a href="/quality" aria-current={path === "/quality" ? "page" : undefined}>
+            {t("nav.quality")}
+          </a>
+        )}
         {canAdminister(user) && (
           <a href="/admin" aria-current={path === "/admin" ? "page" : undefined}>
             {t("nav.admin")}

@@ -25,6 +25,7 @@ import {
   type TeamsReport,
   switchMatrix,
 } from "./reports";
+import { formatScore } from "./quality";
 import { ScheduledReports } from "./ScheduledReports";
 import { type Accuracy, accuracyFigures, forecastLabel, type ForecastSummary, shareOf } from "./accuracy";
 import { percent, tenantDay } from "./today";
@@ -421,6 +422,7 @@ function AgentFigures({ report }: { report: Schemas["KpiAgentsReport"] }) {
           <th scope="col">{t("today.aht")}</th>
           <th scope="col">{t("reports.occupancy")}</th>
           <th scope="col">{t("reports.csat")}</th>
+          <th scope="col">{t("reports.quality")}</th>
           <th scope="col">{t("reports.fcr")}</th>
           <th scope="col">{t("reports.adherence")}</th>
         </tr>
@@ -435,6 +437,7 @@ function AgentFigures({ report }: { report: Schemas["KpiAgentsReport"] }) {
             <td>{seconds(a.total.kpis.aht_seconds)}</td>
             <td>{percent(a.total.kpis.occupancy)}</td>
             <td data-kpi="csat">{shareOf(a.total.kpis.csat, a.total.sums.csat_answers)}</td>
+            <td data-kpi="quality">{a.total.sums.evaluations ? `${formatScore(a.total.kpis.quality_score)} (${a.total.sums.evaluations})` : "—"}</td>
             <td data-kpi="fcr">{shareOf(a.total.kpis.fcr, a.total.sums.fcr_resolved)}</td>
             <td data-kpi="adherence">{percent(a.total.kpis.adherence)}</td>
           </tr>

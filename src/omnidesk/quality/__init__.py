@@ -1,0 +1,1 @@
+"""Quality evaluations: scorecards and supervisors' grades of agents' contacts."""

@@ -1,0 +1,168 @@
+"""Quality over HTTP on both databases: scorecards (admins write, stale versions 409, agents
+403), evaluations (a supervisor grades their team's agents only, nobody themselves; unknown
+criterion, answer out of range, a contact the agent did not handle: 422; an unknown contact,
+another tenant's scorecard: 404; the same grade twice: 409), an agent reads and acknowledges
+only their own, the event and audit entry, and the score in the agent report and its export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from omnidesk.crm.models import Interaction
+from omnidesk.platform.database import SYSTEM, Database
+from omnidesk.platform.tenancy import tenant_by_slug
+from spine_checks import all_events, audit_entries, event_cursor
+
+Q = "/api/v1/quality"
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+CARD = {
+    "name": "Chat basics",
+    "criteria": [
+        {"id": "greeting", "text": "Greeted by name", "kind": "yes_no", "weight": 1},
+        {"id": "solution", "text": "Solved it", "kind": "points", "weight": 3, "max_points": 5},
+        {"id": "privacy", "text": "Checked identity", "kind": "yes_no", "weight": 0,
+         "auto_fail": True},
+    ],
+}  # fmt: skip
+
+
+async def _contacts(db: Database, slug: str, rows: list[tuple[str, list[str], str]]) -> None:
+    """Interaction records (contact id, agents, state) ending at T0 + 10 min."""
+    async with db.session(SYSTEM) as system:
+        tenant = await tenant_by_slug(system, slug)
+        assert tenant is not None
+    session = db.session(tenant.id)
+    try:
+        for contact, agents, state in rows:
+            ended = T0 + timedelta(minutes=10) if state == "ended" else None
+            record = Interaction(
+                id=uuid.uuid4(), tenant_id=tenant.id, contact_id=contact, channel="chat",
+                direction="inbound", state=state, queue_ids=["q1"], agent_ids=agents,
+                started_at=T0, ended_at=ended,
+            )  # fmt: skip
+            session.add(record)
+        await session.commit()
+    finally:
+        await session.close()
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_scorecards_evaluations_permissions_and_the_report(
+    client: TestClient, app: FastAPI, as_user, tenants
+) -> None:  # type: ignore[no-untyped-def]
+    ids = tenants["demo"].ids
+    agent1, agent2 = ids["agent1"], ids["agent2"]
+    admin, sup = as_user("admin"), as_user("supervisor")
+    db = app.state.services.db
+    rows = [("c-1", [agent1], "ended"), ("c-2", [agent2, agent1], "ended"),
+            ("c-open", [agent1], "open")]  # fmt: skip
+    client.portal.call(_contacts, db, "demo", rows)  # type: ignore[union-attr]
+    profile = {"skills": {}, "queues": {}, "capacity": {"chat": 1}}
+    for agent in (agent1, agent2):  # routing knows them: their supervisor sees them
+        assert admin.put(f"/api/v1/routing/agents/{agent}", json=profile).status_code == 200
+
+    # Scorecards: admins write, supervisors read, agents neither; stale versions are 409.
+    assert sup.post(f"{Q}/scorecards", json=CARD).status_code == 403
+    assert as_user("agent1").get(f"{Q}/scorecards").status_code == 403
+    bad = {**CARD, "criteria": [{"id": "a", "text": "A", "kind": "points", "weight": 1}]}
+    refusal = _problem(admin.post(f"{Q}/scorecards", json=bad), 422)
+    assert refusal["field"] == "criteria.0.max_points"
+    card = _problem(admin.post(f"{Q}/scorecards", json=CARD), 201)
+    assert card["version"] == 1
+    renamed = _problem(admin.put(f"{Q}/scorecards/{card['id']}", json={**CARD, "version": 1}), 200)
+    assert renamed["version"] == 2
+    stale = admin.put(f"{Q}/scorecards/{card['id']}", json={**CARD, "name": "X", "version": 1})
+    assert _problem(stale, 409)["code"] == "version_conflict"
+    assert admin.delete(f"{Q}/scorecards/{card['id']}", params={"version": 1}).status_code == 409
+    assert [c["id"] for c in sup.get(f"{Q}/scorecards").json()] == [card["id"]]
+
+    # Grading.
+    answers = {"greeting": "yes", "solution": 4, "privacy": "yes"}
+    grade = {"scorecard_id": card["id"], "contact_id": "c-1", "agent_id": agent1,
+             "answers": answers, "comment": "Good"}  # fmt: skip
+    refused = [
+        ({"answers": {**answers, "speed": 1}}, 422, "answers.speed"),
+        ({"answers": {**answers, "solution": 6}}, 422, "answers.solution"),
+        ({"answers": {"greeting": "yes", "solution": 4}}, 422, "answers.privacy"),
+        ({"agent_id": agent2}, 422, "agent_id"),  # c-1 is agent1's only
+        ({"contact_id": "c-open"}, 422, "contact_id"),
+        ({"contact_id": "nope"}, 404, "contact_id"),
+        ({"scorecard_id": str(uuid.uuid4())}, 404, "scorecard_id"),
+    ]
+    for change, status, field in refused:
+        assert (
+            _problem(sup.post(f"{Q}/evaluations", json={**grade, **change}), status).get("field")
+            == field
+        ), change
+    assert as_user("agent2").post(f"{Q}/evaluations", json=grade).status_code == 403
+    own = {**grade, "agent_id": ids["supervisor"]}
+    assert sup.post(f"{Q}/evaluations", json=own).status_code == 403
+    # Another tenant's supervisor: our agent and scorecard are unknown there.
+    assert as_user("supervisor", "other").post(f"{Q}/evaluations", json=grade).status_code == 404
+    cursor = event_cursor(admin)
+    first = _problem(sup.post(f"{Q}/evaluations", json=grade), 201)
+    # (1·1 + 3·4/5) / (1 + 3) = 85 %
+    assert (first["score"], first["auto_failed"], first["scorecard_version"]) == (85.0, False, 2)
+    assert _problem(sup.post(f"{Q}/evaluations", json=grade), 409)["code"] == "evaluation_exists"
+    failed = {**grade, "contact_id": "c-2", "answers": {**answers, "privacy": "no"}}
+    second = _problem(admin.post(f"{Q}/evaluations", json=failed), 201)
+    assert (second["score"], second["auto_failed"]) == (0.0, True)
+    events, _ = all_events(admin, cursor)
+    created = [e for e in events if e["event"] == "quality.evaluation_created"]
+    assert [e["data"]["score"] for e in created] == [85.0, 0.0]
+    assert "Good" not in str(created)  # the comment stays out of the log
+    graded = [e for e in audit_entries(admin) if e["action"] == "quality.evaluation.create"]
+    assert len(graded) == 2
+
+    # Reading: the agent their own only; another agent nothing of theirs.
+    a1, a2 = as_user("agent1"), as_user("agent2")
+    assert {e["id"] for e in a1.get(f"{Q}/evaluations").json()} == {first["id"], second["id"]}
+    assert a1.get(f"{Q}/evaluations", params={"agent_id": agent2}).json() == []
+    assert a2.get(f"{Q}/evaluations").json() == []
+    assert a2.get(f"{Q}/evaluations/{first['id']}").status_code == 404
+    assert as_user("admin", "other").get(f"{Q}/evaluations/{first['id']}").status_code == 404
+    assert a2.post(f"{Q}/evaluations/{first['id']}/acknowledge").status_code == 404
+    assert sup.post(f"{Q}/evaluations/{first['id']}/acknowledge").status_code == 403
+    acked = _problem(a1.post(f"{Q}/evaluations/{first['id']}/acknowledge"), 200)
+    assert acked["acknowledged_at"] is not None and acked["comment"] == "Good"
+    listed = sup.get(f"{Q}/evaluations", params={"agent_id": agent1}).json()
+    assert [e["score"] for e in listed] == [0.0, 85.0]  # same end: the newer grade first
+    seen = [e for e in all_events(a1, cursor)[0] if e["event"].startswith("quality.")]
+    assert len(seen) == 3  # both grades and the acknowledgement
+    assert not [e for e in all_events(a2, cursor)[0] if e["event"].startswith("quality.")]
+
+    # An edited scorecard leaves the evaluation's criteria as graded.
+    changed = {**CARD, "criteria": CARD["criteria"][:2], "version": 2}
+    assert admin.put(f"{Q}/scorecards/{card['id']}", json=changed).status_code == 200
+    kept = sup.get(f"{Q}/evaluations/{first['id']}").json()
+    assert [c["id"] for c in kept["criteria"]] == ["greeting", "solution", "privacy"]
+    # ... and a deleted one too: the evaluation keeps its name, criteria and score.
+    assert admin.delete(f"{Q}/scorecards/{card['id']}", params={"version": 3}).status_code == 204
+    kept = sup.get(f"{Q}/evaluations/{first['id']}").json()
+    assert (kept["scorecard_id"], kept["scorecard_name"], kept["score"]) == (
+        None,
+        "Chat basics",
+        85.0,
+    )
+
+    # The agent report: the mean of the two (42.5 %), in the interval and the total.
+    params = {"start": T0.isoformat(), "end": (T0 + timedelta(hours=2)).isoformat(),
+              "interval": "60m", "agent_id": agent1}  # fmt: skip
+    (report,) = sup.get("/api/v1/analytics/agents", params=params).json()["agents"]
+    assert report["total"]["sums"]["evaluations"] == 2
+    assert report["total"]["kpis"]["quality_score"] == 42.5
+    assert [i["kpis"]["quality_score"] for i in report["intervals"]] == [42.5, None]
+    export = sup.get("/api/v1/analytics/agents/export", params={**params, "format": "csv"})
+    table = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert (table[-1]["Quality evaluations"], table[-1]["Quality score (%)"]) == ("2", "42.5")
