@@ -85,7 +85,7 @@ from omnidesk.platform.sealing import install_key
 from omnidesk.platform.services import AppServices
 from omnidesk.platform.settings import Settings, apply_process_settings
 from omnidesk.platform.webapp import WebAppMiddleware, default_web_dir
-from omnidesk.quality.endpoints import router as quality_router
+from omnidesk.qa.endpoints import router as quality_router
 from omnidesk.routing.endpoints import router as routing_router
 from omnidesk.routing.erasure import RoutingPersonalData
 from omnidesk.routing.presence import PresenceWatcher

@@ -11,7 +11,7 @@ from omnidesk.knowledge import models as knowledge_models
 from omnidesk.platform import audit, eventlog, tenancy
 from omnidesk.platform.auth import models as auth_models
 from omnidesk.platform.database import Base
-from omnidesk.quality import models as quality_models
+from omnidesk.qa import models as quality_models
 from omnidesk.routing import models as routing_models
 from omnidesk.surveys import models as survey_models
 from omnidesk.wfm.forecasting import models as forecasting_models

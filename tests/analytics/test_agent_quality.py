@@ -15,7 +15,7 @@ from omnidesk.analytics.schemas import KpiAgentsReport
 from omnidesk.directory.models import User
 from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.database import Database
-from omnidesk.quality.models import Evaluation
+from omnidesk.qa.models import Evaluation
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)  # the report: 08:00-10:00 UTC, hour by hour
 HOUR = timedelta(hours=1)

@@ -36,7 +36,7 @@ from omnidesk.analytics.schemas import (
 )
 from omnidesk.analytics.service import check_range
 from omnidesk.platform.database import utcnow
-from omnidesk.quality.results import quality_scores
+from omnidesk.qa.results import quality_scores
 from omnidesk.surveys.results import csat_scores
 from omnidesk.wfm.scheduling.reporting import adherence_by_interval
 

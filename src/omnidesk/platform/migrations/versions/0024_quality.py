@@ -1,4 +1,4 @@
-"""quality: scorecards and evaluations (omnidesk.quality.models).
+"""quality: scorecards and evaluations (omnidesk.qa.models).
 
 Revision ID: 0024
 Revises: 0023

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.quality.models import Evaluation
+from omnidesk.qa.models import Evaluation
 
 
 async def quality_scores(

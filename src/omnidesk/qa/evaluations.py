@@ -22,10 +22,10 @@ from omnidesk.platform.database import utcnow
 from omnidesk.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from omnidesk.platform.events import Audience
 from omnidesk.platform.uow import UnitOfWork
-from omnidesk.quality import scorecards, scoring
-from omnidesk.quality.events import EvaluationAcknowledged, EvaluationCreated
-from omnidesk.quality.models import Evaluation, Scorecard
-from omnidesk.quality.schemas import QualityCriterion, QualityEvaluationIn, QualityEvaluationOut
+from omnidesk.qa import scorecards, scoring
+from omnidesk.qa.events import EvaluationAcknowledged, EvaluationCreated
+from omnidesk.qa.models import Evaluation, Scorecard
+from omnidesk.qa.schemas import QualityCriterion, QualityEvaluationIn, QualityEvaluationOut
 
 # The agents a caller may see: None for every agent (an admin).
 Visible = Collection[str] | None

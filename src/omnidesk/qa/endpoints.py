@@ -17,9 +17,9 @@ from omnidesk.platform.errors import Invalid
 from omnidesk.platform.events import Audience
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.openapi import errors
-from omnidesk.quality import evaluations, scorecards
-from omnidesk.quality.evaluations import Visible
-from omnidesk.quality.schemas import (
+from omnidesk.qa import evaluations, scorecards
+from omnidesk.qa.evaluations import Visible
+from omnidesk.qa.schemas import (
     QualityEvaluationIn,
     QualityEvaluationOut,
     QualityScorecardIn,

@@ -15,9 +15,9 @@ from omnidesk.platform.auth.roles import Role
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from omnidesk.platform.uow import UnitOfWork
-from omnidesk.quality.events import ScorecardChanged
-from omnidesk.quality.models import Scorecard
-from omnidesk.quality.schemas import QualityCriterion, QualityScorecardIn, QualityScorecardOut
+from omnidesk.qa.events import ScorecardChanged
+from omnidesk.qa.models import Scorecard
+from omnidesk.qa.schemas import QualityCriterion, QualityScorecardIn, QualityScorecardOut
 
 MAX_SCORECARDS = 200
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from omnidesk.platform.errors import Invalid
-from omnidesk.quality.scoring import check_answers, score
+from omnidesk.qa.scoring import check_answers, score
 
 CARD = [
     {"id": "greeting", "kind": "yes_no", "weight": 1, "max_points": None, "auto_fail": False},
