@@ -20,11 +20,17 @@ settings = voice_settings_fixture(
 )
 
 WANT = [
-    {"urls": ["stun:stun.example.com:3478"], "username": None, "credential": None},
+    {
+        "urls": ["stun:stun.example.com:3478"],
+        "username": None,
+        "credential": None,
+        "expires_at": None,
+    },
     {
         "urls": ["turn:turn.example.com:3478", "turn:turn.example.com:3478?transport=tcp"],
         "username": "desk",
         "credential": "s3cret",
+        "expires_at": None,
     },
 ]
 

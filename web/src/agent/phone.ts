@@ -4,7 +4,7 @@
 // browser's offer (ICE gathered: the server does not trickle) and applies the server's answer.
 import { api, ok } from "../api/client";
 import { loadChoice, micProblem, openMicrophone, storage } from "./phoneDevices";
-import { iceServers } from "./iceServers";
+import { iceExpiry, iceServers } from "./iceServers";
 
 export type PhoneStatus = "off" | "registering" | "ready" | "connecting" | "in_call" | "mic_denied" | "mic_missing" | "failed";
 
@@ -23,6 +23,8 @@ class BrowserPhone {
   /** The server's STUN/TURN servers (voice_ice_servers), as the API hands them; null: not
    * asked yet. The browser must use the same ones as the server for a relayed call. */
   private iceServers: RTCIceServer[] | null = null;
+  /** When their short-lived TURN credentials expire (ms), if they do: asked again before. */
+  private iceExpires: number | null = null;
   /** Where the caller is heard: an <audio> element the Phone control renders. */
   speaker: HTMLAudioElement | null = null;
 
@@ -43,12 +45,26 @@ class BrowserPhone {
    * a SIP softphone does after its registrar restarts. */
   async restore(): Promise<void> {
     const found = await ok(api.GET("/api/v1/voice/browser-phone"));
-    this.iceServers = iceServers(found.ice_servers);
+    this.keepIceServers(found.ice_servers);
     if (found.registered) {
       if (this.state.status === "off") this.set("ready");
     } else if (phoneWasOn() && (this.state.status === "off" || this.state.status === "ready")) {
       await this.register();
     }
+  }
+
+  private keepIceServers(servers: Parameters<typeof iceServers>[0] & Parameters<typeof iceExpiry>[0]): void {
+    this.iceServers = iceServers(servers);
+    this.iceExpires = iceExpiry(servers);
+  }
+
+  /** The servers for a new connection: asked again when not known yet or when their TURN
+   * credentials (short-lived, minted per request) expire within a minute. */
+  private async freshIceServers(): Promise<RTCIceServer[]> {
+    if (this.iceServers === null || (this.iceExpires !== null && this.iceExpires - Date.now() < 60_000)) {
+      this.keepIceServers((await ok(api.GET("/api/v1/voice/browser-phone"))).ice_servers);
+    }
+    return this.iceServers ?? [];
   }
 
   private async microphone(): Promise<MediaStream> {
@@ -100,7 +116,7 @@ class BrowserPhone {
     }
     try {
       const phone = await ok(api.PUT("/api/v1/voice/browser-phone"));
-      this.iceServers = iceServers(phone.ice_servers);
+      this.keepIceServers(phone.ice_servers);
       rememberPhoneOn(true);
       this.set("ready");
     } catch (e) {
@@ -157,10 +173,10 @@ class BrowserPhone {
 
   private async connect<T extends { sdp: string }>(send: (sdp: string) => Promise<T>): Promise<T> {
     const mic = await this.microphone();
-    this.iceServers ??= iceServers((await ok(api.GET("/api/v1/voice/browser-phone"))).ice_servers);
+    const servers = await this.freshIceServers();
     this.close();
     this.set("connecting");
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: servers });
     this.pc = pc;
     for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
     const [transceiver] = pc.getTransceivers();

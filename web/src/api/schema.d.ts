@@ -6743,6 +6743,11 @@ export interface components {
         IceServerOut: {
             /** Credential */
             credential?: string | null;
+            /**
+             * Expires At
+             * @description When this credential stops working (a short-lived TURN REST one, minted for you at each request); null: a static credential, or none
+             */
+            expires_at?: string | null;
             /** Urls */
             urls: string[];
             /** Username */

@@ -28,13 +28,13 @@ import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
 )
 from av import AudioFrame, AudioResampler
 
+from omnidesk.channels.voice.ice import IceSource, keep_candidates, servers_for
 from omnidesk.channels.voice.media.g711 import decode_table, encode_table
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.rtp import build_header
@@ -102,8 +102,11 @@ class BrowserPhones:
     def __init__(self, host: str) -> None:
         self.host = host  # where the relay sockets listen (the engine's address)
         # STUN/TURN servers (voice_ice_servers): the server's peer connections and the desks'
-        # use the same ones. Empty: host candidates only.
-        self.ice_servers: list[RTCIceServer] = []
+        # use the same ones (TURN REST ones mint credentials per user: ice.py). Empty: host
+        # candidates only.
+        self.ice_servers: list[IceSource] = []
+        # The addresses host candidates may be on (voice_webrtc_addresses); empty: all.
+        self.addresses: list[str] = []
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
         self.ringing: dict[str, BrowserCall] = {}  # offer id → the call ringing the browser
         # The calls out of a browser whose number still rings, by call id (browser_dial.py).
@@ -272,7 +275,8 @@ class BrowserCall:
         self.relay = relay
         leg_host = audio.connection or self.engine_offer.connection or self._phones.host
         relay.leg_addr = (leg_host, audio.port)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._phones.ice_servers))
+        servers = servers_for(self._phones.ice_servers, "omnidesk")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self.pc = pc
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
@@ -288,7 +292,7 @@ class BrowserCall:
         if transceiver.mid is None:
             raise OfferRefused("the offer has no audio")
         await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
-        return str(pc.localDescription.sdp)
+        return keep_candidates(str(pc.localDescription.sdp), self._phones.addresses)
 
     def _engine_answer(self) -> bytes:
         assert self.relay is not None and self.relay.transport is not None

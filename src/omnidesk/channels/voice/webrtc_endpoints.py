@@ -3,13 +3,15 @@ with the browser's WebRTC offer. Ringing itself is routing's offer on the realti
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from omnidesk.channels.voice import browser_dial
 from omnidesk.channels.voice.context import VoiceContext
+from omnidesk.channels.voice.ice import TurnRest
 from omnidesk.channels.voice.webrtc import OfferRefused, check_offer
 from omnidesk.platform.errors import Conflict, Invalid, NotFound
 from omnidesk.platform.http import Ctx
@@ -24,6 +26,11 @@ class IceServerOut(BaseModel):
     urls: list[str]
     username: str | None = None
     credential: str | None = None
+    expires_at: datetime | None = Field(
+        default=None,
+        description="When this credential stops working (a short-lived TURN REST one, minted "
+        "for you at each request); null: a static credential, or none",
+    )
 
 
 class BrowserPhoneOut(BaseModel):
@@ -36,17 +43,27 @@ class BrowserPhoneOut(BaseModel):
     )
 
 
-def _ice_servers(server: VoiceContext | None) -> list[IceServerOut]:
+def _ice_servers(server: VoiceContext | None, ctx: Ctx) -> list[IceServerOut]:
     if server is None:
         return []
-    return [
-        IceServerOut(
-            urls=s.urls if isinstance(s.urls, list) else [s.urls],
-            username=s.username,
-            credential=s.credential,
+    out = []
+    for source in server.browser_phones.ice_servers:
+        expires = None
+        if isinstance(source, TurnRest):
+            # Minted for this user at each request (coturn's log then names who relays).
+            expires = int(time.time()) + source.ttl_seconds
+            s = source.mint_until(str(ctx.principal.user_id), expires)
+        else:
+            s = source
+        out.append(
+            IceServerOut(
+                urls=s.urls if isinstance(s.urls, list) else [s.urls],
+                username=s.username,
+                credential=s.credential,
+                expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
+            )
         )
-        for s in server.browser_phones.ice_servers
-    ]
+    return out
 
 
 class BrowserOfferIn(BaseModel):
@@ -76,7 +93,7 @@ async def get_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
     return BrowserPhoneOut(
         registered=phone is not None,
         registered_at=phone and phone.registered_at,
-        ice_servers=_ice_servers(server),
+        ice_servers=_ice_servers(server, ctx),
     )
 
 
@@ -87,7 +104,7 @@ async def register_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
     server = _server(request)
     phone = server.browser_phones.register(ctx.principal.tenant_id, ctx.principal.user_id)
     return BrowserPhoneOut(
-        registered=True, registered_at=phone.registered_at, ice_servers=_ice_servers(server)
+        registered=True, registered_at=phone.registered_at, ice_servers=_ice_servers(server, ctx)
     )
 
 
