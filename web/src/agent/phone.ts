@@ -23,6 +23,9 @@ class BrowserPhone {
   /** The server's STUN/TURN servers (voice_ice_servers), as the API hands them; null: not
    * asked yet. The browser must use the same ones as the server for a relayed call. */
   private iceServers: RTCIceServer[] | null = null;
+  /** The call the connection is in (for renegotiating it after a network change). */
+  private callId: string | null = null;
+  private reconnecting: Promise<boolean> | null = null;
   /** When their short-lived TURN credentials expire (ms), if they do: asked again before. */
   private iceExpires: number | null = null;
   /** Where the caller is heard: an <audio> element the Phone control renders. */
@@ -151,7 +154,7 @@ class BrowserPhone {
         api.POST("/api/v1/voice/calls/{call_id}/monitor", { params: { path: { call_id: callId } }, body: { mode, sdp } }),
       );
       if (!joined.sdp) throw new Error("no answer to the browser's offer");
-      return { sdp: joined.sdp };
+      return { sdp: joined.sdp, call_id: callId };
     });
   }
 
@@ -171,13 +174,31 @@ class BrowserPhone {
     }
   }
 
-  private async connect<T extends { sdp: string }>(send: (sdp: string) => Promise<T>): Promise<T> {
+  private async connect<T extends { sdp: string; call_id?: string | null }>(
+    send: (sdp: string) => Promise<T>,
+  ): Promise<T> {
     const mic = await this.microphone();
     const servers = await this.freshIceServers();
     this.close();
     this.set("connecting");
-    const pc = new RTCPeerConnection({ iceServers: servers });
+    const pc = this.newConnection(servers, mic);
     this.pc = pc;
+    await pc.setLocalDescription(await pc.createOffer());
+    await iceGathered(pc);
+    try {
+      const answer = await send(pc.localDescription!.sdp);
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      this.callId = answer.call_id ?? null;
+      return answer;
+    } catch (e) {
+      this.close();
+      this.set("ready");
+      throw e;
+    }
+  }
+
+  private newConnection(servers: RTCIceServer[], mic: MediaStream): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ iceServers: servers });
     for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
     const [transceiver] = pc.getTransceivers();
     // The server's media engine speaks G.711: offer it first so nothing is transcoded twice.
@@ -185,7 +206,7 @@ class BrowserPhone {
     const g711 = codecs.filter((c) => c.mimeType === "audio/PCMU" || c.mimeType === "audio/PCMA");
     if (transceiver && g711.length && transceiver.setCodecPreferences) transceiver.setCodecPreferences(g711);
     pc.ontrack = (ev) => {
-      if (this.speaker) {
+      if (pc === this.pc && this.speaker) {
         this.speaker.srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
         void this.speaker.play().catch(() => undefined);
       }
@@ -193,19 +214,66 @@ class BrowserPhone {
     pc.onconnectionstatechange = () => {
       if (pc !== this.pc) return;
       if (pc.connectionState === "connected") this.set("in_call");
-      else if (pc.connectionState === "failed" || pc.connectionState === "closed") this.ended();
+      else if (pc.connectionState === "closed") this.ended();
+      else if (pc.connectionState === "failed") void this.reconnect().then((ok) => ok || this.ended());
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    await iceGathered(pc);
+    // A network change (Wi-Fi to cable, a VPN coming up): ICE loses the path within seconds.
+    // "disconnected" may heal by itself, so it gets a moment; "failed" is renegotiated at once.
+    pc.oniceconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.iceConnectionState === "disconnected") {
+        setTimeout(() => {
+          if (pc === this.pc && pc.iceConnectionState === "disconnected") void this.reconnect();
+        }, RECONNECT_AFTER_MS);
+      }
+    };
+    return pc;
+  }
+
+  /** Renegotiate the call's connection after a network change (docs/voice.md, "Browser
+   * phone"): a new RTCPeerConnection whose offer the server answers with a new one of its own
+   * behind the same call, so the call goes on. Not restartIce(): that keeps the DTLS session,
+   * which the server's new connection (aiortc cannot restart ICE) cannot take over. True when
+   * the new connection is in place. */
+  reconnect(): Promise<boolean> {
+    // One at a time: a second trigger (ICE failing, the network event) waits for the first.
+    this.reconnecting ??= this.renegotiate().finally(() => {
+      this.reconnecting = null;
+    });
+    return this.reconnecting;
+  }
+
+  private async renegotiate(): Promise<boolean> {
+    const old = this.pc;
+    const callId = this.callId;
+    if (!old || !callId) return false;
+    let next: RTCPeerConnection | null = null;
     try {
-      const answer = await send(pc.localDescription!.sdp);
-      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-      return answer;
-    } catch (e) {
-      this.close();
-      this.set("ready");
-      throw e;
+      next = this.newConnection(await this.freshIceServers(), await this.openMicrophone());
+      await next.setLocalDescription(await next.createOffer());
+      await iceGathered(next);
+      // The new one is the call's from here: the old one's closing (the server lets it go
+      // when it answers) must not end the call.
+      this.pc = next;
+      const answer = await ok(
+        api.POST("/api/v1/voice/browser-phone/calls/{call_id}/renegotiate", {
+          params: { path: { call_id: callId } },
+          body: { sdp: next.localDescription!.sdp },
+        }),
+      );
+      await next.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      old.close();
+      return true;
+    } catch {
+      if (this.pc === next) this.pc = old; // the old connection stays the call's, if alive
+      next?.close();
+      return false;
     }
+  }
+
+  /** The browser's network came back or changed while in a call: renegotiate. */
+  networkChanged(): void {
+    if (this.pc && this.callId) void this.reconnect();
   }
 
   /** The call ended (the server hung up, or the connection failed). */
@@ -217,6 +285,7 @@ class BrowserPhone {
   private close(): void {
     const pc = this.pc;
     this.pc = null;
+    this.callId = null;
     pc?.close();
     if (this.speaker) this.speaker.srcObject = null;
   }
@@ -260,4 +329,14 @@ function iceGathered(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
+// How long ICE may stay "disconnected" (it can heal by itself) before the call renegotiates.
+const RECONNECT_AFTER_MS = 2000;
+
 export const phone = new BrowserPhone();
+
+// The browser's own word that the network changed: back online, or another connection type.
+if (typeof window !== "undefined") {
+  window.addEventListener("online", () => phone.networkChanged());
+  const connection = (navigator as Navigator & { connection?: EventTarget }).connection;
+  connection?.addEventListener?.("change", () => phone.networkChanged());
+}

@@ -2837,6 +2837,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/voice/browser-phone/calls/{call_id}/renegotiate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renegotiate
+         * @description Your browser's new offer for call `call_id` after its network changed (an ICE
+         *     restart): a new connection answers it and takes the old one's place, and the call goes on
+         *     (the media engine's leg is kept). `404` when your browser is not in that call; `422` naming
+         *     `sdp` for an offer WebRTC must not answer, the call and its connection untouched.
+         */
+        post: operations["renegotiate_api_v1_voice_browser_phone_calls__call_id__renegotiate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/voice/call-history": {
         parameters: {
             query?: never;
@@ -4426,6 +4449,11 @@ export interface components {
         };
         /** BrowserAnswerOut */
         BrowserAnswerOut: {
+            /**
+             * Call Id
+             * @description The call answered (for `…/calls/{call_id}/renegotiate`); null for a callback, whose call exists once the customer is dialled
+             */
+            call_id?: string | null;
             /**
              * Sdp
              * @description Omnidesk's SDP answer (ICE candidates included)
@@ -8948,6 +8976,14 @@ export interface components {
         RejectIn: {
             /** Reason */
             reason?: string | null;
+        };
+        /** RenegotiateIn */
+        RenegotiateIn: {
+            /**
+             * Sdp
+             * @description The browser's new SDP offer (ICE restart)
+             */
+            sdp: string;
         };
         /**
          * ReplyIn
@@ -24355,6 +24391,95 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    renegotiate_api_v1_voice_browser_phone_calls__call_id__renegotiate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenegotiateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrowserAnswerOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

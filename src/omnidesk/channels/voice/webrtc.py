@@ -275,24 +275,69 @@ class BrowserCall:
         self.relay = relay
         leg_host = audio.connection or self.engine_offer.connection or self._phones.host
         relay.leg_addr = (leg_host, audio.port)
+        self.pc, answer = await self._peer(sdp, track)
+        return answer
+
+    async def _peer(self, sdp: str, track: _MixTrack) -> tuple[RTCPeerConnection, str]:
+        """A peer connection answering the browser's offer with `track` as what it hears; on
+        failure it is closed again (the call's current one, if any, is untouched)."""
         servers = servers_for(self._phones.ice_servers, "omnidesk")
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
-        self.pc = pc
         pc.on("track", self._on_track)
-        pc.on("connectionstatechange", self._on_state)
-        # G.711 only (the engine's codecs: no transcoding beyond μ/A-law and back). aiortc
-        # negotiates codecs when the offer is applied, with the preferences of a transceiver
-        # that already exists (it takes the offer's audio line), so the transceiver comes
-        # first: set after the offer, the preferences were ignored and a browser offering Opus
-        # first got Opus (48 kHz, resampled both ways: the bench's cost per call doubled).
-        codecs = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType in _G711]
-        transceiver = pc.addTransceiver(track, direction="sendrecv")
-        transceiver.setCodecPreferences(codecs)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        if transceiver.mid is None:
-            raise OfferRefused("the offer has no audio")
-        await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
-        return keep_candidates(str(pc.localDescription.sdp), self._phones.addresses)
+
+        async def on_state() -> None:
+            await self._on_state(pc)
+
+        pc.on("connectionstatechange", on_state)
+        try:
+            # G.711 only (the engine's codecs: no transcoding beyond μ/A-law and back). aiortc
+            # negotiates codecs when the offer is applied, with the preferences of a
+            # transceiver that already exists (it takes the offer's audio line), so the
+            # transceiver comes first: set after the offer, the preferences were ignored and a
+            # browser offering Opus first got Opus (48 kHz, resampled both ways: the bench's
+            # cost per call doubled).
+            audio = RTCRtpSender.getCapabilities("audio").codecs
+            transceiver = pc.addTransceiver(track, direction="sendrecv")
+            transceiver.setCodecPreferences([c for c in audio if c.mimeType in _G711])
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            if transceiver.mid is None:
+                raise OfferRefused("the offer has no audio")
+            await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pc.close()
+            raise
+        return pc, keep_candidates(str(pc.localDescription.sdp), self._phones.addresses)
+
+    async def renegotiate(self, sdp: str) -> str:
+        """The browser's new offer after a network change (an ICE restart): answered by a new
+        peer connection that takes the old one's place behind the same relay, so the engine
+        leg, and with it the call, stays. aiortc cannot restart ICE on an existing connection
+        (no new ufrag/pwd on a connection once started), hence the new one. A refused offer
+        (OfferRefused) leaves the call and its current connection as they were."""
+        if self.state != "confirmed" or self.relay is None:
+            raise OfferRefused("the call's browser side is not connected")
+        check_offer(sdp)
+        track = _MixTrack()
+        try:
+            pc, answer = await self._peer(sdp, track)
+        except OfferRefused:
+            raise
+        except Exception as exc:
+            raise OfferRefused(f"WebRTC failed: {exc}") from exc
+        if self.state != "confirmed":  # the call ended meanwhile
+            with contextlib.suppress(Exception):
+                await pc.close()
+            raise OfferRefused("the call ended")
+        await self.sample_quality()  # the old connection's last figures
+        self.quality.restart()
+        old, self.pc = self.pc, pc
+        self.relay.track = track  # the mix goes to the new connection from the next frame
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close()  # (its "closed" is not this call's: _on_state)
+        log.info("voice.browser_renegotiated", offer=self.offer_id)
+        return answer
 
     def _engine_answer(self) -> bytes:
         assert self.relay is not None and self.relay.transport is not None
@@ -333,12 +378,12 @@ class BrowserCall:
             with contextlib.suppress(Exception):  # a closing connection has no report
                 self.quality.add(await self.pc.getStats())
 
-    async def _on_state(self) -> None:
-        if self.pc is None:
-            return
-        log.info("voice.browser_connection", offer=self.offer_id, state=self.pc.connectionState)
-        if self.pc.connectionState in ("failed", "closed"):
-            await self._end(f"browser connection {self.pc.connectionState}", notify=True)
+    async def _on_state(self, pc: RTCPeerConnection) -> None:
+        if pc is not self.pc:
+            return  # a connection replaced by renegotiate(), or not yet the call's
+        log.info("voice.browser_connection", offer=self.offer_id, state=pc.connectionState)
+        if pc.connectionState in ("failed", "closed"):
+            await self._end(f"browser connection {pc.connectionState}", notify=True)
 
     # --- ending --------------------------------------------------------------------------
 
