@@ -190,6 +190,9 @@ class Settings(BaseSettings):
     # The addresses the browser phone's host candidates may be on (the server's SDP answers
     # name no others). Empty: every interface but loopback, aiortc's choice.
     voice_webrtc_addresses: list[IPvAnyAddress] = Field(default_factory=list)
+    # How often a connected call's audio figures are pushed (voice.call_quality) to its agent
+    # and the supervisors following it; 0: only on the call's record at its end.
+    voice_live_quality_seconds: float = Field(default=15.0, ge=0, le=3600)
 
     # The built browser app (web/dist, made by `make install`), served at "/". Unset: the
     # source tree's web/dist.

@@ -73,6 +73,31 @@ class LegQuality(BaseModel):
         return found
 
 
+class LiveLeg(BaseModel):
+    """One leg's figures while the call is up (`voice.call_quality`): loss so far, jitter and
+    round trip now, and which are beyond the thresholds (by the figures so far)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    leg: Literal["customer", "agent"]
+    transport: Literal["rtp", "webrtc"]
+    loss_pct: float
+    jitter_ms: float
+    rtt_ms: float | None = None
+    issues: list[Issue] = []
+
+    @classmethod
+    def of(cls, q: LegQuality) -> LiveLeg:
+        return cls(
+            leg=q.leg,
+            transport=q.transport,
+            loss_pct=q.loss_pct(),
+            jitter_ms=q.jitter_ms,
+            rtt_ms=q.rtt_ms,
+            issues=q.issues(),
+        )
+
+
 def _pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole > 0 else 0.0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiortc import RTCIceServer
 
+from omnidesk.channels.voice import live_quality
 from omnidesk.channels.voice.audio import AudioStore
 from omnidesk.channels.voice.ice import IceSource, TurnRest
 from omnidesk.channels.voice.lookups import VoiceLookups
@@ -40,6 +41,10 @@ async def start_voice(settings: Settings, services: AppServices, routing: Routin
     server.browser_phones.ice_servers = ice_servers(settings)
     server.browser_phones.addresses = [str(a) for a in settings.voice_webrtc_addresses]
     await server.start()
+    if settings.voice_live_quality_seconds > 0:
+        server.spawn(
+            live_quality.report(server, settings.voice_live_quality_seconds), "voice-live-quality"
+        )
     return server
 
 
