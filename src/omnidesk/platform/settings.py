@@ -192,6 +192,10 @@ class Settings(BaseSettings):
     voice_webrtc_addresses: list[IPvAnyAddress] = Field(default_factory=list)
     # How often a connected call's audio figures are pushed (voice.call_quality) to its agent
     # and the supervisors following it; 0: only on the call's record at its end.
+    # Let the browser phone use Opus when the browser offers it (it prefers Opus then), for
+    # its loss concealment on poor networks; off: G.711 only, no transcoding (Opus costs CPU:
+    # docs/voice.md, the browser phone bench).
+    voice_webrtc_opus: bool = False
     voice_live_quality_seconds: float = Field(default=15.0, ge=0, le=3600)
 
     # The built browser app (web/dist, made by `make install`), served at "/". Unset: the

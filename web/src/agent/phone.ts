@@ -26,6 +26,8 @@ class BrowserPhone {
   /** The call the connection is in (for renegotiating it after a network change). */
   private callId: string | null = null;
   private reconnecting: Promise<boolean> | null = null;
+  /** Whether the server takes Opus (voice_webrtc_opus): offered first then, else G.711 only. */
+  private opus = false;
   /** When their short-lived TURN credentials expire (ms), if they do: asked again before. */
   private iceExpires: number | null = null;
   /** Where the caller is heard: an <audio> element the Phone control renders. */
@@ -49,6 +51,7 @@ class BrowserPhone {
   async restore(): Promise<void> {
     const found = await ok(api.GET("/api/v1/voice/browser-phone"));
     this.keepIceServers(found.ice_servers);
+    this.opus = found.opus ?? false;
     if (found.registered) {
       if (this.state.status === "off") this.set("ready");
     } else if (phoneWasOn() && (this.state.status === "off" || this.state.status === "ready")) {
@@ -65,7 +68,9 @@ class BrowserPhone {
    * credentials (short-lived, minted per request) expire within a minute. */
   private async freshIceServers(): Promise<RTCIceServer[]> {
     if (this.iceServers === null || (this.iceExpires !== null && this.iceExpires - Date.now() < 60_000)) {
-      this.keepIceServers((await ok(api.GET("/api/v1/voice/browser-phone"))).ice_servers);
+      const found = await ok(api.GET("/api/v1/voice/browser-phone"));
+      this.keepIceServers(found.ice_servers);
+      this.opus = found.opus ?? false;
     }
     return this.iceServers ?? [];
   }
@@ -120,6 +125,7 @@ class BrowserPhone {
     try {
       const phone = await ok(api.PUT("/api/v1/voice/browser-phone"));
       this.keepIceServers(phone.ice_servers);
+      this.opus = phone.opus ?? false;
       rememberPhoneOn(true);
       this.set("ready");
     } catch (e) {
@@ -201,10 +207,13 @@ class BrowserPhone {
     const pc = new RTCPeerConnection({ iceServers: servers });
     for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
     const [transceiver] = pc.getTransceivers();
-    // The server's media engine speaks G.711: offer it first so nothing is transcoded twice.
+    // The server's media engine speaks G.711: offer only it so nothing is transcoded twice;
+    // unless the server takes Opus (voice_webrtc_opus: its loss concealment for poor networks).
     const codecs = RTCRtpSender.getCapabilities?.("audio")?.codecs ?? [];
     const g711 = codecs.filter((c) => c.mimeType === "audio/PCMU" || c.mimeType === "audio/PCMA");
-    if (transceiver && g711.length && transceiver.setCodecPreferences) transceiver.setCodecPreferences(g711);
+    const opus = this.opus ? codecs.filter((c) => c.mimeType.toLowerCase() === "audio/opus") : [];
+    const wanted = [...opus, ...g711];
+    if (transceiver && g711.length && transceiver.setCodecPreferences) transceiver.setCodecPreferences(wanted);
     pc.ontrack = (ev) => {
       if (pc === this.pc && this.speaker) {
         this.speaker.srcObject = ev.streams[0] ?? new MediaStream([ev.track]);

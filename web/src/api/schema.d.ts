@@ -4506,6 +4506,12 @@ export interface components {
              * @description STUN/TURN servers for the browser's RTCPeerConnection (voice_ice_servers; TURN credentials included: the browser needs them)
              */
             ice_servers?: components["schemas"]["IceServerOut"][];
+            /**
+             * Opus
+             * @description Whether the server takes Opus (voice_webrtc_opus): offer it first then; else offer G.711 only
+             * @default false
+             */
+            opus: boolean;
             /** Registered */
             registered: boolean;
             /** Registered At */

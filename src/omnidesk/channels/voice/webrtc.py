@@ -107,6 +107,8 @@ class BrowserPhones:
         self.ice_servers: list[IceSource] = []
         # The addresses host candidates may be on (voice_webrtc_addresses); empty: all.
         self.addresses: list[str] = []
+        # Opus first where the browser offers it (voice_webrtc_opus), else G.711 only.
+        self.opus = False
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
         self.ringing: dict[str, BrowserCall] = {}  # offer id → the call ringing the browser
         # The calls out of a browser whose number still rings, by call id (browser_dial.py).
@@ -295,10 +297,18 @@ class BrowserCall:
             # transceiver that already exists (it takes the offer's audio line), so the
             # transceiver comes first: set after the offer, the preferences were ignored and a
             # browser offering Opus first got Opus (48 kHz, resampled both ways: the bench's
-            # cost per call doubled).
+            # cost per call doubled). With voice_webrtc_opus, Opus is allowed and preferred: its
+            # loss concealment for a poor network, at that CPU cost (the relay stays 8 kHz:
+            # aiortc resamples to and from Opus's 48 kHz).
             audio = RTCRtpSender.getCapabilities("audio").codecs
+            wanted = ("audio/opus", *_G711) if self._phones.opus else _G711
             transceiver = pc.addTransceiver(track, direction="sendrecv")
-            transceiver.setCodecPreferences([c for c in audio if c.mimeType in _G711])
+            transceiver.setCodecPreferences(
+                sorted(
+                    (c for c in audio if c.mimeType in wanted),
+                    key=lambda c: wanted.index(c.mimeType),
+                )
+            )
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             if transceiver.mid is None:
                 raise OfferRefused("the offer has no audio")

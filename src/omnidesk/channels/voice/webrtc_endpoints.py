@@ -36,6 +36,11 @@ class IceServerOut(BaseModel):
 class BrowserPhoneOut(BaseModel):
     registered: bool
     registered_at: datetime | None = None
+    opus: bool = Field(
+        default=False,
+        description="Whether the server takes Opus (voice_webrtc_opus): offer it first then; "
+        "else offer G.711 only",
+    )
     ice_servers: list[IceServerOut] = Field(
         default_factory=list,
         description="STUN/TURN servers for the browser's RTCPeerConnection (voice_ice_servers; "
@@ -135,6 +140,7 @@ async def get_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
         registered=phone is not None,
         registered_at=phone and phone.registered_at,
         ice_servers=_ice_servers(server, ctx),
+        opus=bool(server and server.browser_phones.opus),
     )
 
 
@@ -145,7 +151,10 @@ async def register_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
     server = _server(request)
     phone = server.browser_phones.register(ctx.principal.tenant_id, ctx.principal.user_id)
     return BrowserPhoneOut(
-        registered=True, registered_at=phone.registered_at, ice_servers=_ice_servers(server, ctx)
+        registered=True,
+        registered_at=phone.registered_at,
+        ice_servers=_ice_servers(server, ctx),
+        opus=server.browser_phones.opus,
     )
 
 
