@@ -246,6 +246,11 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("DELETE", f"{CALL}/monitor"): ([{"call_id": "B:call"}], None),
     # A browser phone's call still dialling (browser_dial.py): another tenant's is not found.
     ("DELETE", "/api/v1/voice/browser-phone/calls/{call_id}"): ([{"call_id": "B:call"}], None),
+    # Renegotiating (an ICE restart) another tenant's call: not found (before the SDP is read).
+    ("POST", "/api/v1/voice/browser-phone/calls/{call_id}/renegotiate"): (
+        [{"call_id": "B:call"}],
+        {"sdp": "v=0"},
+    ),
     # Softphone registrations live in memory only: B's user is not found, registered or not.
     ("GET", "/api/v1/voice/registrations/{user_id}"): ([{"user_id": "B:agent1"}], None),
     ("GET", RECORDING): ([{"recording_id": "B:recording"}], None),

@@ -63,6 +63,7 @@ SEMANTIC = [
     "POST /api/v1/voice/calls/{call_id}/monitor",
     "POST /api/v1/voice/browser-phone/calls",
     "DELETE /api/v1/voice/browser-phone/calls/{call_id}",
+    "POST /api/v1/voice/browser-phone/calls/{call_id}/renegotiate",
     "POST /api/v1/wfm/erlang",
     "POST /api/v1/wfm/staffing",
     "POST /api/v1/wfm/forecasts",

@@ -193,6 +193,14 @@ def test_voice_ice_servers_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert "s3cret" not in repr(turn)  # the TURN password is not logged with the settings
 
 
+def test_voice_webrtc_addresses_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNIDESK_VOICE_WEBRTC_ADDRESSES", '["192.0.2.7", "2001:db8::7"]')
+    assert [str(a) for a in load_settings().voice_webrtc_addresses] == ["192.0.2.7", "2001:db8::7"]
+    monkeypatch.setenv("OMNIDESK_VOICE_WEBRTC_ADDRESSES", '["eth0"]')
+    with pytest.raises(SettingsError, match="voice_webrtc_addresses"):
+        load_settings()
+
+
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [
@@ -202,6 +210,12 @@ def test_voice_ice_servers_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         ('[{"urls": ["turns:t.example.com?transport=udp"]}]', "must be one of tcp"),
         ('[{"urls": ["turn:turn.example.com"]}]', "needs a username and a credential"),
         ('[{"urls": ["turn:t.example.com"], "username": "u"}]', "needs a username and a cred"),
+        (
+            '[{"urls": ["turn:t.example.com"], "username": "u", "credential": "p", "secret": "s"}]',
+            "either a secret or a username",
+        ),
+        ('[{"urls": ["stun:s.example.com"], "secret": "s"}]', "a secret is for TURN servers"),
+        ('[{"urls": ["turn:t.example.com"], "secret": "s", "ttl_seconds": 5}]', "ttl_seconds"),
         ('[{"urls": []}]', "voice_ice_servers.0.urls"),
         ('[{"url": "stun:s.example.com"}]', "voice_ice_servers.0.url"),
         ("stun:stun.example.com", "voice_ice_servers"),

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyAddress,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -31,6 +39,11 @@ class IceServer(BaseModel):
     urls: list[str] = Field(min_length=1)
     username: str | None = None
     credential: SecretStr | None = None
+    # A TURN server with coturn's `use-auth-secret` (the TURN REST API): Omnidesk mints a
+    # short-lived username/credential per user from this shared secret instead of handing
+    # every desk one static password (docs/voice.md, "Short-lived TURN credentials").
+    secret: SecretStr | None = None
+    ttl_seconds: int = Field(default=86400, ge=60, le=7 * 86400)
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -62,8 +75,15 @@ class IceServer(BaseModel):
     @model_validator(mode="after")
     def _turn_has_credentials(self) -> IceServer:
         turn = [u for u in self.urls if u.startswith("turn")]
-        if turn and (not self.username or self.credential is None):
-            raise ValueError(f"{turn[0]!r}: a TURN server needs a username and a credential")
+        static = bool(self.username) or self.credential is not None
+        if self.secret is not None and static:
+            raise ValueError("a server has either a secret or a username and credential")
+        if self.secret is not None and not turn:
+            raise ValueError("a secret is for TURN servers (turn: or turns: URLs)")
+        if turn and self.secret is None and (not self.username or self.credential is None):
+            raise ValueError(
+                f"{turn[0]!r}: a TURN server needs a username and a credential, or a secret"
+            )
         return self
 
 
@@ -167,6 +187,16 @@ class Settings(BaseSettings):
     # agents' browsers (JSON in the environment: [{"urls": ["turn:turn.example.com:3478"],
     # "username": "u", "credential": "p"}]). Empty: host candidates only (same network).
     voice_ice_servers: list[IceServer] = Field(default_factory=list)
+    # The addresses the browser phone's host candidates may be on (the server's SDP answers
+    # name no others). Empty: every interface but loopback, aiortc's choice.
+    voice_webrtc_addresses: list[IPvAnyAddress] = Field(default_factory=list)
+    # How often a connected call's audio figures are pushed (voice.call_quality) to its agent
+    # and the supervisors following it; 0: only on the call's record at its end.
+    # Let the browser phone use Opus when the browser offers it (it prefers Opus then), for
+    # its loss concealment on poor networks; off: G.711 only, no transcoding (Opus costs CPU:
+    # docs/voice.md, the browser phone bench).
+    voice_webrtc_opus: bool = False
+    voice_live_quality_seconds: float = Field(default=15.0, ge=0, le=3600)
 
     # The built browser app (web/dist, made by `make install`), served at "/". Unset: the
     # source tree's web/dist.

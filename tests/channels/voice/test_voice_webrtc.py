@@ -40,7 +40,8 @@ async def browser_offer(pc: RTCPeerConnection) -> str:
     return str(pc.localDescription.sdp)
 
 
-async def test_browser_and_caller_hear_each_other() -> None:
+@pytest.mark.parametrize("opus", [False, True], ids=["g711", "opus-allowed"])
+async def test_browser_and_caller_hear_each_other(opus: bool) -> None:
     engine = MediaEngine(host="127.0.0.1", port_range=None)
     await engine.start()
     caller_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -48,6 +49,7 @@ async def test_browser_and_caller_hear_each_other() -> None:
     caller_sock.setblocking(False)
     browser = RTCPeerConnection()
     phones = BrowserPhones("127.0.0.1")
+    phones.opus = opus  # voice_webrtc_opus
     heard_by_browser: list[np.ndarray] = []
     listeners: list[asyncio.Task[None]] = []
     try:
@@ -79,8 +81,18 @@ async def test_browser_and_caller_hear_each_other() -> None:
         sdp = await browser_offer(browser)
         answer_sdp = await ring.answer_browser(sdp)
         assert "a=fingerprint" in answer_sdp and "PCMU" in answer_sdp.split("m=audio")[1]
-        # G.711 only, although this browser (aiortc) offers Opus first: no transcoding.
-        assert "opus" not in answer_sdp.lower(), answer_sdp
+        formats = answer_sdp.split("m=audio")[1].split("\r\n")[0].split()[2:]
+        rtpmap = dict(
+            ln.removeprefix("a=rtpmap:").split(" ", 1)
+            for ln in answer_sdp.splitlines()
+            if ln.startswith("a=rtpmap:")
+        )
+        if opus:
+            # Allowed, Opus is taken when offered (this browser, aiortc, offers it first).
+            assert rtpmap[formats[0]].lower().startswith("opus/48000"), answer_sdp
+        else:
+            # G.711 only, although this browser (aiortc) offers Opus first: no transcoding.
+            assert "opus" not in answer_sdp.lower(), answer_sdp
         assert phones.ringing == {}  # a replayed answer finds nothing ringing
         with pytest.raises(OfferRefused, match="no longer ringing"):
             await ring.answer_browser(sdp)

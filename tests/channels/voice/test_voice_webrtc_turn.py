@@ -19,6 +19,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from test_voice_webrtc import BROWSER_HZ, CALLER_HZ, browser_offer, share
 
+from omnidesk.channels.voice.ice import IceSource, TurnRest
 from omnidesk.channels.voice.media.analysis import tone
 from omnidesk.channels.voice.media.engine import MediaEngine
 from omnidesk.channels.voice.media.g711 import ulaw_decode, ulaw_encode
@@ -49,13 +50,19 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def coturn(tmp: Path) -> Iterator[int]:
-    """coturn on 127.0.0.1 (a free port), long-term credentials u/p in realm omnidesk; its
-    port. (Also the desk's TURN test: tests/e2e/desk/test_desk_browser_phone_turn.py.)"""
+def coturn(tmp: Path, secret: str | None = None) -> Iterator[int]:
+    """coturn on 127.0.0.1 (a free port), long-term credentials u/p in realm omnidesk — or,
+    with `secret`, the TURN REST API's short-lived ones (`--use-auth-secret`); its port.
+    (Also the desk's TURN test: tests/e2e/desk/test_desk_browser_phone_turn.py.)"""
     port = _free_port()
+    auth = (
+        ["--use-auth-secret", f"--static-auth-secret={secret}"]
+        if secret
+        else ["--lt-cred-mech", "--user", "u:p"]
+    )
     proc = subprocess.Popen(
         ["turnserver", "-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
-         "--listening-port", str(port), "--lt-cred-mech", "--user", "u:p", "--realm", "omnidesk",
+         "--listening-port", str(port), *auth, "--realm", "omnidesk",
          "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
          "--min-port", "49152", "--max-port", "65535", "--log-file", str(tmp / "turn.log"),
          "--simple-log", "--pidfile", str(tmp / "turnserver.pid")],
@@ -118,6 +125,15 @@ async def test_a_call_through_turn_carries_audio_both_ways(
     turn: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     servers = _servers(monkeypatch, turn)
+    await _call_through_turn(servers, list(servers), stun=True)
+
+
+async def _call_through_turn(
+    browser_servers: list[RTCIceServer], sources: list[IceSource], *, stun: bool = False
+) -> None:
+    """A call whose two sides offer only relay candidates carries audio both ways (the
+    browser's peer connection with `browser_servers`, the server's with `sources`)."""
+    servers = browser_servers
     engine = MediaEngine(host="127.0.0.1", port_range=None)
     await engine.start()
     caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -126,7 +142,7 @@ async def test_a_call_through_turn_carries_audio_both_ways(
     # The desk's RTCPeerConnection, built from the same servers the API hands it.
     browser = RTCPeerConnection(RTCConfiguration(iceServers=servers))
     phones = BrowserPhones("127.0.0.1")
-    phones.ice_servers = servers
+    phones.ice_servers = sources
     heard_by_browser: list[np.ndarray] = []
     listeners: list[asyncio.Task[None]] = []
     try:
@@ -155,10 +171,10 @@ async def test_a_call_through_turn_carries_audio_both_ways(
         assert _candidates(sdp, "relay"), "the browser side gathered no relay candidate"
         answer = await ring.answer_browser(_only_relay(sdp))
         # The server's own aiortc went through coturn: a relay candidate on coturn's address,
-        # and STUN's answer (server reflexive: here the host address seen by coturn).
+        # and (with a STUN server) STUN's answer (server reflexive: the address coturn saw).
         relay = _candidates(answer, "relay")
         assert relay and " 127.0.0.1 " in relay[0], answer
-        assert _candidates(answer, "srflx"), answer
+        assert _candidates(answer, "srflx") or not stun, answer
         # Only relay candidates on both sides: the media can only flow through coturn.
         await browser.setRemoteDescription(RTCSessionDescription(_only_relay(answer), "answer"))
         agent_leg.configure(
@@ -181,6 +197,62 @@ async def test_a_call_through_turn_carries_audio_both_ways(
         await phones.close()
         await engine.stop()
         caller.close()
+
+
+SECRET = "a-shared-secret"
+
+
+@pytest.fixture
+def turn_rest(tmp_path: Path) -> Iterator[int]:
+    with coturn(tmp_path, secret=SECRET) as port:
+        yield port
+
+
+def _rest_servers(monkeypatch: pytest.MonkeyPatch, port: int) -> list[IceSource]:
+    monkeypatch.setenv(
+        "OMNIDESK_VOICE_ICE_SERVERS",
+        f'[{{"urls": ["turn:127.0.0.1:{port}"], "secret": "{SECRET}", "ttl_seconds": 600}}]',
+    )
+    return ice_servers(load_settings())
+
+
+async def test_short_lived_turn_credentials_relay_a_call(
+    turn_rest: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """coturn with `use-auth-secret`: the browser's freshly minted credential (as the API
+    hands it) and the server's own both allocate relays, and the call's audio crosses them."""
+    sources = _rest_servers(monkeypatch, turn_rest)
+    assert isinstance(sources[0], TurnRest)
+    user = str(uuid.uuid4())
+    minted = sources[0].mint(user)
+    assert minted.username is not None and minted.username.endswith(f":{user}")
+    await _call_through_turn([minted], sources)
+
+
+async def test_an_expired_turn_credential_is_refused(
+    turn_rest: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A credential whose time has passed (or minted with another secret) gets no relay from
+    coturn, while a fresh one from the same secret does."""
+    import time
+
+    (source,) = _rest_servers(monkeypatch, turn_rest)
+    assert isinstance(source, TurnRest)
+    expired = source.mint_until("agent", int(time.time()) - 60)
+    wrong = TurnRest(source.urls, "not-the-secret", 600).mint("agent")
+    fresh = source.mint("agent")
+    assert not _candidates(await _gathered(expired), "relay"), "coturn relayed an expired one"
+    assert not _candidates(await _gathered(wrong), "relay"), "coturn relayed a wrong secret"
+    relay = _candidates(await _gathered(fresh), "relay")
+    assert relay and " 127.0.0.1 " in relay[0]
+
+
+async def _gathered(server: RTCIceServer) -> str:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[server]))
+    try:
+        return await browser_offer(pc)
+    finally:
+        await pc.close()
 
 
 async def _listen(track: object, into: list[np.ndarray]) -> None:

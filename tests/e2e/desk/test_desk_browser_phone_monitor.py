@@ -53,7 +53,8 @@ expect.set_options(timeout=30_000)
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
-    for live in serve(**voice_settings()):
+    # Live audio figures every second: the console's live calls list shows them (below).
+    for live in serve(**voice_settings(voice_live_quality_seconds=1)):
         configure(live.api("admin"), live.ids)  # agent1 serves the queue with a SIP login
         yield live
 
@@ -88,6 +89,13 @@ async def test_supervisor_listens_and_whispers_through_the_browser_phone(
             live = await _wait(lambda: next(iter(voice.calls.values()), None), what="the call")
             await _wait(lambda: live.state == "connected", what="the bridge")
             row = console.locator(f'[data-testid="calls"] tr[data-call="{live.id}"]')
+            # The call's live audio figures (voice.call_quality), both SIP legs, unflagged.
+            figures = row.get_by_test_id("live-audio")
+            await expect(figures.locator('li[data-leg="customer"]')).to_contain_text(
+                "Customer (SIP): loss 0.0 %, jitter"
+            )
+            await expect(figures.locator('li[data-leg="agent"]')).to_contain_text("Agent (SIP)")
+            await expect(figures).to_have_attribute("data-warning", "false")
 
             await row.get_by_role("button", name="Listen").click()
             await expect(row.get_by_role("button", name="Listen")).to_have_attribute(

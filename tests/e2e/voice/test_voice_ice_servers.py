@@ -20,11 +20,17 @@ settings = voice_settings_fixture(
 )
 
 WANT = [
-    {"urls": ["stun:stun.example.com:3478"], "username": None, "credential": None},
+    {
+        "urls": ["stun:stun.example.com:3478"],
+        "username": None,
+        "credential": None,
+        "expires_at": None,
+    },
     {
         "urls": ["turn:turn.example.com:3478", "turn:turn.example.com:3478?transport=tcp"],
         "username": "desk",
         "credential": "s3cret",
+        "expires_at": None,
     },
 ]
 
@@ -33,6 +39,7 @@ def test_the_desk_gets_the_ice_servers(app, client, as_user) -> None:  # type: i
     agent = as_user("agent1")
     r = agent.get("/api/v1/voice/browser-phone")
     assert r.status_code == 200 and r.json()["ice_servers"] == WANT, r.text
+    assert r.json()["opus"] is False  # voice_webrtc_opus is off by default: G.711 only
     r = agent.put("/api/v1/voice/browser-phone")
     assert r.status_code == 200 and r.json()["ice_servers"] == WANT, r.text
     # The server's own peer connections use the same servers.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { iceServers } from "./iceServers";
+import { iceExpiry, iceServers } from "./iceServers";
 
 describe("the browser phone's ICE servers", () => {
   it("takes the API's servers as RTCPeerConnection does: credentials only where given", () => {
@@ -17,5 +17,13 @@ describe("the browser phone's ICE servers", () => {
   it("is empty (host candidates only) when the server names none", () => {
     expect(iceServers([])).toEqual([]);
     expect(iceServers(undefined)).toEqual([]);
+  });
+
+  it("knows when the first short-lived TURN credential expires (none: null)", () => {
+    expect(iceExpiry([{ expires_at: null }, { expires_at: "2026-12-07T18:00:00+00:00" }, { expires_at: "2026-12-07T19:00:00+00:00" }])).toBe(
+      Date.parse("2026-12-07T18:00:00Z"),
+    );
+    expect(iceExpiry([{ expires_at: null }])).toBeNull();
+    expect(iceExpiry(undefined)).toBeNull();
   });
 });

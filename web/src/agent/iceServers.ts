@@ -11,3 +11,10 @@ export function iceServers(
     ...(s.credential ? { credential: s.credential } : {}),
   }));
 }
+
+/** When the first of the servers' short-lived TURN credentials (voice_ice_servers with a
+ * secret: minted per request) stops working, in ms since the epoch; null: none expires. */
+export function iceExpiry(servers: { expires_at?: string | null }[] | undefined): number | null {
+  const times = (servers ?? []).flatMap((s) => (s.expires_at ? [Date.parse(s.expires_at)] : []));
+  return times.length ? Math.min(...times) : null;
+}

@@ -4,7 +4,7 @@
 // browser's offer (ICE gathered: the server does not trickle) and applies the server's answer.
 import { api, ok } from "../api/client";
 import { loadChoice, micProblem, openMicrophone, storage } from "./phoneDevices";
-import { iceServers } from "./iceServers";
+import { iceExpiry, iceServers } from "./iceServers";
 
 export type PhoneStatus = "off" | "registering" | "ready" | "connecting" | "in_call" | "mic_denied" | "mic_missing" | "failed";
 
@@ -23,6 +23,13 @@ class BrowserPhone {
   /** The server's STUN/TURN servers (voice_ice_servers), as the API hands them; null: not
    * asked yet. The browser must use the same ones as the server for a relayed call. */
   private iceServers: RTCIceServer[] | null = null;
+  /** The call the connection is in (for renegotiating it after a network change). */
+  private callId: string | null = null;
+  private reconnecting: Promise<boolean> | null = null;
+  /** Whether the server takes Opus (voice_webrtc_opus): offered first then, else G.711 only. */
+  private opus = false;
+  /** When their short-lived TURN credentials expire (ms), if they do: asked again before. */
+  private iceExpires: number | null = null;
   /** Where the caller is heard: an <audio> element the Phone control renders. */
   speaker: HTMLAudioElement | null = null;
 
@@ -43,12 +50,29 @@ class BrowserPhone {
    * a SIP softphone does after its registrar restarts. */
   async restore(): Promise<void> {
     const found = await ok(api.GET("/api/v1/voice/browser-phone"));
-    this.iceServers = iceServers(found.ice_servers);
+    this.keepIceServers(found.ice_servers);
+    this.opus = found.opus ?? false;
     if (found.registered) {
       if (this.state.status === "off") this.set("ready");
     } else if (phoneWasOn() && (this.state.status === "off" || this.state.status === "ready")) {
       await this.register();
     }
+  }
+
+  private keepIceServers(servers: Parameters<typeof iceServers>[0] & Parameters<typeof iceExpiry>[0]): void {
+    this.iceServers = iceServers(servers);
+    this.iceExpires = iceExpiry(servers);
+  }
+
+  /** The servers for a new connection: asked again when not known yet or when their TURN
+   * credentials (short-lived, minted per request) expire within a minute. */
+  private async freshIceServers(): Promise<RTCIceServer[]> {
+    if (this.iceServers === null || (this.iceExpires !== null && this.iceExpires - Date.now() < 60_000)) {
+      const found = await ok(api.GET("/api/v1/voice/browser-phone"));
+      this.keepIceServers(found.ice_servers);
+      this.opus = found.opus ?? false;
+    }
+    return this.iceServers ?? [];
   }
 
   private async microphone(): Promise<MediaStream> {
@@ -100,7 +124,8 @@ class BrowserPhone {
     }
     try {
       const phone = await ok(api.PUT("/api/v1/voice/browser-phone"));
-      this.iceServers = iceServers(phone.ice_servers);
+      this.keepIceServers(phone.ice_servers);
+      this.opus = phone.opus ?? false;
       rememberPhoneOn(true);
       this.set("ready");
     } catch (e) {
@@ -135,7 +160,7 @@ class BrowserPhone {
         api.POST("/api/v1/voice/calls/{call_id}/monitor", { params: { path: { call_id: callId } }, body: { mode, sdp } }),
       );
       if (!joined.sdp) throw new Error("no answer to the browser's offer");
-      return { sdp: joined.sdp };
+      return { sdp: joined.sdp, call_id: callId };
     });
   }
 
@@ -155,21 +180,42 @@ class BrowserPhone {
     }
   }
 
-  private async connect<T extends { sdp: string }>(send: (sdp: string) => Promise<T>): Promise<T> {
+  private async connect<T extends { sdp: string; call_id?: string | null }>(
+    send: (sdp: string) => Promise<T>,
+  ): Promise<T> {
     const mic = await this.microphone();
-    this.iceServers ??= iceServers((await ok(api.GET("/api/v1/voice/browser-phone"))).ice_servers);
+    const servers = await this.freshIceServers();
     this.close();
     this.set("connecting");
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = this.newConnection(servers, mic);
     this.pc = pc;
+    await pc.setLocalDescription(await pc.createOffer());
+    await iceGathered(pc);
+    try {
+      const answer = await send(pc.localDescription!.sdp);
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      this.callId = answer.call_id ?? null;
+      return answer;
+    } catch (e) {
+      this.close();
+      this.set("ready");
+      throw e;
+    }
+  }
+
+  private newConnection(servers: RTCIceServer[], mic: MediaStream): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ iceServers: servers });
     for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
     const [transceiver] = pc.getTransceivers();
-    // The server's media engine speaks G.711: offer it first so nothing is transcoded twice.
+    // The server's media engine speaks G.711: offer only it so nothing is transcoded twice;
+    // unless the server takes Opus (voice_webrtc_opus: its loss concealment for poor networks).
     const codecs = RTCRtpSender.getCapabilities?.("audio")?.codecs ?? [];
     const g711 = codecs.filter((c) => c.mimeType === "audio/PCMU" || c.mimeType === "audio/PCMA");
-    if (transceiver && g711.length && transceiver.setCodecPreferences) transceiver.setCodecPreferences(g711);
+    const opus = this.opus ? codecs.filter((c) => c.mimeType.toLowerCase() === "audio/opus") : [];
+    const wanted = [...opus, ...g711];
+    if (transceiver && g711.length && transceiver.setCodecPreferences) transceiver.setCodecPreferences(wanted);
     pc.ontrack = (ev) => {
-      if (this.speaker) {
+      if (pc === this.pc && this.speaker) {
         this.speaker.srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
         void this.speaker.play().catch(() => undefined);
       }
@@ -177,19 +223,66 @@ class BrowserPhone {
     pc.onconnectionstatechange = () => {
       if (pc !== this.pc) return;
       if (pc.connectionState === "connected") this.set("in_call");
-      else if (pc.connectionState === "failed" || pc.connectionState === "closed") this.ended();
+      else if (pc.connectionState === "closed") this.ended();
+      else if (pc.connectionState === "failed") void this.reconnect().then((ok) => ok || this.ended());
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    await iceGathered(pc);
+    // A network change (Wi-Fi to cable, a VPN coming up): ICE loses the path within seconds.
+    // "disconnected" may heal by itself, so it gets a moment; "failed" is renegotiated at once.
+    pc.oniceconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.iceConnectionState === "disconnected") {
+        setTimeout(() => {
+          if (pc === this.pc && pc.iceConnectionState === "disconnected") void this.reconnect();
+        }, RECONNECT_AFTER_MS);
+      }
+    };
+    return pc;
+  }
+
+  /** Renegotiate the call's connection after a network change (docs/voice.md, "Browser
+   * phone"): a new RTCPeerConnection whose offer the server answers with a new one of its own
+   * behind the same call, so the call goes on. Not restartIce(): that keeps the DTLS session,
+   * which the server's new connection (aiortc cannot restart ICE) cannot take over. True when
+   * the new connection is in place. */
+  reconnect(): Promise<boolean> {
+    // One at a time: a second trigger (ICE failing, the network event) waits for the first.
+    this.reconnecting ??= this.renegotiate().finally(() => {
+      this.reconnecting = null;
+    });
+    return this.reconnecting;
+  }
+
+  private async renegotiate(): Promise<boolean> {
+    const old = this.pc;
+    const callId = this.callId;
+    if (!old || !callId) return false;
+    let next: RTCPeerConnection | null = null;
     try {
-      const answer = await send(pc.localDescription!.sdp);
-      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-      return answer;
-    } catch (e) {
-      this.close();
-      this.set("ready");
-      throw e;
+      next = this.newConnection(await this.freshIceServers(), await this.openMicrophone());
+      await next.setLocalDescription(await next.createOffer());
+      await iceGathered(next);
+      // The new one is the call's from here: the old one's closing (the server lets it go
+      // when it answers) must not end the call.
+      this.pc = next;
+      const answer = await ok(
+        api.POST("/api/v1/voice/browser-phone/calls/{call_id}/renegotiate", {
+          params: { path: { call_id: callId } },
+          body: { sdp: next.localDescription!.sdp },
+        }),
+      );
+      await next.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      old.close();
+      return true;
+    } catch {
+      if (this.pc === next) this.pc = old; // the old connection stays the call's, if alive
+      next?.close();
+      return false;
     }
+  }
+
+  /** The browser's network came back or changed while in a call: renegotiate. */
+  networkChanged(): void {
+    if (this.pc && this.callId) void this.reconnect();
   }
 
   /** The call ended (the server hung up, or the connection failed). */
@@ -201,6 +294,7 @@ class BrowserPhone {
   private close(): void {
     const pc = this.pc;
     this.pc = null;
+    this.callId = null;
     pc?.close();
     if (this.speaker) this.speaker.srcObject = null;
   }
@@ -244,4 +338,14 @@ function iceGathered(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
+// How long ICE may stay "disconnected" (it can heal by itself) before the call renegotiates.
+const RECONNECT_AFTER_MS = 2000;
+
 export const phone = new BrowserPhone();
+
+// The browser's own word that the network changed: back online, or another connection type.
+if (typeof window !== "undefined") {
+  window.addEventListener("online", () => phone.networkChanged());
+  const connection = (navigator as Navigator & { connection?: EventTarget }).connection;
+  connection?.addEventListener?.("change", () => phone.networkChanged());
+}

@@ -2953,6 +2953,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/voice/browser-phone/calls/{call_id}/renegotiate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renegotiate
+         * @description Your browser's new offer for call `call_id` after its network changed (an ICE
+         *     restart): a new connection answers it and takes the old one's place, and the call goes on
+         *     (the media engine's leg is kept). `404` when your browser is not in that call; `422` naming
+         *     `sdp` for an offer WebRTC must not answer, the call and its connection untouched.
+         */
+        post: operations["renegotiate_api_v1_voice_browser_phone_calls__call_id__renegotiate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/voice/call-history": {
         parameters: {
             query?: never;
@@ -4543,6 +4566,11 @@ export interface components {
         /** BrowserAnswerOut */
         BrowserAnswerOut: {
             /**
+             * Call Id
+             * @description The call answered (for `…/calls/{call_id}/renegotiate`); null for a callback, whose call exists once the customer is dialled
+             */
+            call_id?: string | null;
+            /**
              * Sdp
              * @description Omnidesk's SDP answer (ICE candidates included)
              */
@@ -4594,6 +4622,12 @@ export interface components {
              * @description STUN/TURN servers for the browser's RTCPeerConnection (voice_ice_servers; TURN credentials included: the browser needs them)
              */
             ice_servers?: components["schemas"]["IceServerOut"][];
+            /**
+             * Opus
+             * @description Whether the server takes Opus (voice_webrtc_opus): offer it first then; else offer G.711 only
+             * @default false
+             */
+            opus: boolean;
             /** Registered */
             registered: boolean;
             /** Registered At */
@@ -6859,6 +6893,11 @@ export interface components {
         IceServerOut: {
             /** Credential */
             credential?: string | null;
+            /**
+             * Expires At
+             * @description When this credential stops working (a short-lived TURN REST one, minted for you at each request); null: a static credential, or none
+             */
+            expires_at?: string | null;
             /** Urls */
             urls: string[];
             /** Username */
@@ -9238,6 +9277,14 @@ export interface components {
         RejectIn: {
             /** Reason */
             reason?: string | null;
+        };
+        /** RenegotiateIn */
+        RenegotiateIn: {
+            /**
+             * Sdp
+             * @description The browser's new SDP offer (ICE restart)
+             */
+            sdp: string;
         };
         /**
          * ReplyIn
@@ -25252,6 +25299,95 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    renegotiate_api_v1_voice_browser_phone_calls__call_id__renegotiate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenegotiateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrowserAnswerOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

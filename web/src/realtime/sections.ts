@@ -5,10 +5,16 @@ import type { DirectorySection, VoiceSection } from "./types";
 export function applyVoice(view: VoiceSection, name: string, data: Record<string, any>): void {
   // Configuration events (SIP logins, flows, …) and recordings do not change live calls.
   if (!("call_id" in data)) return;
-  if (name === "voice.call_ended") delete view.calls[data.call_id];
-  // A call step carries the whole call as it now stands: replace (or add) it.
-  else if ((name === "voice.call_started" || name === "voice.call_state_changed") && data.call)
+  if (name === "voice.call_ended") {
+    delete view.calls[data.call_id];
+    if (view.audio) delete view.audio[data.call_id];
+  } else if (name === "voice.call_quality" && Array.isArray(data.live)) {
+    // The call's latest audio figures (kept beside the call: a step replaces the call).
+    (view.audio ??= {})[data.call_id] = data.live;
+  } else if ((name === "voice.call_started" || name === "voice.call_state_changed") && data.call) {
+    // A call step carries the whole call as it now stands: replace (or add) it.
     view.calls[data.call_id] = data.call;
+  }
 }
 
 function isAdmin(view: DirectorySection, viewer: string): boolean {

@@ -103,4 +103,20 @@ describe("order and trust", () => {
     step(10_002, "voice.call_ended", { call_id: "k1" });
     expect(store.state!.voice.calls).toEqual({});
   });
+
+  it("a call's live audio figures are kept beside it until it ends", () => {
+    const store = new DeskStore(admin.viewer_id);
+    store.applySnapshot(admin.messages[0]);
+    const call = { call_id: "k1", state: "connected", muted: false, monitors: [] };
+    const live = [{ leg: "agent", transport: "webrtc", loss_pct: 0, jitter_ms: 1, rtt_ms: 3, issues: [] }];
+    const step = (id: number, event: string, data: object) =>
+      store.applyEvent({ ...admin.messages[1], id, event, data } as EventMessage);
+    step(10_000, "voice.call_state_changed", { call_id: "k1", call });
+    step(10_001, "voice.call_quality", { call_id: "k1", live, audio: [] });
+    step(10_002, "voice.call_state_changed", { call_id: "k1", call: { ...call, state: "held" } });
+    expect(store.state!.voice.audio!.k1).toEqual(live);
+    expect(store.state!.voice.calls.k1.state).toBe("held");
+    step(10_003, "voice.call_ended", { call_id: "k1" });
+    expect(store.state!.voice.audio).toEqual({});
+  });
 });

@@ -86,8 +86,21 @@ export interface DirectorySection {
 
 export type Call = components["schemas"]["CallOut"];
 
+/** One leg's audio figures while the call is up (`voice.call_quality`, docs/voice.md "Audio
+ * quality"): loss so far, jitter and round trip now, and what the server flagged. */
+export interface LiveLeg {
+  leg: "agent" | "customer";
+  transport: "webrtc" | "rtp";
+  loss_pct: number;
+  jitter_ms: number;
+  rtt_ms: number | null;
+  issues: ("loss" | "jitter" | "rtt")[];
+}
+
 export interface VoiceSection {
   calls: Record<string, Call>;
+  /** The latest live figures per call id (not in the snapshot: they come with the next event). */
+  audio?: Record<string, LiveLeg[]>;
 }
 
 export type ImThread = components["schemas"]["ThreadOut"];

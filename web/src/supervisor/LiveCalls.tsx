@@ -5,11 +5,13 @@ import { useAction } from "../components/Action";
 import { useDeskContext } from "../context";
 import { useDesk, useNow } from "../hooks";
 import { formatDuration, t } from "../i18n";
-import type { Call } from "../realtime/types";
+import type { Call, LiveLeg } from "../realtime/types";
+import { liveFigures } from "./audio";
+import { FiguresLine } from "./RecentCalls";
 
 const MODES: MonitorMode[] = ["listen", "whisper", "barge"];
 
-function CallRow({ call, agentName }: { call: Call; agentName: string }) {
+function CallRow({ call, agentName, audio }: { call: Call; agentName: string; audio: LiveLeg[] }) {
   const { user } = useDeskContext();
   const now = useNow();
   const [run, busy, error] = useAction();
@@ -28,6 +30,9 @@ function CallRow({ call, agentName }: { call: Call; agentName: string }) {
       <td>{agentName}</td>
       <td>{t(`call.state.${call.state}`, { defaultValue: call.state })}</td>
       <td>{since ? formatDuration((now - Date.parse(since)) / 1000) : "—"}</td>
+      <td>
+        <FiguresLine figures={liveFigures(audio)} testid="live-audio" />
+      </td>
       <td>
         <div class="actions" role="group" aria-label={t("calls.monitor")}>
           {MODES.map((mode) => (
@@ -70,12 +75,18 @@ export function LiveCalls() {
               <th scope="col">{t("calls.agent")}</th>
               <th scope="col">{t("calls.state")}</th>
               <th scope="col">{t("calls.duration")}</th>
+              <th scope="col">{t("recentCalls.audio")}</th>
               <th scope="col">{t("calls.monitor")}</th>
             </tr>
           </thead>
           <tbody>
             {calls.map((c) => (
-              <CallRow key={c.call_id} call={c} agentName={c.agent_id ? (agents[c.agent_id]?.name ?? "—") : "—"} />
+              <CallRow
+                key={c.call_id}
+                call={c}
+                agentName={c.agent_id ? (agents[c.agent_id]?.name ?? "—") : "—"}
+                audio={store.state?.voice.audio?.[c.call_id] ?? []}
+              />
             ))}
           </tbody>
         </table>

@@ -8,7 +8,7 @@ import { api, ok, type Schemas } from "../api/client";
 import { useDeskContext } from "../context";
 import { useDesk } from "../hooks";
 import { formatDuration, formatTime, t } from "../i18n";
-import { audioFigures, type LegAudio, poorAudio } from "./audio";
+import { type AudioFigures, audioFigures, type LegAudio } from "./audio";
 
 type EndedCall = Schemas["EndedCallOut"];
 const SHOWN = 10;
@@ -36,11 +36,16 @@ function useRecentCalls(): [EndedCall[] | null, boolean] {
 
 /** "Agent (browser): loss 5.0 %, jitter 40 ms, RTT 320 ms", per leg, flagged beyond a threshold. */
 export function AudioLine({ audio }: { audio: LegAudio[] }) {
-  if (!audio.length) return <span class="empty">{t("recentCalls.noAudio")}</span>;
-  const poor = poorAudio(audio);
+  return <FiguresLine figures={audioFigures(audio)} testid="call-audio" />;
+}
+
+/** The same line for any figures (a live call's too: LiveCalls.tsx). */
+export function FiguresLine({ figures, testid }: { figures: AudioFigures[]; testid: string }) {
+  if (!figures.length) return <span class="empty">{t("recentCalls.noAudio")}</span>;
+  const poor = figures.some((f) => f.issues.length > 0);
   return (
-    <ul class="audio" data-testid="call-audio" data-warning={poor ? "true" : "false"}>
-      {audioFigures(audio).map((f) => (
+    <ul class="audio" data-testid={testid} data-warning={poor ? "true" : "false"}>
+      {figures.map((f) => (
         <li key={f.leg} data-leg={f.leg} data-warning={f.issues.length ? "true" : "false"}>
           {t(`recentCalls.leg.${f.leg}`)} ({t(`recentCalls.transport.${f.transport}`)}):{" "}
           {t("recentCalls.figures", { loss: f.loss, jitter: f.jitter })}

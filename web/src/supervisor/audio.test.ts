@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { audioFigures, type LegAudio, poorAudio } from "./audio";
+import { audioFigures, type LegAudio, liveFigures, poorAudio } from "./audio";
 
 function leg(over: Partial<LegAudio>): LegAudio {
   return {
@@ -20,5 +20,17 @@ describe("an ended call's audio figures", () => {
     expect(poorAudio([leg({}), agent])).toBe(true);
     expect(poorAudio([leg({})])).toBe(false);
     expect(audioFigures([])).toEqual([]);
+  });
+});
+
+describe("a live call's audio figures", () => {
+  it("shows jitter and round trip as they are now, the agent's leg first", () => {
+    const figures = liveFigures([
+      { leg: "customer", transport: "rtp", loss_pct: 0, jitter_ms: 0.4, rtt_ms: null, issues: [] },
+      { leg: "agent", transport: "webrtc", loss_pct: 4.25, jitter_ms: 12.6, rtt_ms: 3.1, issues: ["loss"] },
+    ]);
+    expect(figures.map((f) => f.leg)).toEqual(["agent", "customer"]);
+    expect(figures[0]).toMatchObject({ loss: "4.3", jitter: "13", rtt: "3", issues: ["loss"] });
+    expect(figures[1]).toMatchObject({ loss: "0.0", jitter: "0", rtt: null });
   });
 });

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from omnidesk.channels.voice.quality import LegQuality
+from omnidesk.channels.voice.quality import LegQuality, LiveLeg
 from omnidesk.platform.events import DomainEvent, event_type
 
 
@@ -62,6 +62,18 @@ class CallEnded(_CallEvent):
     ivr_path: list[str] = []
     # Audio quality per leg that carried audio (quality.py): the customer's, the agent's.
     audio: list[LegQuality] = []
+
+
+@event_type("voice.call_quality", subject="call")
+class CallQuality(_CallEvent):
+    """A connected call's audio figures so far, every `voice_live_quality_seconds` while it is
+    up (live_quality.py): `audio` the raw figures as the detail record keeps them, `live` per
+    leg the loss so far, jitter and round trip now, and the flags."""
+
+    contact_id: str | None = None
+    agent_id: uuid.UUID | None = None
+    audio: list[LegQuality] = []
+    live: list[LiveLeg] = []
 
 
 @event_type("voice.recording_saved", subject="call")

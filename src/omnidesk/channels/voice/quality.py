@@ -73,6 +73,31 @@ class LegQuality(BaseModel):
         return found
 
 
+class LiveLeg(BaseModel):
+    """One leg's figures while the call is up (`voice.call_quality`): loss so far, jitter and
+    round trip now, and which are beyond the thresholds (by the figures so far)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    leg: Literal["customer", "agent"]
+    transport: Literal["rtp", "webrtc"]
+    loss_pct: float
+    jitter_ms: float
+    rtt_ms: float | None = None
+    issues: list[Issue] = []
+
+    @classmethod
+    def of(cls, q: LegQuality) -> LiveLeg:
+        return cls(
+            leg=q.leg,
+            transport=q.transport,
+            loss_pct=q.loss_pct(),
+            jitter_ms=q.jitter_ms,
+            rtt_ms=q.rtt_ms,
+            issues=q.issues(),
+        )
+
+
 def _pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole > 0 else 0.0
 
@@ -94,6 +119,9 @@ def rtp_leg(leg: Literal["customer", "agent"], stats: LegStats) -> LegQuality | 
     )
 
 
+_COUNTERS = ("packets_received", "packets_lost", "packets_sent", "remote_packets_lost")
+
+
 class WebRtcSampler:
     """A browser leg's figures, folded from successive `getStats()` reports: counters are
     cumulative (the last report holds the call's totals), jitter and round trip are gauges
@@ -101,9 +129,18 @@ class WebRtcSampler:
 
     def __init__(self) -> None:
         self.figures = LegQuality(leg="agent", transport="webrtc")
+        # The counters of connections this leg had before (an ICE restart replaces the peer
+        # connection, whose counters start again from zero): added to the current one's.
+        self._before = dict.fromkeys(_COUNTERS, 0)
+
+    def restart(self) -> None:
+        """The leg's peer connection is replaced: its counters so far are kept as a base."""
+        for name in _COUNTERS:
+            self._before[name] = getattr(self.figures, name) or 0
 
     def add(self, report: dict[str, Any]) -> None:
         f = self.figures
+        b = self._before
         seen = False
         for stats in report.values():
             kind = getattr(stats, "kind", "audio")
@@ -111,15 +148,15 @@ class WebRtcSampler:
                 continue
             if stats.type == "inbound-rtp":
                 seen = True
-                f.packets_received = int(stats.packetsReceived)
-                f.packets_lost = max(0, int(stats.packetsLost))
+                f.packets_received = b["packets_received"] + int(stats.packetsReceived)
+                f.packets_lost = b["packets_lost"] + max(0, int(stats.packetsLost))
                 f.jitter_ms = round(stats.jitter / CLOCK_PER_MS, 1)
                 f.jitter_max_ms = max(f.jitter_max_ms, f.jitter_ms)
             elif stats.type == "outbound-rtp":
-                f.packets_sent = int(stats.packetsSent)
+                f.packets_sent = b["packets_sent"] + int(stats.packetsSent)
             elif stats.type == "remote-inbound-rtp":
                 seen = True
-                f.remote_packets_lost = max(0, int(stats.packetsLost))
+                f.remote_packets_lost = b["remote_packets_lost"] + max(0, int(stats.packetsLost))
                 jitter = round(stats.jitter / CLOCK_PER_MS, 1)
                 f.remote_jitter_max_ms = max(f.remote_jitter_max_ms or 0.0, jitter)
                 if stats.roundTripTime is not None:

@@ -28,13 +28,13 @@ import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
 )
 from av import AudioFrame, AudioResampler
 
+from omnidesk.channels.voice.ice import IceSource, keep_candidates, servers_for
 from omnidesk.channels.voice.media.g711 import decode_table, encode_table
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.rtp import build_header
@@ -102,8 +102,13 @@ class BrowserPhones:
     def __init__(self, host: str) -> None:
         self.host = host  # where the relay sockets listen (the engine's address)
         # STUN/TURN servers (voice_ice_servers): the server's peer connections and the desks'
-        # use the same ones. Empty: host candidates only.
-        self.ice_servers: list[RTCIceServer] = []
+        # use the same ones (TURN REST ones mint credentials per user: ice.py). Empty: host
+        # candidates only.
+        self.ice_servers: list[IceSource] = []
+        # The addresses host candidates may be on (voice_webrtc_addresses); empty: all.
+        self.addresses: list[str] = []
+        # Opus first where the browser offers it (voice_webrtc_opus), else G.711 only.
+        self.opus = False
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
         self.ringing: dict[str, BrowserCall] = {}  # offer id → the call ringing the browser
         # The calls out of a browser whose number still rings, by call id (browser_dial.py).
@@ -272,23 +277,77 @@ class BrowserCall:
         self.relay = relay
         leg_host = audio.connection or self.engine_offer.connection or self._phones.host
         relay.leg_addr = (leg_host, audio.port)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._phones.ice_servers))
-        self.pc = pc
+        self.pc, answer = await self._peer(sdp, track)
+        return answer
+
+    async def _peer(self, sdp: str, track: _MixTrack) -> tuple[RTCPeerConnection, str]:
+        """A peer connection answering the browser's offer with `track` as what it hears; on
+        failure it is closed again (the call's current one, if any, is untouched)."""
+        servers = servers_for(self._phones.ice_servers, "omnidesk")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         pc.on("track", self._on_track)
-        pc.on("connectionstatechange", self._on_state)
-        # G.711 only (the engine's codecs: no transcoding beyond μ/A-law and back). aiortc
-        # negotiates codecs when the offer is applied, with the preferences of a transceiver
-        # that already exists (it takes the offer's audio line), so the transceiver comes
-        # first: set after the offer, the preferences were ignored and a browser offering Opus
-        # first got Opus (48 kHz, resampled both ways: the bench's cost per call doubled).
-        codecs = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType in _G711]
-        transceiver = pc.addTransceiver(track, direction="sendrecv")
-        transceiver.setCodecPreferences(codecs)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        if transceiver.mid is None:
-            raise OfferRefused("the offer has no audio")
-        await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
-        return str(pc.localDescription.sdp)
+
+        async def on_state() -> None:
+            await self._on_state(pc)
+
+        pc.on("connectionstatechange", on_state)
+        try:
+            # G.711 only (the engine's codecs: no transcoding beyond μ/A-law and back). aiortc
+            # negotiates codecs when the offer is applied, with the preferences of a
+            # transceiver that already exists (it takes the offer's audio line), so the
+            # transceiver comes first: set after the offer, the preferences were ignored and a
+            # browser offering Opus first got Opus (48 kHz, resampled both ways: the bench's
+            # cost per call doubled). With voice_webrtc_opus, Opus is allowed and preferred: its
+            # loss concealment for a poor network, at that CPU cost (the relay stays 8 kHz:
+            # aiortc resamples to and from Opus's 48 kHz).
+            audio = RTCRtpSender.getCapabilities("audio").codecs
+            wanted = ("audio/opus", *_G711) if self._phones.opus else _G711
+            transceiver = pc.addTransceiver(track, direction="sendrecv")
+            transceiver.setCodecPreferences(
+                sorted(
+                    (c for c in audio if c.mimeType in wanted),
+                    key=lambda c: wanted.index(c.mimeType),
+                )
+            )
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            if transceiver.mid is None:
+                raise OfferRefused("the offer has no audio")
+            await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pc.close()
+            raise
+        return pc, keep_candidates(str(pc.localDescription.sdp), self._phones.addresses)
+
+    async def renegotiate(self, sdp: str) -> str:
+        """The browser's new offer after a network change (an ICE restart): answered by a new
+        peer connection that takes the old one's place behind the same relay, so the engine
+        leg, and with it the call, stays. aiortc cannot restart ICE on an existing connection
+        (no new ufrag/pwd on a connection once started), hence the new one. A refused offer
+        (OfferRefused) leaves the call and its current connection as they were."""
+        if self.state != "confirmed" or self.relay is None:
+            raise OfferRefused("the call's browser side is not connected")
+        check_offer(sdp)
+        track = _MixTrack()
+        try:
+            pc, answer = await self._peer(sdp, track)
+        except OfferRefused:
+            raise
+        except Exception as exc:
+            raise OfferRefused(f"WebRTC failed: {exc}") from exc
+        if self.state != "confirmed":  # the call ended meanwhile
+            with contextlib.suppress(Exception):
+                await pc.close()
+            raise OfferRefused("the call ended")
+        await self.sample_quality()  # the old connection's last figures
+        self.quality.restart()
+        old, self.pc = self.pc, pc
+        self.relay.track = track  # the mix goes to the new connection from the next frame
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close()  # (its "closed" is not this call's: _on_state)
+        log.info("voice.browser_renegotiated", offer=self.offer_id)
+        return answer
 
     def _engine_answer(self) -> bytes:
         assert self.relay is not None and self.relay.transport is not None
@@ -329,12 +388,12 @@ class BrowserCall:
             with contextlib.suppress(Exception):  # a closing connection has no report
                 self.quality.add(await self.pc.getStats())
 
-    async def _on_state(self) -> None:
-        if self.pc is None:
-            return
-        log.info("voice.browser_connection", offer=self.offer_id, state=self.pc.connectionState)
-        if self.pc.connectionState in ("failed", "closed"):
-            await self._end(f"browser connection {self.pc.connectionState}", notify=True)
+    async def _on_state(self, pc: RTCPeerConnection) -> None:
+        if pc is not self.pc:
+            return  # a connection replaced by renegotiate(), or not yet the call's
+        log.info("voice.browser_connection", offer=self.offer_id, state=pc.connectionState)
+        if pc.connectionState in ("failed", "closed"):
+            await self._end(f"browser connection {pc.connectionState}", notify=True)
 
     # --- ending --------------------------------------------------------------------------
 

@@ -3,14 +3,16 @@ with the browser's WebRTC offer. Ringing itself is routing's offer on the realti
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from omnidesk.channels.voice import browser_dial
 from omnidesk.channels.voice.context import VoiceContext
-from omnidesk.channels.voice.webrtc import OfferRefused, check_offer
+from omnidesk.channels.voice.ice import TurnRest
+from omnidesk.channels.voice.webrtc import BrowserCall, OfferRefused, check_offer
 from omnidesk.platform.errors import Conflict, Invalid, NotFound
 from omnidesk.platform.http import Ctx
 from omnidesk.platform.logging import get_logger
@@ -24,11 +26,21 @@ class IceServerOut(BaseModel):
     urls: list[str]
     username: str | None = None
     credential: str | None = None
+    expires_at: datetime | None = Field(
+        default=None,
+        description="When this credential stops working (a short-lived TURN REST one, minted "
+        "for you at each request); null: a static credential, or none",
+    )
 
 
 class BrowserPhoneOut(BaseModel):
     registered: bool
     registered_at: datetime | None = None
+    opus: bool = Field(
+        default=False,
+        description="Whether the server takes Opus (voice_webrtc_opus): offer it first then; "
+        "else offer G.711 only",
+    )
     ice_servers: list[IceServerOut] = Field(
         default_factory=list,
         description="STUN/TURN servers for the browser's RTCPeerConnection (voice_ice_servers; "
@@ -36,17 +48,27 @@ class BrowserPhoneOut(BaseModel):
     )
 
 
-def _ice_servers(server: VoiceContext | None) -> list[IceServerOut]:
+def _ice_servers(server: VoiceContext | None, ctx: Ctx) -> list[IceServerOut]:
     if server is None:
         return []
-    return [
-        IceServerOut(
-            urls=s.urls if isinstance(s.urls, list) else [s.urls],
-            username=s.username,
-            credential=s.credential,
+    out = []
+    for source in server.browser_phones.ice_servers:
+        expires = None
+        if isinstance(source, TurnRest):
+            # Minted for this user at each request (coturn's log then names who relays).
+            expires = int(time.time()) + source.ttl_seconds
+            s = source.mint_until(str(ctx.principal.user_id), expires)
+        else:
+            s = source
+        out.append(
+            IceServerOut(
+                urls=s.urls if isinstance(s.urls, list) else [s.urls],
+                username=s.username,
+                credential=s.credential,
+                expires_at=datetime.fromtimestamp(expires, UTC) if expires else None,
+            )
         )
-        for s in server.browser_phones.ice_servers
-    ]
+    return out
 
 
 class BrowserOfferIn(BaseModel):
@@ -56,6 +78,47 @@ class BrowserOfferIn(BaseModel):
 
 class BrowserAnswerOut(BaseModel):
     sdp: str = Field(description="Omnidesk's SDP answer (ICE candidates included)")
+    call_id: str | None = Field(
+        default=None,
+        description="The call answered (for `…/calls/{call_id}/renegotiate`); null for a "
+        "callback, whose call exists once the customer is dialled",
+    )
+
+
+class RenegotiateIn(BaseModel):
+    sdp: str = Field(
+        min_length=1, max_length=20000, description="The browser's new SDP offer (ICE restart)"
+    )
+
+
+def _call_ringing(server: VoiceContext, ringing: BrowserCall) -> str | None:
+    for call in server.calls.values():
+        if call.agent_sip is ringing or (call.ring is not None and call.ring.sip is ringing):
+            return call.id
+    return None
+
+
+def _my_browser_leg(server: VoiceContext | None, ctx: Ctx, call_id: str) -> BrowserCall | None:
+    """Your browser's connection in call `call_id`: its agent side, your monitoring of it, or
+    your call out still dialling."""
+    if server is None:
+        return None
+    tenant, user = ctx.principal.tenant_id, ctx.principal.user_id
+    legs: list[object] = []
+    call = server.calls.get(call_id)
+    if call is not None and call.tenant_id == tenant:
+        legs += [call.agent_sip, call.ring.sip if call.ring else None]
+        legs += [m[0] for who, m in call.monitors.items() if who == str(user)]
+    dialling = server.browser_phones.dialling.get(call_id)
+    if dialling is not None:
+        legs.append(dialling.browser)
+    for leg in legs:
+        if isinstance(leg, BrowserCall) and (leg.phone.tenant_id, leg.phone.user_id) == (
+            tenant,
+            user,
+        ):
+            return leg
+    return None
 
 
 def _server(request: Request) -> VoiceContext:
@@ -76,7 +139,8 @@ async def get_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
     return BrowserPhoneOut(
         registered=phone is not None,
         registered_at=phone and phone.registered_at,
-        ice_servers=_ice_servers(server),
+        ice_servers=_ice_servers(server, ctx),
+        opus=bool(server and server.browser_phones.opus),
     )
 
 
@@ -87,7 +151,10 @@ async def register_browser_phone(request: Request, ctx: Ctx) -> BrowserPhoneOut:
     server = _server(request)
     phone = server.browser_phones.register(ctx.principal.tenant_id, ctx.principal.user_id)
     return BrowserPhoneOut(
-        registered=True, registered_at=phone.registered_at, ice_servers=_ice_servers(server)
+        registered=True,
+        registered_at=phone.registered_at,
+        ice_servers=_ice_servers(server, ctx),
+        opus=server.browser_phones.opus,
     )
 
 
@@ -114,11 +181,36 @@ async def answer_in_browser(body: BrowserOfferIn, request: Request, ctx: Ctx) ->
         if ringing is None or not mine:
             check_offer(body.sdp)  # a bad offer is named as such even when nothing rings
             raise NotFound(f"no call is ringing your browser phone for offer {body.offer_id!r}")
-        return BrowserAnswerOut(sdp=await ringing.answer_browser(body.sdp))
+        sdp = await ringing.answer_browser(body.sdp)
+        return BrowserAnswerOut(sdp=sdp, call_id=_call_ringing(server, ringing))
     except OfferRefused as exc:
         log.info(
             "voice.browser_offer_refused",
             offer=body.offer_id,
+            user=str(ctx.principal.user_id),
+            reason=str(exc),
+        )
+        raise Invalid(str(exc), field="sdp") from None
+
+
+@router.post("/calls/{call_id}/renegotiate", **documented(BrowserAnswerOut, 200, 404, 422))
+async def renegotiate(
+    call_id: str, body: RenegotiateIn, request: Request, ctx: Ctx
+) -> BrowserAnswerOut:
+    """Your browser's new offer for call `call_id` after its network changed (an ICE
+    restart): a new connection answers it and takes the old one's place, and the call goes on
+    (the media engine's leg is kept). `404` when your browser is not in that call; `422` naming
+    `sdp` for an offer WebRTC must not answer, the call and its connection untouched."""
+    server: VoiceContext | None = getattr(request.app.state, "voice", None)
+    leg = _my_browser_leg(server, ctx, call_id)
+    if leg is None:
+        raise NotFound(f"your browser phone is not in call {call_id!r}")
+    try:
+        return BrowserAnswerOut(sdp=await leg.renegotiate(body.sdp), call_id=call_id)
+    except OfferRefused as exc:
+        log.info(
+            "voice.browser_offer_refused",
+            call=call_id,
             user=str(ctx.principal.user_id),
             reason=str(exc),
         )

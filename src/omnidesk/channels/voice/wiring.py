@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiortc import RTCIceServer
 
+from omnidesk.channels.voice import live_quality
 from omnidesk.channels.voice.audio import AudioStore
+from omnidesk.channels.voice.ice import IceSource, TurnRest
 from omnidesk.channels.voice.lookups import VoiceLookups
 from omnidesk.channels.voice.server import VoiceServer
 from omnidesk.channels.voice.vault import install_key
@@ -37,14 +39,23 @@ async def start_voice(settings: Settings, services: AppServices, routing: Routin
         answer_media_timeout_s=settings.voice_answer_media_timeout_seconds,
     )
     server.browser_phones.ice_servers = ice_servers(settings)
+    server.browser_phones.addresses = [str(a) for a in settings.voice_webrtc_addresses]
+    server.browser_phones.opus = settings.voice_webrtc_opus
     await server.start()
+    if settings.voice_live_quality_seconds > 0:
+        server.spawn(
+            live_quality.report(server, settings.voice_live_quality_seconds), "voice-live-quality"
+        )
     return server
 
 
-def ice_servers(settings: Settings) -> list[RTCIceServer]:
-    """voice_ice_servers as aiortc takes them (and as the desk's RTCPeerConnection does)."""
+def ice_servers(settings: Settings) -> list[IceSource]:
+    """voice_ice_servers as aiortc takes them (and as the desk's RTCPeerConnection does); a
+    TURN server with a secret mints each user's credentials when asked (ice.py)."""
     return [
-        RTCIceServer(
+        TurnRest(s.urls, s.secret.get_secret_value(), s.ttl_seconds)
+        if s.secret is not None
+        else RTCIceServer(
             urls=s.urls,
             username=s.username,
             credential=s.credential.get_secret_value() if s.credential else None,
