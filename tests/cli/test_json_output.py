@@ -97,6 +97,10 @@ def _check_bench_webrtc(document: dict[str, Any]) -> None:
     assert document["caller_rx_packets"] > 0 and document["browser_rx_frames"] > 0
     for side in ("caller", "browser"):
         assert set(document) >= {f"{side}_rx_interval_{q}_ms" for q in ("p50", "p99", "max")}
+    # CPU per call on both sides, and the machine's load beside the intervals it moves.
+    assert document["server_cpu_percent_per_call"] > 0
+    assert document["browser_peers_cpu_percent_per_call"] > 0
+    assert len(document["machine"]["load_average_start"]) == 3
 
 
 def _check_bench_chat(document: dict[str, Any]) -> None:

@@ -3,11 +3,12 @@
 aiortc does ICE, DTLS-SRTP and G.711 with the browser. The media engine only speaks plain RTP
 on UDP sockets, so each browser call gets a *relay*: a loopback UDP socket that is the far end
 of an ordinary engine leg. Audio from the browser (decoded by aiortc) is re-encoded as G.711
-and sent to the leg as RTP; the leg's RTP (the mix the agent hears) is decoded and handed to
-aiortc as the browser's track. To the call modules a ringing browser phone looks like a SIP
-softphone being INVITEd: `BrowserCall` has the part of `OutgoingCall` they use (wait_answer,
-hang_up, bye, on_ended, state), so routing's offer, answering, recording, hold music and
-hang-up go through the same code as for a SIP phone.
+and sent to the leg as RTP; the leg's RTP payload (the mix the agent hears, already G.711) is
+handed to aiortc as encoded packets, which it sends without decoding or encoding anything.
+To the call modules a ringing browser phone looks like a SIP softphone being INVITEd:
+`BrowserCall` has the part of `OutgoingCall` they use (wait_answer, hang_up, bye, on_ended,
+state), so routing's offer, answering, recording, hold music and hang-up go through the same
+code as for a SIP phone.
 
 Signalling is one HTTP exchange: the desk posts the browser's offer (ICE gathered, no trickle:
 aiortc does not trickle) when the agent answers and gets aiortc's answer back.
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
@@ -32,7 +34,7 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from av import AudioFrame, AudioResampler
+from av import AudioFrame, AudioResampler, Packet
 
 from omnidesk.channels.voice.ice import IceSource, keep_candidates, servers_for
 from omnidesk.channels.voice.media.g711 import decode_table, encode_table
@@ -49,6 +51,7 @@ FRAME = 160  # 20 ms at 8 kHz, the engine's frame
 RATE = 8000
 _QUEUE_FRAMES = 10  # at most 200 ms of the mix waits for aiortc; older frames are dropped
 _G711 = ("audio/PCMU", "audio/PCMA")
+_TIME_BASE = fractions.Fraction(1, RATE)
 
 
 class OfferRefused(ValueError):
@@ -71,6 +74,26 @@ def check_offer(sdp: str) -> None:
             raise OfferRefused("the offer has no DTLS fingerprint")
         if "UDP/TLS/RTP/SAVPF" not in m.proto:
             raise OfferRefused(f"the offer's audio is {m.proto}, not UDP/TLS/RTP/SAVPF")
+
+
+def negotiated_codec(answer: str) -> str:
+    """The codec of an answer's audio (its first format: the one aiortc sends): PCMU, PCMA, or
+    OPUS where voice_webrtc_opus allowed it (names upper-case, as `rtpmap` gives them)."""
+    for m in SessionDescription.parse(answer).media:
+        if m.media == "audio" and m.port != 0 and m.formats:
+            name = m.rtpmap().get(int(m.formats[0]), ("", 0))[0]
+            if name in ("PCMU", "PCMA", "OPUS"):
+                return name
+    raise OfferRefused("the offer has no audio the server can take (G.711, or Opus if allowed)")
+
+
+def _is_engine_pcm(frame: AudioFrame) -> bool:
+    return frame.format.name == "s16" and frame.layout.name == "mono" and frame.sample_rate == RATE
+
+
+def _samples(frame: AudioFrame) -> npt.NDArray[np.int16]:
+    """A mono s16 frame's samples, as a view of its buffer (a quarter of to_ndarray's cost)."""
+    return np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=frame.samples)
 
 
 @dataclass(frozen=True)
@@ -143,36 +166,70 @@ class BrowserPhones:
 
 
 class _MixTrack(MediaStreamTrack):
-    """What the browser hears: the engine's mix for the agent leg, frame by frame as it comes
-    (the engine's tick paces it; aiortc sends each frame as it is handed over)."""
+    """What the browser hears: the engine's mix for the agent leg, packet by packet as the leg
+    sends it (the engine's tick paces them; aiortc sends each one as it is handed over).
+
+    With G.711 negotiated (the default) the leg's payload goes to aiortc as an `av.Packet`:
+    aiortc's sender takes a packet from a track as already encoded and only packs it into RTP,
+    so there is no decode here and none of the per-frame work a frame costs it (the encoder on
+    an executor thread, the audio-level pass); a leg in the other law is translated byte by
+    byte. With Opus (voice_webrtc_opus) aiortc must encode, so it gets 8 kHz PCM frames.
+    """
 
     kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
-        self.frames: asyncio.Queue[AudioFrame] = asyncio.Queue(_QUEUE_FRAMES)
+        self.items: asyncio.Queue[Packet[Any] | AudioFrame] = asyncio.Queue(_QUEUE_FRAMES)
         self._pts = 0
+        self._pcm = False
+        # By the leg's payload type: how its payload becomes the browser's G.711.
+        self._to_browser: dict[int, bytes | None] = {}
 
-    def push(self, samples: np.ndarray) -> None:
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, RATE)
-        self._pts += samples.size
-        if self.frames.full():
-            self.frames.get_nowait()  # aiortc fell behind: keep latency bounded
-        self.frames.put_nowait(frame)
+    def use(self, browser_codec: str) -> None:
+        """The codec negotiated with the browser (set once its answer is made)."""
+        self._pcm = browser_codec not in ("PCMU", "PCMA")
+        if not self._pcm:
+            self._to_browser = {
+                0: g711_translation("PCMU", browser_codec),
+                8: g711_translation("PCMA", browser_codec),
+            }
 
-    async def recv(self) -> AudioFrame:
-        return await self.frames.get()
+    def push(self, pt: int, payload: bytes) -> None:
+        """One packet of the leg's G.711 (payload type 0 or 8)."""
+        item: Packet[Any] | AudioFrame
+        if self._pcm:
+            samples = decode_table("PCMU" if pt == 0 else "PCMA")[np.frombuffer(payload, np.uint8)]
+            item = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+            item.sample_rate = RATE
+        else:
+            table = self._to_browser[pt]
+            item = Packet(payload if table is None else payload.translate(table))
+        item.pts = self._pts  # aiortc's RTP timestamp: one G.711 byte is one sample
+        item.time_base = _TIME_BASE
+        self._pts += len(payload)
+        if self.items.full():
+            self.items.get_nowait()  # aiortc fell behind: keep latency bounded
+        self.items.put_nowait(item)
+
+    async def recv(self) -> Packet[Any] | AudioFrame:
+        return await self.items.get()
+
+
+def g711_translation(source: str, target: str) -> bytes | None:
+    """A `bytes.translate` table from one G.711 law to the other (None: the same law)."""
+    if source == target:
+        return None
+    pcm = decode_table(source).view(np.uint16)
+    return bytes(encode_table(target)[pcm].tolist())
 
 
 class _Relay(asyncio.DatagramProtocol):
     """The engine leg's far end: RTP in from the leg (the mix), RTP out to it (the browser)."""
 
     def __init__(self, track: _MixTrack, codec: str) -> None:
-        self.track = track
-        self.codec = codec
+        self.track = track  # replaced when the browser renegotiates
+        self.codec = codec  # the engine leg's
         self.transport: asyncio.DatagramTransport | None = None
         self.leg_addr: tuple[str, int] | None = None
         rng = np.random.default_rng()
@@ -180,6 +237,7 @@ class _Relay(asyncio.DatagramProtocol):
         self.ts = int(rng.integers(0, 1 << 32))
         self.ssrc = int(rng.integers(0, 1 << 32))
         self.pt = 0 if codec == "PCMU" else 8
+        self._encode = encode_table(codec)
         self._pending = np.zeros(0, dtype=np.int16)
         self.sent = 0
         self.received = 0
@@ -188,20 +246,20 @@ class _Relay(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if len(data) < 12 or addr != self.leg_addr or (data[1] & 0x7F) not in (0, 8):
+        pt = data[1] & 0x7F if len(data) >= 12 else None
+        if addr != self.leg_addr or pt not in (0, 8):
             return  # not the leg's audio (telephone-events are not passed to the browser)
-        table = decode_table("PCMU" if data[1] & 0x7F == 0 else "PCMA")
         self.received += 1
-        self.track.push(table[np.frombuffer(data, dtype=np.uint8, offset=12)])
+        # The engine's header is fixed (12 bytes: no CSRCs, no extensions).
+        self.track.push(pt, data[12:])
 
-    def send(self, samples: np.ndarray) -> None:
+    def send(self, samples: npt.NDArray[np.int16]) -> None:
         """The browser's audio (8 kHz mono) to the leg, in 20 ms packets."""
-        pending = np.concatenate((self._pending, samples))
-        table = encode_table(self.codec)
+        pending = np.concatenate((self._pending, samples)) if self._pending.size else samples
         while pending.size >= FRAME and self.transport is not None and self.leg_addr:
             frame, pending = pending[:FRAME], pending[FRAME:]
             header = build_header(self.pt, self.seq, self.ts, self.ssrc, marker=self.sent == 0)
-            payload = table[frame.view(np.uint16)].tobytes()
+            payload = self._encode[frame.view(np.uint16)].tobytes()
             self.transport.sendto(header + payload, self.leg_addr)
             self.seq = (self.seq + 1) & 0xFFFF
             self.ts = (self.ts + FRAME) & 0xFFFFFFFF
@@ -267,9 +325,14 @@ class BrowserCall:
         return answer
 
     async def _connect(self, sdp: str) -> str:
-        audio = self.engine_offer.media[0]
-        codec = "PCMU" if "0" in audio.formats else "PCMA"
         track = _MixTrack()
+        self.pc, answer = await self._peer(sdp, track)
+        # The engine leg takes the browser's law when the engine offered it (it offers both),
+        # so the mix passes through byte for byte; with Opus, the engine's first.
+        browser_codec = negotiated_codec(answer)
+        audio = self.engine_offer.media[0]
+        offered = [name for name, _ in audio.rtpmap().values() if name in ("PCMU", "PCMA")]
+        codec = browser_codec if browser_codec in offered else offered[0]
         loop = asyncio.get_running_loop()
         _, relay = await loop.create_datagram_endpoint(
             lambda: _Relay(track, codec), local_addr=(self._phones.host, 0)
@@ -277,7 +340,6 @@ class BrowserCall:
         self.relay = relay
         leg_host = audio.connection or self.engine_offer.connection or self._phones.host
         relay.leg_addr = (leg_host, audio.port)
-        self.pc, answer = await self._peer(sdp, track)
         return answer
 
     async def _peer(self, sdp: str, track: _MixTrack) -> tuple[RTCPeerConnection, str]:
@@ -313,6 +375,7 @@ class BrowserCall:
             if transceiver.mid is None:
                 raise OfferRefused("the offer has no audio")
             await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
+            track.use(negotiated_codec(str(pc.localDescription.sdp)))
         except BaseException:
             with contextlib.suppress(Exception):
                 await pc.close()
@@ -365,15 +428,18 @@ class BrowserCall:
 
     async def _pump(self, track: MediaStreamTrack) -> None:
         """The browser's audio, as aiortc decoded it, on to the engine leg."""
-        resampler = AudioResampler(format="s16", layout="mono", rate=RATE)
+        resampler: AudioResampler | None = None
         with contextlib.suppress(Exception):  # MediaStreamError: the track ended
             while True:
                 frame = await track.recv()
-                if not isinstance(frame, AudioFrame):
+                if not isinstance(frame, AudioFrame) or self.relay is None:
                     continue
+                if _is_engine_pcm(frame):  # G.711 decoded (Opus is 48 kHz)
+                    self.relay.send(_samples(frame))
+                    continue
+                resampler = resampler or AudioResampler(format="s16", layout="mono", rate=RATE)
                 for out in resampler.resample(frame):
-                    if self.relay is not None:
-                        self.relay.send(out.to_ndarray().reshape(-1).astype(np.int16))
+                    self.relay.send(_samples(out))
 
     async def _sample_quality(self) -> None:
         # Sampled through the call, not only at its end: jitter and round trip are gauges
