@@ -53,7 +53,16 @@ def _call(
         # The agent left when they sent the caller on: a hang-up from their desktop would cut
         # the customer off from the party they were sent to.
         raise Conflict("the call was transferred out: it is no longer yours to control")
+    if control and ctx.principal.role is Role.AGENT and _consultant_only(ctx, call):
+        # The consulted agent follows the call for their own part: their hang-up is theirs
+        # (POST …/hangup leaves the consult), the call's controls are its agent's.
+        raise Conflict("you are consulted on this call: only hanging up your part is yours")
     return server, call
+
+
+def _consultant_only(ctx: Any, call: VoiceCall) -> bool:
+    me = str(ctx.principal.user_id)
+    return call.agent_id != me and call.consult is not None and call.consult.agent_id == me
 
 
 @router.get("", **documented(list[CallOut]))
@@ -113,6 +122,13 @@ async def recording(call_id: str, body: RecordingIn, request: Request, ctx: Ctx)
 
 @router.post("/{call_id}/hangup", **documented(CallOut, 200, 409))
 async def hangup(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    """End the call; for the agent consulted on it, end only their part, as hanging up their
+    phone does (the caller stays with the call's agent)."""
+    server, call = _call(request, ctx, call_id, control=False)
+    if _consultant_only(ctx, call):
+        step = partial(transfers.leave_consult, server)
+        await call_control.control(call, step, str(ctx.principal.user_id))
+        return view(call)
     server, call = _call(request, ctx, call_id)
     # The call's own agent hanging up leaves the caller to the post-call survey (if any).
     by_agent = call.agent_id == str(ctx.principal.user_id)
@@ -132,7 +148,7 @@ class TransferTargetIn(BaseModel):
 
 
 def _with_consult(call: VoiceCall) -> dict[str, Any]:
-    return {**view(call), "consult": transfers.consult_view(call)}
+    return view(call)  # (every call view has its consult)
 
 
 @router.post("/{call_id}/transfer", **documented(CallWithConsultOut, 200, 409))
