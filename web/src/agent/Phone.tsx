@@ -37,6 +37,28 @@ function useRing(on: boolean) {
   }, [on]);
 }
 
+/** Whether `me` is on `call` with their phone: its agent, consulted on it (their part ends
+ * when the consult does), or monitoring it. */
+export function onThisCall(call: Call, me: string | undefined): boolean {
+  return call.agent_id === me || call.consult?.agent_id === me || call.monitors.some((m) => m.user_id === me);
+}
+
+/** The browser asks before the page is left while the browser phone carries a call: leaving
+ * (or reloading) closes the connection, which ends the call as a hang-up (ADR 0030, "A reload
+ * mid-call"). Browsers show their own wording; the event only asks for it. */
+function useLeaveWarning(on: boolean) {
+  useEffect(() => {
+    if (!on) return;
+    const ask = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = t("phone.leaveWarning"); // (older browsers want a value)
+      return event.returnValue;
+    };
+    window.addEventListener("beforeunload", ask);
+    return () => window.removeEventListener("beforeunload", ask);
+  }, [on]);
+}
+
 /** The agent's browser phone: register with one click; offered calls ring here, accepting
  * answers in the browser, the call's Hang up ends it (docs/voice.md, "Browser phone"). In the
  * supervisor's console (no `agent`: nothing is offered to ring) it is the phone monitoring
@@ -66,9 +88,7 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
   useRing(ringing);
   // The server ended the call (the caller hung up, Hang up was pressed): close the connection.
   const me = userId ?? agent?.id;
-  const onCall = Object.values(calls).some(
-    (c) => c.state !== "ended" && (c.agent_id === me || c.monitors.some((m) => m.user_id === me)),
-  );
+  const onCall = Object.values(calls).some((c) => c.state !== "ended" && onThisCall(c, me));
   // (Only a call seen on the desk: the call is connected once the browser's audio reached the
   // server, which is after the browser's own connection says "connected".)
   const seen = useRef(false);
@@ -79,6 +99,7 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
       if (phone.inCall) phone.ended();
     }
   }, [onCall, state.status]);
+  useLeaveWarning(phone.inCall && (state.status === "in_call" || state.status === "connecting"));
   const status = ringing ? "ringing" : state.status;
   const click = async (fn: () => Promise<void>) => {
     setBusy(true);

@@ -3003,7 +3003,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hangup */
+        /**
+         * Hangup
+         * @description End the call; for the agent consulted on it, end only their part, as hanging up their
+         *     phone does (the caller stays with the call's agent).
+         */
         post: operations["hangup_api_v1_voice_calls__call_id__hangup_post"];
         delete?: never;
         options?: never;
@@ -4506,6 +4510,8 @@ export interface components {
             caller: string | null;
             /** Connected At */
             connected_at: string | null;
+            /** @description The open consult (attended transfer): the consulted agent and state */
+            consult?: components["schemas"]["ConsultOut"] | null;
             /** Contact Id */
             contact_id: string | null;
             /** Monitors */
@@ -7966,6 +7972,8 @@ export interface components {
             caller: string | null;
             /** Connected At */
             connected_at: string | null;
+            /** @description The open consult (attended transfer): the consulted agent and state */
+            consult?: components["schemas"]["ConsultOut"] | null;
             /** Contact Id */
             contact_id: string | null;
             /** Monitors */
