@@ -34,6 +34,7 @@ from voice_call_helpers import (
 from voice_call_helpers import wait_until as _wait
 
 from omnidesk.bench.voice_testbed import SipAgent
+from omnidesk.channels.voice.models import Call as CallRow
 from omnidesk.channels.voice.models import Recording as RecordingRow
 from spine_checks import all_events
 
@@ -168,3 +169,61 @@ async def test_browser_agents_consult_conference_and_transfer(
     ]
     assert gone and gone[0]["detail"]["why"] == "consultant hung up", gone
     assert gone[0]["call"]["consult"] is None
+
+
+async def test_a_browser_agent_calls_another_agent(app, client, tenants, as_user, settings):  # type: ignore[no-untyped-def]
+    """agent1 calls agent2 by user id from the browser phone: agent2's browser phone rings
+    (told on agent2's event stream), answers, and both hear each other; no trunk, no sipp."""
+    ids = tenants["demo"].ids
+    configure(as_user("admin"), ids, agents=(SipAgent(ids["agent2"], "agent2", "an0ther-pass"),))
+    voice = app.state.voice
+    one, two = as_user("agent1"), as_user("agent2")
+    a, b = Browser(AGENT_HZ), Browser(AGENT2_HZ)
+    calls = f"{PHONE}/calls"
+    try:
+        assert one.put(PHONE).status_code == 200
+        make_available(as_user, ids, "agent1")  # the call is agent1's routing contact
+        sdp = await a.offer()
+        # Bad input: both targets or none, yourself; agent2 has no phone registered yet.
+        both = {"number": "+4930123456", "agent_id": ids["agent2"], "sdp": sdp}
+        assert one.post(calls, json=both).status_code == 422
+        assert one.post(calls, json={"sdp": sdp}).status_code == 422
+        assert one.post(calls, json={"agent_id": ids["agent1"], "sdp": sdp}).status_code == 422
+        r = one.post(calls, json={"agent_id": ids["agent2"], "sdp": sdp})
+        assert r.status_code == 409 and "no phone registered" in r.text, r.text
+        assert not voice.calls and not voice.browser_phones.dialling
+
+        assert two.put(PHONE).status_code == 200
+        r = one.post(calls, json={"agent_id": ids["agent2"], "sdp": sdp})
+        assert r.status_code == 201, r.text
+        call_id = r.json()["call_id"]
+        await a.answered(r.json()["sdp"])
+        # agent2's desk hears of the ring, and answers it with the call's id as the ring.
+        ring_id = await _ringing(voice, ids["agent2"], "agent2's browser to ring")
+        assert ring_id == call_id
+        theirs, _ = all_events(two)
+        [told] = [
+            e["data"]
+            for e in theirs
+            if e["event"] == "voice.call_state_changed" and e["data"]["state"] == "ringing"
+        ]
+        assert told["detail"]["from"] == ids["agent1"] and told["detail"]["ring_id"] == call_id
+        await _answer(two, b, call_id)
+        call = await _wait(lambda: voice.calls.get(call_id), what="the call between agents")
+        await _wait(lambda: call.state == "connected", what="the bridge")
+        seen = two.get(f"/api/v1/voice/calls/{call_id}").json()
+        assert seen["agent_id"] == ids["agent1"] and seen["callee_id"] == ids["agent2"], seen
+        assert two.post(f"/api/v1/voice/calls/{call_id}/hold").status_code == 409
+        await asyncio.sleep(0.5)
+        heard_a, heard_b = await _heard(a, b)
+        assert heard_a == [B] and heard_b == [A], (heard_a, heard_b)
+        status = as_user("admin").get(f"/api/v1/routing/agents/{ids['agent1']}").json()
+        assert call_id in status["status"]["contacts"], status
+        assert two.post(f"/api/v1/voice/calls/{call_id}/hangup").status_code == 200
+        await _wait(lambda: not voice.calls, what="the call to end")
+    finally:
+        await a.close()
+        await b.close()
+    [row] = await _wait(lambda: db_rows(client, app, CallRow), what="the call's record")
+    assert (row.from_uri, row.to_uri) == (f"browser:{ids['agent1']}", f"agent:{ids['agent2']}")
+    assert str(row.agent_id) == ids["agent1"] and row.answered_at is not None

@@ -215,7 +215,8 @@ class VoiceContext(ABC):
         # The agents on it: its agent, and the one consulted while a consult is open (their
         # desk follows the call: its browser phone ends when the consult does).
         consultant = call.consult.agent_id if call.consult is not None else None
-        for agent in (call.agent_id, consultant, *also):
+        callee = call.attributes.get("callee_id")  # a call between agents (agent_calls.py)
+        for agent in (call.agent_id, consultant, callee, *also):
             if agent:
                 users.add(uuid.UUID(agent))
                 teams |= self.routing.agent_audience(call.tenant_id, agent).teams

@@ -93,6 +93,14 @@ def audio_quality(call: VoiceCall) -> list[LegQuality]:
     return [q for q in found if q is not None]
 
 
+def _uris(call: VoiceCall) -> tuple[str, str]:
+    """The record's from and to: the SIP request's, or for another agent's browser phone
+    called from a browser (agent_calls.py) the two agents."""
+    if isinstance(call.sip, BrowserCall):
+        return f"browser:{call.agent_id}", f"agent:{call.attributes.get('callee_id')}"
+    return str(call.sip.request.from_.uri), str(call.sip.request.uri)
+
+
 async def write_record(ctx: VoiceContext, call: VoiceCall, also: Iterable[str | None] = ()) -> None:
     ended = call.ended_at or utcnow()
     agent = uuid.UUID(call.agent_id) if call.agent_id else None
@@ -100,11 +108,11 @@ async def write_record(ctx: VoiceContext, call: VoiceCall, also: Iterable[str | 
     contact_id = call.contact_id or (call.id if call.queue_id else None)
     row = CallRow(
         tenant_id=call.tenant_id,
-        call_id=call.sip.call_id or call.id,
+        call_id=call.id if isinstance(call.sip, BrowserCall) else (call.sip.call_id or call.id),
         contact_id=contact_id,
         direction=call.direction,
-        from_uri=str(call.sip.request.from_.uri),
-        to_uri=str(call.sip.request.uri),
+        from_uri=_uris(call)[0],
+        to_uri=_uris(call)[1],
         number=call.number,
         trunk_id=call.trunk_id,
         agent_id=agent,

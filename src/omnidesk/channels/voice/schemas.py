@@ -434,6 +434,9 @@ class CallOut(BaseModel):
     consult: ConsultOut | None = Field(
         None, description="The open consult (attended transfer): the consulted agent and state"
     )
+    callee_id: str | None = Field(
+        None, description="The agent called, for a call from one agent to another"
+    )
 
 
 class CallWithConsultOut(CallOut):

@@ -47,6 +47,8 @@ def call_view(call: VoiceCall) -> dict[str, Any]:
         else ("paused" if call.recorder.paused else "recording"),
         "monitors": [{"user_id": k, "mode": v[2]} for k, v in call.monitors.items()],
         "consult": consult_view(call),
+        # A call from one agent to another (agent_calls.py): the one called.
+        "callee_id": call.attributes.get("callee_id"),
     }
 
 

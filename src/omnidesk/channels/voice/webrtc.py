@@ -93,6 +93,7 @@ class Dialling:
     leg: Leg
     contact_id: str | None
     task: asyncio.Task[None] | None = None
+    callee_id: str | None = None  # a call to another agent (agent_calls.py), not a number
 
 
 class BrowserPhones:
@@ -218,6 +219,7 @@ class BrowserCall:
         self.end_reason = ""
         self.on_ended: Callable[[str], Awaitable[None]] | None = None
         self.on_reinvite: Callable[[bytes], Any] | None = None
+        self.on_info: Callable[[str, bytes], Awaitable[None]] | None = None  # (never: no SIP)
         self._answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pc: RTCPeerConnection | None = None
         self.relay: _Relay | None = None
