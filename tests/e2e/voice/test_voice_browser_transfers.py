@@ -117,11 +117,9 @@ async def test_browser_agents_consult_conference_and_transfer(
         assert (await _heard(a))[0] == [C]
 
         # Consult again, then a conference: all three hear each other.
+        to_two = {"target": "agent", "id": ids["agent2"]}
         await _wait(
-            lambda: (
-                one.post(f"{url}/consult", json={"target": "agent", "id": ids["agent2"]}).status_code
-                == 200
-            ),
+            lambda: one.post(f"{url}/consult", json=to_two).status_code == 200,
             what="agent2 ready again (after its consult)",
         )
         await _answer(two, b2, await _ringing(voice, ids["agent2"], "the second consult"))

@@ -33,6 +33,7 @@ from omnidesk.channels.voice.media.players import load_wav
 from omnidesk.channels.voice.media.sdp import SessionDescription, make_offer
 from omnidesk.channels.voice.registrations import SoftphoneRegistry
 from omnidesk.channels.voice.schemas import VoiceSettingsIn
+from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.channels.voice.sip.endpoint import SipEndpoint
 from omnidesk.channels.voice.sip.message import NameAddr, SipUri
 from omnidesk.channels.voice.sip.transport import Address
@@ -160,6 +161,13 @@ class VoiceContext(ABC):
         one) with `POST …/browser-phone/answer` — else their SIP softphone's binding. `leg` is
         the engine leg the phone's audio goes to (the caller opened it and closes it on any
         failure). Returns the ringing phone and the offer it was sent, for `accept_answer`."""
+        if any(
+            c.tenant_id == tenant_id and c.attributes.get("callee_id") == agent_id and not c.ended
+            for c in list(self.calls.values())
+        ):
+            # On a call from another agent (agent_calls.py), which routing does not know of:
+            # busy, as a softphone on a call would say (routing then offers someone else).
+            raise CallFailed(486, "busy on a call from another agent")
         browser = self.browser_phones.get(tenant_id, uuid.UUID(agent_id))
         if browser is not None:
             # No telephone-event toward the browser: its relay passes audio only (webrtc.py).
