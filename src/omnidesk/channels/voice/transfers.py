@@ -4,8 +4,9 @@ Blind: routing's `Transfer` puts the contact back in line (reserved for the targ
 at the end of the target queue) and the first agent into wrap-up; the caller hears hold music
 and the call is "queued" again, so the ordinary ring path (queueing.py) rings whoever is offered it.
 
-Attended: routing's `Consult` offers a consult leg to agent B at once; we ring B's softphone
-ourselves (the leg is not a queued call), the caller hears music while A and B talk. Then
+Attended: routing's `Consult` offers a consult leg to agent B at once; we ring B's phone
+ourselves (the leg is not a queued call; their browser phone or softphone, as every ring:
+`VoiceContext.ring_agent`), the caller hears music while A and B talk. Then
 complete (`EndConsult(transfer=True)`: B takes the contact, A goes into wrap-up), cancel (B is
 released, the caller is back with A) or conference (all three hear each other; whichever agent
 hangs up, the other two stay: A leaving hands the contact to B, B leaving releases the leg).

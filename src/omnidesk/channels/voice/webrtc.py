@@ -98,7 +98,8 @@ class Dialling:
 
 class BrowserPhones:
     """Registered browser phones (in memory, like the SIP registrar: a desk registers again
-    after a restart) and the calls ringing them, by routing offer."""
+    after a restart) and the calls ringing them, by routing offer (or, for a call from another
+    agent, by the call's id: agent_calls.py)."""
 
     def __init__(self, host: str) -> None:
         self.host = host  # where the relay sockets listen (the engine's address)
@@ -106,7 +107,7 @@ class BrowserPhones:
         # use the same ones. Empty: host candidates only.
         self.ice_servers: list[RTCIceServer] = []
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
-        self.ringing: dict[str, BrowserCall] = {}  # offer id → the call ringing the browser
+        self.ringing: dict[str, BrowserCall] = {}  # ring (offer) id → the call ringing it
         # The calls out of a browser whose number still rings, by call id (browser_dial.py).
         self.dialling: dict[str, Dialling] = {}
         # (An answered call is the call's own from then on: ending.py hangs it up.)
