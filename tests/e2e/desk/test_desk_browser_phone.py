@@ -350,8 +350,8 @@ def _share(samples: np.ndarray, rate: int, hz: int, other: int) -> float:
 
 async def test_a_reload_mid_call_ends_the_call_cleanly(server: LiveServer, tmp_path: Path) -> None:
     """The design (docs/voice.md, "Browser phone"): the browser's connection is the call's
-    agent side, so a reload closes it and the call ends as the agent's hang-up; the desk
-    comes back with the phone still registered."""
+    agent side, so a reload (once the agent confirms the page's prompt) closes it and the call
+    ends as the agent's hang-up; the desk comes back with the phone still registered."""
     voice = server.app.state.voice
     port = server.app.state.services.settings.voice_sip_port
     sipp: Any = None
@@ -377,8 +377,17 @@ async def test_a_reload_mid_call_ends_the_call_cleanly(server: LiveServer, tmp_p
                 "data-call-state", "connected"
             )
             live = next(iter(voice.calls.values()))
+            # The desk asks before leaving mid-call (beforeunload); the agent leaves anyway.
+            prompts: list[str] = []
+
+            async def leave(dialog: Any) -> None:
+                prompts.append(dialog.type)
+                await dialog.accept()
+
+            desk.once("dialog", leave)
             reloaded = time.monotonic()
             await desk.reload()
+            assert prompts == ["beforeunload"], prompts
             await _wait(lambda: live.ended, within=40, what="the call to end after the reload")
             took = time.monotonic() - reloaded
             assert live.end_reason.startswith("agent browser connection"), live.end_reason

@@ -99,12 +99,12 @@ async def open_far_tap(monkeypatch: pytest.MonkeyPatch) -> FarTap:
 
 
 class Browser:
-    """agent1's browser: an aiortc peer whose microphone plays AGENT_HZ and which keeps what
-    it hears (8 kHz)."""
+    """An agent's browser: an aiortc peer whose microphone plays `hz` (agent1's AGENT_HZ unless
+    told) and which keeps what it hears (8 kHz)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hz: float = AGENT_HZ) -> None:
         self.pc = RTCPeerConnection()
-        self.pc.addTrack(ToneTrack(AGENT_HZ))
+        self.pc.addTrack(ToneTrack(hz))
         self.heard: list[np.ndarray] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.pc.on("track", self._on_track)

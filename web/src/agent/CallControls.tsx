@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { callStep, type CallStep, consultStep, recording, sendDigits } from "../api/voice";
 import { useAction } from "../components/Action";
+import { useDeskContext } from "../context";
 import { formatTime, t } from "../i18n";
 import type { Call } from "../realtime/types";
 
@@ -9,9 +10,28 @@ const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 /** Voice's call control (docs/voice.md) for the agent's call: every button is one request; what
  * the call is (held, muted, recording paused) is shown from the call's events. */
 export function CallControls({ call }: { call: Call }) {
+  const { user } = useDeskContext();
   const [run, busy, error] = useAction();
   const [keypad, setKeypad] = useState(false);
   const post = (step: CallStep) => run(() => callStep(step, call.call_id));
+  if (call.agent_id !== user.id && call.consult?.agent_id === user.id) {
+    // Consulted on another agent's call: the call's controls are theirs; Hang up ends only
+    // this agent's part (the caller stays with the call's agent).
+    return (
+      <section class="call" aria-label={t("call.label")} data-testid="call" data-call-state="consulted">
+        <p class="call-state">
+          <span data-testid="call-state">{t("call.state.consulted")}</span>
+          {call.caller && <> · {call.caller}</>}
+        </p>
+        <div class="actions" role="group" aria-label={t("call.controls")}>
+          <button type="button" class="danger" disabled={busy} onClick={() => post("hangup")}>
+            {t("call.hangup")}
+          </button>
+        </div>
+        {error && <p class="error" role="alert">{error}</p>}
+      </section>
+    );
+  }
   const held = call.state === "held";
   const connected = call.state === "connected" || held || call.state === "conference";
   return (
@@ -42,14 +62,20 @@ export function CallControls({ call }: { call: Call }) {
             {call.recording === "paused" ? t("call.recordResume") : t("call.recordPause")}
           </button>
         )}
-        {call.state === "consulting" && (
+        {(call.state === "consulting" || call.state === "conference") && (
           <>
-            <button type="button" disabled={busy} onClick={() => run(() => consultStep(call.call_id, "complete"))}>
+            <button
+              type="button"
+              disabled={busy || call.consult?.state !== "connected"}
+              onClick={() => run(() => consultStep(call.call_id, "complete"))}
+            >
               {t("call.consultComplete")}
             </button>
-            <button type="button" disabled={busy} onClick={() => post("conference")}>
-              {t("call.conference")}
-            </button>
+            {call.state === "consulting" && (
+              <button type="button" disabled={busy || call.consult?.state !== "connected"} onClick={() => post("conference")}>
+                {t("call.conference")}
+              </button>
+            )}
             <button type="button" disabled={busy} onClick={() => run(() => consultStep(call.call_id, "cancel"))}>
               {t("call.consultCancel")}
             </button>

@@ -119,7 +119,8 @@ export function ContactTabs({ agent }: { agent: AgentEntry }) {
         <ContactPanel
           contactId={current[0]}
           slot={current[1]}
-          call={calls.find((c) => c.contact_id === current[0])}
+          // (A consult leg's tab is the consulted agent's part of the caller's call.)
+          call={calls.find((c) => c.contact_id === current[0] || c.consult?.consult_id === current[0])}
         />
       </div>
     </section>

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { useDeskContext } from "../context";
 import { t } from "../i18n";
 import type { AgentEntry, Call } from "../realtime/types";
+import { type IncomingRing, incomingRing } from "./incomingRing";
 import { phone, type PhoneState } from "./phone";
 import { PhoneDevices, useChosenSpeaker } from "./PhoneDevices";
 import { PhoneDialer } from "./PhoneDialer";
@@ -37,6 +38,30 @@ function useRing(on: boolean) {
   }, [on]);
 }
 
+/** Whether `me` is on `call` with their phone: its agent, consulted on it (their part ends
+ * when the consult does), or monitoring it. */
+export function onThisCall(call: Call, me: string | undefined): boolean {
+  return (
+    call.agent_id === me || call.consult?.agent_id === me || call.callee_id === me || call.monitors.some((m) => m.user_id === me)
+  );
+}
+
+/** The browser asks before the page is left while the browser phone carries a call: leaving
+ * (or reloading) closes the connection, which ends the call as a hang-up (ADR 0030, "A reload
+ * mid-call"). Browsers show their own wording; the event only asks for it. */
+function useLeaveWarning(on: boolean) {
+  useEffect(() => {
+    if (!on) return;
+    const ask = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = t("phone.leaveWarning"); // (older browsers want a value)
+      return event.returnValue;
+    };
+    window.addEventListener("beforeunload", ask);
+    return () => window.removeEventListener("beforeunload", ask);
+  }, [on]);
+}
+
 /** The agent's browser phone: register with one click; offered calls ring here, accepting
  * answers in the browser, the call's Hang up ends it (docs/voice.md, "Browser phone"). In the
  * supervisor's console (no `agent`: nothing is offered to ring) it is the phone monitoring
@@ -46,7 +71,10 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
   const speaker = useRef<HTMLAudioElement>(null);
   const [busy, setBusy] = useState(false);
   useChosenSpeaker(speaker);
-  const { link } = useDeskContext();
+  const { link, store } = useDeskContext();
+  const me = userId ?? agent?.id;
+  const [incoming, setIncoming] = useState<IncomingRing | null>(null);
+  useEffect(() => store.onEvent((message) => setIncoming((ring) => incomingRing(ring, message, me))), [store, me]);
   useEffect(() => {
     phone.speaker = speaker.current;
     // On the page load and on every reconnection: a server restart forgets registrations.
@@ -63,12 +91,10 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
   }, [link]);
   const ringing = !!agent && phone.registered && state.status === "ready" &&
     Object.values(agent.contacts).some((s) => s.state === "offered" && s.channel === "voice");
-  useRing(ringing);
+  const called = !!incoming && phone.registered && state.status === "ready";
+  useRing(ringing || called);
   // The server ended the call (the caller hung up, Hang up was pressed): close the connection.
-  const me = userId ?? agent?.id;
-  const onCall = Object.values(calls).some(
-    (c) => c.state !== "ended" && (c.agent_id === me || c.monitors.some((m) => m.user_id === me)),
-  );
+  const onCall = Object.values(calls).some((c) => c.state !== "ended" && onThisCall(c, me));
   // (Only a call seen on the desk: the call is connected once the browser's audio reached the
   // server, which is after the browser's own connection says "connected".)
   const seen = useRef(false);
@@ -79,7 +105,9 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
       if (phone.inCall) phone.ended();
     }
   }, [onCall, state.status]);
-  const status = ringing ? "ringing" : state.status;
+  useLeaveWarning(phone.inCall && (state.status === "in_call" || state.status === "connecting"));
+  const status = ringing || called ? "ringing" : state.status;
+  const name = (id: string) => store.state?.routing.agents[id]?.name ?? id;
   const click = async (fn: () => Promise<void>) => {
     setBusy(true);
     try {
@@ -117,8 +145,25 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
           {t("phone.failed", { detail: state.detail })}
         </p>
       )}
+      {called && (
+        <div class="offer" role="alertdialog" aria-label={t("phone.incoming", { name: name(incoming.from) })} data-testid="phone-incoming">
+          <p>{t("phone.incoming", { name: name(incoming.from) })}</p>
+          <button
+            type="button"
+            class="primary"
+            disabled={busy}
+            onClick={() => click(() => phone.answer(incoming.ringId).finally(() => setIncoming(null)))}
+          >
+            {t("offer.accept")}
+          </button>
+        </div>
+      )}
       {agent && phone.registered && (
-        <PhoneDialer state={state} call={Object.values(calls).find((c) => c.agent_id === agent.id && c.state !== "ended") ?? null} />
+        <PhoneDialer
+          state={state}
+          agentId={agent.id}
+          call={Object.values(calls).find((c) => c.state !== "ended" && (c.agent_id === agent.id || c.callee_id === agent.id)) ?? null}
+        />
       )}
       <PhoneDevices speaker={speaker} />
       <audio ref={speaker} autoPlay data-testid="phone-speaker" />

@@ -1,6 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { callStep, sendDigits } from "../api/voice";
 import { useAction } from "../components/Action";
+import { useDeskContext } from "../context";
+import { useDesk } from "../hooks";
 import { t } from "../i18n";
 import type { Call } from "../realtime/types";
 import { phone, type PhoneState } from "./phone";
@@ -10,7 +12,11 @@ const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 /** The browser phone's dial pad (docs/voice.md, "Browser phone"): with no call it composes a
  * number and Call dials it from the browser; on a call each key is sent to the far end as a
  * digit (the call's keypad request, RFC 4733 telephone-events where the far end takes them). */
-export function PhoneDialer({ state, call }: { state: PhoneState; call: Call | null }) {
+export function PhoneDialer({ state, call, agentId }: { state: PhoneState; call: Call | null; agentId: string }) {
+  const { store } = useDeskContext();
+  useDesk(store);
+  const colleagues = Object.values(store.state?.routing.agents ?? {}).filter((a) => a.id !== agentId && a.state !== "offline");
+  const [colleague, setColleague] = useState("");
   const [number, setNumber] = useState("");
   const [dialling, setDialling] = useState<{ id: string; number: string } | null>(null);
   const [run, busy, error] = useAction();
@@ -25,6 +31,11 @@ export function PhoneDialer({ state, call }: { state: PhoneState; call: Call | n
     run(async () => {
       const id = await phone.dial(number.trim());
       setDialling({ id, number: number.trim() });
+    });
+  const callColleague = () =>
+    run(async () => {
+      const id = await phone.callAgent(colleague);
+      setDialling({ id, number: store.state?.routing.agents[colleague]?.name ?? colleague });
     });
   const idle = state.status === "ready" && !dialling;
   return (
@@ -49,6 +60,36 @@ export function PhoneDialer({ state, call }: { state: PhoneState; call: Call | n
             />
           </label>
           <button type="submit" disabled={busy || !idle || !number.trim()}>
+            {t("phone.dial.call")}
+          </button>
+        </form>
+      )}
+      {!onCall && colleagues.length > 0 && (
+        // Another agent, by name: their browser phone or softphone rings (no extensions).
+        <form
+          class="phone-dial"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void callColleague();
+          }}
+        >
+          <label>
+            {t("phone.dial.agent")}
+            <select
+              value={colleague}
+              disabled={!idle}
+              onChange={(e) => setColleague((e.target as HTMLSelectElement).value)}
+              data-testid="phone-agent"
+            >
+              <option value="">{t("transfer.choose")}</option>
+              {colleagues.map((a) => (
+                <option value={a.id} key={a.id}>
+                  {a.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" disabled={busy || !idle || !colleague}>
             {t("phone.dial.call")}
           </button>
         </form>

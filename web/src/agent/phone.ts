@@ -171,6 +171,12 @@ class BrowserPhone {
     return placed.call_id;
   }
 
+  /** Call another agent (their browser phone or softphone rings): as `dial`, the call's id. */
+  async callAgent(agentId: string): Promise<string> {
+    const placed = await this.connect((sdp) => ok(api.POST("/api/v1/voice/browser-phone/calls", { body: { agent_id: agentId, sdp } })));
+    return placed.call_id;
+  }
+
   /** Give up a call whose number still rings. */
   async cancelDial(callId: string): Promise<void> {
     try {

@@ -2918,11 +2918,13 @@ export interface paths {
         put?: never;
         /**
          * Dial From Browser Phone
-         * @description Call `number` from your browser phone: the browser connects at once and hears a
-         *     ringback tone while the number is dialled through the tenant's outbound trunk; when it
-         *     answers, the call is in `/voice/calls` (same id) and the call-control API works on it.
-         *     `422` for a number that is not one or an offer WebRTC must not answer; `409` when your
-         *     browser phone is not registered, no trunk dials out, or routing has no room for a call.
+         * @description Call `number` from your browser phone, or another agent (`agent_id`): the browser
+         *     connects at once and hears a ringback tone while the number is dialled through the
+         *     tenant's outbound trunk, or the agent's phone rings (their browser phone when registered,
+         *     else their softphone); when it answers, the call is in `/voice/calls` (same id) and the
+         *     call-control API works on it. `422` for a number that is not one, yourself, or an offer
+         *     WebRTC must not answer; `409` when your browser phone is not registered, no trunk dials
+         *     out, the agent has no phone registered or is on a call, or routing has no room.
          */
         post: operations["dial_from_browser_phone_api_v1_voice_browser_phone_calls_post"];
         delete?: never;
@@ -2943,9 +2945,9 @@ export interface paths {
         post?: never;
         /**
          * Hang Up Dialling
-         * @description Give up a call from your browser phone whose number still rings (a connected call is
-         *     hung up with `POST /voice/calls/{id}/hangup`). `404` when none of yours dials as
-         *     `call_id` (also with the voice server off: nothing can be dialling then).
+         * @description Give up a call from your browser phone whose number (or agent) still rings (a
+         *     connected call is hung up with `POST /voice/calls/{id}/hangup`). `404` when none of
+         *     yours dials as `call_id` (also with the voice server off: nothing can be dialling then).
          */
         delete: operations["hang_up_dialling_api_v1_voice_browser_phone_calls__call_id__delete"];
         options?: never;
@@ -3142,7 +3144,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hangup */
+        /**
+         * Hangup
+         * @description End the call; for the agent consulted on it, end only their part, as hanging up their
+         *     phone does (the caller stays with the call's agent).
+         */
         post: operations["hangup_api_v1_voice_calls__call_id__hangup_post"];
         delete?: never;
         options?: never;
@@ -4579,10 +4585,15 @@ export interface components {
         /** BrowserDialIn */
         BrowserDialIn: {
             /**
+             * Agent Id
+             * @description Or the agent (user id) to call: their browser phone or softphone
+             */
+            agent_id?: string | null;
+            /**
              * Number
              * @description The number to call (E.164)
              */
-            number: string;
+            number?: string | null;
             /**
              * Sdp
              * @description The browser's SDP offer
@@ -4652,10 +4663,17 @@ export interface components {
             agent_id: string | null;
             /** Call Id */
             call_id: string;
+            /**
+             * Callee Id
+             * @description The agent called, for a call from one agent to another
+             */
+            callee_id?: string | null;
             /** Caller */
             caller: string | null;
             /** Connected At */
             connected_at: string | null;
+            /** @description The open consult (attended transfer): the consulted agent and state */
+            consult?: components["schemas"]["ConsultOut"] | null;
             /** Contact Id */
             contact_id: string | null;
             /** Monitors */
@@ -4679,6 +4697,11 @@ export interface components {
             agent_id: string | null;
             /** Call Id */
             call_id: string;
+            /**
+             * Callee Id
+             * @description The agent called, for a call from one agent to another
+             */
+            callee_id?: string | null;
             /** Caller */
             caller: string | null;
             /** Connected At */
@@ -8134,10 +8157,17 @@ export interface components {
             agent_id: string | null;
             /** Call Id */
             call_id: string;
+            /**
+             * Callee Id
+             * @description The agent called, for a call from one agent to another
+             */
+            callee_id?: string | null;
             /** Caller */
             caller: string | null;
             /** Connected At */
             connected_at: string | null;
+            /** @description The open consult (attended transfer): the consulted agent and state */
+            consult?: components["schemas"]["ConsultOut"] | null;
             /** Contact Id */
             contact_id: string | null;
             /** Monitors */

@@ -53,7 +53,21 @@ def _call(
         # The agent left when they sent the caller on: a hang-up from their desktop would cut
         # the customer off from the party they were sent to.
         raise Conflict("the call was transferred out: it is no longer yours to control")
+    if control and ctx.principal.role is Role.AGENT and _other_party(ctx, call):
+        # The consulted agent (or one called by another agent) follows the call for their own
+        # part: their hang-up is theirs (POST …/hangup), the call's controls are its agent's.
+        raise Conflict("this call is another agent's: only hanging up your part is yours")
     return server, call
+
+
+def _other_party(ctx: Any, call: VoiceCall) -> str | None:
+    """ "consultant" or "callee" when the user is on the call but is not its agent."""
+    me = str(ctx.principal.user_id)
+    if call.agent_id == me:
+        return None
+    if call.consult is not None and call.consult.agent_id == me:
+        return "consultant"
+    return "callee" if call.attributes.get("callee_id") == me else None
 
 
 @router.get("", **documented(list[CallOut]))
@@ -113,6 +127,17 @@ async def recording(call_id: str, body: RecordingIn, request: Request, ctx: Ctx)
 
 @router.post("/{call_id}/hangup", **documented(CallOut, 200, 409))
 async def hangup(call_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    """End the call; for the agent consulted on it, end only their part, as hanging up their
+    phone does (the caller stays with the call's agent)."""
+    server, call = _call(request, ctx, call_id, control=False)
+    party = _other_party(ctx, call)
+    if party == "consultant":
+        step = partial(transfers.leave_consult, server)
+        await call_control.control(call, step, str(ctx.principal.user_id))
+        return view(call)
+    if party == "callee":  # a call between two agents: either hangs it up
+        await call_control.control(call, server.hang_up, "hung up by the agent called")
+        return view(call)
     server, call = _call(request, ctx, call_id)
     # The call's own agent hanging up leaves the caller to the post-call survey (if any).
     by_agent = call.agent_id == str(ctx.principal.user_id)
@@ -132,7 +157,7 @@ class TransferTargetIn(BaseModel):
 
 
 def _with_consult(call: VoiceCall) -> dict[str, Any]:
-    return {**view(call), "consult": transfers.consult_view(call)}
+    return view(call)  # (every call view has its consult)
 
 
 @router.post("/{call_id}/transfer", **documented(CallWithConsultOut, 200, 409))

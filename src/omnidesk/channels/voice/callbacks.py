@@ -41,7 +41,6 @@ from omnidesk.channels.voice.media.sdp import (
     SdpError,
     SessionDescription,
     accept_answer,
-    make_offer,
 )
 from omnidesk.channels.voice.outbound import (
     DialFailed,
@@ -55,7 +54,6 @@ from omnidesk.channels.voice.queueing import stop_queue_audio, stop_ring
 from omnidesk.channels.voice.recording import start_recording
 from omnidesk.channels.voice.records import note, record
 from omnidesk.channels.voice.sip.dialog import CallFailed
-from omnidesk.channels.voice.sip.message import NameAddr, SipUri
 from omnidesk.channels.voice.views import call_json
 from omnidesk.platform.events import Audience, PublishedEvent
 from omnidesk.platform.logging import get_logger
@@ -375,27 +373,17 @@ class CallbackDesk:
         offer; both are on `cb` as they are made, for _drop_agent."""
         ctx = self.ctx
         assert cb.agent_id is not None and cb.offer_id is not None
-        browser = ctx.browser_phones.get(cb.tenant_id, uuid.UUID(cb.agent_id))
-        if browser is not None:
-            leg = cb.agent_leg = await ctx.media.open_leg()
-            offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
-            phone: AgentPhone = ctx.browser_phones.invite(
-                browser, cb.offer_id, offer.build().encode()
-            )
-            cb.agent_sip = phone
-            return phone, leg, offer
-        target, via = await ctx.agent_binding(cb.tenant_id, cb.agent_id)
         leg = cb.agent_leg = await ctx.media.open_leg()
-        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
-        domain = await ctx.lookups.sip_domain(cb.tenant_id) or ctx.host
-        phone = cb.agent_sip = await ctx.sip.invite(
-            target,
-            via,
-            offer.build().encode(),
-            from_uri=NameAddr(SipUri(user=cb.number, host=domain), f"Callback {cb.number}"),
-            to_uri=target,
+        phone, offer = await ctx.ring_agent(
+            cb.tenant_id,
+            cb.agent_id,
+            cb.offer_id,
+            leg,
+            from_user=cb.number,
+            display=f"Callback {cb.number}",
             headers=[("X-Omnidesk-Contact", cb.id), ("X-Omnidesk-Callback", cb.number)],
         )
+        cb.agent_sip = phone
         return phone, leg, offer
 
     async def _connect(self, cb: Callback) -> None:

@@ -79,7 +79,9 @@ class Ring:
 @dataclass
 class VoiceCall:
     tenant_id: uuid.UUID
-    sip: IncomingCall | OutgoingCall  # the customer's side (outgoing: callback, agent outbound)
+    # The customer's side (outgoing: callback, agent outbound; a browser phone: the agent
+    # called by another agent, agent_calls.py).
+    sip: IncomingCall | OutgoingCall | BrowserCall
     leg: Leg
     caller: str | None
     number: str | None

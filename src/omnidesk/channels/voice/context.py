@@ -22,17 +22,20 @@ from typing import Any
 
 import numpy as np
 
-from omnidesk.channels.voice.calls import NotRegistered, VoiceCall
+from omnidesk.channels.voice.calls import AgentPhone, NotRegistered, VoiceCall
 from omnidesk.channels.voice.event_writer import EventWriter
 from omnidesk.channels.voice.ivr import actions as ivr
 from omnidesk.channels.voice.ivr.prompts import PromptRenderer
 from omnidesk.channels.voice.lookups import VoiceLookups
 from omnidesk.channels.voice.media.engine import MediaEngine
+from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.players import load_wav
+from omnidesk.channels.voice.media.sdp import SessionDescription, make_offer
 from omnidesk.channels.voice.registrations import SoftphoneRegistry
 from omnidesk.channels.voice.schemas import VoiceSettingsIn
+from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.channels.voice.sip.endpoint import SipEndpoint
-from omnidesk.channels.voice.sip.message import SipUri
+from omnidesk.channels.voice.sip.message import NameAddr, SipUri
 from omnidesk.channels.voice.sip.transport import Address
 from omnidesk.channels.voice.webrtc import BrowserPhones
 from omnidesk.platform.bus import EventBus
@@ -141,6 +144,48 @@ class VoiceContext(ABC):
         binding = bindings[0]
         return binding.contact, binding.source
 
+    async def ring_agent(
+        self,
+        tenant_id: uuid.UUID,
+        agent_id: str,
+        ring_id: str,
+        leg: Leg,
+        *,
+        from_user: str,
+        display: str | None,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> tuple[AgentPhone, SessionDescription]:
+        """The one rule for ringing a user's phone (a queued call's offer, a callback's, a
+        consult, a call from another agent's browser): their browser phone when registered —
+        the desk answers `ring_id` (routing's offer, or the call's id for a call that is not
+        one) with `POST …/browser-phone/answer` — else their SIP softphone's binding. `leg` is
+        the engine leg the phone's audio goes to (the caller opened it and closes it on any
+        failure). Returns the ringing phone and the offer it was sent, for `accept_answer`."""
+        if any(
+            c.tenant_id == tenant_id and c.attributes.get("callee_id") == agent_id and not c.ended
+            for c in list(self.calls.values())
+        ):
+            # On a call from another agent (agent_calls.py), which routing does not know of:
+            # busy, as a softphone on a call would say (routing then offers someone else).
+            raise CallFailed(486, "busy on a call from another agent")
+        browser = self.browser_phones.get(tenant_id, uuid.UUID(agent_id))
+        if browser is not None:
+            # No telephone-event toward the browser: its relay passes audio only (webrtc.py).
+            offer = make_offer(local_ip=self.host, local_port=leg.local_port, dtmf_pt=None)
+            return self.browser_phones.invite(browser, ring_id, offer.build().encode()), offer
+        target, via = await self.agent_binding(tenant_id, agent_id)
+        offer = make_offer(local_ip=self.host, local_port=leg.local_port)
+        domain = await self.lookups.sip_domain(tenant_id) or self.host
+        phone = await self.sip.invite(
+            target,
+            via,
+            offer.build().encode(),
+            from_uri=NameAddr(SipUri(user=from_user, host=domain), display),
+            to_uri=target,
+            headers=list(headers),
+        )
+        return phone, offer
+
     async def ring_limit(self, tenant_id: uuid.UUID) -> RingLimit:
         """How long a softphone of this tenant rings before Omnidesk gives up: the tenant's
         `ring_timeout_s`, but never longer than the server's `voice_ring_timeout_seconds`
@@ -166,14 +211,21 @@ class VoiceContext(ABC):
                 out.append(await self.prompts.say(prompt.text, prompt.language))
         return out
 
-    def audience(self, call: VoiceCall) -> Audience:
+    def audience(self, call: VoiceCall, also: Iterable[str | None] = ()) -> Audience:
         """Who follows a call besides admins: the same people as its routing contact — the
-        supervisors of the teams serving its queue — plus its agent and the agent's teams."""
+        supervisors of the teams serving its queue — plus its agent (and consultant) and their
+        teams. `also`: agents who just left it (a transfer, a consult's end), whose desks
+        must hear of the step that took them off it."""
         users: set[uuid.UUID] = set()
         teams: set[uuid.UUID] = set()
         if call.queue_id:
             teams |= self.routing.queue_audience(call.tenant_id, call.queue_id).teams
-        if call.agent_id:
-            users.add(uuid.UUID(call.agent_id))
-            teams |= self.routing.agent_audience(call.tenant_id, call.agent_id).teams
+        # The agents on it: its agent, and the one consulted while a consult is open (their
+        # desk follows the call: its browser phone ends when the consult does).
+        consultant = call.consult.agent_id if call.consult is not None else None
+        callee = call.attributes.get("callee_id")  # a call between agents (agent_calls.py)
+        for agent in (call.agent_id, consultant, callee, *also):
+            if agent:
+                users.add(uuid.UUID(agent))
+                teams |= self.routing.agent_audience(call.tenant_id, agent).teams
         return Audience(users=frozenset(users), teams=frozenset(teams))

@@ -21,6 +21,7 @@ from omnidesk.routing.api import EndContact, RoutingError
 async def hang_up(ctx: VoiceContext, call: VoiceCall, reason: str) -> None:
     if call.ended:
         return
+    consultant = call.consult.agent_id if call.consult is not None else None
     if call.consult is not None:
         await transfers.drop_consult(ctx, call)  # agent B first: the contact ends as connected
     call.end_reason = reason
@@ -55,7 +56,8 @@ async def hang_up(ctx: VoiceContext, call: VoiceCall, reason: str) -> None:
     if contact_id is not None:
         ctx.by_contact.pop(contact_id, None)
     try:
-        await write_record(ctx, call)
+        # (The consultant's desk, too: it followed the call until now.)
+        await write_record(ctx, call, also=(consultant,))
     finally:
         # Leaves the live calls only once its record is written: whoever sees a call gone
         # from the live list (a desk, the API) finds it in the call history.

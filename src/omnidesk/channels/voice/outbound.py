@@ -415,13 +415,21 @@ async def _agent_call(
 
 
 async def start_contact(
-    ctx: VoiceContext, tenant_id: uuid.UUID, agent_id: str, call_id: str, number: str
+    ctx: VoiceContext,
+    tenant_id: uuid.UUID,
+    agent_id: str,
+    call_id: str,
+    number: str,
+    *,
+    attributes: dict[str, str] | None = None,
 ) -> str | None:
     """Make the agent's call their routing contact; its id (the call's), or None when the agent
     is offline in routing or has no routing profile (a plain extension call, untracked).
-    Raises the RoutingError of any other refusal (no room for a voice contact)."""
+    Raises the RoutingError of any other refusal (no room for a voice contact). `attributes`:
+    the contact's, in place of the number's (a call to another agent has none)."""
+    contact = attributes if attributes is not None else {"number": number}
     command = StartAgentContact(
-        call_id, agent_id, "voice", attributes={"number": number, "direction": "outbound"}
+        call_id, agent_id, "voice", attributes={**contact, "direction": "outbound"}
     )
     try:
         await ctx.routing.execute(tenant_id, command)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,6 @@ from omnidesk.channels.voice.media.sdp import (
     SdpError,
     SessionDescription,
     accept_answer,
-    make_offer,
 )
 from omnidesk.channels.voice.missed_ring import (
     OFFER_TIMEOUT,
@@ -44,7 +42,6 @@ from omnidesk.channels.voice.playback import hold_audio, stop_playing
 from omnidesk.channels.voice.recording import start_recording
 from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import CallFailed
-from omnidesk.channels.voice.sip.message import NameAddr, SipUri
 from omnidesk.platform.events import PublishedEvent
 from omnidesk.platform.logging import get_logger
 from omnidesk.routing.api import (
@@ -256,29 +253,19 @@ async def _ring_agent(ctx: VoiceContext, call: VoiceCall, ring: Ring) -> None:
     failure: RingFailure | None = None
     wait = RingWait(0.0, "")
     try:
-        browser = ctx.browser_phones.get(call.tenant_id, uuid.UUID(ring.agent_id))
-        if browser is not None:
-            # The agent's browser phone rings instead of a SIP softphone: the desk shows
-            # routing's offer, and answering there posts the browser's offer (webrtc.py).
-            leg = await ctx.media.open_leg()
-            ring.leg = leg
-            offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
-            ring.sip = ctx.browser_phones.invite(browser, ring.offer_id, offer.build().encode())
-        else:
-            target, via = await ctx.agent_binding(call.tenant_id, ring.agent_id)
-            leg = await ctx.media.open_leg()
-            ring.leg = leg
-            offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
-            domain = await ctx.lookups.sip_domain(call.tenant_id) or ctx.host
-            caller = call.caller or "anonymous"
-            ring.sip = await ctx.sip.invite(
-                target,
-                via,
-                offer.build().encode(),
-                from_uri=NameAddr(SipUri(user=_uri_user(caller), host=domain), caller),
-                to_uri=target,
-                headers=[("X-Omnidesk-Contact", call.contact_id or "")],
-            )
+        # The agent's browser phone when registered (the desk shows routing's offer and
+        # answering there posts the browser's offer), else their SIP softphone.
+        ring.leg = leg = await ctx.media.open_leg()
+        caller = call.caller or "anonymous"
+        ring.sip, offer = await ctx.ring_agent(
+            call.tenant_id,
+            ring.agent_id,
+            ring.offer_id,
+            leg,
+            from_user=_uri_user(caller),
+            display=caller,
+            headers=[("X-Omnidesk-Contact", call.contact_id or "")],
+        )
         ring.rung_at = asyncio.get_running_loop().time()
         await note(ctx, call, "ringing", agent_id=ring.agent_id, detail={"offer": ring.offer_id})
         wait = ring_wait(await ctx.ring_limit(call.tenant_id), ring.offer_expires_at)

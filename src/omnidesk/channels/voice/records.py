@@ -8,6 +8,7 @@ transactions shared with the other calls' steps.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from omnidesk.channels.voice import call_events as ev
@@ -23,11 +24,14 @@ from omnidesk.platform.logging import get_logger
 log = get_logger(__name__)
 
 
-async def record(ctx: VoiceContext, call: VoiceCall, event: DomainEvent) -> None:
-    """Append a call's event; returns once it is committed and published."""
+async def record(
+    ctx: VoiceContext, call: VoiceCall, event: DomainEvent, also: Iterable[str | None] = ()
+) -> None:
+    """Append a call's event; returns once it is committed and published (to the call's
+    audience, and to the agents in `also`: see VoiceContext.audience)."""
     if isinstance(event, ev.CallStarted):
         log.info("voice.call_started", **_log_fields(call))
-    await ctx.events.write(call.tenant_id, event, ctx.audience(call))
+    await ctx.events.write(call.tenant_id, event, ctx.audience(call, also))
 
 
 def _log_fields(call: VoiceCall) -> dict[str, Any]:
@@ -50,6 +54,7 @@ async def note(
     *,
     agent_id: str | None = None,
     detail: dict[str, Any] | None = None,
+    also: Iterable[str | None] = (),
 ) -> None:
     """Record a step of the call (CallStateChanged); a failure is logged, never raised."""
     agent = agent_id or call.agent_id
@@ -65,6 +70,7 @@ async def note(
                 detail=detail or {},
                 call=call_json(call),
             ),
+            also,
         )
     except Exception:
         # A call must not drop because its log line could not be written.
@@ -87,18 +93,26 @@ def audio_quality(call: VoiceCall) -> list[LegQuality]:
     return [q for q in found if q is not None]
 
 
-async def write_record(ctx: VoiceContext, call: VoiceCall) -> None:
+def _uris(call: VoiceCall) -> tuple[str, str]:
+    """The record's from and to: the SIP request's, or for another agent's browser phone
+    called from a browser (agent_calls.py) the two agents."""
+    if isinstance(call.sip, BrowserCall):
+        return f"browser:{call.agent_id}", f"agent:{call.attributes.get('callee_id')}"
+    return str(call.sip.request.from_.uri), str(call.sip.request.uri)
+
+
+async def write_record(ctx: VoiceContext, call: VoiceCall, also: Iterable[str | None] = ()) -> None:
     ended = call.ended_at or utcnow()
     agent = uuid.UUID(call.agent_id) if call.agent_id else None
     trail = call.session.trail.visited if call.session is not None else []
     contact_id = call.contact_id or (call.id if call.queue_id else None)
     row = CallRow(
         tenant_id=call.tenant_id,
-        call_id=call.sip.call_id or call.id,
+        call_id=call.id if isinstance(call.sip, BrowserCall) else (call.sip.call_id or call.id),
         contact_id=contact_id,
         direction=call.direction,
-        from_uri=str(call.sip.request.from_.uri),
-        to_uri=str(call.sip.request.uri),
+        from_uri=_uris(call)[0],
+        to_uri=_uris(call)[1],
         number=call.number,
         trunk_id=call.trunk_id,
         agent_id=agent,
@@ -133,4 +147,4 @@ async def write_record(ctx: VoiceContext, call: VoiceCall) -> None:
     )
     # Through the writer, not a transaction of its own: queued behind every step of the call
     # (even one whose task was cancelled by the hang-up), so the record is the call's last.
-    await ctx.events.write(call.tenant_id, ended_event, ctx.audience(call), rows=[row])
+    await ctx.events.write(call.tenant_id, ended_event, ctx.audience(call, also), rows=[row])

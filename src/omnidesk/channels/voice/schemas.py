@@ -408,6 +408,14 @@ class MonitorOut(BaseModel):
     mode: str
 
 
+class ConsultOut(BaseModel):
+    consult_id: str
+    agent_id: str | None
+    target_kind: str
+    target: str
+    state: Literal["ringing", "connected"]
+
+
 class CallOut(BaseModel):
     """A live call as the desktops show it."""
 
@@ -423,14 +431,12 @@ class CallOut(BaseModel):
     muted: bool
     recording: Literal["recording", "paused"] | None
     monitors: list[MonitorOut]
-
-
-class ConsultOut(BaseModel):
-    consult_id: str
-    agent_id: str | None
-    target_kind: str
-    target: str
-    state: Literal["ringing", "connected"]
+    consult: ConsultOut | None = Field(
+        None, description="The open consult (attended transfer): the consulted agent and state"
+    )
+    callee_id: str | None = Field(
+        None, description="The agent called, for a call from one agent to another"
+    )
 
 
 class CallWithConsultOut(CallOut):

@@ -4,8 +4,9 @@ Blind: routing's `Transfer` puts the contact back in line (reserved for the targ
 at the end of the target queue) and the first agent into wrap-up; the caller hears hold music
 and the call is "queued" again, so the ordinary ring path (queueing.py) rings whoever is offered it.
 
-Attended: routing's `Consult` offers a consult leg to agent B at once; we ring B's softphone
-ourselves (the leg is not a queued call), the caller hears music while A and B talk. Then
+Attended: routing's `Consult` offers a consult leg to agent B at once; we ring B's phone
+ourselves (the leg is not a queued call; their browser phone or softphone, as every ring:
+`VoiceContext.ring_agent`), the caller hears music while A and B talk. Then
 complete (`EndConsult(transfer=True)`: B takes the contact, A goes into wrap-up), cancel (B is
 released, the caller is back with A) or conference (all three hear each other; whichever agent
 hangs up, the other two stay: A leaving hands the contact to B, B leaving releases the leg).
@@ -22,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from omnidesk.channels.voice.calls import VoiceCall, drop_leg, ring_refusal
+from omnidesk.channels.voice.calls import AgentPhone, VoiceCall, drop_leg, ring_refusal
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.recorder import Heard
@@ -30,13 +31,11 @@ from omnidesk.channels.voice.media.sdp import (
     SdpError,
     SessionDescription,
     accept_answer,
-    make_offer,
 )
 from omnidesk.channels.voice.playback import hold_audio
 from omnidesk.channels.voice.records import note
 from omnidesk.channels.voice.sip.dialog import Call as SipCall
-from omnidesk.channels.voice.sip.dialog import CallFailed, OutgoingCall
-from omnidesk.channels.voice.sip.message import NameAddr, SipUri
+from omnidesk.channels.voice.sip.dialog import CallFailed
 from omnidesk.channels.voice.webrtc import BrowserCall
 from omnidesk.platform.bus import Subscription
 from omnidesk.platform.errors import Conflict
@@ -66,24 +65,11 @@ class ConsultLeg:
     agent_id: str
     target_kind: str
     target: str
-    sip: OutgoingCall | None = None
+    sip: AgentPhone | None = None
     leg: Leg | None = None
     task: asyncio.Task[None] | None = None
     answered: bool = False
     subscription: Subscription | None = field(default=None, repr=False)
-
-
-def consult_view(call: VoiceCall) -> dict[str, Any] | None:
-    consult: ConsultLeg | None = call.consult
-    if consult is None:
-        return None
-    return {
-        "consult_id": consult.consult_id,
-        "agent_id": consult.agent_id,
-        "target_kind": consult.target_kind,
-        "target": consult.target,
-        "state": "connected" if consult.answered else "ringing",
-    }
 
 
 def _require_connected(call: VoiceCall) -> Leg:
@@ -167,6 +153,7 @@ async def blind_transfer(
         "transferred",
         agent_id=first_agent,
         detail={"kind": "blind", "target_kind": kind, "target": target},
+        also=(first_agent,),  # their desk hears that the call is no longer theirs
     )
 
 
@@ -219,17 +206,17 @@ async def _ring_consultant(ctx: VoiceContext, call: VoiceCall, consult: ConsultL
     why = ""
     refusal = "unavailable"  # what routing is told when B's phone does not take the call
     try:
-        target, via = await ctx.agent_binding(call.tenant_id, consult.agent_id)
         consult.leg = leg = await ctx.media.open_leg()
-        offer = make_offer(local_ip=ctx.host, local_port=leg.local_port)
-        domain = await ctx.lookups.sip_domain(call.tenant_id) or ctx.host
+        # B's browser phone when registered (the consult leg is routing's offer to B: their
+        # desk rings and answers it as any offer), else B's softphone.
         caller = call.caller or "anonymous"
-        consult.sip = await ctx.sip.invite(
-            target,
-            via,
-            offer.build().encode(),
-            from_uri=NameAddr(SipUri(user="consult", host=domain), f"Consult: {caller}"),
-            to_uri=target,
+        consult.sip, offer = await ctx.ring_agent(
+            call.tenant_id,
+            consult.agent_id,
+            consult.offer_id,
+            leg,
+            from_user="consult",
+            display=f"Consult: {caller}",
             headers=[("X-Omnidesk-Consult", consult.consult_id)],
         )
         limit = await ctx.ring_limit(call.tenant_id)
@@ -327,7 +314,11 @@ async def _consult_gone(
     if not call.ended:
         _back_to_agent(ctx, call)
         await note(
-            ctx, call, "consult_ended", detail={"consult_id": consult.consult_id, "why": why}
+            ctx,
+            call,
+            "consult_ended",
+            detail={"consult_id": consult.consult_id, "why": why},
+            also=(consult.agent_id,),  # the consultant's desk: their part is over
         )
 
 
@@ -343,6 +334,16 @@ def _require_consult(call: VoiceCall, *, answered: bool) -> ConsultLeg:
 async def cancel_consult(ctx: VoiceContext, call: VoiceCall, actor: str | None = None) -> None:
     consult = _require_consult(call, answered=False)
     await _consult_gone(ctx, call, consult, "cancelled")
+
+
+async def leave_consult(ctx: VoiceContext, call: VoiceCall, user_id: str) -> None:
+    """The consulted agent hangs up from their desk (their browser phone has no button of its
+    own): as their phone hanging up, the consult ends and the caller is A's again."""
+    consult: ConsultLeg | None = call.consult
+    if consult is None or consult.agent_id != user_id:
+        raise Conflict("you are not consulted on this call")
+    refused = None if consult.answered else "declined"
+    await _consult_gone(ctx, call, consult, "consultant hung up", refused=refused)
 
 
 async def complete_consult(ctx: VoiceContext, call: VoiceCall, actor: str | None = None) -> None:
@@ -370,6 +371,7 @@ async def _hand_over(ctx: VoiceContext, call: VoiceCall, consult: ConsultLeg) ->
         "transferred",
         agent_id=consult.agent_id,
         detail={"kind": "attended", "from": first_agent, "consult_id": consult.consult_id},
+        also=(first_agent,),
     )
 
 
@@ -426,7 +428,9 @@ async def _main_agent_left(
     await ctx.agent_gone(call, reason)
 
 
-async def _consultant_left(ctx: VoiceContext, call: VoiceCall, sip: SipCall, reason: str) -> None:
+async def _consultant_left(
+    ctx: VoiceContext, call: VoiceCall, sip: AgentPhone, reason: str
+) -> None:
     consult: ConsultLeg | None = call.consult
     if consult is not None and consult.sip is sip:
         consult.sip = None  # already ended

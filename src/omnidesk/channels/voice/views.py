@@ -46,6 +46,24 @@ def call_view(call: VoiceCall) -> dict[str, Any]:
         if call.recorder is None
         else ("paused" if call.recorder.paused else "recording"),
         "monitors": [{"user_id": k, "mode": v[2]} for k, v in call.monitors.items()],
+        "consult": consult_view(call),
+        # A call from one agent to another (agent_calls.py): the one called.
+        "callee_id": call.attributes.get("callee_id"),
+    }
+
+
+def consult_view(call: VoiceCall) -> dict[str, Any] | None:
+    """The call's open consult (transfers.py): who is consulted, and whether they answered.
+    In every call view, so the consulted agent's desk knows when its part is over."""
+    consult = call.consult
+    if consult is None:
+        return None
+    return {
+        "consult_id": consult.consult_id,
+        "agent_id": consult.agent_id,
+        "target_kind": consult.target_kind,
+        "target": consult.target,
+        "state": "connected" if consult.answered else "ringing",
     }
 
 

@@ -116,11 +116,13 @@ class Dialling:
     leg: Leg
     contact_id: str | None
     task: asyncio.Task[None] | None = None
+    callee_id: str | None = None  # a call to another agent (agent_calls.py), not a number
 
 
 class BrowserPhones:
     """Registered browser phones (in memory, like the SIP registrar: a desk registers again
-    after a restart) and the calls ringing them, by routing offer."""
+    after a restart) and the calls ringing them, by routing offer (or, for a call from another
+    agent, by the call's id: agent_calls.py)."""
 
     def __init__(self, host: str) -> None:
         self.host = host  # where the relay sockets listen (the engine's address)
@@ -133,7 +135,7 @@ class BrowserPhones:
         # Opus first where the browser offers it (voice_webrtc_opus), else G.711 only.
         self.opus = False
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
-        self.ringing: dict[str, BrowserCall] = {}  # offer id → the call ringing the browser
+        self.ringing: dict[str, BrowserCall] = {}  # ring (offer) id → the call ringing it
         # The calls out of a browser whose number still rings, by call id (browser_dial.py).
         self.dialling: dict[str, Dialling] = {}
         # (An answered call is the call's own from then on: ending.py hangs it up.)
@@ -281,6 +283,7 @@ class BrowserCall:
         self.end_reason = ""
         self.on_ended: Callable[[str], Awaitable[None]] | None = None
         self.on_reinvite: Callable[[bytes], Any] | None = None
+        self.on_info: Callable[[str, bytes], Awaitable[None]] | None = None  # (never: no SIP)
         self._answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.pc: RTCPeerConnection | None = None
         self.relay: _Relay | None = None

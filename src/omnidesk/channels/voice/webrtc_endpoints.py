@@ -4,12 +4,13 @@ with the browser's WebRTC offer. Ringing itself is routing's offer on the realti
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from omnidesk.channels.voice import browser_dial
+from omnidesk.channels.voice import agent_calls, browser_dial
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.ice import TurnRest
 from omnidesk.channels.voice.webrtc import BrowserCall, OfferRefused, check_offer
@@ -221,8 +222,19 @@ async def renegotiate(
 
 
 class BrowserDialIn(BaseModel):
-    number: str = Field(min_length=1, max_length=40, description="The number to call (E.164)")
+    number: str | None = Field(
+        None, min_length=1, max_length=40, description="The number to call (E.164)"
+    )
+    agent_id: uuid.UUID | None = Field(
+        None, description="Or the agent (user id) to call: their browser phone or softphone"
+    )
     sdp: str = Field(min_length=1, max_length=20000, description="The browser's SDP offer")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> BrowserDialIn:
+        if (self.number is None) == (self.agent_id is None):
+            raise ValueError("give either number or agent_id")
+        return self
 
 
 class BrowserDialOut(BaseModel):
@@ -234,17 +246,25 @@ class BrowserDialOut(BaseModel):
 async def dial_from_browser_phone(
     body: BrowserDialIn, request: Request, ctx: Ctx
 ) -> BrowserDialOut:
-    """Call `number` from your browser phone: the browser connects at once and hears a
-    ringback tone while the number is dialled through the tenant's outbound trunk; when it
-    answers, the call is in `/voice/calls` (same id) and the call-control API works on it.
-    `422` for a number that is not one or an offer WebRTC must not answer; `409` when your
-    browser phone is not registered, no trunk dials out, or routing has no room for a call."""
+    """Call `number` from your browser phone, or another agent (`agent_id`): the browser
+    connects at once and hears a ringback tone while the number is dialled through the
+    tenant's outbound trunk, or the agent's phone rings (their browser phone when registered,
+    else their softphone); when it answers, the call is in `/voice/calls` (same id) and the
+    call-control API works on it. `422` for a number that is not one, yourself, or an offer
+    WebRTC must not answer; `409` when your browser phone is not registered, no trunk dials
+    out, the agent has no phone registered or is on a call, or routing has no room."""
     server = _server(request)
     principal = ctx.principal
     try:
-        call_id, sdp = await browser_dial.dial_from_browser(
-            server, principal.tenant_id, principal.user_id, body.number, body.sdp
-        )
+        if body.agent_id is not None:
+            call_id, sdp = await agent_calls.call_agent(
+                server, principal.tenant_id, principal.user_id, body.agent_id, body.sdp
+            )
+        else:
+            assert body.number is not None  # (one of the two: _one_target)
+            call_id, sdp = await browser_dial.dial_from_browser(
+                server, principal.tenant_id, principal.user_id, body.number, body.sdp
+            )
     except OfferRefused as exc:
         log.info("voice.browser_offer_refused", user=str(principal.user_id), reason=str(exc))
         raise Invalid(str(exc), field="sdp") from None
@@ -253,9 +273,9 @@ async def dial_from_browser_phone(
 
 @router.delete("/calls/{call_id}", status_code=204, responses=errors(404))
 async def hang_up_dialling(call_id: str, request: Request, ctx: Ctx) -> Response:
-    """Give up a call from your browser phone whose number still rings (a connected call is
-    hung up with `POST /voice/calls/{id}/hangup`). `404` when none of yours dials as
-    `call_id` (also with the voice server off: nothing can be dialling then)."""
+    """Give up a call from your browser phone whose number (or agent) still rings (a
+    connected call is hung up with `POST /voice/calls/{id}/hangup`). `404` when none of
+    yours dials as `call_id` (also with the voice server off: nothing can be dialling then)."""
     server: VoiceContext | None = getattr(request.app.state, "voice", None)
     principal = ctx.principal
     await browser_dial.hang_up_dialling(server, principal.tenant_id, principal.user_id, call_id)
