@@ -163,6 +163,7 @@ async def _run(
         errors = 0
         rng = random.Random(0)
         cpu_before = proc.cpu_seconds(server.pid)
+        counters_before = await proc.server_counters(http)
 
         async def one(i: int) -> None:
             nonlocal errors
@@ -197,6 +198,8 @@ async def _run(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(came.wait(), max(0.0, deadline - time.monotonic()))
         cpu = proc.cpu_seconds(server.pid) - cpu_before
+        counters = proc.counters_since(await proc.server_counters(http), counters_before)
+        statements = sum(counters["db_statements"].values())
         delivery = [(arrived[m] - t0) * 1000 for m, t0 in sent if m in arrived]
         follower.cancel()
         for task in drains:
@@ -222,6 +225,10 @@ async def _run(
                 "rss_with_sockets_mb": after,
                 "memory_per_connection_kb": round(per_connection_kb, 1),
                 "cpu_seconds_during_load": round(cpu, 2),
+                # Everything the server asked of its database while the messages came (the
+                # visitors' sockets' reads included), per message sent.
+                "db_statements": counters["db_statements"],
+                "db_statements_per_message": round(statements / len(sent), 1) if sent else None,
                 "peak_rss_mb": proc.memory_mb(server.pid)["peak_rss_mb"],
             },
         }  # fmt: skip
