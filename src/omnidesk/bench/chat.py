@@ -24,6 +24,7 @@ import os
 import random
 import secrets
 import time
+from collections import Counter
 from typing import Any
 
 import httpx2 as httpx
@@ -160,13 +161,12 @@ async def _run(
         after = proc.memory_mb(server.pid)["rss_mb"]
 
         sent: list[tuple[str, float]] = []
-        errors = 0
+        errors: Counter[str] = Counter()  # by HTTP status, "no answer" for none in time
         rng = random.Random(0)
         cpu_before = proc.cpu_seconds(server.pid)
         counters_before = await proc.server_counters(http)
 
         async def one(i: int) -> None:
-            nonlocal errors
             visitor = rng.choice(crowd)
             body = {"client_id": f"bench-{i:08d}", "text": f"Message {i} from a visitor"}
             t0 = time.monotonic()
@@ -174,10 +174,10 @@ async def _run(
                 r = await http.post(f"{base}/conversation/messages", headers=visitor.headers,
                                     json=body)  # fmt: skip
             except httpx.HTTPError:  # no answer in time (a saturated server): counted, not fatal
-                errors += 1
+                errors["no answer"] += 1
                 return
             if r.status_code != 201:
-                errors += 1
+                errors[str(r.status_code)] += 1
                 return
             sent.append((r.json()["message"]["id"], t0))
 
@@ -216,7 +216,8 @@ async def _run(
             "messages_sent": len(sent),
             "messages_delivered": len(delivery),
             "lost": len(sent) - len(delivery),
-            "http_errors": errors,
+            "http_errors": sum(errors.values()),
+            "http_errors_by_status": dict(errors),
             "achieved_rate": round(len(sent) / load_seconds, 1) if load_seconds else None,
             "setup_seconds": round(setup_seconds, 1),
             "connect_seconds": round(connect_seconds, 1),

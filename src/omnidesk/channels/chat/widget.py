@@ -369,6 +369,13 @@ class WidgetService:
 
     async def _receive(self, account: Account, message: InboundMessage) -> dict[str, Any]:
         received = await self.service.receive(account, message)
+        if received.rows is not None:  # as just stored: nothing to read back
+            rows = received.rows
+            return {
+                "conversation": views.conversation_view(rows.conversation),
+                "message": views.message_view(rows.message, rows.attachments),
+                "duplicate": False,
+            }
         async with self.service.db.read_session(account.tenant_id) as session:
             conv = await session.get(Conversation, received.conversation_id)
             assert conv is not None
@@ -416,13 +423,21 @@ def _detached(session: AsyncSession, row: Conversation | None) -> Conversation |
 async def messages_in(
     session: AsyncSession, conversation_id: uuid.UUID, ids: list[uuid.UUID] | None = None
 ) -> list[dict[str, Any]]:
+    # The messages with their files in one query (a visitor's socket reads this for every
+    # message): a message without files comes once, with None for the file.
     query = (
-        select(Message)
+        select(Message, Attachment)
+        .outerjoin(Attachment, Attachment.message_id == Message.id)
         .where(Message.conversation_id == conversation_id, Message.kind == "message")
-        .order_by(Message.created_at, Message.id)
+        .order_by(Message.created_at, Message.id, Attachment.created_at, Attachment.id)
     )
     if ids is not None:
         query = query.where(Message.id.in_(ids))
-    rows = list(await session.scalars(query))
-    files = await store.attachments_of(session, [r.id for r in rows])
-    return [views.message_view(r, files[r.id]) for r in rows]
+    rows: dict[uuid.UUID, Message] = {}
+    files: dict[uuid.UUID, list[Attachment]] = {}
+    for message, file in await session.execute(query):
+        rows[message.id] = message
+        found = files.setdefault(message.id, [])
+        if file is not None:
+            found.append(file)
+    return [views.message_view(row, files[key]) for key, row in rows.items()]

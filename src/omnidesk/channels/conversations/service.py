@@ -72,11 +72,22 @@ RECEIVE_ATTEMPTS = 3  # a message raced by its own redelivery or by its conversa
 
 
 @dataclass(frozen=True)
+class StoredRows:
+    """The rows an inbound message was stored as, as committed (readable after the commit)."""
+
+    conversation: Conversation
+    message: Message
+    attachments: list[Attachment]
+
+
+@dataclass(frozen=True)
 class Received:
     message_id: uuid.UUID
     conversation_id: uuid.UUID
     duplicate: bool
     contact_id: str | None
+    # None for a duplicate: an answer showing the message need not read it back otherwise.
+    rows: StoredRows | None = None
 
 
 @dataclass(frozen=True)
@@ -312,9 +323,7 @@ class ConversationService:
             row = _inbound_row(conv, account, message, content)
             session.add(row)
             await session.flush()  # the unique message id decides a concurrent redelivery here
-            pending = await self._add_attachments(
-                session, account, conv, row, message.attachments, limits
-            )
+            files = self._add_attachments(session, account, conv, row, message.attachments, limits)
             conv.last_inbound_at = conv.last_message_at = row.created_at
             if live and agent:
                 _remember(conv, agent)
@@ -323,8 +332,9 @@ class ConversationService:
                 route = self.new_round(uow, conv, account)
             audience = await self.audience(account, agent if live else None)
             uow.record(store.added(conv, row, len(message.attachments)), audience)
-            result = Received(row.id, conv.id, False, conv.contact_id)
-        return Stored(result, route, pending > 0)
+            rows = StoredRows(conv, row, files)
+            result = Received(row.id, conv.id, False, conv.contact_id, rows)
+        return Stored(result, route, any(f.state == "pending" for f in files))
 
     def _new_conversation(self, account: Account, message: InboundMessage) -> Conversation:
         return Conversation(
@@ -387,7 +397,7 @@ class ConversationService:
         )
         return conv.contact_id
 
-    async def _add_attachments(
+    def _add_attachments(
         self,
         session: AsyncSession,
         account: Account,
@@ -395,9 +405,8 @@ class ConversationService:
         message: Message,
         files: tuple[InboundAttachment, ...],
         limits: Limits,
-    ) -> int:
-        """Rows for a message's files; the number still to fetch from the provider."""
-        pending = 0
+    ) -> list[Attachment]:
+        rows = []
         for item in files:
             row = Attachment(
                 id=uuid.uuid4(),
@@ -428,9 +437,8 @@ class ConversationService:
             else:
                 row.state, row.reason = "failed", "neither content nor a media id"
             session.add(row)
-            if row.state == "pending":
-                pending += 1
-        return pending
+            rows.append(row)
+        return rows
 
     # --- routing ---------------------------------------------------------------------------
 
