@@ -556,18 +556,20 @@ class ConversationService:
     async def fetch_pending(
         self, account: Account, message_id: uuid.UUID, *, sweep: bool = False
     ) -> None:
-        async with self.unit(account.tenant_id) as uow:
-            rows = list(
-                await uow.session.scalars(
-                    select(Attachment).where(
+        async with self.db.read_session(account.tenant_id) as session:
+            pending = list(
+                await session.scalars(
+                    select(Attachment.id).where(
                         Attachment.message_id == message_id, Attachment.state == "pending"
                     )
                 )
             )
-            limits = store.limits_of(await store.settings_of(uow.session, account.tenant_id))
-        for row in rows:
+            if not pending:
+                return
+            limits = store.limits_of(await store.settings_of(session, account.tenant_id))
+        for attachment_id in pending:
             await self._fetch_one(
-                account, row.id, limits, attempts=1 if sweep else MEDIA_ATTEMPTS_NOW
+                account, attachment_id, limits, attempts=1 if sweep else MEDIA_ATTEMPTS_NOW
             )
 
     async def _fetch_one(
