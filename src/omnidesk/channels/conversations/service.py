@@ -3,15 +3,20 @@ store, each new round of a conversation into routing, and attachments fetched fr
 
 Order of work for an inbound message (docs/adr/0017-conversation-store.md):
 1. a redelivery (same provider message id) is recognised and stored nothing new; only its
-   attachments still waiting for their bytes are fetched again (a dedupe never blocks a retry);
+   attachments still waiting for their bytes are fetched again (a dedupe never blocks a retry).
+   This look, and the conversation the message joins, are read without the write lock;
 2. one transaction: the customer (CRM resolve), the conversation (created or reopened), the
-   message and its attachment rows, and the events; committed before the sender is answered;
+   message and its attachment rows, and the events; committed before the sender is answered.
+   A message joining a contact that routing has (waiting, offered, active) needs no CRM
+   resolve: the round took its customer when it opened. The message's unique provider id
+   refuses a redelivery racing this one; a conversation that moved on since step 1 (another
+   message opened its next round) is decided again;
 3. if the conversation has no contact in routing (new, closed, or its last contact ended), a
    new round: a contact arrives at the account's queue with the language and the customer on
    it, preferring the last agent. A failure here leaves the round marked pending; the sweep
    routes it again;
-4. attachments announced by id are fetched with retries; ones that still fail stay pending for
-   the sweep and for the provider's next redelivery.
+4. attachments announced by id are fetched with retries (only when the message has some); ones
+   that still fail stay pending for the sweep and for the provider's next redelivery.
 """
 
 from __future__ import annotations
