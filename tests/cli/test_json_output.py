@@ -109,6 +109,9 @@ def _check_bench_chat(document: dict[str, Any]) -> None:
     assert document["lost"] == 0 and document["http_errors"] == 0
     assert set(document["delivery_ms"]) == {"count", "p50", "p99", "max"}
     assert "memory_per_connection_kb" in document["server"]
+    # The server's own count of the statements it sent (its /metrics), per message.
+    assert document["server"]["db_statements_per_message"] > 0
+    assert document["http_errors_by_status"] == {}
 
 
 # What each command's document must say beyond being one JSON object.

@@ -24,6 +24,7 @@ import os
 import random
 import secrets
 import time
+from collections import Counter
 from typing import Any
 
 import httpx2 as httpx
@@ -160,12 +161,12 @@ async def _run(
         after = proc.memory_mb(server.pid)["rss_mb"]
 
         sent: list[tuple[str, float]] = []
-        errors = 0
+        errors: Counter[str] = Counter()  # by HTTP status, "no answer" for none in time
         rng = random.Random(0)
         cpu_before = proc.cpu_seconds(server.pid)
+        counters_before = await proc.server_counters(http)
 
         async def one(i: int) -> None:
-            nonlocal errors
             visitor = rng.choice(crowd)
             body = {"client_id": f"bench-{i:08d}", "text": f"Message {i} from a visitor"}
             t0 = time.monotonic()
@@ -173,10 +174,10 @@ async def _run(
                 r = await http.post(f"{base}/conversation/messages", headers=visitor.headers,
                                     json=body)  # fmt: skip
             except httpx.HTTPError:  # no answer in time (a saturated server): counted, not fatal
-                errors += 1
+                errors["no answer"] += 1
                 return
             if r.status_code != 201:
-                errors += 1
+                errors[str(r.status_code)] += 1
                 return
             sent.append((r.json()["message"]["id"], t0))
 
@@ -197,6 +198,8 @@ async def _run(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(came.wait(), max(0.0, deadline - time.monotonic()))
         cpu = proc.cpu_seconds(server.pid) - cpu_before
+        counters = proc.counters_since(await proc.server_counters(http), counters_before)
+        statements = sum(counters["db_statements"].values())
         delivery = [(arrived[m] - t0) * 1000 for m, t0 in sent if m in arrived]
         follower.cancel()
         for task in drains:
@@ -213,7 +216,8 @@ async def _run(
             "messages_sent": len(sent),
             "messages_delivered": len(delivery),
             "lost": len(sent) - len(delivery),
-            "http_errors": errors,
+            "http_errors": sum(errors.values()),
+            "http_errors_by_status": dict(errors),
             "achieved_rate": round(len(sent) / load_seconds, 1) if load_seconds else None,
             "setup_seconds": round(setup_seconds, 1),
             "connect_seconds": round(connect_seconds, 1),
@@ -222,6 +226,10 @@ async def _run(
                 "rss_with_sockets_mb": after,
                 "memory_per_connection_kb": round(per_connection_kb, 1),
                 "cpu_seconds_during_load": round(cpu, 2),
+                # Everything the server asked of its database while the messages came (the
+                # visitors' sockets' reads included), per message sent.
+                "db_statements": counters["db_statements"],
+                "db_statements_per_message": round(statements / len(sent), 1) if sent else None,
                 "peak_rss_mb": proc.memory_mb(server.pid)["peak_rss_mb"],
             },
         }  # fmt: skip

@@ -37,7 +37,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 import httpx2 as httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from omnidesk.bench import server_process as proc
 from omnidesk.bench.server_agents import Agent, ContactRecord, Ledger, Shared, request
@@ -228,43 +227,13 @@ async def _idle_cpu_pct(server_pid: int, seconds: float = 2.0) -> float:
     return round(100.0 * (proc.cpu_seconds(server_pid) - cpu0) / seconds, 1)
 
 
-COUNTED = {"omnidesk_db_statements": "db_statements", "omnidesk_auth_lookups": "auth_lookups"}
-
-
-async def _server_counters(http: httpx.AsyncClient) -> dict[str, dict[str, float]]:
-    """The server's own counts of database statements (by kind) and of credentials resolved
-    (principal cache hit or miss), from its /metrics."""
-    response = await http.get("/metrics")
-    response.raise_for_status()
-    text = response.text
-    found: dict[str, dict[str, float]] = {name: {} for name in COUNTED.values()}
-    for family in text_string_to_metric_families(text):
-        name = COUNTED.get(family.name)
-        if name is None:
-            continue
-        for sample in family.samples:
-            if sample.name.endswith("_total"):
-                label = next(iter(sample.labels.values()))
-                found[name][label] = sample.value
-    return found
-
-
-def _minus(
-    after: dict[str, dict[str, float]], before: dict[str, dict[str, float]]
-) -> dict[str, dict[str, float]]:
-    return {
-        name: {k: v - before[name].get(k, 0.0) for k, v in sorted(counts.items())}
-        for name, counts in after.items()
-    }
-
-
 async def _measure(
     shared: Shared, admin: dict[str, str], params: Params, server_pid: int,
     in_flight: set[asyncio.Task[None]],
 ) -> Measured:  # fmt: skip
     """The load, then the drain; CPU of the server and of this process over both."""
     idle = await _idle_cpu_pct(server_pid)
-    counters0 = await _server_counters(shared.http)
+    counters0 = await proc.server_counters(shared.http)
     cpu0, self0, wall0 = proc.cpu_seconds(server_pid), _cpu_self(), time.monotonic()
     waited0 = proc.runqueue_wait_seconds(server_pid)
     lag = await _load(shared, admin, params, in_flight)
@@ -273,7 +242,7 @@ async def _measure(
     wall = time.monotonic() - wall0
     cpu, cpu_self = proc.cpu_seconds(server_pid) - cpu0, _cpu_self() - self0
     waited = proc.runqueue_wait_seconds(server_pid) - waited0
-    counters = _minus(await _server_counters(shared.http), counters0)
+    counters = proc.counters_since(await proc.server_counters(shared.http), counters0)
     return Measured(
         Window(load_seconds, wall - load_seconds, drained, wall0),
         server={"cpu_seconds": round(cpu, 2), "cpu_pct": round(100.0 * cpu / wall, 1),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 # Password hashing is only on the setup path (logins), not on the measured one; at the default
 # argon2 cost, 1,000 logins would take minutes of the server's CPU before the run starts.
@@ -196,3 +197,32 @@ def workdir() -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+COUNTED = {"omnidesk_db_statements": "db_statements", "omnidesk_auth_lookups": "auth_lookups"}
+
+
+async def server_counters(http: httpx.AsyncClient) -> dict[str, dict[str, float]]:
+    """The server's own counts of database statements (by kind) and of credentials resolved
+    (principal cache hit or miss), from its /metrics."""
+    response = await http.get("/metrics")
+    response.raise_for_status()
+    found: dict[str, dict[str, float]] = {name: {} for name in COUNTED.values()}
+    for family in text_string_to_metric_families(response.text):
+        name = COUNTED.get(family.name)
+        if name is None:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                label = next(iter(sample.labels.values()))
+                found[name][label] = sample.value
+    return found
+
+
+def counters_since(
+    after: dict[str, dict[str, float]], before: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    return {
+        name: {k: v - before[name].get(k, 0.0) for k, v in sorted(counts.items())}
+        for name, counts in after.items()
+    }

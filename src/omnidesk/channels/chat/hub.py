@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -38,11 +39,18 @@ from omnidesk.routing.api import Routing
 log = get_logger(__name__)
 TYPING_SECONDS = 6.0  # a typing indicator lapses unless renewed
 NO_CONTACT: dict[str, Any] = {"state": "none"}
+PAGE = 500  # events read at a time when catching up
 VISIBLE_EVENTS = (
     "conversation.message_added",
     "conversation.closed",
     "conversation.contact_opened",
 )
+
+
+@dataclass(frozen=True)
+class _Page:
+    events: list[PublishedEvent]
+    messages: dict[str, dict[str, Any]]  # the visitor's view of the messages added, by id
 
 
 class VisitorSocket:
@@ -106,41 +114,15 @@ class VisitorSocket:
 
     async def catch_up(self) -> None:
         self.dirty = False
-        db = self.hub.widgets.service.db
         while True:
-            session = db.session(self.account.tenant_id)
-            try:
-                records = list(
-                    await eventlog.read_subject_after(
-                        session, "conversation", str(self.conversation_id), self.position
-                    )
-                )
-            finally:
-                await session.close()
-            if not records:
-                return
-            wanted = [
-                uuid.UUID(r.payload["message_id"])
-                for r in records
-                if r.type == "conversation.message_added" and r.payload.get("kind") == "message"
-            ]
-            found = (
-                {
-                    m["id"]: m
-                    for m in await self.hub.widgets.messages(
-                        self.account, self.conversation_id, wanted
-                    )
-                }
-                if wanted
-                else {}
-            )
+            page = await self._read_after()
             sent: list[dict[str, Any]] = []
-            for record in records:
+            for record in page.events:
                 if record.seq <= self.position:
                     continue
                 self.position = record.seq
                 if record.type == "conversation.message_added":
-                    message = found.get(record.payload.get("message_id", ""))
+                    message = page.messages.get(record.payload.get("message_id", ""))
                     if message is not None:
                         await self.send(
                             {"type": "event", "id": record.seq, "event": "message", "data": message}
@@ -153,8 +135,25 @@ class VisitorSocket:
                 elif record.type == "conversation.contact_opened":
                     self.contact_id = record.payload.get("contact_id")
             await self._delivered(sent)
-            if len(records) < 500:
+            if len(page.events) < PAGE:
                 return
+
+    async def _read_after(self) -> _Page:
+        """The conversation's events after the position and the visitor's view of the messages
+        they add, in one read that never waits for (or holds up) a writer."""
+        db = self.hub.widgets.service.db
+        async with db.read_session(self.account.tenant_id) as session:
+            records = await eventlog.read_subject_after(
+                session, "conversation", str(self.conversation_id), self.position, limit=PAGE
+            )
+            events = [r.to_published() for r in records]
+            wanted = [
+                uuid.UUID(e.payload["message_id"])
+                for e in events
+                if e.type == "conversation.message_added" and e.payload.get("kind") == "message"
+            ]
+            found = await messages_in(session, self.conversation_id, wanted) if wanted else []
+        return _Page(events, {m["id"]: m for m in found})
 
     async def _delivered(self, messages: Iterable[dict[str, Any]]) -> None:
         """Agents' messages that reached the browser are `delivered`."""
@@ -272,11 +271,8 @@ class VisitorHub:
     # --- reads ----------------------------------------------------------------------------
 
     async def head(self, tenant_id: uuid.UUID) -> int:
-        session = self.widgets.service.db.session(tenant_id)
-        try:
+        async with self.widgets.service.db.read_session(tenant_id) as session:
             return await eventlog.last_seq(session, tenant_id)
-        finally:
-            await session.close()
 
     async def queue_states(
         self, tenant_id: uuid.UUID, contact_ids: Iterable[str | None]

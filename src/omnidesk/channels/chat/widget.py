@@ -132,8 +132,8 @@ class WidgetService:
         return account
 
     async def config(self, account: Account) -> dict[str, Any]:
-        async with self.service.unit(account.tenant_id) as uow:
-            settings = await store.settings_of(uow.session, account.tenant_id)
+        async with self.service.db.read_session(account.tenant_id) as session:
+            limits = store.limits_of(await store.settings_of(session, account.tenant_id))
         widget = account.config
         return {
             "key": str(account.id),
@@ -148,18 +148,19 @@ class WidgetService:
             "offline_message": widget.get("offline_message", ""),
             "require_identity": bool(widget.get("require_identity")),
             "transcript_by_email": bool(widget.get("email_account_id")),
-            "attachment_max_bytes": settings.attachment_max_bytes,
-            "attachment_types": list(settings.attachment_types),
+            "attachment_max_bytes": limits.max_bytes,
+            "attachment_types": list(limits.types),
         }
 
     async def conversation(self, account: Account, visitor: Visitor) -> Conversation | None:
-        async with self.service.unit(account.tenant_id) as uow:
-            return await uow.session.scalar(
+        async with self.service.db.read_session(account.tenant_id) as session:
+            conv = await session.scalar(
                 select(Conversation).where(
                     Conversation.account_id == account.id,
                     Conversation.peer_id == visitor.peer_id,
                 )
             )
+            return _detached(session, conv)
 
     async def history(self, account: Account, visitor: Visitor) -> dict[str, Any]:
         conv = await self.conversation(account, visitor)
@@ -174,8 +175,8 @@ class WidgetService:
         self, account: Account, conversation_id: uuid.UUID, ids: list[uuid.UUID] | None = None
     ) -> list[dict[str, Any]]:
         """The visitor's view of the conversation's messages (or of `ids` among them)."""
-        async with self.service.unit(account.tenant_id) as uow:
-            return await messages_in(uow.session, conversation_id, ids)
+        async with self.service.db.read_session(account.tenant_id) as session:
+            return await messages_in(session, conversation_id, ids)
 
     async def start(self, account: Account, visitor: Visitor, body: ChatStartIn) -> dict[str, Any]:
         """Resume the visitor's conversation, or start it with the pre-chat form's answers (a
@@ -237,8 +238,8 @@ class WidgetService:
     ) -> dict[str, Any]:
         """A file from the visitor as a message of its own, within the tenant's limits (refused
         413/415 here, before anything is stored: the visitor is there to be told)."""
-        async with self.service.unit(account.tenant_id) as uow:
-            limits = store.limits_of(await store.settings_of(uow.session, account.tenant_id))
+        async with self.service.db.read_session(account.tenant_id) as session:
+            limits = store.limits_of(await store.settings_of(session, account.tenant_id))
         if len(data) > limits.max_bytes:
             raise PayloadTooLarge(f"files are limited to {limits.max_bytes} bytes")
         if not limits.allows(content_type):
@@ -368,15 +369,22 @@ class WidgetService:
 
     async def _receive(self, account: Account, message: InboundMessage) -> dict[str, Any]:
         received = await self.service.receive(account, message)
-        async with self.service.unit(account.tenant_id) as uow:
-            conv = await uow.session.get(Conversation, received.conversation_id)
+        if received.rows is not None:  # as just stored: nothing to read back
+            rows = received.rows
+            return {
+                "conversation": views.conversation_view(rows.conversation),
+                "message": views.message_view(rows.message, rows.attachments),
+                "duplicate": False,
+            }
+        async with self.service.db.read_session(account.tenant_id) as session:
+            conv = await session.get(Conversation, received.conversation_id)
             assert conv is not None
-        (view,) = await self.messages(account, conv.id, [received.message_id])
-        return {
-            "conversation": views.conversation_view(conv),
-            "message": view,
-            "duplicate": received.duplicate,
-        }
+            (view,) = await messages_in(session, conv.id, [received.message_id])
+            return {
+                "conversation": views.conversation_view(conv),
+                "message": view,
+                "duplicate": received.duplicate,
+            }
 
     async def download(
         self, account: Account, visitor: Visitor, attachment_id: uuid.UUID
@@ -405,16 +413,31 @@ class WidgetService:
         return row, data
 
 
+def _detached(session: AsyncSession, row: Conversation | None) -> Conversation | None:
+    """`row`, readable after its read session ends (which rolls back and so would expire it)."""
+    if row is not None:
+        session.expunge(row)
+    return row
+
+
 async def messages_in(
     session: AsyncSession, conversation_id: uuid.UUID, ids: list[uuid.UUID] | None = None
 ) -> list[dict[str, Any]]:
+    # The messages with their files in one query (a visitor's socket reads this for every
+    # message): a message without files comes once, with None for the file.
     query = (
-        select(Message)
+        select(Message, Attachment)
+        .outerjoin(Attachment, Attachment.message_id == Message.id)
         .where(Message.conversation_id == conversation_id, Message.kind == "message")
-        .order_by(Message.created_at, Message.id)
+        .order_by(Message.created_at, Message.id, Attachment.created_at, Attachment.id)
     )
     if ids is not None:
         query = query.where(Message.id.in_(ids))
-    rows = list(await session.scalars(query))
-    files = await store.attachments_of(session, [r.id for r in rows])
-    return [views.message_view(r, files[r.id]) for r in rows]
+    rows: dict[uuid.UUID, Message] = {}
+    files: dict[uuid.UUID, list[Attachment]] = {}
+    for message, file in await session.execute(query):
+        rows[message.id] = message
+        found = files.setdefault(message.id, [])
+        if file is not None:
+            found.append(file)
+    return [views.message_view(row, files[key]) for key, row in rows.items()]

@@ -3,15 +3,20 @@ store, each new round of a conversation into routing, and attachments fetched fr
 
 Order of work for an inbound message (docs/adr/0017-conversation-store.md):
 1. a redelivery (same provider message id) is recognised and stored nothing new; only its
-   attachments still waiting for their bytes are fetched again (a dedupe never blocks a retry);
+   attachments still waiting for their bytes are fetched again (a dedupe never blocks a retry).
+   This look, and the conversation the message joins, are read without the write lock;
 2. one transaction: the customer (CRM resolve), the conversation (created or reopened), the
-   message and its attachment rows, and the events; committed before the sender is answered;
+   message and its attachment rows, and the events; committed before the sender is answered.
+   A message joining a contact that routing has (waiting, offered, active) needs no CRM
+   resolve: the round took its customer when it opened. The message's unique provider id
+   refuses a redelivery racing this one; a conversation that moved on since step 1 (another
+   message opened its next round) is decided again;
 3. if the conversation has no contact in routing (new, closed, or its last contact ended), a
    new round: a contact arrives at the account's queue with the language and the customer on
    it, preferring the last agent. A failure here leaves the round marked pending; the sweep
    routes it again;
-4. attachments announced by id are fetched with retries; ones that still fail stay pending for
-   the sweep and for the provider's next redelivery.
+4. attachments announced by id are fetched with retries (only when the message has some); ones
+   that still fail stay pending for the sweep and for the provider's next redelivery.
 """
 
 from __future__ import annotations
@@ -68,6 +73,16 @@ MEDIA_ATTEMPTS_NOW = 3  # in the request, before answering the provider
 MEDIA_ATTEMPTS_MAX = 12  # then by the sweep, until the attachment is marked failed
 SWEEP_SECONDS = 30.0
 EARLY_STATUSES = 1000  # statuses kept for messages whose send has not returned yet
+RECEIVE_ATTEMPTS = 3  # a message raced by its own redelivery or by its conversation's next round
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """The rows an inbound message was stored as, as committed (readable after the commit)."""
+
+    conversation: Conversation
+    message: Message
+    attachments: list[Attachment]
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,41 @@ class Received:
     conversation_id: uuid.UUID
     duplicate: bool
     contact_id: str | None
+    # None for a duplicate: an answer showing the message need not read it back otherwise.
+    rows: StoredRows | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What an inbound message joins, as read before the write lock: the conversation and its
+    round's routing contact (None, None: the customer's first message)."""
+
+    conversation_id: uuid.UUID | None
+    contact_id: str | None
+
+    @classmethod
+    def of(cls, conv: Conversation | None) -> Seen:
+        return cls(conv.id, conv.contact_id) if conv is not None else cls(None, None)
+
+
+@dataclass(frozen=True)
+class Content:
+    """An inbound message's text as stored: sanitised HTML, the text, its detected language."""
+
+    text: str | None
+    html: str | None
+    detected: str | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    received: Received
+    route: str | None  # a new round's contact, to hand to routing
+    media_pending: bool  # attachments announced by id, still to fetch
+
+
+class ConversationMoved(Exception):
+    """The conversation changed between the look and the write lock: decide again."""
 
 
 class ConversationService:
@@ -128,15 +178,13 @@ class ConversationService:
         return self.adapters[account.kind]
 
     async def account(self, account_id: uuid.UUID, kind: str | None = None) -> Account | None:
-        """An active account by id, across tenants (a provider's webhook names it)."""
-        session = self.db.session(SYSTEM)
-        try:
+        """An active account by id, across tenants (a provider's webhook names it). Read
+        without the write lock: every inbound request asks this first."""
+        async with self.db.read_session(SYSTEM) as session:
             row = await session.get(ChannelAccount, account_id)
-        finally:
-            await session.close()
-        if row is None or not row.active or (kind is not None and row.kind != kind):
-            return None
-        return self.account_of(row)
+            if row is None or not row.active or (kind is not None and row.kind != kind):
+                return None
+            return self.account_of(row)
 
     def account_of(self, row: ChannelAccount) -> Account:
         return store.account_of(row, self.sealing_key)
@@ -164,18 +212,40 @@ class ConversationService:
 
     # --- inbound --------------------------------------------------------------------------
 
-    async def receive(
-        self, account: Account, message: InboundMessage, *, again: bool = False
-    ) -> Received:
-        tenant = account.tenant_id
-        async with self.unit(tenant) as uow:
-            existing = await uow.session.scalar(
-                select(Message).where(
-                    Message.account_id == account.id, Message.external_id == message.external_id
+    async def receive(self, account: Account, message: InboundMessage) -> Received:
+        attempt = 1
+        while True:
+            try:
+                return await self._receive_once(account, message)
+            except (IntegrityError, ConversationMoved) as exc:
+                # The same message (or a first message of the same customer) delivered twice
+                # at once: the other delivery stored it, and once more finds it (or the
+                # conversation). Or the conversation moved on between the look and the lock
+                # (another message opened its next round): decided again on what is there now.
+                if attempt == RECEIVE_ATTEMPTS:
+                    raise
+                attempt += 1
+                log.info(
+                    "conversation.receive_raced", account=str(account.id), exc=type(exc).__name__
                 )
-            )
-            conv = await _conversation_of(uow.session, account, message)
-            settings = await store.settings_of(uow.session, tenant)
+
+    async def _receive_once(self, account: Account, message: InboundMessage) -> Received:
+        tenant = account.tenant_id
+        # A look without the write lock (SQLite's is one for the whole database): whether it is
+        # a redelivery, what it joins, the tenant's languages and limits. The one transaction
+        # that stores the message checks the conversation again under the lock.
+        async with self.db.read_session(tenant) as session:
+            existing = (
+                await session.execute(
+                    select(Message.id, Message.conversation_id).where(
+                        Message.account_id == account.id,
+                        Message.external_id == message.external_id,
+                    )
+                )
+            ).first()
+            conv = await _conversation_of(session, account, message)
+            seen = Seen.of(conv)
+            settings = await store.settings_of(session, tenant)
             languages = list(settings.languages)
             limits = store.limits_of(settings)
         if existing is not None:
@@ -186,7 +256,7 @@ class ConversationService:
         text = message.text if message.text is not None else (html and store.text_of_html(html))
         if text is not None and len(text) > store.MAX_TEXT_CHARS:
             text = text[: store.MAX_TEXT_CHARS]
-        live, agent = await self.live_agent(tenant, conv.contact_id if conv else None)
+        live, agent = await self.live_agent(tenant, seen.contact_id)
         if not live and message.open_round:
             # It would open a new contact: under overload that is refused before anything is
             # stored (429; the provider, mail server or widget delivers it again), while
@@ -197,17 +267,9 @@ class ConversationService:
             if message.language or not message.detect_language
             else await language.detect(text, languages)
         )
-        try:
-            result, route = await self._store_inbound(
-                account, message, text, html, live, agent, detected, limits
-            )
-        except IntegrityError:
-            # The same message (or a first message of the same customer) delivered twice at
-            # once: the other delivery stored it; once more finds it (or the conversation).
-            if again:
-                raise
-            log.info("conversation.duplicate_raced", account=str(account.id))
-            return await self.receive(account, message, again=True)
+        content = Content(text, html, detected)
+        stored = await self._store_inbound(account, message, seen, content, live, agent, limits)
+        result, route = stored.received, stored.route
         if route is None and result.contact_id is not None and message.open_round:
             # The contact was live when we looked; if it left routing since (the agent ended
             # it meanwhile), this message would wait for nobody: it opens the next round.
@@ -216,7 +278,8 @@ class ConversationService:
                 route = await self._next_round(account, result.conversation_id, result.contact_id)
         if route is not None:
             await self.route(tenant, result.conversation_id)
-        await self.fetch_pending(account, result.message_id)
+        if stored.media_pending:
+            await self.fetch_pending(account, result.message_id)
         return result
 
     async def _next_round(
@@ -232,85 +295,89 @@ class ConversationService:
         self,
         account: Account,
         message: InboundMessage,
-        text: str | None,
-        html: str | None,
+        seen: Seen,
+        content: Content,
         live: bool,
         agent: str | None,
-        detected: str | None,
         limits: Limits,
-    ) -> tuple[Received, str | None]:
-        adapter = self.adapter(account)
-        now = utcnow()
+    ) -> Stored:
+        """One transaction: the message (its unique provider id refuses a redelivery racing
+        this one), its attachment rows, the conversation's changes and the events. A message
+        joining a live contact needs nothing more: the conversation knows its customer, and
+        routing has the contact."""
         async with self.unit(account.tenant_id) as uow:
             session = uow.session
-            conv = await _conversation_of(session, account, message)
+            conv = (
+                await session.get(Conversation, seen.conversation_id)
+                if seen.conversation_id is not None
+                else await _conversation_of(session, account, message)
+            )
+            if Seen.of(conv) != seen:
+                raise ConversationMoved()  # rolled back: nothing of this attempt is stored
             # Someone else writing into a customer's thread (a colleague on Cc, the customer's
             # other address) joins it; the conversation stays the customer's.
             guest = conv is not None and conv.peer_id != message.peer_id
-            customer: Customer | None = None
-            if not guest:
-                key = normalize.identity(
-                    adapter.identity_kind,
-                    message.peer_id,
-                    provider=account.provider if adapter.identity_kind == "messaging" else None,
-                    field="from",
-                )
-                resolution = await identities.resolve(uow, key, source="contact")
-                customer = await session.get(Customer, resolution.customer_id)
-                if customer is not None and resolution.created and message.peer_name:
-                    customer.display_name = message.peer_name[:200]
             if conv is None:
-                conv = Conversation(
-                    id=uuid.uuid4(),
-                    account_id=account.id,
-                    channel=adapter.channel,
-                    peer_id=message.peer_id,
-                    status="open",
-                    rounds=0,
-                    agent_ids=[],
-                    routing_pending=False,
-                    created_at=now,
-                )
+                conv = self._new_conversation(account, message)
                 session.add(conv)
-            if not guest:
+            if live and not guest:
                 conv.peer_name = message.peer_name or conv.peer_name
-                conv.customer_id, conv.identity_id = resolution.customer_id, resolution.identity_id
-                choose_language(conv, message.language, customer, detected)
-            row = Message(
-                id=uuid.uuid4(),
-                conversation_id=conv.id,
-                account_id=account.id,
-                kind="message",
-                direction="inbound",
-                sender_type="customer",
-                sender_id=message.peer_id,
-                text=text,
-                html=html,
-                subject=message.subject[:300] if message.subject else None,
-                external_id=message.external_id,
-                status="received",
-                status_times={"received": (message.sent_at or now).isoformat()},
-                created_at=now,
-            )
+                _language_of_join(conv, message.language, content.detected)
+            elif not guest:
+                await self._resolve_customer(uow, account, conv, message, content.detected)
+            row = _inbound_row(conv, account, message, content)
             session.add(row)
             await session.flush()  # the unique message id decides a concurrent redelivery here
-            count = await self._add_attachments(
-                session, account, conv, row, message.attachments, limits
-            )
-            conv.last_inbound_at = now
-            conv.last_message_at = now
+            files = self._add_attachments(session, account, conv, row, message.attachments, limits)
+            conv.last_inbound_at = conv.last_message_at = row.created_at
             if live and agent:
                 _remember(conv, agent)
             route = None
             if not live and message.open_round:
                 route = self.new_round(uow, conv, account)
             audience = await self.audience(account, agent if live else None)
-            uow.record(
-                store.added(conv, row, count),
-                audience,
-            )
-            result = Received(row.id, conv.id, False, conv.contact_id)
-        return result, route
+            uow.record(store.added(conv, row, len(message.attachments)), audience)
+            rows = StoredRows(conv, row, files)
+            result = Received(row.id, conv.id, False, conv.contact_id, rows)
+        return Stored(result, route, any(f.state == "pending" for f in files))
+
+    def _new_conversation(self, account: Account, message: InboundMessage) -> Conversation:
+        return Conversation(
+            id=uuid.uuid4(),
+            account_id=account.id,
+            channel=self.adapter(account).channel,
+            peer_id=message.peer_id,
+            status="open",
+            rounds=0,
+            agent_ids=[],
+            routing_pending=False,
+            created_at=utcnow(),
+        )
+
+    async def _resolve_customer(
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        conv: Conversation,
+        message: InboundMessage,
+        detected: str | None,
+    ) -> None:
+        """The customer behind the message's address (the CRM creates one, named from the
+        provider's profile, for an address it has never seen), and the language they get."""
+        adapter = self.adapter(account)
+        key = normalize.identity(
+            adapter.identity_kind,
+            message.peer_id,
+            provider=account.provider if adapter.identity_kind == "messaging" else None,
+            field="from",
+        )
+        resolution = await identities.resolve(uow, key, source="contact")
+        customer = await uow.session.get(Customer, resolution.customer_id)
+        if customer is not None and resolution.created and message.peer_name:
+            customer.display_name = message.peer_name[:200]
+        conv.peer_name = message.peer_name or conv.peer_name
+        conv.customer_id, conv.identity_id = resolution.customer_id, resolution.identity_id
+        choose_language(conv, message.language, customer, detected)
 
     def new_round(self, uow: UnitOfWork, conv: Conversation, account: Account) -> str:
         reopened = conv.status == "closed" or conv.rounds > 0
@@ -335,7 +402,7 @@ class ConversationService:
         )
         return conv.contact_id
 
-    async def _add_attachments(
+    def _add_attachments(
         self,
         session: AsyncSession,
         account: Account,
@@ -343,7 +410,8 @@ class ConversationService:
         message: Message,
         files: tuple[InboundAttachment, ...],
         limits: Limits,
-    ) -> int:
+    ) -> list[Attachment]:
+        rows = []
         for item in files:
             row = Attachment(
                 id=uuid.uuid4(),
@@ -374,7 +442,8 @@ class ConversationService:
             else:
                 row.state, row.reason = "failed", "neither content nor a media id"
             session.add(row)
-        return len(files)
+            rows.append(row)
+        return rows
 
     # --- routing ---------------------------------------------------------------------------
 
@@ -492,18 +561,20 @@ class ConversationService:
     async def fetch_pending(
         self, account: Account, message_id: uuid.UUID, *, sweep: bool = False
     ) -> None:
-        async with self.unit(account.tenant_id) as uow:
-            rows = list(
-                await uow.session.scalars(
-                    select(Attachment).where(
+        async with self.db.read_session(account.tenant_id) as session:
+            pending = list(
+                await session.scalars(
+                    select(Attachment.id).where(
                         Attachment.message_id == message_id, Attachment.state == "pending"
                     )
                 )
             )
-            limits = store.limits_of(await store.settings_of(uow.session, account.tenant_id))
-        for row in rows:
+            if not pending:
+                return
+            limits = store.limits_of(await store.settings_of(session, account.tenant_id))
+        for attachment_id in pending:
             await self._fetch_one(
-                account, row.id, limits, attempts=1 if sweep else MEDIA_ATTEMPTS_NOW
+                account, attachment_id, limits, attempts=1 if sweep else MEDIA_ATTEMPTS_NOW
             )
 
     async def _fetch_one(
@@ -622,6 +693,36 @@ async def _conversation_of(
             Conversation.account_id == account.id, Conversation.peer_id == message.peer_id
         )
     )
+
+
+def _inbound_row(
+    conv: Conversation, account: Account, message: InboundMessage, content: Content
+) -> Message:
+    now = utcnow()
+    return Message(
+        id=uuid.uuid4(),
+        conversation_id=conv.id,
+        account_id=account.id,
+        kind="message",
+        direction="inbound",
+        sender_type="customer",
+        sender_id=message.peer_id,
+        text=content.text,
+        html=content.html,
+        subject=message.subject[:300] if message.subject else None,
+        external_id=message.external_id,
+        status="received",
+        status_times={"received": (message.sent_at or now).isoformat()},
+        created_at=now,
+    )
+
+
+def _language_of_join(conv: Conversation, explicit: str | None, detected: str | None) -> None:
+    """A message joining a live contact: its round took the customer and their CRM language
+    when it opened; the message can still choose a language or tell one by its text, never
+    over a choice or the CRM's."""
+    if explicit or conv.language_source != "crm":
+        choose_language(conv, explicit, None, detected)
 
 
 def _remember(conv: Conversation, agent: str) -> None:
