@@ -86,6 +86,7 @@ from omnidesk.platform.services import AppServices
 from omnidesk.platform.settings import Settings, apply_process_settings
 from omnidesk.platform.webapp import WebAppMiddleware, default_web_dir
 from omnidesk.qa.endpoints import router as quality_router
+from omnidesk.qa.erasure import QualityPersonalData
 from omnidesk.routing.endpoints import router as routing_router
 from omnidesk.routing.erasure import RoutingPersonalData
 from omnidesk.routing.presence import PresenceWatcher
@@ -210,6 +211,7 @@ def create_app(settings: Settings, *, bus: EventBus | None = None) -> FastAPI:
             VoicePersonalData(settings.data_dir),
             ConversationPersonalData(settings.data_dir),
             SurveyPersonalData(),
+            QualityPersonalData(),
         )
         app.state.crm = CrmRuntime(db, services.bus, holders)
         app.state.crm.start()

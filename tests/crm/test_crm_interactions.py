@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm_helpers import API, customer, setup_crm, tenant_of
@@ -10,7 +11,7 @@ from sqlalchemy import update
 
 from omnidesk.channels.voice import call_events as ev
 from omnidesk.crm.follower import InteractionFollower
-from omnidesk.crm.models import ProjectionCursor
+from omnidesk.crm.models import Interaction, ProjectionCursor
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.uow import UnitOfWork
 
@@ -195,3 +196,62 @@ def test_the_projection_resumes_from_its_cursor_and_applies_nothing_twice(
         json={"identity": {"kind": "email", "value": "chatter@example.com"}},
     )
     assert r.status_code == 200 and r.json()["customer_id"]
+
+
+def test_interactions_filter_by_agent_state_and_end(client, app, as_user) -> None:  # type: ignore[no-untyped-def]
+    """Filters by an agent among those who handled the contact (never a prefix of their id),
+    open or ended, and the end's range; bad ranges name the field."""
+    tenant_id = tenant_of(client, app)
+    one, two = str(uuid.uuid4()), str(uuid.uuid4())
+    t0 = datetime(2026, 5, 4, 8, tzinfo=UTC)
+    rows = [  # contact, agents, ended after (minutes) or open
+        ("f-1", [one], 10),
+        ("f-2", [two, one], 70),
+        ("f-3", [two], 20),
+        ("f-4", [one], None),
+        ("f-5", [one[:-1]], 15),  # another agent whose id is a prefix of agent one's
+    ]
+
+    async def insert() -> None:
+        session = app.state.services.db.session(tenant_id)
+        try:
+            for contact, agents, minutes in rows:
+                session.add(
+                    Interaction(
+                        tenant_id=tenant_id, contact_id=contact, channel="chat",
+                        direction="inbound", state="open" if minutes is None else "ended",
+                        agent_ids=agents, started_at=t0,
+                        ended_at=None if minutes is None else t0 + timedelta(minutes=minutes),
+                    )
+                )  # fmt: skip
+            await session.commit()
+        finally:
+            await session.close()
+
+    client.portal.call(insert)
+    sup = as_user("supervisor")
+
+    def contacts(**params: Any) -> list[str]:
+        r = sup.get(f"{API}/interactions", params=params)
+        assert r.status_code == 200, r.text
+        return sorted(i["contact_id"] for i in r.json())
+
+    assert contacts(agent_id=one) == ["f-1", "f-2", "f-4"]
+    assert contacts(agent_id=two) == ["f-2", "f-3"]
+    assert contacts(agent_id=one, ended=True) == ["f-1", "f-2"]
+    assert contacts(agent_id=one, ended=False) == ["f-4"]
+    hour = {"ended_from": t0.isoformat(), "ended_until": (t0 + timedelta(hours=1)).isoformat()}
+    assert contacts(agent_id=one, **hour) == ["f-1"]
+    assert contacts(**hour) == ["f-1", "f-3", "f-5"]
+    assert contacts(agent_id=one, ended_from=(t0 + timedelta(hours=1)).isoformat()) == ["f-2"]
+    assert contacts(agent_id=str(uuid.uuid4())) == []
+    backwards = {"ended_from": hour["ended_until"], "ended_until": hour["ended_from"]}
+    r = sup.get(f"{API}/interactions", params=backwards)
+    assert r.status_code == 422 and r.json()["field"] == "ended_until", r.text
+    r = sup.get(f"{API}/interactions", params={"ended": False, **hour})
+    assert r.status_code == 422 and r.json()["field"] == "ended", r.text
+    assert sup.get(f"{API}/interactions", params={"agent_id": ""}).status_code == 422
+    # Another tenant sees none of them.
+    assert (
+        as_user("admin", "other").get(f"{API}/interactions", params={"agent_id": one}).json() == []
+    )

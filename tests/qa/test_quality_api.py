@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from omnidesk.crm.models import Interaction
-from omnidesk.platform.database import SYSTEM, Database
+from omnidesk.platform.database import SYSTEM, Base, Database
 from omnidesk.platform.tenancy import tenant_by_slug
 from spine_checks import all_events, audit_entries, event_cursor
 
@@ -166,3 +168,60 @@ def test_scorecards_evaluations_permissions_and_the_report(
     export = sup.get("/api/v1/analytics/agents/export", params={**params, "format": "csv"})
     table = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert (table[-1]["Quality evaluations"], table[-1]["Quality score (%)"]) == ("2", "42.5")
+
+
+def _every_row(client: TestClient, app: FastAPI) -> str:
+    """Every row of every table (the event log and the audit log among them), as one text."""
+
+    async def go() -> str:
+        rows: list[str] = []
+        async with app.state.services.db.engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                for row in await conn.execute(text(f'SELECT * FROM "{table.name}"')):
+                    rows.append(json.dumps([str(v) for v in row]))
+        return "\n".join(rows)
+
+    return client.portal.call(go)  # type: ignore[union-attr, no-any-return]
+
+
+def test_an_erased_customers_evaluation_comments_are_blanked(
+    client: TestClient, app: FastAPI, as_user, tenants
+) -> None:  # type: ignore[no-untyped-def]
+    """The comment may describe the customer: it goes with them; the grade (about the agent)
+    stays, and neither the events nor the audit log ever held the comment."""
+    agent1 = tenants["demo"].ids["agent1"]
+    admin, sup = as_user("admin"), as_user("supervisor")
+    db = app.state.services.db
+    rows = [("e-1", [agent1], "ended"), ("e-2", [agent1], "ended")]
+    client.portal.call(_contacts, db, "demo", rows)  # type: ignore[union-attr]
+    r = admin.post("/api/v1/crm/customers", json={"display_name": "Zebulon Quaxley"})
+    assert r.status_code == 201, r.text
+    customer_id = r.json()["id"]
+    interactions = admin.get("/api/v1/crm/interactions", params={"contact_id": "e-1"}).json()
+    r = admin.put(
+        f"/api/v1/crm/interactions/{interactions[0]['id']}/customer",
+        json={"customer_id": customer_id},
+    )
+    assert r.status_code == 200, r.text
+    profile = {"skills": {}, "queues": {}, "capacity": {"chat": 1}}
+    assert admin.put(f"/api/v1/routing/agents/{agent1}", json=profile).status_code == 200
+    card = _problem(admin.post(f"{Q}/scorecards", json={**CARD, "name": "Erasure"}), 201)
+    answers = {"greeting": "yes", "solution": 5, "privacy": "yes"}
+    grades = {}
+    for contact, comment in (("e-1", "Zebulon's IBAN COMMENTSECRET read aloud"),
+                             ("e-2", "Another customer, kept")):  # fmt: skip
+        grade = {"scorecard_id": card["id"], "contact_id": contact, "agent_id": agent1,
+                 "answers": answers, "comment": comment}  # fmt: skip
+        grades[contact] = _problem(sup.post(f"{Q}/evaluations", json=grade), 201)
+    assert "COMMENTSECRET" in _every_row(client, app)  # in the evaluation's row, and only there
+
+    assert admin.post(f"/api/v1/crm/customers/{customer_id}/erase").status_code == 200
+    erased = sup.get(f"{Q}/evaluations/{grades['e-1']['id']}").json()
+    assert erased["comment"] is None
+    assert (erased["score"], erased["answers"]) == (100.0, answers)
+    kept = sup.get(f"{Q}/evaluations/{grades['e-2']['id']}").json()
+    assert kept["comment"] == "Another customer, kept"
+    assert "COMMENTSECRET" not in _every_row(client, app)
+    created = [e for e in all_events(admin)[0] if e["event"] == "quality.evaluation_created"]
+    assert created and "Another customer" not in str(created)
+    assert "Another customer" not in str(audit_entries(admin))

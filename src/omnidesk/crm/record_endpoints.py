@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
@@ -28,6 +29,7 @@ from omnidesk.crm.record_schemas import (
     SplitOut,
 )
 from omnidesk.crm.runtime import CrmRuntime
+from omnidesk.platform.errors import Invalid
 from omnidesk.platform.http import Ctx, services_of
 from omnidesk.platform.openapi import errors
 
@@ -110,14 +112,38 @@ async def list_interactions(
     ctx: Ctx,
     customer_id: uuid.UUID | None = None,
     contact_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    agent_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="Contacts this agent handled"),
+    ] = None,
+    ended: Annotated[bool | None, Query(description="Ended contacts only (false: open)")] = None,
+    ended_from: Annotated[
+        datetime | None, Query(description="Contacts that ended from (inclusive)")
+    ] = None,
+    ended_until: Annotated[datetime | None, Query(description="... until (exclusive)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[InteractionOut]:
+    """Newest first. A time range implies ended contacts (an open one has no end yet)."""
+    if ended_from is not None and ended_until is not None and ended_until <= ended_from:
+        raise Invalid("ended_until must be after ended_from", field="ended_until")
+    ranged = ended_from is not None or ended_until is not None
+    if ended is False and ranged:
+        raise Invalid("an open contact has not ended: no range with ended=false", field="ended")
     stmt = select(Interaction)
     if customer_id is not None:
         stmt = stmt.where(Interaction.customer_id == customer_id)
     if contact_id is not None:
         stmt = stmt.where(Interaction.contact_id == contact_id)
+    if ended is not None or ranged:
+        # (tenant, state, ended_at) is indexed: the state and the range narrow the rows read.
+        stmt = stmt.where(Interaction.state == ("open" if ended is False else "ended"))
+    if ended_from is not None:
+        stmt = stmt.where(Interaction.ended_at >= ended_from)
+    if ended_until is not None:
+        stmt = stmt.where(Interaction.ended_at < ended_until)
     async with ctx.uow:
+        if agent_id is not None:
+            stmt = stmt.where(repo.handled_by(ctx.uow.session, agent_id))
         rows = await ctx.uow.session.scalars(
             stmt.order_by(Interaction.started_at.desc()).limit(limit)
         )

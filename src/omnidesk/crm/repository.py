@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import ColumnElement, Table, cast, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.crm.models import (
@@ -28,6 +29,17 @@ from omnidesk.platform.errors import NotFound
 
 def dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
+
+
+def handled_by(session: AsyncSession, agent_id: str) -> ColumnElement[bool]:
+    """Interactions whose `agent_ids` (a JSON list) hold this agent. PostgreSQL tests jsonb
+    containment, which the GIN index of migration 0025 serves; SQLite reads the list with
+    json_each (no index can serve membership in a JSON list there: the tenant's other filters
+    bound the rows read)."""
+    if dialect(session) == "postgresql":
+        return cast(Interaction.agent_ids, JSONB).contains([agent_id])
+    member = func.json_each(Interaction.agent_ids).table_valued("value")
+    return exists(select(1).select_from(member).where(member.c.value == agent_id))
 
 
 def insert_ignoring(session: AsyncSession, table: Table | Any, keys: Sequence[str]) -> Any:

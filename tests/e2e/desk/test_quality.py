@@ -91,6 +91,8 @@ def test_a_supervisor_grades_a_contact_and_the_agent_sees_it(server: LiveServer,
     expect(page.get_by_role("heading", name="Quality evaluations", level=1)).to_be_visible()
     grade = page.get_by_test_id("quality-grade")
     grade.get_by_label("Agent").select_option(server.ids["agent1"])
+    # The agent's ended contacts are offered (the server filters them by agent).
+    expect(grade.locator("#quality-contacts option[value='q1']")).to_have_count(1)
     grade.get_by_label("Contact").fill("q1")
     grade.get_by_label("Scorecard").select_option(label="Chat basics")
     preview = grade.get_by_test_id("quality-preview")

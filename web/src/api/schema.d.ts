@@ -1709,7 +1709,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Interactions */
+        /**
+         * List Interactions
+         * @description Newest first. A time range implies ended contacts (an open one has no end yet).
+         */
         get: operations["list_interactions_api_v1_crm_interactions_get"];
         put?: never;
         post?: never;
@@ -18739,8 +18742,16 @@ export interface operations {
     list_interactions_api_v1_crm_interactions_get: {
         parameters: {
             query?: {
+                /** @description Contacts this agent handled */
+                agent_id?: string | null;
                 contact_id?: string | null;
                 customer_id?: string | null;
+                /** @description Ended contacts only (false: open) */
+                ended?: boolean | null;
+                /** @description Contacts that ended from (inclusive) */
+                ended_from?: string | null;
+                /** @description ... until (exclusive) */
+                ended_until?: string | null;
                 limit?: number;
             };
             header?: never;

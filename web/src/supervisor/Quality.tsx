@@ -6,7 +6,7 @@ import { useDeskContext } from "../context";
 import { useDesk } from "../hooks";
 import { reloadOnResync } from "../realtime/resync";
 import { formatDateTime, t } from "../i18n";
-import { type Answer, answersBody, type Evaluation, formatScore, type Scorecard, scoreOf } from "./quality";
+import { type Answer, answersBody, contactSuggestions, type Evaluation, formatScore, type Scorecard, scoreOf } from "./quality";
 
 const SHOWN = new Set(["scorecard_id", "contact_id", "agent_id", "comment"]);
 
@@ -60,9 +60,8 @@ function GradeForm({ agentId, onAgent, onSaved }: { agentId: string; onAgent: (i
   }, []);
   useEffect(() => {
     // The agent's recent ended contacts, offered as the contact to grade.
-    if (!agentId) return setContacts([]);
-    ok(api.GET("/api/v1/crm/interactions", { params: { query: { limit: 200 } } }))
-      .then((found) => setContacts(found.filter((i) => i.ended_at && i.agent_ids.includes(agentId)).map((i) => i.contact_id)))
+    contactSuggestions(agentId, (query) => ok(api.GET("/api/v1/crm/interactions", { params: { query } })))
+      .then(setContacts)
       .catch(() => setContacts([]));
   }, [agentId]);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answersBody, type Criterion, criterionBody, scoreOf } from "./quality";
+import { answersBody, contactSuggestions, type Criterion, criterionBody, type Interaction, type InteractionQuery, scoreOf } from "./quality";
 
 const CARD: Criterion[] = [
   { id: "greeting", text: "G", kind: "yes_no", weight: 1, max_points: null, auto_fail: false },
@@ -23,5 +23,23 @@ describe("scoreOf", () => {
     expect(answersBody({ greeting: "yes", solution: 3, tone: "" })).toEqual({ greeting: "yes", solution: 3 });
     expect(criterionBody({ ...CARD[0], kind: "points" }).max_points).toBe(5);
     expect(criterionBody({ ...CARD[1], kind: "yes_no" }).max_points).toBeNull();
+  });
+});
+
+describe("contactSuggestions", () => {
+  const row = (contact_id: string) => ({ contact_id }) as Interaction;
+  it("asks the server for the agent's ended contacts, and offers each once", async () => {
+    const asked: InteractionQuery[] = [];
+    const found = await contactSuggestions("agent-1", async (query) => {
+      asked.push(query);
+      return [row("c-3"), row("c-2"), row("c-3")];
+    });
+    expect(asked).toEqual([{ agent_id: "agent-1", ended: true, limit: 200 }]);
+    expect(found).toEqual(["c-3", "c-2"]);
+  });
+  it("asks nothing before an agent is picked", async () => {
+    let calls = 0;
+    expect(await contactSuggestions("", async () => (calls++, [row("c-1")]))).toEqual([]);
+    expect(calls).toBe(0);
   });
 });

@@ -1,8 +1,23 @@
 import type { Schemas } from "../api/client";
+import type { paths } from "../api/schema";
 
 export type Criterion = Schemas["QualityCriterion"];
 export type Scorecard = Schemas["QualityScorecardOut"];
 export type Evaluation = Schemas["QualityEvaluationOut"];
+export type Interaction = Schemas["InteractionOut"];
+export type InteractionQuery = NonNullable<paths["/api/v1/crm/interactions"]["get"]["parameters"]["query"]>;
+
+/** How many of the agent's latest ended contacts are offered to grade. */
+export const SUGGESTED = 200;
+
+/** The contacts offered to grade: the agent's latest ended ones, filtered by the server
+ * (GET /api/v1/crm/interactions?agent_id=&ended=true), newest first, each once. `list` is the
+ * API call, passed in so this can be tested without a server. */
+export async function contactSuggestions(agentId: string, list: (query: InteractionQuery) => Promise<Interaction[]>): Promise<string[]> {
+  if (!agentId) return [];
+  const found = await list({ agent_id: agentId, ended: true, limit: SUGGESTED });
+  return [...new Set(found.map((i) => i.contact_id))];
+}
 /** An answer as the form holds it: points, "yes", "no", "na", or "" (not answered yet). */
 export type Answer = number | "yes" | "no" | "na" | "";
 
