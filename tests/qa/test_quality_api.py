@@ -215,7 +215,9 @@ def test_an_erased_customers_evaluation_comments_are_blanked(
         grades[contact] = _problem(sup.post(f"{Q}/evaluations", json=grade), 201)
     assert "COMMENTSECRET" in _every_row(client, app)  # in the evaluation's row, and only there
 
-    assert admin.post(f"/api/v1/crm/customers/{customer_id}/erase").status_code == 200
+    erase = admin.post(f"/api/v1/crm/customers/{customer_id}/erase")
+    assert erase.status_code == 200
+    assert erase.json()["evaluation_comments"] == 1  # said in the answer (and the audit)
     erased = sup.get(f"{Q}/evaluations/{grades['e-1']['id']}").json()
     assert erased["comment"] is None
     assert (erased["score"], erased["answers"]) == (100.0, answers)

@@ -281,6 +281,7 @@ def test_an_erased_customers_answers_are_erased(client, app, as_user, chat) -> N
     assert len(before["texts"]) == 1
     r = admin.post(f"/api/v1/crm/customers/{conversation['customer_id']}/erase")
     assert r.status_code == 200, r.text
+    assert (r.json()["surveys"], r.json()["survey_texts"]) == (1, 1)  # said in the answer
     after = ok(admin.get("/api/v1/surveys/results"))
     assert after["texts"] == []
     # The score stays (it says nothing of the person once they are gone): results add up.

@@ -124,6 +124,9 @@ async def erase(
         calls=held.get("calls", 0),
         conversations=held.get("conversations", 0),
         events=held.get("events", 0),
+        surveys=held.get("surveys", 0),
+        survey_texts=held.get("survey_texts", 0),
+        evaluation_comments=held.get("evaluation_comments", 0),
         **counts,
     )
     details = result.model_dump(mode="json", exclude={"customer_id", "erased_at"})

@@ -389,3 +389,8 @@ class EraseOut(BaseModel):
     calls: int = 0
     conversations: int = 0
     events: int = 0
+    # Surveys sent about their contacts (links made unusable) and free-text answers blanked;
+    # comments of quality evaluations of their contacts blanked (scores kept).
+    surveys: int = 0
+    survey_texts: int = 0
+    evaluation_comments: int = 0
