@@ -47,6 +47,10 @@ class FiguresClient:
     def sync(self) -> None:
         self.ws.send_json({"type": "ping"})
         while (message := self.ws.receive_json())["type"] != "pong":
+            if message["type"] == "snapshot" and message["reason"] == "scope_changed":
+                # Who one sees changed (a team's members): a fresh snapshot replaces it all.
+                self.section = copy.deepcopy(message["state"]["analytics"])
+                continue
             assert message["type"] == "event", message
             if message["event"] == FIGURES:
                 self.events.append(message)
@@ -132,7 +136,10 @@ def test_figures_are_pushed_to_the_queues_viewers(
         ours, theirs, all_of = FiguresClient(ws), FiguresClient(night_ws), FiguresClient(admin_ws)
         for watcher in (ours, theirs, all_of):
             watcher.register()
-        assert ours.section == EMPTY
+        # Nothing counted yet: no queue, channel or agent; each team (once the ingester has
+        # begun) with nothing.
+        assert {k: v for k, v in ours.section.items() if k != "teams"} == without_teams(EMPTY)
+        assert all(nothing(f) for f in ours.section["teams"].values())
         route(admin, as_user("agent1"), "kpi", "k")
         route(admin, nina, "night", "n")
         settle(client, app)
@@ -175,8 +182,11 @@ def test_figures_are_pushed_to_the_queues_viewers(
         assert again == ours.section
     assert set(fresh(admin)["queues"]) == {"kpi", "night"}
     assert fresh(as_user("agent1")) == EMPTY  # agents read no reports
-    # Another tenant's sockets hear nothing of them.
-    assert fresh(as_user("supervisor", "other")) == EMPTY
+    # Another tenant's sockets hear nothing of them (their own team's figures: nothing yet).
+    other = fresh(as_user("supervisor", "other"))
+    assert without_teams(other) == without_teams(EMPTY)
+    assert all(nothing(f) for f in other["teams"].values())
+    assert not set(other["teams"]) & {ids["team"], night_team}
 
     # Agents' figures of today likewise: to the supervisors of their teams, never to the
     # agents themselves, equal to the agents report's total of the day.
@@ -191,6 +201,7 @@ def test_figures_are_pushed_to_the_queues_viewers(
     assert set(again) == {ids["agent1"]}
     assert again[ids["agent1"]]["today"]["sums"]["handled"] == 1
     assert set(fresh(admin)["agents"]) == {ids["agent1"], nina_id}
+    check_membership_moves_team_figures(client, app, admin, nightlead, ids["agent1"], night_team)
 
 
 def check_channels_and_teams(
@@ -205,7 +216,8 @@ def check_channels_and_teams(
     """Channels' figures go to admins alone; a team's to its supervisors (and admins); each
     equals its report, and the snapshot plus the events equals a fresh snapshot."""
     ids = {t["name"]: t["id"] for t in ok(admin.get("/api/v1/teams"))}
-    team, night_team = next(i for n, i in ids.items() if n != "Night"), ids["Night"]
+    night_team = ids.pop("Night")
+    (team,) = ids.values()
     # Supervisors get no channel figures, not even of their own queues' channel (counted).
     assert len(ours.channel_events) == 0 and len(theirs.channel_events) == 0
     assert {e["data"]["channel"] for e in all_of.channel_events} == {"chat"}
@@ -245,6 +257,34 @@ def check_channels_and_teams(
         assert set(again["channels"]) == set(watcher.section["channels"])
         if all(same_window(again["queues"][q], f) for q, f in watcher.section["queues"].items()):
             assert again == watcher.section
+
+
+def without_teams(section: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in section.items() if k != "teams"}
+
+
+def nothing(figures: dict[str, Any]) -> bool:
+    sums = figures["today"]["sums"]
+    return sums["handled"] == 0 and not sums["state_seconds"]
+
+
+def check_membership_moves_team_figures(
+    client: TestClient, app: FastAPI, admin: As, nightlead: As, agent1: str, night_team: str
+) -> None:
+    """A team's figures are its members' of now: agent1 joining the night team adds their
+    contact to it, pushed to the night lead, and a fresh snapshot says the same."""
+    with nightlead.websocket() as ws:
+        theirs = FiguresClient(ws)
+        theirs.register()
+        assert theirs.section["teams"][night_team]["today"]["sums"]["handled"] == 1
+        ok(admin.put(f"/api/v1/teams/{night_team}/members/{agent1}", json={"role": "member"}))
+        settle(client, app)
+        theirs.sync()
+    assert [e["data"]["team_id"] for e in theirs.team_events] == [night_team]
+    assert theirs.section["teams"][night_team]["today"]["sums"]["handled"] == 2
+    night = ok(admin.get("/api/v1/analytics/agents", params={"team_id": night_team}))
+    assert theirs.section["teams"][night_team]["today"] == night["total"]
+    assert fresh(nightlead)["teams"] == theirs.section["teams"]
 
 
 def test_the_window_follows_the_tenants_day() -> None:

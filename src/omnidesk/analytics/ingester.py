@@ -35,6 +35,8 @@ from omnidesk.platform.uow import UnitOfWork
 
 log = get_logger(__name__)
 SOURCES = ("routing.", "voice.")
+# Events that change a team's members (and so its figures: live.TeamFigures).
+MEMBERSHIP = frozenset({"team.created", "team.member_set", "team.member_removed"})
 BATCH = 1000
 RETRY_SECONDS = 5.0
 STOP_SECONDS = 10.0
@@ -57,6 +59,8 @@ class Applied:
     agent_intervals: set[tuple[datetime, str]] = field(default_factory=set)
     # (interval start, channel) of every queue rollup row the batch added to.
     channel_intervals: set[tuple[datetime, str]] = field(default_factory=set)
+    # The tenant's first batch (since a rebuild): every team's figures begin (live.current_teams).
+    first: bool = False
 
 
 async def apply_batch(
@@ -76,6 +80,7 @@ async def ingest(
     fresh = [r for r in records if r.seq > cursor.last_seq]
     if not fresh or fresh[0].seq != cursor.last_seq + 1:
         return Applied(cursor.last_seq)
+    first = cursor.last_seq == 0
     settings = await repo.settings(session, tenant_id)
     contacts = {c for r in fresh if (c := contact_of(r)) is not None}
     agents = {str(r.payload.get("agent_id")) for r in fresh if r.type == STATE_CHANGED}
@@ -88,7 +93,7 @@ async def ingest(
     worked = {(from_us(k.interval_us), k.agent_id) for k in result.queue_rows if k.agent_id}
     worked |= {(from_us(key.interval_us), key.agent_id) for key in result.agent_rows}
     channels = {(from_us(key.interval_us), key.channel) for key in result.queue_rows}
-    return Applied(cursor.last_seq, changed, worked, channels)
+    return Applied(cursor.last_seq, changed, worked, channels, first)
 
 
 async def read_batch(session: AsyncSession, after: int, limit: int) -> list[LogEvent]:
@@ -96,8 +101,8 @@ async def read_batch(session: AsyncSession, after: int, limit: int) -> list[LogE
     return [LogEvent(seq, kind, payload) for seq, kind, payload in rows]
 
 
-# What figures are held: ("queue", queue id), ("channel", channel) or ("agent", agent id);
-# an agent's teams' figures go with the agent's.
+# What figures are held: ("queue", queue id), ("channel", channel), ("agent", agent id) or
+# ("team", team id); an agent's teams' figures go with the agent's.
 Held = tuple[str, str]
 
 
@@ -108,6 +113,7 @@ class Changed:
     queues: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -122,7 +128,8 @@ class Publish:
     second. Each changed channel's figures go with them (to admins: live.ChannelFigures).
     `agent_audience`: routing's audience of an agent (live.agent_audience keeps only their
     teams'); None: agents' (and teams') figures are not pushed. The figures of the teams of
-    the changed agents (their teams of now) go with the agents'."""
+    the changed agents (their teams of now) go with the agents', and a team whose members
+    changed (MEMBERSHIP) is held like a changed agent."""
 
     bus: EventBus
     audience: QueueAudience
@@ -136,6 +143,7 @@ class Publish:
         found |= {("channel", c) for c in changed.channels}
         if self.agent_audience is not None:
             found |= {("agent", a) for a in changed.agents}
+            found |= {("team", t) for t in changed.teams}
         if found:
             self.held.setdefault(tenant_id, set()).update(found)
 
@@ -177,6 +185,7 @@ class Publish:
             seen = live.agent_audience(self.agent_audience(tenant_id, agent.agent_id))
             found.append((agent, seen))
         teams = await teams_of_agents(session, changed)
+        teams |= {key for kind, key in taken if kind == "team"}
         for team in await live.team_figures(session, tenant_id, teams, at):
             found.append((team, live.team_audience(team.team_id)))
         return found
@@ -220,13 +229,15 @@ async def _step(
     if not records:
         return 0, Changed()
     applied = await ingest(session, tenant_id, records)
+    teams = await live.all_teams(session) if figures and applied.first else []
     if not figures or not (applied.queue_intervals or applied.agent_intervals):
-        return len(records), Changed()
+        return len(records), Changed(teams=teams)
     at = await live.window(session, tenant_id, utcnow())
     return len(records), Changed(
         queues=live.changed_queues(applied.queue_intervals, at),
         channels=live.changed_channels(applied.channel_intervals, at),
         agents=live.changed_agents(applied.agent_intervals, at),
+        teams=teams,
     )
 
 
@@ -340,6 +351,11 @@ class Ingester:
 
     def _on_event(self, published: PublishedEvent) -> None:
         if published.type.startswith(SOURCES):
+            self.note(published.tenant_id)
+        elif published.type in MEMBERSHIP and self._publish is not None:
+            # A team's figures are its members' of now: a new team or member moves them.
+            changed = Changed(teams=[str(published.payload.get("team_id"))])
+            self._publish.hold(published.tenant_id, changed)
             self.note(published.tenant_id)
 
     def note(self, tenant_id: uuid.UUID) -> None:

@@ -9,7 +9,8 @@ queue's, exactly as routing gives its queue events (`Routing.queue_audience`).
 
 Likewise per channel (`analytics.channel_figures`: the queue report's figures for the channel
 over every queue; to admins only) and per team (`analytics.team_figures`: the agents report's
-total over the team's members; to the team's supervisors and admins).
+total over the team's members of now; to the team's supervisors and admins; every team is
+in the snapshot, and a membership change pushes the team's figures).
 """
 
 from __future__ import annotations
@@ -25,8 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.analytics import agents, service
 from omnidesk.analytics import repository as repo
-from omnidesk.analytics.models import AgentStateInterval, KpiSettings, QueueInterval
+from omnidesk.analytics.models import (
+    AgentStateInterval,
+    IngestCursor,
+    KpiSettings,
+    QueueInterval,
+)
 from omnidesk.analytics.schemas import KpiAgentInterval, KpiQueueInterval, KpiQueueReport
+from omnidesk.directory.models import Team
 from omnidesk.platform.database import utcnow
 from omnidesk.platform.events import Audience, DomainEvent, event_type
 from omnidesk.platform.uow import UnitOfWork
@@ -98,6 +105,7 @@ class Window:
     """The ranges the figures cover at `now` in the tenant's zone."""
 
     def __init__(self, now: datetime, zone: ZoneInfo) -> None:
+        self.zone = zone
         local = now.astimezone(zone)
         self.day_start = datetime.combine(local.date(), time(), tzinfo=zone).astimezone(UTC)
         self.day_end = datetime.combine(
@@ -163,16 +171,19 @@ async def team_figures(
     session: AsyncSession, tenant_id: uuid.UUID, team_ids: Iterable[str], at: Window
 ) -> list[TeamFigures]:
     """The teams' figures of today: the agents report's total over each team's members of
-    now (one report per team: each is its own sum of CSAT, FCR and adherence)."""
-    found = []
+    now (`GET /analytics/agents?team_id=`), read once for all their members. None before
+    the ingester's first batch of the tenant (`begun`)."""
+    settings = await session.scalar(select(KpiSettings))
+    if settings is None or not await begun(session):
+        return []
     members = await agents.team_agents(session, sorted(set(team_ids)))
-    for team, agent_ids in sorted(members.items()):
-        day = await agents.agent_report(
-            session, tenant_id, start=at.day_start, end=at.day_end, interval="day",
-            agent_id=None, agents=agent_ids,
-        )  # fmt: skip
-        found.append(TeamFigures(team_id=team, timezone=day.timezone, today=day.total))
-    return found
+    totals = await agents.team_totals(
+        session, tenant_id, start=at.day_start, end=at.day_end, zone=at.zone, teams=members
+    )
+    return [
+        TeamFigures(team_id=team, timezone=settings.timezone, today=today)
+        for team, today in sorted(totals.items())
+    ]
 
 
 async def agent_figures(
@@ -260,17 +271,26 @@ async def current_channels(
 
 
 async def current_teams(
-    session: AsyncSession, tenant_id: uuid.UUID, now: datetime, worked: Iterable[AgentFigures]
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime
 ) -> list[TeamFigures]:
-    """The figures of every team with a member among the agents with figures today (`worked`,
-    `current_agents`): exactly the teams an event can have been published for today, while
-    the teams' members stay the same (docs/kpis.md, "Live figures")."""
-    agent_ids = [a.agent_id for a in worked]
-    if not agent_ids:
+    """The figures of every team of the tenant (a team with nothing today: zeros), once the
+    ingester has begun (its first batch of the tenant pushes every team's). A team's figures
+    change with its members' figures and with its members (each pushes it), so every team is
+    in every snapshot and a client's entry of a team never goes stale; a deleted team's entry
+    is dropped by the client on `team.deleted`."""
+    if await session.scalar(select(KpiSettings.id)) is None or not await begun(session):
         return []
     at = await window(session, tenant_id, now)
-    teams = await agents.teams_of_agents(session, agent_ids)
-    return await team_figures(session, tenant_id, teams, at)
+    return await team_figures(session, tenant_id, await all_teams(session), at)
+
+
+async def begun(session: AsyncSession) -> bool:
+    """Whether the ingester has applied a batch of the tenant's (since its last rebuild)."""
+    return bool(await session.scalar(select(IngestCursor.last_seq)))
+
+
+async def all_teams(session: AsyncSession) -> list[str]:
+    return sorted(str(t) for t in await session.scalars(select(Team.id)))
 
 
 async def section(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> dict[str, Any]:
@@ -278,7 +298,7 @@ async def section(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) ->
     found = await current(session, tenant_id, now)
     channels = await current_channels(session, tenant_id, now)
     agents = await current_agents(session, tenant_id, now)
-    teams = await current_teams(session, tenant_id, now, agents)
+    teams = await current_teams(session, tenant_id, now)
     return {
         "queues": {f.queue_id: f.model_dump(mode="json") for f in found},
         "channels": {f.channel: f.model_dump(mode="json") for f in channels},
@@ -323,10 +343,9 @@ async def record_all(
         uow.record(found, audience(tenant_id, found.queue_id))
     for channel in await current_channels(uow.session, tenant_id, now):
         uow.record(channel, CHANNEL_AUDIENCE)
-    worked = await current_agents(uow.session, tenant_id, now)
-    for agent in worked:
+    for agent in await current_agents(uow.session, tenant_id, now):
         uow.record(agent, agent_audience(agents_audience(tenant_id, agent.agent_id)))
-    for team in await current_teams(uow.session, tenant_id, now, worked):
+    for team in await current_teams(uow.session, tenant_id, now):
         uow.record(team, team_audience(team.team_id))
 
 

@@ -126,6 +126,16 @@ describe("pushed channel and team figures", () => {
     expect(view.agents).toEqual({});
   });
 
+  it("drops a deleted team's figures (the store)", () => {
+    const store = new DeskStore("admin");
+    const state = { analytics: { teams: { t1: team } }, directory: { users: {}, teams: { t1: { id: "t1", name: "A", members: {} } } } };
+    store.applySnapshot({ type: "snapshot", reason: "register", last_event_id: 1, state } as unknown as SnapshotMessage);
+    const deleted = { type: "event", id: 2, event: "team.deleted", version: 1, occurred_at: "", actor_id: null,
+                      subject: { type: "team", id: "t1" }, data: { team_id: "t1" } };
+    store.handle(deleted as EventMessage);
+    expect(store.state!.analytics.teams).toEqual({});
+  });
+
   it("adds a team's time per state whatever the reason", () => {
     const today = agentToday(team, at("2026-12-06T12:00:00Z"));
     expect(secondsIn(today, ["away"])).toBe(660);
