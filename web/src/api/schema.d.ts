@@ -6255,6 +6255,11 @@ export interface components {
              */
             erased_at: string;
             /**
+             * Evaluation Comments
+             * @default 0
+             */
+            evaluation_comments: number;
+            /**
              * Events
              * @default 0
              */
@@ -6267,6 +6272,16 @@ export interface components {
             notes: number;
             /** Recordings */
             recordings: number;
+            /**
+             * Survey Texts
+             * @default 0
+             */
+            survey_texts: number;
+            /**
+             * Surveys
+             * @default 0
+             */
+            surveys: number;
         };
         /**
          * ErlangIn
