@@ -261,4 +261,6 @@ async def test_an_agent_declines_a_colleagues_call(app, client, tenants, as_user
         for e in theirs
         if e["event"] == "voice.call_state_changed" and e["data"]["state"] == "ring_ended"
     ]
-    assert ended == [{"internal": True, "from": ids["agent1"], "ring_id": call_id, "why": "declined"}]
+    assert ended == [
+        {"internal": True, "from": ids["agent1"], "ring_id": call_id, "why": "declined"}
+    ]
