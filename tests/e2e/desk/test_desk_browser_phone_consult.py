@@ -2,9 +2,9 @@
 "Browser phone"), in real headless Chromium: agent1 and agent2 each use their desk as their
 phone (two pages, fake microphones); sipp calls, agent1 accepts, consults agent2 (picked in the
 Transfer form's list of colleagues, shown Available) with "Consult first", agent2's desk rings
-with the consult's offer and Accept answers it in the browser; agent1's "Complete transfer" hands the
-caller over, and agent1's browser phone is let go. Leaving agent2's page mid-call asks first
-(`beforeunload`). Who hears whom is proved by frequency in
+with the consult's offer and Accept answers it in the browser; agent1's "Complete transfer"
+hands the caller over, and agent1's browser phone is let go. Leaving agent2's page mid-call
+asks first (`beforeunload`). Who hears whom is proved by frequency in
 tests/e2e/voice/test_voice_browser_transfers.py (aiortc browsers); this test is about the desk."""
 
 from __future__ import annotations
