@@ -436,6 +436,7 @@ LISTS = {
     "/api/v1/routing/queues",
     "/api/v1/routing/deleted-queues",
     "/api/v1/routing/agents",
+    "/api/v1/routing/colleagues",
     "/api/v1/routing/contacts",
     "/api/v1/wfm/history",
     "/api/v1/wfm/forecasts",

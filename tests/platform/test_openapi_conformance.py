@@ -59,6 +59,7 @@ SEMANTIC = [
     "PUT /api/v1/voice/browser-phone",
     "DELETE /api/v1/voice/browser-phone",
     "POST /api/v1/voice/browser-phone/answer",
+    "POST /api/v1/voice/browser-phone/decline",
     # A supervisor's browser phone joins with an offer WebRTC can answer (a DTLS fingerprint).
     "POST /api/v1/voice/calls/{call_id}/monitor",
     "POST /api/v1/voice/browser-phone/calls",

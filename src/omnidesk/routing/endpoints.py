@@ -50,6 +50,7 @@ from omnidesk.routing.schemas import (
     AgentStateIn,
     AgentStatusOut,
     AgentView,
+    ColleagueOut,
     ConsultCreated,
     ConsultEndIn,
     ConsultIn,
@@ -249,6 +250,22 @@ async def list_agents(request: Request, ctx: Ctx) -> list[dict[str, Any]]:
             {"definition": definition, "status": host.engine.agent(agent_id).to_dict()}
             for agent_id, definition in sorted(host.directory.agents.items())
             if agent_id in visible
+        ]
+
+
+@router.get("/colleagues", **_doc(list[ColleagueOut]))
+async def list_colleagues(request: Request, ctx: Ctx) -> list[ColleagueOut]:
+    """The other agents of your tenant (those with a routing profile), by name, with their
+    routing state: whom you may call, consult or transfer to. Any role, and every agent of the
+    tenant, not only your teams': a call is handed to whoever can take it (a transfer to an
+    offline agent is refused when made). A list read once (the desk reads it when the list is
+    opened): agents' realtime streams carry no other agent's state."""
+    me = str(ctx.principal.user_id)
+    async with _committed(request, ctx) as host:
+        return [
+            ColleagueOut(id=agent_id, name=d["name"], state=host.engine.agent(agent_id).state)
+            for agent_id, d in sorted(host.directory.agents.items(), key=lambda a: a[1]["name"])
+            if agent_id != me
         ]
 
 

@@ -238,6 +238,15 @@ class AgentView(BaseModel):
     status: AgentStatusOut
 
 
+class ColleagueOut(BaseModel):
+    """An agent of your tenant you may call, consult or transfer to: their name and routing
+    state only (no skills, queues, hours or contacts: an agent's view of a colleague)."""
+
+    id: str = Field(description="The agent's user id (the target of a call or transfer)")
+    name: str
+    state: Literal["offline", "available", "busy", "wrap_up", "away"]
+
+
 class WaitEstimateOut(BaseModel):
     contact_id: str
     queue_id: str

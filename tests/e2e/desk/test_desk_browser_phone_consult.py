@@ -1,14 +1,15 @@
 """The desk's consult and transfer buttons with browser phones on both sides (docs/voice.md,
 "Browser phone"), in real headless Chromium: agent1 and agent2 each use their desk as their
-phone (two pages, fake microphones); sipp calls, agent1 accepts, consults the queue (agent2 is
-the one available) with the Transfer form's "Consult first", agent2's desk rings with the
-consult's offer and Accept answers it in the browser; agent1's "Complete transfer" hands the
-caller over, and agent1's browser phone is let go. Leaving agent2's page mid-call asks first
-(`beforeunload`). Who hears whom is proved by frequency in
+phone (two pages, fake microphones); sipp calls, agent1 accepts, consults agent2 (picked in the
+Transfer form's list of colleagues, shown Available) with "Consult first", agent2's desk rings
+with the consult's offer and Accept answers it in the browser; agent1's "Complete transfer"
+hands the caller over, and agent1's browser phone is let go. Leaving agent2's page mid-call
+asks first (`beforeunload`). Who hears whom is proved by frequency in
 tests/e2e/voice/test_voice_browser_transfers.py (aiortc browsers); this test is about the desk."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,9 +78,14 @@ async def test_consult_and_complete_from_the_desk_with_browser_phones(
             # Only now agent2: routing could have offered agent2 the call.
             two = await _desk_with_phone(browser, server, "agent2")
 
-            # (An agent's desk lists queues, not other agents: routing picks agent2, the one
-            # available in the queue.)
-            await one.locator("form.transfer select").select_option("queue:support")
+            # The form lists colleagues (GET /routing/colleagues, read again when the list is
+            # opened: agent2 was offline when the tab appeared), with their state.
+            target = one.locator("form.transfer select")
+            await target.focus()
+            await expect(target.locator(f"option[value='agent:{ids['agent2']}']")).to_have_text(
+                re.compile(r"\(Available\)$")
+            )
+            await target.select_option(f"agent:{ids['agent2']}")
             await one.get_by_role("button", name="Consult first").click()
             await expect(call).to_have_attribute("data-call-state", "consulting")
             phone2 = two.get_by_test_id("phone")

@@ -225,3 +225,42 @@ async def test_a_browser_agent_calls_another_agent(app, client, tenants, as_user
     [row] = await _wait(lambda: db_rows(client, app, CallRow), what="the call's record")
     assert (row.from_uri, row.to_uri) == (f"browser:{ids['agent1']}", f"agent:{ids['agent2']}")
     assert str(row.agent_id) == ids["agent1"] and row.answered_at is not None
+
+
+async def test_an_agent_declines_a_colleagues_call(app, client, tenants, as_user, settings):  # type: ignore[no-untyped-def]
+    """agent2's Decline ends agent1's call at once, with why `declined` (not at the ring
+    limit); only the one rung may decline it."""
+    ids = tenants["demo"].ids
+    configure(as_user("admin"), ids, agents=(SipAgent(ids["agent2"], "agent2", "an0ther-pass"),))
+    voice = app.state.voice
+    one, two = as_user("agent1"), as_user("agent2")
+    a = Browser(AGENT_HZ)
+    try:
+        assert one.put(PHONE).status_code == 200 and two.put(PHONE).status_code == 200
+        make_available(as_user, ids, "agent1")
+        r = one.post(f"{PHONE}/calls", json={"agent_id": ids["agent2"], "sdp": await a.offer()})
+        assert r.status_code == 201, r.text
+        call_id = r.json()["call_id"]
+        await a.answered(r.json()["sdp"])
+        assert await _ringing(voice, ids["agent2"], "agent2's browser to ring") == call_id
+        # Not the caller's ring to decline, nor one that does not exist.
+        assert one.post(f"{PHONE}/decline", json={"offer_id": call_id}).status_code == 404
+        assert two.post(f"{PHONE}/decline", json={"offer_id": "nope"}).status_code == 404
+        assert two.post(f"{PHONE}/decline", json={"offer_id": ""}).status_code == 422
+        assert two.post(f"{PHONE}/decline", json={"offer_id": call_id}).status_code == 204
+        await _wait(lambda: not voice.browser_phones.dialling, what="the caller's ring to end")
+        assert not voice.calls
+        assert two.post(f"{PHONE}/decline", json={"offer_id": call_id}).status_code == 404
+    finally:
+        await a.close()
+    [row] = await _wait(lambda: db_rows(client, app, CallRow), what="the call's record")
+    assert row.end_reason == "declined" and row.answered_at is None, row.end_reason
+    theirs, _ = all_events(two)
+    ended = [
+        e["data"]["detail"]
+        for e in theirs
+        if e["event"] == "voice.call_state_changed" and e["data"]["state"] == "ring_ended"
+    ]
+    assert ended == [
+        {"internal": True, "from": ids["agent1"], "ring_id": call_id, "why": "declined"}
+    ]

@@ -156,6 +156,14 @@ export function Phone({ agent, calls, userId }: { agent?: AgentEntry; calls: Rec
           >
             {t("offer.accept")}
           </button>
+          <button
+            type="button"
+            disabled={busy}
+            data-testid="phone-decline"
+            onClick={() => click(() => phone.decline(incoming.ringId).finally(() => setIncoming(null)))}
+          >
+            {t("phone.decline")}
+          </button>
         </div>
       )}
       {agent && phone.registered && (

@@ -5,6 +5,7 @@ import { useDeskContext } from "../context";
 import { useDesk } from "../hooks";
 import { t } from "../i18n";
 import type { Call } from "../realtime/types";
+import { colleagueChoices, useColleagues } from "./colleagues";
 import { phone, type PhoneState } from "./phone";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
@@ -15,7 +16,8 @@ const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 export function PhoneDialer({ state, call, agentId }: { state: PhoneState; call: Call | null; agentId: string }) {
   const { store } = useDeskContext();
   useDesk(store);
-  const colleagues = Object.values(store.state?.routing.agents ?? {}).filter((a) => a.id !== agentId && a.state !== "offline");
+  const [fetched, refresh] = useColleagues();
+  const colleagues = colleagueChoices(fetched, store.state?.routing.agents ?? {}, agentId);
   const [colleague, setColleague] = useState("");
   const [number, setNumber] = useState("");
   const [dialling, setDialling] = useState<{ id: string; number: string } | null>(null);
@@ -35,7 +37,7 @@ export function PhoneDialer({ state, call, agentId }: { state: PhoneState; call:
   const callColleague = () =>
     run(async () => {
       const id = await phone.callAgent(colleague);
-      setDialling({ id, number: store.state?.routing.agents[colleague]?.name ?? colleague });
+      setDialling({ id, number: colleagues.find((c) => c.id === colleague)?.name ?? colleague });
     });
   const idle = state.status === "ready" && !dialling;
   return (
@@ -79,12 +81,13 @@ export function PhoneDialer({ state, call, agentId }: { state: PhoneState; call:
               value={colleague}
               disabled={!idle}
               onChange={(e) => setColleague((e.target as HTMLSelectElement).value)}
+              onFocus={refresh}
               data-testid="phone-agent"
             >
               <option value="">{t("transfer.choose")}</option>
               {colleagues.map((a) => (
                 <option value={a.id} key={a.id}>
-                  {a.name}
+                  {t("transfer.colleague", { name: a.name, state: t(`state.${a.state}`) })}
                 </option>
               ))}
             </select>

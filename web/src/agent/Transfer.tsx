@@ -5,6 +5,7 @@ import { useAction } from "../components/Action";
 import { useDeskContext } from "../context";
 import { useDesk } from "../hooks";
 import { t } from "../i18n";
+import { colleagueChoices, useColleagues } from "./colleagues";
 
 interface QueueChoice {
   id: string;
@@ -29,7 +30,8 @@ export function TransferForm({ contactId, channel, callId }: { contactId: string
   const { user, store } = useDeskContext();
   useDesk(store);
   const queues = useQueues().filter((q) => !channel || q.channels.includes(channel));
-  const agents = Object.values(store.state?.routing.agents ?? {}).filter((a) => a.id !== user.id && a.state !== "offline");
+  const [fetched, refresh] = useColleagues();
+  const agents = colleagueChoices(fetched, store.state?.routing.agents ?? {}, user.id);
   const [target, setTarget] = useState("");
   const [note, setNote] = useState("");
   const [run, busy, error] = useAction();
@@ -62,7 +64,7 @@ export function TransferForm({ contactId, channel, callId }: { contactId: string
       <h3 id={`${formId}-title`}>{t("transfer.title")}</h3>
       <label>
         {t("transfer.target")}
-        <select required value={target} onChange={(e) => setTarget((e.target as HTMLSelectElement).value)}>
+        <select required value={target} onFocus={refresh} onChange={(e) => setTarget((e.target as HTMLSelectElement).value)}>
           <option value="">{t("transfer.choose")}</option>
           <optgroup label={t("transfer.queues")}>
             {queues.map((q) => (
@@ -75,7 +77,7 @@ export function TransferForm({ contactId, channel, callId }: { contactId: string
             <optgroup label={t("transfer.agents")}>
               {agents.map((a) => (
                 <option value={`agent:${a.id}`} key={a.id}>
-                  {a.name}
+                  {t("transfer.colleague", { name: a.name, state: t(`state.${a.state}`) })}
                 </option>
               ))}
             </optgroup>

@@ -177,6 +177,11 @@ class BrowserPhone {
     return placed.call_id;
   }
 
+  /** Decline a colleague's call ringing this phone: their ring ends at once (why `declined`). */
+  async decline(ringId: string): Promise<void> {
+    await ok(api.POST("/api/v1/voice/browser-phone/decline", { body: { offer_id: ringId } }));
+  }
+
   /** Give up a call whose number still rings. */
   async cancelDial(callId: string): Promise<void> {
     try {

@@ -2263,6 +2263,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/routing/colleagues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Colleagues
+         * @description The other agents of your tenant (those with a routing profile), by name, with their
+         *     routing state: whom you may call, consult or transfer to. Any role, and every agent of the
+         *     tenant, not only your teams': a call is handed to whoever can take it (a transfer to an
+         *     offline agent is refused when made). A list read once (the desk reads it when the list is
+         *     opened): agents' realtime streams carry no other agent's state.
+         */
+        get: operations["list_colleagues_api_v1_routing_colleagues_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/routing/consults/{consult_id}/end": {
         parameters: {
             query?: never;
@@ -2977,6 +3001,31 @@ export interface paths {
          *     `sdp` for an offer WebRTC must not answer, the call and its connection untouched.
          */
         post: operations["renegotiate_api_v1_voice_browser_phone_calls__call_id__renegotiate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/voice/browser-phone/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decline In Browser
+         * @description Decline a call ringing your browser phone (a colleague's call, a consult): the ring
+         *     ends at once and whoever rang is told why, `declined` (a call from another agent fails
+         *     with that reason on their desk and on its record). `404` for a ring that is not yours or
+         *     no longer rings. (An offer routing made is better refused with routing's reject, which
+         *     takes a reason; declining it here counts as a refusal `declined` and routing offers the
+         *     contact elsewhere.)
+         */
+        post: operations["decline_in_browser_api_v1_voice_browser_phone_decline_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4587,6 +4636,14 @@ export interface components {
              */
             sdp: string;
         };
+        /** BrowserDeclineIn */
+        BrowserDeclineIn: {
+            /**
+             * Offer Id
+             * @description The ring to decline
+             */
+            offer_id: string;
+        };
         /** BrowserDialIn */
         BrowserDialIn: {
             /**
@@ -5428,6 +5485,25 @@ export interface components {
              * @default Chat with us
              */
             title: string;
+        };
+        /**
+         * ColleagueOut
+         * @description An agent of your tenant you may call, consult or transfer to: their name and routing
+         *     state only (no skills, queues, hours or contacts: an agent's view of a colleague).
+         */
+        ColleagueOut: {
+            /**
+             * Id
+             * @description The agent's user id (the target of a call or transfer)
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "offline" | "available" | "busy" | "wrap_up" | "away";
         };
         /** ConsentFlag */
         ConsentFlag: {
@@ -21326,6 +21402,44 @@ export interface operations {
             };
         };
     };
+    list_colleagues_api_v1_routing_colleagues_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ColleagueOut"][];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     end_consult_api_v1_routing_consults__consult_id__end_post: {
         parameters: {
             query?: never;
@@ -25431,6 +25545,100 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decline_in_browser_api_v1_voice_browser_phone_decline_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BrowserDeclineIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -304,6 +304,12 @@ class BrowserCall:
     async def bye(self) -> None:
         await self._end("hung up by Omnidesk", notify=False)
 
+    async def decline(self) -> None:
+        """The desk's Decline: the ring fails as a softphone's 603 would (ring_refusal:
+        `declined`), so whoever rang hears of it at once rather than at the ring limit."""
+        self._fail(603, "declined")
+        await self._end("declined", notify=False)
+
     # --- the desk's answer ---------------------------------------------------------------
 
     async def answer_browser(self, sdp: str) -> str:

@@ -194,6 +194,29 @@ async def answer_in_browser(body: BrowserOfferIn, request: Request, ctx: Ctx) ->
         raise Invalid(str(exc), field="sdp") from None
 
 
+class BrowserDeclineIn(BaseModel):
+    offer_id: str = Field(min_length=1, max_length=100, description="The ring to decline")
+
+
+@router.post("/decline", status_code=204, responses=errors(404, 409))
+async def decline_in_browser(body: BrowserDeclineIn, request: Request, ctx: Ctx) -> Response:
+    """Decline a call ringing your browser phone (a colleague's call, a consult): the ring
+    ends at once and whoever rang is told why, `declined` (a call from another agent fails
+    with that reason on their desk and on its record). `404` for a ring that is not yours or
+    no longer rings. (An offer routing made is better refused with routing's reject, which
+    takes a reason; declining it here counts as a refusal `declined` and routing offers the
+    contact elsewhere.)"""
+    ringing = _server(request).browser_phones.ringing.get(body.offer_id)
+    if ringing is None or (ringing.phone.tenant_id, ringing.phone.user_id) != (
+        ctx.principal.tenant_id,
+        ctx.principal.user_id,
+    ):
+        raise NotFound(f"no call is ringing your browser phone for offer {body.offer_id!r}")
+    await ringing.decline()
+    log.info("voice.browser_declined", offer=body.offer_id, user=str(ctx.principal.user_id))
+    return Response(status_code=204)
+
+
 @router.post("/calls/{call_id}/renegotiate", **documented(BrowserAnswerOut, 200, 404, 422))
 async def renegotiate(
     call_id: str, body: RenegotiateIn, request: Request, ctx: Ctx
