@@ -214,8 +214,15 @@ def test_whisper_reaches_the_agent_never_the_adapter(  # type: ignore[no-untyped
     assert [s["text"] for s in gateway.sent] == ["You get a 10 % voucher."]
 
 
+@pytest.fixture
+def crm_behind(app, client) -> None:  # type: ignore[no-untyped-def]
+    """The CRM's interaction records do not follow the event log (their projection is behind,
+    as under load): what routing says must be enough."""
+    client.portal.call(app.state.crm.follower.stop)
+
+
 def test_take_over_moves_the_contact_to_the_supervisor(  # type: ignore[no-untyped-def]
-    as_user, live, gateway
+    crm_behind, as_user, live, gateway
 ) -> None:
     conv, ids = live["conv"], live["ids"]
     base = f"/api/v1/conversations/{conv['id']}"
@@ -251,11 +258,14 @@ def test_take_over_moves_the_contact_to_the_supervisor(  # type: ignore[no-untyp
     assert was["contacts"] == {conv["contact_id"]: "wrap_up"}, was
     assert supervisor.post(f"{base}/takeover").json()["code"] == "conflict"
 
-    # The conversation continues with the supervisor replying; the agent reads what happened.
+    # The conversation continues with the supervisor replying; the agent, wrapping the contact
+    # up, reads what happened (routing has the contact on them: no wait for the CRM's records).
     reply = supervisor.post(f"{base}/messages", json={"text": "I am Sam, I will help you."})
     assert reply.status_code == 201 and reply.json()["status"] == "sent", reply.text
     assert [s["text"] for s in gateway.sent] == ["I am Sam, I will help you."]
-    history = agent.get(f"{base}/messages").json()
+    read = agent.get(f"{base}/messages")
+    assert read.status_code == 200, read.text
+    history = read.json()
     assert [m["event"] for m in history if m["kind"] == "system"] == ["taken_over"]
     assert history[-1]["sender_id"] == ids["supervisor"]
     assert supervisor.get(f"{base}").json()["last_agent_id"] == ids["supervisor"]

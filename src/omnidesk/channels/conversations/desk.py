@@ -85,7 +85,7 @@ class Desk:
             if not await self._supervises(by, conv, account.queue_id, rounds):
                 raise NotFound("no such conversation", conversation_id=str(conversation_id))
         if by.role is Role.AGENT and me not in (conv.agent_ids or []):
-            if agent != me:
+            if agent != me and not await self._holds(by, conv.contact_id):
                 async with self.service.unit(by.tenant_id) as uow:
                     handled = await store.handled_by(uow.session, conv)
                 if me not in handled:
@@ -97,6 +97,17 @@ class Desk:
                 row.agent_ids = [*(row.agent_ids or []), str(by.user_id)]
                 conv = row
         return conv, account, agent
+
+    async def _holds(self, by: Principal, contact_id: str | None) -> bool:
+        """Whether routing has the contact on the agent (offered, active or in wrap-up): an
+        agent whose contact was transferred or taken over wraps it up and reads it now. Asked
+        of routing, not of the CRM's interaction records: their projection of the agent's
+        acceptance may not have caught up yet."""
+        if contact_id is None:
+            return False
+        me = str(by.user_id)
+        status = await self.service.routing.read(by.tenant_id, lambda r: r.agent(me))
+        return status is not None and contact_id in status.contacts
 
     def _window(self, account: ChannelAccount) -> float | None:
         adapter = self.service.adapters.get(account.kind)

@@ -11,10 +11,11 @@ Order of work for an inbound message (docs/adr/0017-conversation-store.md):
    resolve: the round took its customer when it opened. The message's unique provider id
    refuses a redelivery racing this one; a conversation that moved on since step 1 (another
    message opened its next round) is decided again;
-3. if the conversation has no contact in routing (new, closed, or its last contact ended), a
-   new round: a contact arrives at the account's queue with the language and the customer on
-   it, preferring the last agent. A failure here leaves the round marked pending; the sweep
-   routes it again;
+3. if the conversation has no contact in routing (new, closed, or its last contact ended) and
+   no round waiting to be handed to routing, a new round: a contact arrives at the account's
+   queue with the language and the customer on it, preferring the last agent. A failure here
+   leaves the round marked pending; the sweep routes it again. A message while a round is
+   pending joins it (one open round per conversation at most), like one joining a live contact;
 4. attachments announced by id are fetched with retries (only when the message has some); ones
    that still fail stay pending for the sweep and for the provider's next redelivery.
 """
@@ -73,7 +74,9 @@ MEDIA_ATTEMPTS_NOW = 3  # in the request, before answering the provider
 MEDIA_ATTEMPTS_MAX = 12  # then by the sweep, until the attachment is marked failed
 SWEEP_SECONDS = 30.0
 EARLY_STATUSES = 1000  # statuses kept for messages whose send has not returned yet
-RECEIVE_ATTEMPTS = 3  # a message raced by its own redelivery or by its conversation's next round
+# A message raced by its own redelivery, or by its conversation's next round: opened (the
+# contact changes) and then handed to routing (no longer pending) are two moves of one round.
+RECEIVE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -97,15 +100,29 @@ class Received:
 
 @dataclass(frozen=True)
 class Seen:
-    """What an inbound message joins, as read before the write lock: the conversation and its
-    round's routing contact (None, None: the customer's first message)."""
+    """What an inbound message joins, as read before the write lock: the conversation, its
+    round's routing contact (None, None: the customer's first message) and whether that round
+    still waits to be handed to routing (a message then joins it: one open round at most)."""
 
     conversation_id: uuid.UUID | None
     contact_id: str | None
+    pending: bool = False
 
     @classmethod
     def of(cls, conv: Conversation | None) -> Seen:
-        return cls(conv.id, conv.contact_id) if conv is not None else cls(None, None)
+        if conv is None:
+            return cls(None, None)
+        return cls(conv.id, conv.contact_id, bool(conv.routing_pending))
+
+    def moved(self, conv: Conversation | None, live: bool) -> bool:
+        """Whether the conversation changed in a way that changes the decision. A round seen
+        live stays joined even if its pending flag was cleared meanwhile (routing took it just
+        before); a round seen pending and now handed over may be live or ended already, which
+        only a new look at routing tells."""
+        now = Seen.of(conv)
+        if live:
+            return (now.conversation_id, now.contact_id) != (self.conversation_id, self.contact_id)
+        return now != self
 
 
 @dataclass(frozen=True)
@@ -257,10 +274,11 @@ class ConversationService:
         if text is not None and len(text) > store.MAX_TEXT_CHARS:
             text = text[: store.MAX_TEXT_CHARS]
         live, agent = await self.live_agent(tenant, seen.contact_id)
-        if not live and message.open_round:
+        if not live and not seen.pending and message.open_round:
             # It would open a new contact: under overload that is refused before anything is
             # stored (429; the provider, mail server or widget delivers it again), while
-            # messages of live contacts still go through to their agents.
+            # messages of live contacts, or of a round waiting to be handed to routing, still
+            # go through.
             self.routing.admit_new_contact(tenant)
         detected = (
             None
@@ -270,7 +288,9 @@ class ConversationService:
         content = Content(text, html, detected)
         stored = await self._store_inbound(account, message, seen, content, live, agent, limits)
         result, route = stored.received, stored.route
-        if route is None and result.contact_id is not None and message.open_round:
+        # A message that joined a pending round needs no second look: the round is the one
+        # that goes to routing (its opener hands it over, or the sweep does).
+        if route is None and live and result.contact_id is not None and message.open_round:
             # The contact was live when we looked; if it left routing since (the agent ended
             # it meanwhile), this message would wait for nobody: it opens the next round.
             still, _ = await self.live_agent(tenant, result.contact_id)
@@ -312,15 +332,19 @@ class ConversationService:
                 if seen.conversation_id is not None
                 else await _conversation_of(session, account, message)
             )
-            if Seen.of(conv) != seen:
+            if seen.moved(conv, live):
                 raise ConversationMoved()  # rolled back: nothing of this attempt is stored
+            # A round opened and not yet in routing (refused and left for the sweep, or between
+            # its transaction and routing's create): the message joins it, as it would join
+            # the contact once routing has it. Never a second round for one conversation.
+            joins = live or seen.pending
             # Someone else writing into a customer's thread (a colleague on Cc, the customer's
             # other address) joins it; the conversation stays the customer's.
             guest = conv is not None and conv.peer_id != message.peer_id
             if conv is None:
                 conv = self._new_conversation(account, message)
                 session.add(conv)
-            if live and not guest:
+            if joins and not guest:
                 conv.peer_name = message.peer_name or conv.peer_name
                 _language_of_join(conv, message.language, content.detected)
             elif not guest:
@@ -333,7 +357,7 @@ class ConversationService:
             if live and agent:
                 _remember(conv, agent)
             route = None
-            if not live and message.open_round:
+            if not joins and message.open_round:
                 route = self.new_round(uow, conv, account)
             audience = await self.audience(account, agent if live else None)
             uow.record(store.added(conv, row, len(message.attachments)), audience)
