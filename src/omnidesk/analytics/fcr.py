@@ -75,7 +75,7 @@ async def resolved_contacts(
     channel: str | None = None,
 ) -> list[ResolvedContact]:
     """The contacts resolved (ended with a resolving disposition) in [start, end) (UTC)."""
-    window = timedelta(days=(await crm_repo.settings(session, tenant_id)).repeat_window_days)
+    window = timedelta(days=await crm_repo.repeat_window_days(session))
     later = aliased(Interaction)
     stmt = select(
         Interaction.channel,
@@ -122,7 +122,7 @@ async def fcr_report(
     these agents (a supervisor's); None: no limit."""
     settings = await repo.settings(session, tenant_id)
     start, end = check_range(start, end, "month", ZoneInfo(settings.timezone))
-    window_days = (await crm_repo.settings(session, tenant_id)).repeat_window_days
+    window_days = await crm_repo.repeat_window_days(session)
     counts: dict[str | None, _Count] = defaultdict(_Count)
     total = _Count()
     for row in await resolved_contacts(session, tenant_id, start, end, channel):

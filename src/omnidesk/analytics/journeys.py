@@ -208,7 +208,7 @@ async def journey_report(
     supervisor's; None: no limit."""
     settings = await repo.settings(session, tenant_id)
     start, end = check_range(start, end, "month", ZoneInfo(settings.timezone))
-    window = timedelta(days=(await crm_repo.settings(session, tenant_id)).repeat_window_days)
+    window = timedelta(days=await crm_repo.repeat_window_days(session))
     window_us = window // timedelta(microseconds=1)
     tally = _Tally(by, queue_id, channel, queues)
     in_range = await _load(session, Interaction.started_at >= start, Interaction.started_at < end)

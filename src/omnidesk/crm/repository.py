@@ -68,6 +68,17 @@ async def settings(session: AsyncSession, tenant_id: uuid.UUID) -> CrmSettings:
     return created
 
 
+async def repeat_window_days(session: AsyncSession) -> int:
+    """The tenant's repeat-contact window, read without creating the settings row (readers
+    such as reports and the realtime snapshot run in read-only sessions): the column's
+    default while the tenant has no row yet."""
+    days: int | None = await session.scalar(select(CrmSettings.repeat_window_days))
+    if days is None:
+        default = CrmSettings.__table__.c.repeat_window_days.default
+        days = int(default.arg)
+    return days
+
+
 async def next_case_number(session: AsyncSession) -> int:
     result = await session.execute(
         update(CrmSettings)
