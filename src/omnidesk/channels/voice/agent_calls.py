@@ -21,6 +21,7 @@ import uuid
 from datetime import datetime
 
 from omnidesk.channels.voice import call_events as ev
+from omnidesk.channels.voice.browser_dial import connect_caller
 from omnidesk.channels.voice.calls import (
     AgentPhone,
     VoiceCall,
@@ -34,7 +35,6 @@ from omnidesk.channels.voice.media.sdp import (
     SdpError,
     SessionDescription,
     accept_answer,
-    make_offer,
 )
 from omnidesk.channels.voice.outbound import (
     end_unconnected,
@@ -45,7 +45,7 @@ from omnidesk.channels.voice.outbound import (
     write_failed_record,
 )
 from omnidesk.channels.voice.sip.dialog import CallFailed
-from omnidesk.channels.voice.webrtc import Dialling, OfferRefused, check_offer
+from omnidesk.channels.voice.webrtc import Dialling, check_offer
 from omnidesk.platform.errors import Conflict, Invalid
 from omnidesk.platform.events import Audience
 from omnidesk.platform.logging import get_logger
@@ -103,17 +103,9 @@ async def call_agent(
         )
     except RoutingError as exc:
         raise Conflict(refusal_text(exc)) from None
-    leg = await ctx.media.open_leg()
-    offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
-    browser = ctx.browser_phones.invite(phone, f"caller:{call_id}", offer.build().encode())
-    try:
-        answer = await browser.answer_browser(sdp)
-        leg.configure(accept_answer(offer, SessionDescription.parse(await browser.wait_answer())))
-    except (OfferRefused, CallFailed, SdpError) as exc:
-        await drop_leg(ctx.media, browser, leg)
-        if contact_id is not None:
-            await end_unconnected(ctx, tenant_id, agent_id, contact_id)
-        raise OfferRefused(str(exc)) from None
+    browser, leg, answer = await connect_caller(
+        ctx, tenant_id, agent_id, phone, f"caller:{call_id}", sdp, contact_id
+    )
     dialling = Dialling(tenant_id, agent_id, f"agent:{target}", browser, leg, contact_id)
     dialling.callee_id = target
     ctx.browser_phones.dialling[call_id] = dialling

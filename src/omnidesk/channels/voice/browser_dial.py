@@ -19,6 +19,7 @@ from typing import Any
 
 from omnidesk.channels.voice.calls import VoiceCall, drop_leg, utcnow
 from omnidesk.channels.voice.context import VoiceContext
+from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import (
     SdpError,
     SessionDescription,
@@ -38,7 +39,13 @@ from omnidesk.channels.voice.outbound import (
     write_failed_record,
 )
 from omnidesk.channels.voice.sip.dialog import CallFailed
-from omnidesk.channels.voice.webrtc import Dialling, OfferRefused, check_offer
+from omnidesk.channels.voice.webrtc import (
+    BrowserCall,
+    BrowserPhone,
+    Dialling,
+    OfferRefused,
+    check_offer,
+)
 from omnidesk.platform.errors import Conflict, NotFound
 from omnidesk.platform.logging import get_logger
 from omnidesk.routing.api import RoutingError
@@ -67,10 +74,32 @@ async def dial_from_browser(
         contact_id = await start_contact(ctx, tenant_id, agent_id, call_id, number)
     except RoutingError as exc:
         raise Conflict(refusal_text(exc)) from None
+    browser, leg, answer = await connect_caller(
+        ctx, tenant_id, agent_id, phone, call_id, sdp, contact_id
+    )
+    dialling = Dialling(tenant_id, agent_id, number, browser, leg, contact_id)
+    ctx.browser_phones.dialling[call_id] = dialling
+    dialling.task = ctx.spawn(_dial(ctx, call_id, dialling), f"voice-browser-dial-{call_id}")
+    log.info("voice.browser_dialling", call=call_id, agent=agent_id, number=number)
+    return call_id, answer
+
+
+async def connect_caller(
+    ctx: VoiceContext,
+    tenant_id: uuid.UUID,
+    agent_id: str,
+    phone: BrowserPhone,
+    ring_id: str,
+    sdp: str,
+    contact_id: str | None,
+) -> tuple[BrowserCall, Leg, str]:
+    """The calling agent's browser answered onto a new engine leg: (its call, the leg, aiortc's
+    SDP answer). On failure nothing is left open and the agent's routing contact is ended
+    (OfferRefused)."""
     leg = await ctx.media.open_leg()
     # No telephone-event toward the browser: the relay passes audio only (webrtc.py).
     offer = make_offer(local_ip=ctx.host, local_port=leg.local_port, dtmf_pt=None)
-    browser = ctx.browser_phones.invite(phone, call_id, offer.build().encode())
+    browser = ctx.browser_phones.invite(phone, ring_id, offer.build().encode())
     try:
         answer = await browser.answer_browser(sdp)
         leg.configure(accept_answer(offer, SessionDescription.parse(await browser.wait_answer())))
@@ -79,11 +108,7 @@ async def dial_from_browser(
         if contact_id is not None:
             await end_unconnected(ctx, tenant_id, agent_id, contact_id)
         raise OfferRefused(str(exc)) from None
-    dialling = Dialling(tenant_id, agent_id, number, browser, leg, contact_id)
-    ctx.browser_phones.dialling[call_id] = dialling
-    dialling.task = ctx.spawn(_dial(ctx, call_id, dialling), f"voice-browser-dial-{call_id}")
-    log.info("voice.browser_dialling", call=call_id, agent=agent_id, number=number)
-    return call_id, answer
+    return browser, leg, answer
 
 
 async def hang_up_dialling(
