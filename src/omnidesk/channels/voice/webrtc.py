@@ -2,9 +2,11 @@
 
 aiortc does ICE, DTLS-SRTP and G.711 with the browser. The media engine only speaks plain RTP
 on UDP sockets, so each browser call gets a *relay*: a loopback UDP socket that is the far end
-of an ordinary engine leg. Audio from the browser (decoded by aiortc) is re-encoded as G.711
-and sent to the leg as RTP; the leg's RTP payload (the mix the agent hears, already G.711) is
-handed to aiortc as encoded packets, which it sends without decoding or encoding anything.
+of an ordinary engine leg. The browser's G.711 packets, as they come out of SRTP, go to the
+leg byte for byte (`G711Tap`: aiortc's decoder is not used); the leg's RTP payload (the mix
+the agent hears, already G.711) is handed to aiortc as encoded packets, which it sends without
+decoding or encoding anything. Only with Opus (voice_webrtc_opus) does aiortc decode and
+encode.
 To the call modules a ringing browser phone looks like a SIP softphone being INVITEd:
 `BrowserCall` has the part of `OutgoingCall` they use (wait_answer, hang_up, bye, on_ended,
 state), so routing's offer, answering, recording, hold music and hang-up go through the same
@@ -34,6 +36,8 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
+from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics
+from aiortc.rtp import RtpPacket
 from av import AudioFrame, AudioResampler, Packet
 
 from omnidesk.channels.voice.ice import IceSource, keep_candidates, servers_for
@@ -85,6 +89,17 @@ def negotiated_codec(answer: str) -> str:
             if name in ("PCMU", "PCMA", "OPUS"):
                 return name
     raise OfferRefused("the offer has no audio the server can take (G.711, or Opus if allowed)")
+
+
+def g711_payload_types(answer: str) -> dict[int, str]:
+    """An answer's G.711 payload types for audio, with their law (PCMU, PCMA)."""
+    return {
+        pt: name
+        for m in SessionDescription.parse(answer).media
+        if m.media == "audio" and m.port != 0
+        for pt, (name, _) in m.rtpmap().items()
+        if name in ("PCMU", "PCMA")
+    }
 
 
 def _is_engine_pcm(frame: AudioFrame) -> bool:
@@ -226,6 +241,60 @@ def g711_translation(source: str, target: str) -> bytes | None:
     return bytes(encode_table(target)[pcm].tolist())
 
 
+class G711Tap:
+    """The browser's G.711 taken from aiortc's receiver as it comes out of SRTP, before the
+    decoder: each packet goes to `sink` as it is (ADR 0030, "Revised: the browser's audio
+    without aiortc's decoder").
+
+    Why a private hook: aiortc 1.16's `RTCRtpReceiver` always hands complete frames to its own
+    decoder thread (G.711 decoded to PCM by libav there, each frame handed back to the event
+    loop across threads), and it has no public way to get encoded frames out of a receiver or
+    to register a codec. That was the largest single cost per call (the decoder thread was
+    27 % of the server's samples), only for the relay to encode the PCM back into the same
+    G.711. The seam used instead is the one aiortc's own DTLS transport calls for every
+    decrypted packet, `receiver._handle_rtp_packet(packet, arrival_time_ms)` (the
+    `RtpReceiver` protocol in aiortc/rtcdtlstransport.py): it is replaced on this receiver
+    instance only. What the replaced method did and the call still needs is done here: the
+    direction check (`_enabled`) and the per-SSRC reception statistics, kept in the receiver's
+    own table so that its RTCP receiver reports to the browser and `getStats()`'s
+    `inbound-rtp` (the call's quality figures) read them as before. Left out: the jitter
+    buffer (the engine leg has its own, by sequence number), the decoder thread's work, and
+    `getSynchronizationSources()` (unused here). Everything aiortc-private is in this class;
+    an aiortc without these names fails at construction (AttributeError: the call's answer
+    fails, never silently), and tests/channels/voice/test_voice_webrtc_tap.py checks the
+    names and that a call carries the browser's tone with the decoder never created.
+    """
+
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        payload_types: dict[int, str],
+        sink: Callable[[RtpPacket, str], None],
+    ) -> None:
+        self._receiver = receiver
+        self._types = payload_types  # the answer's G.711 payload types → PCMU/PCMA
+        self._sink = sink
+        # The receiver's per-SSRC statistics (its RTCP reports and getStats read this table).
+        self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        if not hasattr(receiver, "_enabled") or not callable(
+            getattr(receiver, "_handle_rtp_packet", None)
+        ):
+            raise AttributeError("aiortc's RTCRtpReceiver no longer has the tapped hook")
+        receiver._handle_rtp_packet = self._handle  # type: ignore[method-assign]
+
+    async def _handle(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not self._receiver._enabled:
+            return  # (the transceiver does not receive: as aiortc's own check)
+        law = self._types.get(packet.payload_type)
+        if law is None:
+            return  # not negotiated: aiortc drops it too
+        stream = self._streams.get(packet.ssrc)
+        if stream is None:
+            stream = self._streams[packet.ssrc] = StreamStatistics(RATE)
+        stream.add(packet)
+        self._sink(packet, law)
+
+
 class _Relay(asyncio.DatagramProtocol):
     """The engine leg's far end: RTP in from the leg (the mix), RTP out to it (the browser)."""
 
@@ -243,6 +312,14 @@ class _Relay(asyncio.DatagramProtocol):
         self._pending = np.zeros(0, dtype=np.int16)
         self.sent = 0
         self.received = 0
+        # The browser's G.711 (forward): a translation table for the other law, by law; the
+        # browser stream being renumbered into the relay's (its SSRC, offsets); and the bytes
+        # of a packet that was not 20 ms, waiting to make one.
+        self._from_browser = {law: g711_translation(law, codec) for law in ("PCMU", "PCMA")}
+        self._src: int | None = None
+        self._seq_off = 0
+        self._ts_off = 0
+        self._bytes = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -255,17 +332,49 @@ class _Relay(asyncio.DatagramProtocol):
         # The engine's header is fixed (12 bytes: no CSRCs, no extensions).
         self.track.push(pt, data[12:])
 
+    def forward(self, packet: RtpPacket, law: str) -> None:
+        """One of the browser's G.711 packets (from `G711Tap`) to the leg: its payload byte
+        for byte (translated when the leg has the other law), its sequence number and timestamp
+        moved into the relay's stream, so the leg's jitter buffer sees the browser's own
+        losses and reordering and the stream goes on unbroken when a new connection (a new
+        SSRC: renegotiate) takes over."""
+        if self.transport is None or self.leg_addr is None:
+            return
+        table = self._from_browser[law]
+        payload = packet.payload if table is None else packet.payload.translate(table)
+        if len(payload) != FRAME or self._bytes:
+            # Not 20 ms (the engine's frame; browsers send 20 ms G.711): re-cut in arrival
+            # order, and the next 20 ms packet starts the renumbering again.
+            self._src = None
+            self._bytes += payload
+            while len(self._bytes) >= FRAME:
+                self._send_payload(self.seq, self.ts, self._bytes[:FRAME])
+                self._bytes = self._bytes[FRAME:]
+            return
+        if packet.ssrc != self._src:
+            self._src = packet.ssrc
+            self._seq_off = (self.seq - packet.sequence_number) & 0xFFFF
+            self._ts_off = (self.ts - packet.timestamp) & 0xFFFFFFFF
+        seq = (packet.sequence_number + self._seq_off) & 0xFFFF
+        ts = (packet.timestamp + self._ts_off) & 0xFFFFFFFF
+        self._send_payload(seq, ts, payload)
+
+    def _send_payload(self, seq: int, ts: int, payload: bytes) -> None:
+        assert self.transport is not None and self.leg_addr is not None
+        header = build_header(self.pt, seq, ts, self.ssrc, marker=self.sent == 0)
+        self.transport.sendto(header + payload, self.leg_addr)
+        self.sent += 1
+        if (seq - self.seq) & 0xFFFF < 0x8000:  # the newest yet (not a late one): next after it
+            self.seq = (seq + 1) & 0xFFFF
+            self.ts = (ts + len(payload)) & 0xFFFFFFFF
+
     def send(self, samples: npt.NDArray[np.int16]) -> None:
-        """The browser's audio (8 kHz mono) to the leg, in 20 ms packets."""
+        """The browser's audio decoded by aiortc (Opus only; 8 kHz mono) to the leg, in 20 ms
+        packets."""
         pending = np.concatenate((self._pending, samples)) if self._pending.size else samples
         while pending.size >= FRAME and self.transport is not None and self.leg_addr:
             frame, pending = pending[:FRAME], pending[FRAME:]
-            header = build_header(self.pt, self.seq, self.ts, self.ssrc, marker=self.sent == 0)
-            payload = self._encode[frame.view(np.uint16)].tobytes()
-            self.transport.sendto(header + payload, self.leg_addr)
-            self.seq = (self.seq + 1) & 0xFFFF
-            self.ts = (self.ts + FRAME) & 0xFFFFFFFF
-            self.sent += 1
+            self._send_payload(self.seq, self.ts, self._encode[frame.view(np.uint16)].tobytes())
         self._pending = pending
 
 
@@ -384,7 +493,13 @@ class BrowserCall:
             if transceiver.mid is None:
                 raise OfferRefused("the offer has no audio")
             await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE (no trickle)
-            track.use(negotiated_codec(str(pc.localDescription.sdp)))
+            answer = str(pc.localDescription.sdp)
+            track.use(negotiated_codec(answer))
+            g711 = g711_payload_types(answer)
+            if negotiated_codec(answer) != "OPUS" and g711:
+                # Before the connection is up (the receiver starts once DTLS is): from the
+                # first packet on, the browser's G.711 goes to the relay undecoded.
+                G711Tap(transceiver.receiver, g711, lambda p, law: self._forward(pc, p, law))
         except BaseException:
             with contextlib.suppress(Exception):
                 await pc.close()
@@ -431,12 +546,18 @@ class BrowserCall:
             "a=ptime:20\r\na=sendrecv\r\n"
         ).encode()
 
+    def _forward(self, pc: RTCPeerConnection, packet: RtpPacket, law: str) -> None:
+        # Only the call's current connection: one being replaced (renegotiate) is not heard.
+        if pc is self.pc and self.relay is not None:
+            self.relay.forward(packet, law)
+
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
             self._tasks.append(asyncio.create_task(self._pump(track), name="browser-audio"))
 
     async def _pump(self, track: MediaStreamTrack) -> None:
-        """The browser's audio, as aiortc decoded it, on to the engine leg."""
+        """The browser's audio, as aiortc decoded it, on to the engine leg: Opus only (G.711
+        goes to the relay undecoded, `G711Tap`, and this track then stays silent)."""
         resampler: AudioResampler | None = None
         with contextlib.suppress(Exception):  # MediaStreamError: the track ended
             while True:
