@@ -149,8 +149,8 @@ class GroupCommit(Generic[T, R]):
         for member, value in written:
             if not member.done.done():  # its submitter may have gone away meanwhile
                 member.done.set_result(value)
-        for member, exc in refused:
-            _fail(member, exc)
+        for member, error in refused:
+            _fail(member, error)
 
 
 def _fail(member: _Member[T, R], exc: Exception) -> None:
