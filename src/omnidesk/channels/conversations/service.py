@@ -7,6 +7,8 @@ Order of work for an inbound message (docs/adr/0017-conversation-store.md):
    This look, and the conversation the message joins, are read without the write lock;
 2. one transaction: the customer (CRM resolve), the conversation (created or reopened), the
    message and its attachment rows, and the events; committed before the sender is answered.
+   The transaction is shared with the tenant's other inbound messages of the moment (group
+   commit, docs/adr/0034-group-commit-for-inbound-messages.md): one write lock per batch.
    A message joining a contact that routing has (waiting, offered, active) needs no CRM
    resolve: the round took its customer when it opened. The message's unique provider id
    refuses a redelivery racing this one; a conversation that moved on since step 1 (another
@@ -26,7 +28,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,7 @@ from omnidesk.channels.conversations.events import (
     ContactOpened,
     MessageStatusChanged,
 )
+from omnidesk.channels.conversations.group_commit import GroupCommit
 from omnidesk.channels.conversations.models import (
     Attachment,
     ChannelAccount,
@@ -145,6 +148,19 @@ class ConversationMoved(Exception):
     """The conversation changed between the look and the write lock: decide again."""
 
 
+@dataclass(frozen=True)
+class _Inbound:
+    """An inbound message as looked at, waiting for its batch's transaction."""
+
+    account: Account
+    message: InboundMessage
+    seen: Seen
+    content: Content
+    live: bool
+    agent: str | None
+    limits: Limits
+
+
 class ConversationService:
     def __init__(
         self,
@@ -168,6 +184,14 @@ class ConversationService:
         # Statuses of messages whose send has not returned yet (a fast provider's webhook can
         # overtake its own answer): applied when the send records the provider's id.
         self._early: OrderedDict[tuple[uuid.UUID, str], list[StatusUpdate]] = OrderedDict()
+        # Inbound messages of a tenant arriving together are stored in one transaction.
+        self._inbound: GroupCommit[_Inbound, Stored] = GroupCommit(
+            self.unit,
+            self._write_inbound,
+            prepare=self._prepare_inbound,
+            isolated=(ConversationMoved,),
+            name="conversations-inbound",
+        )
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -175,6 +199,7 @@ class ConversationService:
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="conversations-sweep")
 
     async def stop(self) -> None:
+        await self._inbound.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -321,48 +346,67 @@ class ConversationService:
         agent: str | None,
         limits: Limits,
     ) -> Stored:
-        """One transaction: the message (its unique provider id refuses a redelivery racing
-        this one), its attachment rows, the conversation's changes and the events. A message
-        joining a live contact needs nothing more: the conversation knows its customer, and
-        routing has the contact."""
-        async with self.unit(account.tenant_id) as uow:
-            session = uow.session
-            conv = (
-                await session.get(Conversation, seen.conversation_id)
-                if seen.conversation_id is not None
-                else await _conversation_of(session, account, message)
-            )
-            if seen.moved(conv, live):
-                raise ConversationMoved()  # rolled back: nothing of this attempt is stored
-            # A round opened and not yet in routing (refused and left for the sweep, or between
-            # its transaction and routing's create): the message joins it, as it would join
-            # the contact once routing has it. Never a second round for one conversation.
-            joins = live or seen.pending
-            # Someone else writing into a customer's thread (a colleague on Cc, the customer's
-            # other address) joins it; the conversation stays the customer's.
-            guest = conv is not None and conv.peer_id != message.peer_id
-            if conv is None:
-                conv = self._new_conversation(account, message)
-                session.add(conv)
-            if joins and not guest:
-                conv.peer_name = message.peer_name or conv.peer_name
-                _language_of_join(conv, message.language, content.detected)
-            elif not guest:
-                await self._resolve_customer(uow, account, conv, message, content.detected)
-            row = _inbound_row(conv, account, message, content)
-            session.add(row)
-            await session.flush()  # the unique message id decides a concurrent redelivery here
-            files = self._add_attachments(session, account, conv, row, message.attachments, limits)
-            conv.last_inbound_at = conv.last_message_at = row.created_at
-            if live and agent:
-                _remember(conv, agent)
-            route = None
-            if not joins and message.open_round:
-                route = self.new_round(uow, conv, account)
-            audience = await self.audience(account, agent if live else None)
-            uow.record(store.added(conv, row, len(message.attachments)), audience)
-            rows = StoredRows(conv, row, files)
-            result = Received(row.id, conv.id, False, conv.contact_id, rows)
+        """One transaction, shared with the tenant's other inbound messages of the moment
+        (group commit, ADR 0034): committed before this returns, its events published after
+        the commit."""
+        item = _Inbound(account, message, seen, content, live, agent, limits)
+        return await self._inbound.submit(account.tenant_id, item)
+
+    async def _prepare_inbound(self, uow: UnitOfWork, items: Sequence[_Inbound]) -> None:
+        """The conversations a batch joins, in one read: each member's look then finds its
+        conversation in the session without a statement of its own."""
+        ids = {item.seen.conversation_id for item in items if item.seen.conversation_id}
+        if ids:
+            await uow.session.execute(select(Conversation).where(Conversation.id.in_(ids)))
+
+    async def _write_inbound(self, uow: UnitOfWork, item: _Inbound) -> Stored:
+        """One message's part of its batch's transaction: the message (its unique provider id
+        refuses a redelivery racing this one, at the latest when the batch commits), its
+        attachment rows, the conversation's changes and the events. A message joining a live
+        contact needs nothing more: the conversation knows its customer, and routing has the
+        contact. Raises ConversationMoved before writing anything."""
+        account, message, seen, content = item.account, item.message, item.seen, item.content
+        live, agent = item.live, item.agent
+        session = uow.session
+        conv = (
+            await session.get(Conversation, seen.conversation_id)
+            if seen.conversation_id is not None
+            else await _conversation_of(session, account, message)
+        )
+        if seen.moved(conv, live):
+            raise ConversationMoved()  # nothing of this message is written
+        # A round opened and not yet in routing (refused and left for the sweep, or between
+        # its transaction and routing's create): the message joins it, as it would join
+        # the contact once routing has it. Never a second round for one conversation.
+        joins = live or seen.pending
+        # Someone else writing into a customer's thread (a colleague on Cc, the customer's
+        # other address) joins it; the conversation stays the customer's.
+        guest = conv is not None and conv.peer_id != message.peer_id
+        if conv is None:
+            conv = self._new_conversation(account, message)
+            session.add(conv)
+        if joins and not guest:
+            conv.peer_name = message.peer_name or conv.peer_name
+            _language_of_join(conv, message.language, content.detected)
+        elif not guest:
+            await self._resolve_customer(uow, account, conv, message, content.detected)
+        row = _inbound_row(conv, account, message, content)
+        session.add(row)
+        if message.attachments:
+            # A redelivery racing this one is refused here, before its files are written.
+            # Without files the batch's commit decides it: one flush for the whole batch.
+            await session.flush()
+        files = self._add_attachments(session, account, conv, row, message.attachments, item.limits)
+        conv.last_inbound_at = conv.last_message_at = row.created_at
+        if live and agent:
+            _remember(conv, agent)
+        route = None
+        if not joins and message.open_round:
+            route = self.new_round(uow, conv, account)
+        audience = await self.audience(account, agent if live else None)
+        uow.record(store.added(conv, row, len(message.attachments)), audience)
+        rows = StoredRows(conv, row, files)
+        result = Received(row.id, conv.id, False, conv.contact_id, rows)
         return Stored(result, route, any(f.state == "pending" for f in files))
 
     def _new_conversation(self, account: Account, message: InboundMessage) -> Conversation:
