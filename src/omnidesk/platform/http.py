@@ -133,11 +133,18 @@ async def _from_database(request: Request | WebSocket, kind: str, credential: st
     async with services.db.read_session(SYSTEM) as reading:
         try:
             return await _resolve(request, kind, credential, reading, write=False)
+        except auth.TouchDue as due:
+            touch: auth.TouchDue | None = due
         except auth.WriteNeeded:
-            pass
+            touch = None
     session = services.db.session(SYSTEM)
     try:
-        principal = await _resolve(request, kind, credential, session, write=True)
+        if touch is not None:
+            # Good; only its last-seen mark is due: one UPDATE in a short transaction.
+            await touch.touch(session)
+            principal = touch.principal
+        else:
+            principal = await _resolve(request, kind, credential, session, write=True)
         await session.commit()
         return principal
     finally:
