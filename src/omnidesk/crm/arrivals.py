@@ -71,9 +71,9 @@ class CrmContactHooks:
         self, tenant_id: uuid.UUID, command: ContactArrived, customer: CustomerRef
     ) -> Arrival:
         reason = _reason(command.attributes)
-        # Resolved (and a new customer committed) before the rest is read: a contact that
-        # fails later still leaves the customer of an identity that did call, as a contact
-        # resolved by the follower would.
+        # Resolved (a new customer committed) before the rest is read, in a unit of work shared
+        # with the contacts arriving meanwhile (ADR 0037); it was committed before routing
+        # decided already, so only a failure reading the facts below now keeps it too.
         customer_id, identity_id = await self._resolve(tenant_id, customer)
         session = self.db.session(tenant_id)
         try:
