@@ -25,10 +25,11 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.crm import dispositions, identities
+from omnidesk.crm import dispositions
 from omnidesk.crm import repository as repo
 from omnidesk.crm.events import ContactIdentified
 from omnidesk.crm.models import Case, CrmSettings, Customer, Interaction
+from omnidesk.crm.resolver import Resolver
 from omnidesk.crm.schemas import IdentityIn
 from omnidesk.platform.bus import EventBus
 from omnidesk.platform.database import Database, utcnow
@@ -63,15 +64,21 @@ class CrmContactHooks:
     def __init__(self, db: Database, bus: EventBus) -> None:
         self.db = db
         self.bus = bus
+        # Contacts arriving together resolve their callers in shared units of work.
+        self.resolver = Resolver(db, bus)
 
     async def arriving(
         self, tenant_id: uuid.UUID, command: ContactArrived, customer: CustomerRef
     ) -> Arrival:
         reason = _reason(command.attributes)
+        # Resolved (a new customer committed) before the rest is read, in a unit of work shared
+        # with the contacts arriving meanwhile (ADR 0037); it was committed before routing
+        # decided already, so only a failure reading the facts below now keeps it too.
+        customer_id, identity_id = await self._resolve(tenant_id, customer)
         session = self.db.session(tenant_id)
         try:
             async with UnitOfWork(session, self.bus, tenant_id=tenant_id) as uow:
-                row, identity_id = await _customer(uow, customer)
+                row = await repo.customer(uow.session, customer_id)
                 settings = await repo.settings(session, tenant_id)
                 facts = await _facts(session, row.id, command.contact_id, reason, settings)
                 # Read while the session is open (nothing of the rows is used after it).
@@ -91,6 +98,22 @@ class CrmContactHooks:
             )
         link = Link(customer_id, identity_id, case_id, facts.repeat_of, reason)
         return Arrival(enriched, link)
+
+    async def _resolve(
+        self, tenant_id: uuid.UUID, ref: CustomerRef
+    ) -> tuple[uuid.UUID, uuid.UUID | None]:
+        if ref.customer_id is not None:
+            return ref.customer_id, None
+        try:
+            given = IdentityIn(kind=ref.kind, value=ref.value, provider=ref.provider)
+        except ValidationError:
+            raise Invalid(
+                f"not a customer identity: {ref.kind!r} {ref.value!r}", field="customer.kind"
+            ) from None
+        found = await self.resolver.resolve(
+            tenant_id, given, source="contact", field="customer.value"
+        )
+        return found.customer_id, found.identity_id
 
     async def arrived(self, tenant_id: uuid.UUID, arrival: Arrival) -> None:
         link = arrival.token
@@ -138,20 +161,6 @@ def customer_attributes(row: Customer, facts: Facts) -> dict[str, Any]:
 def _reason(attributes: Any) -> str | None:
     raw = attributes.get("reason") if hasattr(attributes, "get") else None
     return raw[:REASON_MAX] if isinstance(raw, str) and raw.strip() else None
-
-
-async def _customer(uow: UnitOfWork, ref: CustomerRef) -> tuple[Customer, uuid.UUID | None]:
-    if ref.customer_id is not None:
-        return await repo.customer(uow.session, ref.customer_id), None
-    try:
-        given = IdentityIn(kind=ref.kind, value=ref.value, provider=ref.provider)
-    except ValidationError:
-        raise Invalid(
-            f"not a customer identity: {ref.kind!r} {ref.value!r}", field="customer.kind"
-        ) from None
-    key = await identities.normalise(uow, given, field="customer.value")
-    found = await identities.resolve(uow, key, source="contact")
-    return await repo.customer(uow.session, found.customer_id), found.identity_id
 
 
 async def _facts(

@@ -17,7 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import String, Table, any_, bindparam, delete, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from omnidesk.crm import audiences, normalize
@@ -34,6 +35,7 @@ from omnidesk.platform.uow import UnitOfWork
 
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 _IDS: Table = Identity.__table__  # type: ignore[assignment]
+_VALUES = ARRAY(String())
 
 
 @dataclass(frozen=True)
@@ -84,16 +86,23 @@ async def lookup_many(
     for key in keys:
         groups[(key.kind.value, key.provider)].add(key.value)
     found: dict[IdentityKey, Resolution] = {}
+    postgresql = conn.dialect.name == "postgresql"
     for (kind, provider), values in groups.items():
+        wanted = sorted(values)
         rows = await conn.execute(
             select(_IDS.c.id, _IDS.c.customer_id, _IDS.c.value).where(
                 _IDS.c.tenant_id == tenant_id,
                 _IDS.c.kind == kind,
                 _IDS.c.provider == provider,
-                _IDS.c.value.in_(sorted(values)),
+                # PostgreSQL: one array parameter, so the statement text is the same for any
+                # batch and stays prepared; an IN list renders (and casts) a parameter per
+                # value, ~3 ms of Python for 100 (a profile of bench crm).
+                _IDS.c.value == any_(bindparam("values", wanted, type_=_VALUES))
+                if postgresql
+                else _IDS.c.value.in_(wanted),
             )
         )
-        for row in rows:
+        for row in rows.all():
             key = IdentityKey(IdentityKind(kind), row.value, provider)
             found[key] = Resolution(row.customer_id, row.id, False)
     return found
