@@ -83,8 +83,9 @@ class BrowserAnswerOut(BaseModel):
     sdp: str = Field(description="Omnidesk's SDP answer (ICE candidates included)")
     call_id: str | None = Field(
         default=None,
-        description="The call answered (for `…/calls/{call_id}/renegotiate`); null for a "
-        "callback, whose call exists once the customer is dialled",
+        description="The call answered (for `…/calls/{call_id}/renegotiate`); for a "
+        "callback, the id its call will have once the customer answers (renegotiation works "
+        "while they are dialled too)",
     )
 
 
@@ -95,6 +96,8 @@ class RenegotiateIn(BaseModel):
 
 
 def _call_ringing(server: VoiceContext, ringing: BrowserCall) -> str | None:
+    if ringing.call_id is not None:
+        return ringing.call_id  # chosen before its call exists (a callback's)
     for call in server.calls.values():
         if call.agent_sip is ringing or (call.ring is not None and call.ring.sip is ringing):
             return call.id
@@ -102,8 +105,8 @@ def _call_ringing(server: VoiceContext, ringing: BrowserCall) -> str | None:
 
 
 def _my_browser_leg(server: VoiceContext | None, ctx: Ctx, call_id: str) -> BrowserCall | None:
-    """Your browser's connection in call `call_id`: its agent side, your monitoring of it, or
-    your call out still dialling."""
+    """Your browser's connection in call `call_id`: its agent side, your monitoring of it,
+    your call out still dialling, or your callback whose customer is being dialled."""
     if server is None:
         return None
     tenant, user = ctx.principal.tenant_id, ctx.principal.user_id
@@ -115,6 +118,8 @@ def _my_browser_leg(server: VoiceContext | None, ctx: Ctx, call_id: str) -> Brow
     dialling = server.browser_phones.dialling.get(call_id)
     if dialling is not None:
         legs.append(dialling.browser)
+    # A callback's leg while the customer is dialled (its call is made on their answer).
+    legs.append(server.browser_phones.by_call.get(call_id))
     for leg in legs:
         if isinstance(leg, BrowserCall) and (leg.phone.tenant_id, leg.phone.user_id) == (
             tenant,
