@@ -29,6 +29,7 @@ from spine_checks import (
 
 MEMBER = "/api/v1/teams/{team_id}/members/{user_id}"
 SIP = "/api/v1/voice/agents/{user_id}/sip"
+EXTENSION = "/api/v1/voice/agents/{user_id}/extension"
 TRUNK = "/api/v1/voice/trunks/{trunk_id}"
 NUMBER = "/api/v1/voice/numbers/{number_id}"
 FLOW = "/api/v1/voice/flows/{flow_id}"
@@ -219,6 +220,9 @@ FOREIGN: dict[tuple[str, str], tuple[list[dict[str, str]], dict[str, Any] | None
     ("GET", SIP): ([{"user_id": "B:agent1"}], None),
     ("PUT", SIP): ([{"user_id": "B:agent1"}], {"username": "hijack", "password": "password1"}),
     ("DELETE", SIP): ([{"user_id": "B:agent1"}], None),
+    ("GET", EXTENSION): ([{"user_id": "B:agent1"}], None),
+    ("PUT", EXTENSION): ([{"user_id": "B:agent1"}], {"extension": "201"}),
+    ("DELETE", EXTENSION): ([{"user_id": "B:agent1"}], None),
     ("GET", TRUNK): ([{"trunk_id": "B:trunk"}], None),
     ("PUT", TRUNK): ([{"trunk_id": "B:trunk"}], {"name": "Hijacked"}),
     ("DELETE", TRUNK): ([{"trunk_id": "B:trunk"}], None),

@@ -65,6 +65,8 @@ SEMANTIC = [
     "POST /api/v1/voice/browser-phone/calls",
     "DELETE /api/v1/voice/browser-phone/calls/{call_id}",
     "POST /api/v1/voice/browser-phone/calls/{call_id}/renegotiate",
+    # An extension another agent of the tenant has is refused (409).
+    "PUT /api/v1/voice/agents/{user_id}/extension",
     "POST /api/v1/wfm/erlang",
     "POST /api/v1/wfm/staffing",
     "POST /api/v1/wfm/forecasts",

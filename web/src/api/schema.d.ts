@@ -2273,8 +2273,8 @@ export interface paths {
          * @description The other agents of your tenant (those with a routing profile), by name, with their
          *     routing state: whom you may call, consult or transfer to. Any role, and every agent of the
          *     tenant, not only your teams': a call is handed to whoever can take it (a transfer to an
-         *     offline agent is refused when made). A list read once (the desk reads it when the list is
-         *     opened): agents' realtime streams carry no other agent's state.
+         *     offline agent is refused when made). The desk reads it when the list is opened and keeps
+         *     it live from `routing.agent_state_changed`, which every user of the tenant receives.
          */
         get: operations["list_colleagues_api_v1_routing_colleagues_get"];
         put?: never;
@@ -2830,6 +2830,33 @@ export interface paths {
         patch: operations["update_user_api_v1_users__user_id__patch"];
         trace?: never;
     };
+    "/api/v1/voice/agents/{user_id}/extension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Extension
+         * @description The user's extension number (null without one): dialled from a browser phone or a
+         *     softphone, it rings them.
+         */
+        get: operations["get_extension_api_v1_voice_agents__user_id__extension_get"];
+        /**
+         * Put Extension
+         * @description Give the user an extension (admins): 2 to 6 digits, unique in the tenant (`409` naming
+         *     `extension` when another agent has it; `422` when it is not 2 to 6 digits).
+         */
+        put: operations["put_extension_api_v1_voice_agents__user_id__extension_put"];
+        post?: never;
+        /** Delete Extension */
+        delete: operations["delete_extension_api_v1_voice_agents__user_id__extension_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/voice/agents/{user_id}/sip": {
         parameters: {
             query?: never;
@@ -2945,13 +2972,14 @@ export interface paths {
         put?: never;
         /**
          * Dial From Browser Phone
-         * @description Call `number` from your browser phone, or another agent (`agent_id`): the browser
-         *     connects at once and hears a ringback tone while the number is dialled through the
-         *     tenant's outbound trunk, or the agent's phone rings (their browser phone when registered,
-         *     else their softphone); when it answers, the call is in `/voice/calls` (same id) and the
-         *     call-control API works on it. `422` for a number that is not one, yourself, or an offer
-         *     WebRTC must not answer; `409` when your browser phone is not registered, no trunk dials
-         *     out, the agent has no phone registered or is on a call, or routing has no room.
+         * @description Call `number` from your browser phone, or another agent (`agent_id`, or their extension
+         *     as `number`): the browser connects at once and hears a ringback tone while the number is
+         *     dialled through the tenant's outbound trunk, or the agent's phone rings (their browser
+         *     phone when registered, else their softphone); when it answers, the call is in
+         *     `/voice/calls` (same id) and the call-control API works on it. `422` for a number that is
+         *     not one, an extension nobody has, yourself, or an offer WebRTC must not answer; `409` when
+         *     your browser phone is not registered, no trunk dials out, the agent has no phone
+         *     registered or is on a call, or routing has no room.
          */
         post: operations["dial_from_browser_phone_api_v1_voice_browser_phone_calls_post"];
         delete?: never;
@@ -4625,7 +4653,7 @@ export interface components {
         BrowserAnswerOut: {
             /**
              * Call Id
-             * @description The call answered (for `…/calls/{call_id}/renegotiate`); null for a callback, whose call exists once the customer is dialled
+             * @description The call answered (for `…/calls/{call_id}/renegotiate`); for a callback, the id its call will have once the customer answers (renegotiation works while they are dialled too)
              */
             call_id?: string | null;
             /**
@@ -4651,7 +4679,7 @@ export interface components {
             agent_id?: string | null;
             /**
              * Number
-             * @description The number to call (E.164)
+             * @description The number to call (E.164), or a colleague's extension (2 to 6 digits)
              */
             number?: string | null;
             /**
@@ -6445,6 +6473,23 @@ export interface components {
         EventsOut: {
             /** Events */
             events: components["schemas"]["EventOut"][];
+        };
+        /** ExtensionIn */
+        ExtensionIn: {
+            /**
+             * Extension
+             * @description 2 to 6 digits, unique in the tenant (409 when another agent has it)
+             */
+            extension: string;
+        };
+        /** ExtensionOut */
+        ExtensionOut: {
+            /** Extension */
+            extension: string | null;
+            /** Updated At */
+            updated_at?: string | null;
+            /** User Id */
+            user_id: string;
         };
         /** FieldDefinitionIn */
         FieldDefinitionIn: {
@@ -24646,6 +24691,218 @@ export interface operations {
             };
             /** @description The body is not JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_extension_api_v1_voice_agents__user_id__extension_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtensionOut"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_extension_api_v1_voice_agents__user_id__extension_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExtensionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtensionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. the body is not valid JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` or `field` names what */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_extension_api_v1_voice_agents__user_id__extension_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not logged in, or the credential is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed (role or team), or the CSRF header is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

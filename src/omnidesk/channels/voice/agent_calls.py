@@ -1,9 +1,10 @@
 """An agent calling another agent from the desk's browser phone (ADR 0030, "Consults and calls
 between agents").
 
-Omnidesk has no extension numbers: an agent is reached by their user id, and their phone is
-rung by the one rule every ring follows (`VoiceContext.ring_agent`: their browser phone when
-registered, else their SIP softphone). The caller's side is as for a call out of the browser
+An agent is reached by their user id or their extension number (a softphone dialling one
+comes in through `softphone_calls_agent`), and their phone is rung by the one rule every ring
+follows (`VoiceContext.ring_agent`: their browser phone when registered, else their SIP
+softphone). The caller's side is as for a call out of the browser
 (browser_dial.py): the browser is answered at once and hears a ringback tone; the call is the
 caller's routing contact from before the ring (so no queued call rings them meanwhile). The
 callee is told of the ring on their event stream (`voice.call_state_changed`, state
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from omnidesk.channels.voice import call_events as ev
@@ -32,9 +34,11 @@ from omnidesk.channels.voice.calls import (
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import (
+    NoCommonCodec,
     SdpError,
     SessionDescription,
     accept_answer,
+    negotiate,
 )
 from omnidesk.channels.voice.outbound import (
     end_unconnected,
@@ -44,7 +48,7 @@ from omnidesk.channels.voice.outbound import (
     start_contact,
     write_failed_record,
 )
-from omnidesk.channels.voice.sip.dialog import CallFailed
+from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall
 from omnidesk.channels.voice.webrtc import Dialling, check_offer
 from omnidesk.platform.errors import Conflict, Invalid
 from omnidesk.platform.events import Audience
@@ -52,6 +56,15 @@ from omnidesk.platform.logging import get_logger
 from omnidesk.routing.api import RoutingError
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class _Parties:
+    """Who calls whom (a softphone's call to an extension has no Dialling)."""
+
+    tenant_id: uuid.UUID
+    agent_id: str  # the caller
+    callee_id: str
 
 
 class RingFailed(Exception):
@@ -125,7 +138,7 @@ async def _has_phone(ctx: VoiceContext, tenant_id: uuid.UUID, user_id: str) -> b
 
 
 async def _tell_callee(
-    ctx: VoiceContext, d: Dialling, call_id: str, state: str, **detail: object
+    ctx: VoiceContext, d: Dialling | _Parties, call_id: str, state: str, **detail: object
 ) -> None:
     """The callee's desk hears of the ring (and of its end) on its own event stream."""
     assert d.callee_id is not None
@@ -142,7 +155,9 @@ async def _tell_callee(
         log.exception("voice.event_failed", call=call_id, state=state)
 
 
-async def _ring_callee(ctx: VoiceContext, call_id: str, d: Dialling) -> tuple[AgentPhone, Leg]:
+async def _ring_callee(
+    ctx: VoiceContext, call_id: str, d: Dialling | _Parties
+) -> tuple[AgentPhone, Leg]:
     """Ring the callee until they answer; RingFailed says why not."""
     assert d.callee_id is not None
     leg = await ctx.media.open_leg()
@@ -251,3 +266,110 @@ async def _failed(ctx: VoiceContext, d: Dialling, started: datetime, reason: str
         contact_id=d.contact_id,
     )
     log.info("voice.agent_call_failed", agent=d.agent_id, callee=d.callee_id, why=reason)
+
+
+async def softphone_calls_agent(
+    ctx: VoiceContext, sip_call: IncomingCall, tenant_id: uuid.UUID, agent_id: str, callee: str
+) -> None:
+    """An agent's SIP softphone dialled a colleague's extension (outbound.agent_invite): the
+    colleague's phone is rung by the one rule (browser phone, else softphone) while the caller
+    hears their own phone's ringing (180), and the INVITE is answered once the colleague
+    answers. Then it is the same live call as one from a browser phone (`callee_id`, the
+    caller's routing contact). Refusals are SIP answers: 403 yourself, 480 no phone, 486 on a
+    call (or routing has no room), the ring's own failure (603 declined, 480 no answer)."""
+    started = utcnow()
+    parties = _Parties(tenant_id, agent_id, callee)
+    refusal = None
+    if callee == agent_id:
+        refusal = (403, "Cannot Call Yourself")
+    elif not await _has_phone(ctx, tenant_id, callee):
+        refusal = (480, "Agent Has No Phone Registered")
+    elif busy_with_a_call(ctx, tenant_id, callee):
+        refusal = (486, "Agent Busy")
+    if refusal is not None:
+        await sip_call.reject(*refusal)
+        return
+    try:
+        offer = SessionDescription.parse(sip_call.remote_sdp or b"")
+    except SdpError:
+        await sip_call.reject(400, "Bad SDP")
+        return
+    caller_leg = await ctx.media.open_leg()
+    try:
+        answer, params = negotiate(offer, local_ip=ctx.host, local_port=caller_leg.local_port)
+    except (NoCommonCodec, SdpError):
+        await ctx.media.close_leg(caller_leg)
+        await sip_call.reject(488, "Not Acceptable Here")
+        return
+    caller_leg.configure(params)
+    call_id = uuid.uuid4().hex
+    try:
+        contact_id = await start_contact(
+            ctx, tenant_id, agent_id, call_id, "", attributes={"callee_id": callee}
+        )
+    except RoutingError:
+        await ctx.media.close_leg(caller_leg)
+        await sip_call.reject(486, "Busy Here (Agent Busy In Routing)")
+        return
+    await sip_call.ringing()
+    ring = asyncio.ensure_future(_ring_callee(ctx, call_id, parties))
+
+    async def caller_gone(_reason: str) -> None:
+        ring.cancel()  # the caller's CANCEL (or the INVITE failing) ends the colleague's ring
+
+    sip_call.on_ended = caller_gone
+    failure, status = None, 500
+    try:
+        phone, leg = await ring
+    except asyncio.CancelledError:
+        failure = "agent hung up while ringing"
+    except RingFailed as exc:
+        failure = exc.reason
+        status = {"declined": 603, "no answer": 480}.get(exc.reason, 486)
+    finally:
+        sip_call.on_ended = None
+    if failure is None:
+        try:
+            await sip_call.answer(answer.build().encode())
+        except CallFailed as exc:
+            await drop_leg(ctx.media, phone, leg)
+            failure = f"the caller's phone failed: {exc}"
+    if failure is not None:
+        await _tell_callee(ctx, parties, call_id, "ring_ended", why=failure)
+        await ctx.media.close_leg(caller_leg)
+        await sip_call.reject(status, failure.title()[:60])
+        if contact_id is not None:
+            await end_unconnected(ctx, tenant_id, agent_id, contact_id)
+        await write_failed_record(
+            ctx,
+            tenant_id,
+            from_uri=str(sip_call.request.from_.uri),
+            to_uri=f"agent:{callee}",
+            number="",
+            trunk_id=None,
+            agent_id=agent_id,
+            started_at=started,
+            reason=failure,
+            contact_id=contact_id,
+        )
+        log.info("voice.agent_call_failed", agent=agent_id, callee=callee, why=failure)
+        return
+    await _tell_callee(ctx, parties, call_id, "ring_ended", why="answered")
+    call = VoiceCall(
+        tenant_id=tenant_id,
+        sip=phone,  # the far side: the callee's phone
+        leg=leg,
+        caller=None,
+        number=None,
+        trunk_id=None,
+        direction="outbound",
+        started_at=started,
+        id=call_id,
+    )
+    call.agent_id, call.agent_sip, call.agent_leg = agent_id, sip_call, caller_leg
+    call.attributes.update({"callee_id": callee, "agent_outbound": True})
+    if contact_id is not None:
+        call.contact_id = contact_id
+        ctx.by_contact[contact_id] = call
+    log.info("voice.agent_calling", call=call_id, agent=agent_id, callee=callee, softphone=True)
+    await start_connected(ctx, call, "agent call (softphone)")

@@ -106,6 +106,9 @@ class Callback:
     agent_sip: AgentPhone | None = None
     agent_leg: Leg | None = None
     task: asyncio.Task[None] | None = None
+    # The id the call will have once the customer answers: chosen now, so the agent's browser
+    # phone can renegotiate (ICE restart) while the customer is dialled (webrtc_endpoints.py).
+    live_call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class CallbackDesk:
@@ -382,6 +385,7 @@ class CallbackDesk:
             from_user=cb.number,
             display=f"Callback {cb.number}",
             headers=[("X-Omnidesk-Contact", cb.id), ("X-Omnidesk-Callback", cb.number)],
+            call_id=cb.live_call_id,
         )
         cb.agent_sip = phone
         return phone, leg, offer
@@ -448,6 +452,7 @@ class CallbackDesk:
             trunk_id=trunk.id if trunk else None,
             direction="outbound",
             started_at=started,
+            id=cb.live_call_id,
         )
         call.contact_id, call.queue_id = cb.id, cb.queue_id
         call.attributes.update(cb.attributes)

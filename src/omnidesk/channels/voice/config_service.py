@@ -24,12 +24,14 @@ from omnidesk.channels.voice.events import (
     VoiceSettingsUpdated,
 )
 from omnidesk.channels.voice.models import (
+    Extension,
     Number,
     SipCredential,
     Trunk,
     VoiceSettings,
 )
 from omnidesk.channels.voice.schemas import (
+    ExtensionIn,
     NumberIn,
     QueuePolicyIn,
     SipCredentialIn,
@@ -155,6 +157,56 @@ async def delete_sip_credential(uow: UnitOfWork, by: Principal, user_id: uuid.UU
     await uow.session.flush()
     uow.record(SipCredentialRemoved(user_id=user.id, username=row.username), Audience.of([user.id]))
     audit(uow, by, "voice.sip_credential.remove", "user", user.id, username=row.username)
+
+
+# --- extensions -----------------------------------------------------------------------------
+
+
+def _extension_view(user_id: uuid.UUID, row: Extension | None) -> dict[str, Any]:
+    return {
+        "user_id": str(user_id),
+        "extension": row.extension if row is not None else None,
+        "updated_at": row.updated_at.isoformat() if row is not None else None,
+    }
+
+
+async def get_extension(uow: UnitOfWork, by: Principal, user_id: uuid.UUID) -> dict[str, Any]:
+    user = await directory.get_user(uow.session, by, user_id)
+    return _extension_view(user.id, await repo.extension_of(uow.session, user.id))
+
+
+async def put_extension(
+    uow: UnitOfWork, by: Principal, user_id: uuid.UUID, data: ExtensionIn
+) -> dict[str, Any]:
+    """Admins number agents (an agent may not take a colleague's number, nor renumber)."""
+    require_admin(by)
+    user = await directory.get_user(uow.session, by, user_id)
+    owner = await repo.extension_by_number(uow.session, data.extension)
+    if owner is not None and owner.user_id != user.id:
+        raise Conflict(
+            f"extension {data.extension!r} is another agent's ({owner.user_id})", field="extension"
+        )
+    row = await repo.extension_of(uow.session, user.id)
+    if row is None:
+        row = Extension(user_id=user.id)
+        uow.session.add(row)
+    before = row.extension
+    row.extension = data.extension
+    row.updated_by = by.user_id
+    await flush_unique(uow, f"extension {data.extension!r} is taken", "extension")
+    audit(uow, by, "voice.extension.set", "user", user.id, extension=row.extension, before=before)
+    return _extension_view(user.id, row)
+
+
+async def delete_extension(uow: UnitOfWork, by: Principal, user_id: uuid.UUID) -> None:
+    require_admin(by)
+    user = await directory.get_user(uow.session, by, user_id)
+    row = await repo.extension_of(uow.session, user.id)
+    if row is None:
+        raise NotFound(f"user {user_id} has no extension")
+    await uow.session.delete(row)
+    await uow.session.flush()
+    audit(uow, by, "voice.extension.remove", "user", user.id, extension=row.extension)
 
 
 # --- tenant settings ------------------------------------------------------------------------

@@ -154,13 +154,16 @@ class VoiceContext(ABC):
         from_user: str,
         display: str | None,
         headers: Iterable[tuple[str, str]] = (),
+        call_id: str | None = None,
     ) -> tuple[AgentPhone, SessionDescription]:
         """The one rule for ringing a user's phone (a queued call's offer, a callback's, a
         consult, a call from another agent's browser): their browser phone when registered —
         the desk answers `ring_id` (routing's offer, or the call's id for a call that is not
         one) with `POST …/browser-phone/answer` — else their SIP softphone's binding. `leg` is
         the engine leg the phone's audio goes to (the caller opened it and closes it on any
-        failure). Returns the ringing phone and the offer it was sent, for `accept_answer`."""
+        failure). `call_id`: the id the call will have, when it is chosen before the call exists
+        (a callback's), for the browser phone to renegotiate by. Returns the ringing phone and
+        the offer it was sent, for `accept_answer`."""
         if any(
             c.tenant_id == tenant_id and c.attributes.get("callee_id") == agent_id and not c.ended
             for c in list(self.calls.values())
@@ -172,7 +175,8 @@ class VoiceContext(ABC):
         if browser is not None:
             # No telephone-event toward the browser: its relay passes audio only (webrtc.py).
             offer = make_offer(local_ip=self.host, local_port=leg.local_port, dtmf_pt=None)
-            return self.browser_phones.invite(browser, ring_id, offer.build().encode()), offer
+            engine_offer = offer.build().encode()
+            return self.browser_phones.invite(browser, ring_id, engine_offer, call_id), offer
         target, via = await self.agent_binding(tenant_id, agent_id)
         offer = make_offer(local_ip=self.host, local_port=leg.local_port)
         domain = await self.lookups.sip_domain(tenant_id) or self.host

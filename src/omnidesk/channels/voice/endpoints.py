@@ -17,6 +17,8 @@ from omnidesk.channels.voice.flow_yaml import (
 )
 from omnidesk.channels.voice.schemas import (
     AudioOut,
+    ExtensionIn,
+    ExtensionOut,
     FlowIn,
     FlowOut,
     FlowRestoreIn,
@@ -84,6 +86,34 @@ async def put_sip(user_id: uuid.UUID, body: SipCredentialIn, ctx: Ctx) -> dict[s
 async def delete_sip(user_id: uuid.UUID, ctx: Ctx) -> Response:
     async with ctx.uow:
         await service.delete_sip_credential(ctx.uow, ctx.principal, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- extensions -----------------------------------------------------------------------------
+
+
+@router.get("/agents/{user_id}/extension", **documented(ExtensionOut))
+async def get_extension(user_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
+    """The user's extension number (null without one): dialled from a browser phone or a
+    softphone, it rings them."""
+    async with ctx.uow:
+        return await service.get_extension(ctx.uow, ctx.principal, user_id)
+
+
+@router.put("/agents/{user_id}/extension", **documented(ExtensionOut, 200, 403, 409))
+async def put_extension(user_id: uuid.UUID, body: ExtensionIn, ctx: Ctx) -> dict[str, Any]:
+    """Give the user an extension (admins): 2 to 6 digits, unique in the tenant (`409` naming
+    `extension` when another agent has it; `422` when it is not 2 to 6 digits)."""
+    async with ctx.uow:
+        return await service.put_extension(ctx.uow, ctx.principal, user_id, body)
+
+
+@router.delete(
+    "/agents/{user_id}/extension", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403)
+)
+async def delete_extension(user_id: uuid.UUID, ctx: Ctx) -> Response:
+    async with ctx.uow:
+        await service.delete_extension(ctx.uow, ctx.principal, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

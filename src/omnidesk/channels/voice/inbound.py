@@ -3,8 +3,8 @@ number's IVR flow on the call's own inbox (runner.py)."""
 
 from __future__ import annotations
 
+from omnidesk.channels.voice import agent_calls, outbound
 from omnidesk.channels.voice import call_events as ev
-from omnidesk.channels.voice import outbound
 from omnidesk.channels.voice.callbacks import CallbackDesk
 from omnidesk.channels.voice.calls import VoiceCall, utcnow
 from omnidesk.channels.voice.context import VoiceContext
@@ -21,8 +21,8 @@ log = get_logger(__name__)
 
 
 async def on_invite(ctx: VoiceContext, callbacks: CallbackDesk, sip_call: IncomingCall) -> None:
-    if await outbound.agent_invite(ctx, sip_call):
-        return  # an agent's softphone calling a number
+    if await outbound.agent_invite(ctx, sip_call, agent_calls.softphone_calls_agent):
+        return  # an agent's softphone calling a number or a colleague's extension
     request = sip_call.request
     dialled = request.uri.user or request.to.uri.user or ""
     number = _e164(dialled)

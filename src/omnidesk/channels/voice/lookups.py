@@ -27,6 +27,7 @@ from omnidesk.channels.voice.config_content import DEFAULT_POLICY
 from omnidesk.channels.voice.events import CONFIG_EVENTS
 from omnidesk.channels.voice.models import (
     AudioFile,
+    Extension,
     Flow,
     FlowVersion,
     Number,
@@ -254,6 +255,15 @@ class VoiceLookups:
             return found
 
         return await self._cached(("agent-username", tenant_id, user_id), load)
+
+    async def agent_for_extension(self, tenant_id: uuid.UUID, extension: str) -> str | None:
+        """The user whose extension this is (None: nobody's). Read each time, not cached: an
+        extension dialled is one read, and an admin's renumbering then holds at once."""
+        stmt = select(Extension.user_id).where(
+            Extension.tenant_id == tenant_id, Extension.extension == extension
+        )
+        found: uuid.UUID | None = await self._scalar(stmt)
+        return str(found) if found is not None else None
 
     async def user_teams(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> frozenset[uuid.UUID]:
         """The teams a user is in (any role), as the directory has them now: not cached, as

@@ -64,6 +64,24 @@ class SipCredential(TenantScoped, Base):
     updated_by: Mapped[uuid.UUID | None]
 
 
+class Extension(TenantScoped, Base):
+    """An agent's short extension number: dialled from a browser phone or a softphone, it
+    rings that agent's phone (their browser phone, else their softphone) instead of going out
+    the trunk. One per user, unique in the tenant (docs/voice.md, "Extensions")."""
+
+    __tablename__ = "voice_extensions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", name="uq_voice_extensions_user"),
+        UniqueConstraint("tenant_id", "extension", name="uq_voice_extensions_extension"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    extension: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[uuid.UUID | None]
+
+
 class Trunk(TenantScoped, Base):
     __tablename__ = "voice_trunks"
     __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_voice_trunks_name"),)

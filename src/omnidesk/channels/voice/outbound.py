@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import numpy as np
@@ -45,6 +47,7 @@ from omnidesk.channels.voice.models import Call as CallRow
 from omnidesk.channels.voice.playback import stop_playing
 from omnidesk.channels.voice.recording import finish_recording
 from omnidesk.channels.voice.records import note, record
+from omnidesk.channels.voice.schemas import EXTENSION_PATTERN
 from omnidesk.channels.voice.sip.auth import Credentials
 from omnidesk.channels.voice.sip.dialog import CallFailed, IncomingCall, OutgoingCall
 from omnidesk.channels.voice.sip.message import NameAddr, SipResponse, SipUri
@@ -281,8 +284,17 @@ async def _release_agent(ctx: VoiceContext, call: VoiceCall, target: str) -> Non
 # --- an agent's own outbound call -------------------------------------------------------------
 
 
-async def agent_invite(ctx: VoiceContext, sip_call: IncomingCall) -> bool:
-    """An INVITE from an agent's softphone to a number; False when it is not one (a trunk's)."""
+# An agent's softphone dialled a colleague's extension: (ctx, the INVITE, tenant, caller's
+# user id, callee's user id). Given by the caller of agent_invite (agent_calls.py rings the
+# callee; it imports this module, so it cannot be imported here).
+RingExtension = Callable[[VoiceContext, IncomingCall, uuid.UUID, str, str], Awaitable[None]]
+
+
+async def agent_invite(
+    ctx: VoiceContext, sip_call: IncomingCall, ring_extension: RingExtension | None = None
+) -> bool:
+    """An INVITE from an agent's softphone to a number (or a colleague's extension, which
+    `ring_extension` rings); False when it is not one (a trunk's)."""
     request = sip_call.request
     domain = request.from_.uri.host.lower()
     tenant_id = await ctx.lookups.tenant_for_domain(domain)
@@ -302,6 +314,14 @@ async def agent_invite(ctx: VoiceContext, sip_call: IncomingCall) -> bool:
         await _reject_with(sip_call, checked)
         return True
     assert account is not None and account.user_id is not None
+    dialled = request.uri.user or request.to.uri.user or ""
+    if ring_extension is not None and re.fullmatch(EXTENSION_PATTERN, dialled):
+        # A colleague's extension rings them; digits that are nobody's extension are dialled
+        # as a number, as before extensions existed.
+        callee = await ctx.lookups.agent_for_extension(tenant_id, dialled)
+        if callee is not None:
+            await ring_extension(ctx, sip_call, tenant_id, str(account.user_id), callee)
+            return True
     await _agent_call(ctx, sip_call, tenant_id, str(account.user_id))
     return True
 

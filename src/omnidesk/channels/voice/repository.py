@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.channels.voice.models import (
     AudioFile,
+    Extension,
     Flow,
     FlowVersion,
     Number,
@@ -35,6 +36,14 @@ async def settings_by_domain(session: AsyncSession, domain: str) -> VoiceSetting
 
 async def credential_of(session: AsyncSession, user_id: uuid.UUID) -> SipCredential | None:
     return await session.scalar(select(SipCredential).where(SipCredential.user_id == user_id))
+
+
+async def extension_of(session: AsyncSession, user_id: uuid.UUID) -> Extension | None:
+    return await session.scalar(select(Extension).where(Extension.user_id == user_id))
+
+
+async def extension_by_number(session: AsyncSession, extension: str) -> Extension | None:
+    return await session.scalar(select(Extension).where(Extension.extension == extension))
 
 
 async def credential_by_username(session: AsyncSession, username: str) -> SipCredential | None:

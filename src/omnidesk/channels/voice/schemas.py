@@ -83,6 +83,21 @@ class SipCredentialIn(Input):
     password: SipPassword
 
 
+# An extension: 2 to 6 digits, no "+" (which is how a dialled number is told from one: an
+# E.164 number starts with "+", and a national number is longer).
+EXTENSION_PATTERN = r"^[0-9]{2,6}$"
+
+
+class ExtensionIn(Input):
+    extension: Annotated[
+        str,
+        Field(
+            pattern=EXTENSION_PATTERN,
+            description="2 to 6 digits, unique in the tenant (409 when another agent has it)",
+        ),
+    ]
+
+
 # --- tenant settings ------------------------------------------------------------------------
 
 
@@ -307,6 +322,12 @@ class SipCredentialOut(BaseModel):
     username: str | None
     set: bool  # False: the user has no SIP login
     realm: str | None = None
+    updated_at: datetime | None = None
+
+
+class ExtensionOut(BaseModel):
+    user_id: str
+    extension: str | None  # null: the user has no extension
     updated_at: datetime | None = None
 
 

@@ -154,6 +154,9 @@ class BrowserPhones:
         # The calls out of a browser whose number still rings, by call id (browser_dial.py).
         self.dialling: dict[str, Dialling] = {}
         # (An answered call is the call's own from then on: ending.py hangs it up.)
+        # Legs rung for a call whose id was chosen before the call exists (a callback's), by
+        # that id, until the leg ends: renegotiation finds them before the call is made.
+        self.by_call: dict[str, BrowserCall] = {}
 
     def register(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> BrowserPhone:
         key = (tenant_id, user_id)
@@ -170,11 +173,21 @@ class BrowserPhones:
     def get(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> BrowserPhone | None:
         return self._phones.get((tenant_id, user_id))
 
-    def invite(self, phone: BrowserPhone, offer_id: str, engine_offer: bytes) -> BrowserCall:
+    def invite(
+        self,
+        phone: BrowserPhone,
+        offer_id: str,
+        engine_offer: bytes,
+        call_id: str | None = None,
+    ) -> BrowserCall:
         """Ring the browser for routing's offer: the returned call is answered when the desk
-        posts the browser's offer (answer_browser)."""
+        posts the browser's offer (answer_browser). `call_id`: the id the call it rings for
+        will have, when chosen ahead of the call (a callback's), else None."""
         call = BrowserCall(self, phone, offer_id, engine_offer)
         self.ringing[offer_id] = call
+        if call_id is not None:
+            call.call_id = call_id
+            self.by_call[call_id] = call
         return call
 
     async def close(self) -> None:
@@ -398,6 +411,10 @@ class BrowserCall:
         self.relay: _Relay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.quality = WebRtcSampler()  # the leg's audio figures (quality.py)
+        # The call this leg is (or will be) the agent side of, when that call's id is chosen
+        # before the call exists (a callback's: its call is made once the customer answers),
+        # so the desk can renegotiate it meanwhile (`BrowserPhones.by_call`).
+        self.call_id: str | None = None
 
     # --- what the call modules use (OutgoingCall's surface) ------------------------------
 
@@ -604,6 +621,8 @@ class BrowserCall:
         self.state = "ended"
         self.end_reason = reason
         self._phones.ringing.pop(self.offer_id, None)
+        if self.call_id is not None and self._phones.by_call.get(self.call_id) is self:
+            del self._phones.by_call[self.call_id]
         self._fail(487, reason)
         for task in self._tasks:
             task.cancel()

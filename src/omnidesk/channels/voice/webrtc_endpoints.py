@@ -3,6 +3,7 @@ with the browser's WebRTC offer. Ringing itself is routing's offer on the realti
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from omnidesk.channels.voice import agent_calls, browser_dial
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.ice import TurnRest
+from omnidesk.channels.voice.schemas import EXTENSION_PATTERN
 from omnidesk.channels.voice.webrtc import BrowserCall, OfferRefused, check_offer
 from omnidesk.platform.errors import Conflict, Invalid, NotFound
 from omnidesk.platform.http import Ctx
@@ -81,8 +83,9 @@ class BrowserAnswerOut(BaseModel):
     sdp: str = Field(description="Omnidesk's SDP answer (ICE candidates included)")
     call_id: str | None = Field(
         default=None,
-        description="The call answered (for `…/calls/{call_id}/renegotiate`); null for a "
-        "callback, whose call exists once the customer is dialled",
+        description="The call answered (for `…/calls/{call_id}/renegotiate`); for a "
+        "callback, the id its call will have once the customer answers (renegotiation works "
+        "while they are dialled too)",
     )
 
 
@@ -93,6 +96,8 @@ class RenegotiateIn(BaseModel):
 
 
 def _call_ringing(server: VoiceContext, ringing: BrowserCall) -> str | None:
+    if ringing.call_id is not None:
+        return ringing.call_id  # chosen before its call exists (a callback's)
     for call in server.calls.values():
         if call.agent_sip is ringing or (call.ring is not None and call.ring.sip is ringing):
             return call.id
@@ -100,8 +105,8 @@ def _call_ringing(server: VoiceContext, ringing: BrowserCall) -> str | None:
 
 
 def _my_browser_leg(server: VoiceContext | None, ctx: Ctx, call_id: str) -> BrowserCall | None:
-    """Your browser's connection in call `call_id`: its agent side, your monitoring of it, or
-    your call out still dialling."""
+    """Your browser's connection in call `call_id`: its agent side, your monitoring of it,
+    your call out still dialling, or your callback whose customer is being dialled."""
     if server is None:
         return None
     tenant, user = ctx.principal.tenant_id, ctx.principal.user_id
@@ -113,6 +118,8 @@ def _my_browser_leg(server: VoiceContext | None, ctx: Ctx, call_id: str) -> Brow
     dialling = server.browser_phones.dialling.get(call_id)
     if dialling is not None:
         legs.append(dialling.browser)
+    # A callback's leg while the customer is dialled (its call is made on their answer).
+    legs.append(server.browser_phones.by_call.get(call_id))
     for leg in legs:
         if isinstance(leg, BrowserCall) and (leg.phone.tenant_id, leg.phone.user_id) == (
             tenant,
@@ -246,7 +253,10 @@ async def renegotiate(
 
 class BrowserDialIn(BaseModel):
     number: str | None = Field(
-        None, min_length=1, max_length=40, description="The number to call (E.164)"
+        None,
+        min_length=1,
+        max_length=40,
+        description="The number to call (E.164), or a colleague's extension (2 to 6 digits)",
     )
     agent_id: uuid.UUID | None = Field(
         None, description="Or the agent (user id) to call: their browser phone or softphone"
@@ -269,19 +279,28 @@ class BrowserDialOut(BaseModel):
 async def dial_from_browser_phone(
     body: BrowserDialIn, request: Request, ctx: Ctx
 ) -> BrowserDialOut:
-    """Call `number` from your browser phone, or another agent (`agent_id`): the browser
-    connects at once and hears a ringback tone while the number is dialled through the
-    tenant's outbound trunk, or the agent's phone rings (their browser phone when registered,
-    else their softphone); when it answers, the call is in `/voice/calls` (same id) and the
-    call-control API works on it. `422` for a number that is not one, yourself, or an offer
-    WebRTC must not answer; `409` when your browser phone is not registered, no trunk dials
-    out, the agent has no phone registered or is on a call, or routing has no room."""
+    """Call `number` from your browser phone, or another agent (`agent_id`, or their extension
+    as `number`): the browser connects at once and hears a ringback tone while the number is
+    dialled through the tenant's outbound trunk, or the agent's phone rings (their browser
+    phone when registered, else their softphone); when it answers, the call is in
+    `/voice/calls` (same id) and the call-control API works on it. `422` for a number that is
+    not one, an extension nobody has, yourself, or an offer WebRTC must not answer; `409` when
+    your browser phone is not registered, no trunk dials out, the agent has no phone
+    registered or is on a call, or routing has no room."""
     server = _server(request)
     principal = ctx.principal
     try:
         if body.agent_id is not None:
             call_id, sdp = await agent_calls.call_agent(
                 server, principal.tenant_id, principal.user_id, body.agent_id, body.sdp
+            )
+        elif re.fullmatch(EXTENSION_PATTERN, number := body.number or ""):
+            # An extension: the agent who has it is rung as if called by agent_id.
+            callee = await server.lookups.agent_for_extension(principal.tenant_id, number)
+            if callee is None:
+                raise Invalid(f"no agent has extension {number!r}", field="number")
+            call_id, sdp = await agent_calls.call_agent(
+                server, principal.tenant_id, principal.user_id, uuid.UUID(callee), body.sdp
             )
         else:
             assert body.number is not None  # (one of the two: _one_target)
