@@ -382,10 +382,6 @@ def second_part(as_user: Any, world: dict[str, Any]) -> None:
     assert ok(admin.get("/api/v1/routing/contacts/o1"))["agent_id"] == ids["agent2"]
 
 
-# Every user of the tenant hears of every agent's state (docs/realtime.md).
-COLLEAGUE_STATE = "routing.agent_state_changed"
-
-
 # --- the tests -------------------------------------------------------------------------------
 
 
@@ -429,15 +425,11 @@ def test_snapshot_plus_routing_events_equals_fresh_snapshot(as_user, client, app
             "active",
             ids["agent2"],
         )
-        # Nothing of the other team's agent, ever, but their state (which goes to the whole
-        # tenant: desks keep their colleagues list live from it) — and that changes nothing
-        # in the view (the state equality above).
+        # Nothing of the other team's agent, ever.
         assert all(
             ids["olga"] not in (e["data"].get("agent_id"), e["data"].get("agent", {}).get("id"))
             for e in events
-            if e["event"] != COLLEAGUE_STATE
         )
-        assert any(e["data"].get("agent_id") == ids["olga"] for e in events)
         assert len(events) < len(routing_log)
     else:
         assert final["queues"] == {} and final["contacts"] == {}
@@ -451,11 +443,7 @@ def test_snapshot_plus_routing_events_equals_fresh_snapshot(as_user, client, app
         assert set(first) == {"c1", "c2", "c3", "o1", "k2"}
         for e in first.values():
             assert (e["event"], e["data"]["agent_id"]) == ("routing.offer_created", ids["agent1"])
-        olga_only = [
-            e
-            for e in routing_log
-            if e["data"].get("agent_id") == ids["olga"] and e["event"] != COLLEAGUE_STATE
-        ]
+        olga_only = [e for e in routing_log if e["data"].get("agent_id") == ids["olga"]]
         assert olga_only and not {e["id"] for e in olga_only} & {e["id"] for e in events}
     # The figures of the moment: a waiting contact's place, a queue's estimated wait.
     for queue in final["queues"].values():

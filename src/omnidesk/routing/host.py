@@ -151,11 +151,7 @@ class Directory:
             teams |= old_teams  # a removed agent's (or a team it left) supervisors hear of it
             if (old_teams, old_queues) != (new_teams, new_queues):
                 resync = frozenset(old_teams | new_teams)
-        # An agent's state goes to the whole tenant: every agent's desk shows whom they may
-        # call, consult or transfer to (GET /routing/colleagues, which any role reads) and keeps
-        # that list live from these events rather than reading it again (docs/agent-guide.md).
-        everyone = kind == "routing.agent_state_changed"
-        return Seen(Audience(frozenset(users), frozenset(teams), everyone=everyone), resync)
+        return Seen(Audience.of(users=users, teams=teams), resync)
 
     def end_step(self) -> None:
         for key in self._ending:

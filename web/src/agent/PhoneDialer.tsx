@@ -16,7 +16,7 @@ const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 export function PhoneDialer({ state, call, agentId }: { state: PhoneState; call: Call | null; agentId: string }) {
   const { store } = useDeskContext();
   useDesk(store);
-  const [fetched, refresh] = useColleagues(store);
+  const [fetched, refresh] = useColleagues();
   const colleagues = colleagueChoices(fetched, store.state?.routing.agents ?? {}, agentId);
   const [colleague, setColleague] = useState("");
   const [number, setNumber] = useState("");
@@ -67,8 +67,7 @@ export function PhoneDialer({ state, call, agentId }: { state: PhoneState; call:
         </form>
       )}
       {!onCall && colleagues.length > 0 && (
-        // Another agent, by name: their browser phone or softphone rings (an extension is
-        // dialled as a number above).
+        // Another agent, by name: their browser phone or softphone rings (no extensions).
         <form
           class="phone-dial"
           onSubmit={(e) => {

@@ -30,7 +30,7 @@ export function TransferForm({ contactId, channel, callId }: { contactId: string
   const { user, store } = useDeskContext();
   useDesk(store);
   const queues = useQueues().filter((q) => !channel || q.channels.includes(channel));
-  const [fetched, refresh] = useColleagues(store);
+  const [fetched, refresh] = useColleagues();
   const agents = colleagueChoices(fetched, store.state?.routing.agents ?? {}, user.id);
   const [target, setTarget] = useState("");
   const [note, setNote] = useState("");
