@@ -2273,8 +2273,8 @@ export interface paths {
          * @description The other agents of your tenant (those with a routing profile), by name, with their
          *     routing state: whom you may call, consult or transfer to. Any role, and every agent of the
          *     tenant, not only your teams': a call is handed to whoever can take it (a transfer to an
-         *     offline agent is refused when made). The desk reads it when the list is opened and keeps
-         *     it live from `routing.agent_state_changed`, which every user of the tenant receives.
+         *     offline agent is refused when made). A list read once (the desk reads it when the list is
+         *     opened): agents' realtime streams carry no other agent's state.
          */
         get: operations["list_colleagues_api_v1_routing_colleagues_get"];
         put?: never;
