@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from conftest import As, login
 from omnidesk.analytics.live import Window, changed_queues
+from spine_checks import all_events, event_cursor
 
 FIGURES = "analytics.queue_figures"
 AGENT_FIGURES = "analytics.agent_figures"
@@ -37,6 +38,7 @@ class FiguresClient:
         self.agent_events: list[dict[str, Any]] = []
         self.channel_events: list[dict[str, Any]] = []
         self.team_events: list[dict[str, Any]] = []
+        self.resyncs: list[int] = []  # last_event_id of each scope_changed snapshot
 
     def register(self) -> None:
         self.ws.send_json({"type": "register", "last_event_id": None})
@@ -44,12 +46,14 @@ class FiguresClient:
         assert snapshot["type"] == "snapshot", snapshot
         self.section = copy.deepcopy(snapshot["state"]["analytics"])
 
-    def sync(self) -> None:
+    def sync(self) -> int:
+        """Apply what arrives before the pong; returns the id the server brought it up to."""
         self.ws.send_json({"type": "ping"})
         while (message := self.ws.receive_json())["type"] != "pong":
             if message["type"] == "snapshot" and message["reason"] == "scope_changed":
                 # Who one sees changed (a team's members): a fresh snapshot replaces it all.
                 self.section = copy.deepcopy(message["state"]["analytics"])
+                self.resyncs.append(message["last_event_id"])
                 continue
             assert message["type"] == "event", message
             if message["event"] == FIGURES:
@@ -64,6 +68,15 @@ class FiguresClient:
             elif message["event"] == TEAM_FIGURES:
                 self.team_events.append(message)
                 self.section["teams"][message["data"]["team_id"]] = message["data"]
+        return int(message["last_event_id"])
+
+    def sync_to(self, head: int) -> None:
+        """Sync until the server has brought this socket up to `head`. An event published out
+        of order (two writers: a request's or routing's, and the ingester's figures) waits in
+        the hub until the one before it arrives or is read from the log; a pong sent before
+        then stands below it."""
+        while self.sync() < head:
+            pass
 
 
 def ok(response: Any, status: int = 200) -> Any:
@@ -105,10 +118,18 @@ def fresh(user: As) -> dict[str, Any]:
 
 
 def settle(client: TestClient, app: FastAPI) -> None:
-    # Awaited, not slept: the ingester is idle once everything announced is in the rollups
-    # (and its figures events are published); the CRM's records follow routing's events.
+    # Awaited, not slept: routing has applied the directory's changes (a new member's teams:
+    # routing events, which wake the ingester); the ingester is idle once everything announced
+    # is in the rollups (and its figures events are published); the CRM's records follow
+    # routing's events.
+    client.portal.call(app.state.routing.settled)  # type: ignore[union-attr]
     client.portal.call(app.state.analytics.settled)  # type: ignore[union-attr]
     client.portal.call(app.state.crm.settled)  # type: ignore[union-attr]
+
+
+def head(admin: As) -> int:
+    """The tenant's last event id."""
+    return event_cursor(admin)
 
 
 def same_window(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -143,9 +164,9 @@ def test_figures_are_pushed_to_the_queues_viewers(
         route(admin, as_user("agent1"), "kpi", "k")
         route(admin, nina, "night", "n")
         settle(client, app)
-        ours.sync()
-        theirs.sync()
-        all_of.sync()
+        last = head(admin)
+        for watcher in (ours, theirs, all_of):
+            watcher.sync_to(last)
         # A settings change moves every figure (here: abandons within T count as met): pushed.
         before, channels_before = len(ours.events), len(all_of.channel_events)
         body = {"short_abandon_seconds": 5, "abandons_in_sl": "met", "timezone": "UTC"}
@@ -277,12 +298,24 @@ def check_membership_moves_team_figures(
         theirs = FiguresClient(ws)
         theirs.register()
         assert theirs.section["teams"][night_team]["today"]["sums"]["handled"] == 1
+        before = head(admin)
         ok(admin.put(f"/api/v1/teams/{night_team}/members/{agent1}", json={"role": "member"}))
         settle(client, app)
-        theirs.sync()
-    assert [e["data"]["team_id"] for e in theirs.team_events] == [night_team]
-    assert theirs.section["teams"][night_team]["today"]["sums"]["handled"] == 2
+        theirs.sync_to(head(admin))
+    # The membership change pushed the team's figures, once (the log has them)...
+    pushed = [e for e in all_events(admin, before)[0] if e["event"] == TEAM_FIGURES]
+    assert [e["data"]["team_id"] for e in pushed] == [night_team]
     night = ok(admin.get("/api/v1/analytics/agents", params={"team_id": night_team}))
+    assert pushed[0]["data"]["today"] == night["total"]
+    # ... and the night lead got them: as the event, or in the snapshot their socket was sent
+    # when routing's agent_updated (agent1 now followed by the night lead) changed their scope,
+    # if that snapshot was read after the push was in (it covers the event, which is then not
+    # sent again).
+    received = [e["id"] for e in theirs.team_events]
+    resynced = any(last >= pushed[0]["id"] for last in theirs.resyncs)
+    got = received == [pushed[0]["id"]] or (received == [] and resynced)
+    assert got, (received, theirs.resyncs)
+    assert theirs.section["teams"][night_team]["today"]["sums"]["handled"] == 2
     assert theirs.section["teams"][night_team]["today"] == night["total"]
     assert fresh(nightlead)["teams"] == theirs.section["teams"]
 
