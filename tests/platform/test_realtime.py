@@ -48,6 +48,14 @@ def _changes(admin, ids):  # type: ignore[no-untyped-def]
     assert admin.patch(f"/api/v1/users/{carol}", json={"active": False}).status_code == 200
 
 
+def _settle(client, app):  # type: ignore[no-untyped-def]
+    """Wait until the KPI ingester has pushed the figures `_changes` moved (team figures: a
+    membership change moves its team's, the ingester's first batch of a tenant every team's).
+    They are pushed on the server's own time, up to FIGURES_SECONDS later; taken before a
+    client syncs, they are all in the stream the test compares (and none lands after it)."""
+    client.portal.call(app.state.analytics.settled)
+
+
 def _fresh_snapshot(user, viewer_id):  # type: ignore[no-untyped-def]
     with user.websocket() as ws:
         fresh = ViewClient(ws, viewer_id)
@@ -56,24 +64,25 @@ def _fresh_snapshot(user, viewer_id):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
-def test_snapshot_plus_events_equals_fresh_snapshot(as_user, tenants, viewer):
+def test_snapshot_plus_events_equals_fresh_snapshot(client, app, as_user, tenants, viewer):
     ids = tenants["demo"].ids
     user = as_user(viewer)
     with user.websocket() as ws:
-        client = ViewClient(ws, ids[viewer])
-        first = client.register()
+        view = ViewClient(ws, ids[viewer])
+        first = view.register()
         assert first["type"] == "snapshot"
-        assert ids[viewer] in client.state["users"]
+        assert ids[viewer] in view.state["users"]
         _changes(as_user("admin"), ids)
-        cursor = client.sync()
+        _settle(client, app)
+        cursor = view.sync()
     head, fresh = _fresh_snapshot(user, ids[viewer])
     assert cursor == head
-    assert client.state == fresh
+    assert view.state == fresh
     if viewer == "admin":
-        assert len(client.events) == head - first["last_event_id"]
+        assert len(view.events) == head - first["last_event_id"]
     else:
         # Filtered: a supervisor or agent never sees another tenant member's private changes.
-        assert 0 < len(client.events) < head - first["last_event_id"]
+        assert 0 < len(view.events) < head - first["last_event_id"]
 
 
 def test_views_are_scoped_by_role(as_user, tenants):
@@ -90,7 +99,7 @@ def test_views_are_scoped_by_role(as_user, tenants):
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
-def test_reconnect_replays_missed_events_exactly_once(as_user, tenants, viewer):
+def test_reconnect_replays_missed_events_exactly_once(client, app, as_user, tenants, viewer):
     ids = tenants["demo"].ids
     user = as_user(viewer)
     admin = as_user("admin")
@@ -111,6 +120,7 @@ def test_reconnect_replays_missed_events_exactly_once(as_user, tenants, viewer):
             second.state = state_before
             second.register(last_event_id=seen_before)
             admin.patch(f"/api/v1/users/{ids['agent1']}", json={"display_name": "A1b"})
+            _settle(client, app)  # the figures `_changes` moved: before both sockets sync
             second.sync()
         reference.sync()
     replayed = [m["id"] for m in second.events]

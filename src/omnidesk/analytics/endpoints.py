@@ -120,11 +120,18 @@ async def agent_report(
     end: End = None,
     interval: Interval = "60m",
     agent_id: AgentId = None,
+    team_id: TeamId = None,
 ) -> KpiAgentsReport:
     """Agent figures per interval: handled, talk, hold, wrap-up, AHT, state time, occupancy.
-    Admins see every agent; supervisors the agents of their teams (another is 404)."""
+    Admins see every agent; supervisors the agents of their teams (another is 404).
+    `team_id`: the team's members of now only (a team the supervisor does not supervise is
+    404); the report's `total` is then the team's figures (docs/kpis.md, "Live figures")."""
     visible = await readable_agents(request, ctx, agent_id)
+    readable_teams(ctx.principal, team_id)
     async with ctx.uow:
+        if team_id is not None:
+            members = (await agents.team_agents(ctx.uow.session, [team_id]))[team_id]
+            visible = frozenset(members if visible is None else members & visible)
         return await agents.agent_report(
             ctx.uow.session,
             ctx.principal.tenant_id,

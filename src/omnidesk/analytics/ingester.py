@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.analytics import live
 from omnidesk.analytics import repository as repo
 from omnidesk.analytics.agent_states import STATE_CHANGED
+from omnidesk.analytics.agents import teams_of_agents
 from omnidesk.analytics.facts import LogEvent, from_us
 from omnidesk.analytics.processing import contact_of, process
 from omnidesk.platform import eventlog
@@ -34,6 +35,8 @@ from omnidesk.platform.uow import UnitOfWork
 
 log = get_logger(__name__)
 SOURCES = ("routing.", "voice.")
+# Events that change a team's members (and so its figures: live.TeamFigures).
+MEMBERSHIP = frozenset({"team.created", "team.member_set", "team.member_removed"})
 BATCH = 1000
 RETRY_SECONDS = 5.0
 STOP_SECONDS = 10.0
@@ -54,6 +57,10 @@ class Applied:
     queue_intervals: set[tuple[datetime, str]] = field(default_factory=set)
     # (interval start, agent) of every rollup row of an agent's (work or state) it added to.
     agent_intervals: set[tuple[datetime, str]] = field(default_factory=set)
+    # (interval start, channel) of every queue rollup row the batch added to.
+    channel_intervals: set[tuple[datetime, str]] = field(default_factory=set)
+    # The tenant's first batch (since a rebuild): every team's figures begin (live.current_teams).
+    first: bool = False
 
 
 async def apply_batch(
@@ -73,6 +80,7 @@ async def ingest(
     fresh = [r for r in records if r.seq > cursor.last_seq]
     if not fresh or fresh[0].seq != cursor.last_seq + 1:
         return Applied(cursor.last_seq)
+    first = cursor.last_seq == 0
     settings = await repo.settings(session, tenant_id)
     contacts = {c for r in fresh if (c := contact_of(r)) is not None}
     agents = {str(r.payload.get("agent_id")) for r in fresh if r.type == STATE_CHANGED}
@@ -84,7 +92,8 @@ async def ingest(
     changed = {(from_us(key.interval_us), key.queue_id) for key in result.queue_rows}
     worked = {(from_us(k.interval_us), k.agent_id) for k in result.queue_rows if k.agent_id}
     worked |= {(from_us(key.interval_us), key.agent_id) for key in result.agent_rows}
-    return Applied(cursor.last_seq, changed, worked)
+    channels = {(from_us(key.interval_us), key.channel) for key in result.queue_rows}
+    return Applied(cursor.last_seq, changed, worked, channels, first)
 
 
 async def read_batch(session: AsyncSession, after: int, limit: int) -> list[LogEvent]:
@@ -92,8 +101,19 @@ async def read_batch(session: AsyncSession, after: int, limit: int) -> list[LogE
     return [LogEvent(seq, kind, payload) for seq, kind, payload in rows]
 
 
-# What figures are held: ("queue", queue id) or ("agent", agent id).
+# What figures are held: ("queue", queue id), ("channel", channel), ("agent", agent id) or
+# ("team", team id); an agent's teams' figures go with the agent's.
 Held = tuple[str, str]
+
+
+@dataclass
+class Changed:
+    """The keys whose figures of now a batch changed."""
+
+    queues: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,8 +125,11 @@ class Publish:
     since are held and pushed together with their figures of that moment (by the next batch
     once the time has come, or by the ingester's timer when no batch comes). Each event is
     ~1.5 kB in the event log; pushed after every paced batch that would be up to 4 per queue a
-    second. `agent_audience`: routing's audience of an agent (live.agent_audience keeps only
-    their teams'); None: agents' figures are not pushed."""
+    second. Each changed channel's figures go with them (to admins: live.ChannelFigures).
+    `agent_audience`: routing's audience of an agent (live.agent_audience keeps only their
+    teams'); None: agents' (and teams') figures are not pushed. The figures of the teams of
+    the changed agents (their teams of now) go with the agents', and a team whose members
+    changed (MEMBERSHIP) is held like a changed agent."""
 
     bus: EventBus
     audience: QueueAudience
@@ -115,10 +138,12 @@ class Publish:
     held: dict[uuid.UUID, set[Held]] = field(default_factory=dict)
     sent: dict[uuid.UUID, float] = field(default_factory=dict)  # loop time of the last push
 
-    def hold(self, tenant_id: uuid.UUID, queues: Sequence[str], agents: Sequence[str] = ()) -> None:
-        found = {("queue", q) for q in queues}
+    def hold(self, tenant_id: uuid.UUID, changed: Changed) -> None:
+        found = {("queue", q) for q in changed.queues}
+        found |= {("channel", c) for c in changed.channels}
         if self.agent_audience is not None:
-            found |= {("agent", a) for a in agents}
+            found |= {("agent", a) for a in changed.agents}
+            found |= {("team", t) for t in changed.teams}
         if found:
             self.held.setdefault(tenant_id, set()).update(found)
 
@@ -142,19 +167,27 @@ class Publish:
     async def read(
         self, session: AsyncSession, tenant_id: uuid.UUID, taken: list[Held]
     ) -> list[tuple[DomainEvent, Audience]]:
-        """The taken queues' and agents' figures of now, each with who may see it."""
+        """The taken figures of now (queues', channels', agents' and the agents' teams'), each
+        with who may see it."""
         at = await live.window(session, tenant_id, utcnow())
         found: list[tuple[DomainEvent, Audience]] = []
         for kind, key in taken:
             if kind == "queue":
                 figures = await live.figures(session, tenant_id, key, at)
                 found.append((figures, self.audience(tenant_id, key)))
+            elif kind == "channel":
+                channel = await live.channel_figures(session, tenant_id, key, at)
+                found.append((channel, live.CHANNEL_AUDIENCE))
         if self.agent_audience is None:
             return found
         changed = [key for kind, key in taken if kind == "agent"]
         for agent in await live.agent_figures(session, tenant_id, changed, at):
             seen = live.agent_audience(self.agent_audience(tenant_id, agent.agent_id))
             found.append((agent, seen))
+        teams = await teams_of_agents(session, changed)
+        teams |= {key for kind, key in taken if kind == "team"}
+        for team in await live.team_figures(session, tenant_id, teams, at):
+            found.append((team, live.team_audience(team.team_id)))
         return found
 
 
@@ -174,12 +207,11 @@ async def step(
     session = db.session(tenant_id)
     try:
         async with session.begin():
-            read, changed, agents = await _step(session, tenant_id, batch, publish is not None)
+            read, changed = await _step(session, tenant_id, batch, publish is not None)
     finally:
         await session.close()
     if publish is not None:
-        publish.hold(tenant_id, changed, agents)
-    if publish is not None:
+        publish.hold(tenant_id, changed)
         try:
             await push_held(db, tenant_id, publish)
         except Exception:
@@ -190,20 +222,22 @@ async def step(
 
 async def _step(
     session: AsyncSession, tenant_id: uuid.UUID, batch: int, figures: bool
-) -> tuple[int, list[str], list[str]]:
-    """(events read, queues and agents whose figures of now changed: only when `figures`)."""
+) -> tuple[int, Changed]:
+    """(events read, what figures of now changed: only when `figures`)."""
     cursor = await repo.cursor(session, tenant_id)
     records = await read_batch(session, cursor.last_seq, batch)
     if not records:
-        return 0, [], []
+        return 0, Changed()
     applied = await ingest(session, tenant_id, records)
+    teams = await live.all_teams(session) if figures and applied.first else []
     if not figures or not (applied.queue_intervals or applied.agent_intervals):
-        return len(records), [], []
+        return len(records), Changed(teams=teams)
     at = await live.window(session, tenant_id, utcnow())
-    return (
-        len(records),
-        live.changed_queues(applied.queue_intervals, at),
-        live.changed_agents(applied.agent_intervals, at),
+    return len(records), Changed(
+        queues=live.changed_queues(applied.queue_intervals, at),
+        channels=live.changed_channels(applied.channel_intervals, at),
+        agents=live.changed_agents(applied.agent_intervals, at),
+        teams=teams,
     )
 
 
@@ -317,6 +351,11 @@ class Ingester:
 
     def _on_event(self, published: PublishedEvent) -> None:
         if published.type.startswith(SOURCES):
+            self.note(published.tenant_id)
+        elif published.type in MEMBERSHIP and self._publish is not None:
+            # A team's figures are its members' of now: a new team or member moves them.
+            changed = Changed(teams=[str(published.payload.get("team_id"))])
+            self._publish.hold(published.tenant_id, changed)
             self.note(published.tenant_id)
 
     def note(self, tenant_id: uuid.UUID) -> None:

@@ -165,6 +165,10 @@ class KpiAgentsReport(BaseModel):
     interval: Interval
     timezone: str
     agents: list[KpiAgentReport]
+    total: KpiAgentInterval = Field(
+        description="The report's agents together over the whole range: their sums added, "
+        "the KPIs of those sums (with `team_id`: the team's figures)."
+    )
 
 
 VisitOutcome = Literal[

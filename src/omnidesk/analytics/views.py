@@ -1,5 +1,6 @@
-"""The `analytics` part of a realtime snapshot: today's figures of the queues the viewer sees
-(live.py), so that a (re)connecting wallboard has them without reading a report."""
+"""The `analytics` part of a realtime snapshot: today's figures of the queues, channels, agents
+and teams the viewer sees (live.py), so that a (re)connecting wallboard has them without
+reading a report."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class AnalyticsView:
 
     async def build(self, session: AsyncSession, principal: Principal) -> dict[str, Any]:
         if principal.role is Role.AGENT:
-            return {"queues": {}, "agents": {}}  # agents read no reports, receive no figures
+            return live.empty_section()  # agents read no reports, receive no figures
         tenant = principal.tenant_id
         found = self._read.get(session)
         if found is None:
@@ -56,5 +57,16 @@ class AnalyticsView:
                 a: figures
                 for a, figures in found["agents"].items()
                 if principal.sees(live.agent_audience(self.agent_audience(tenant, a)))
+            },
+            # Admins only (live.ChannelFigures says why).
+            "channels": {
+                c: figures
+                for c, figures in found["channels"].items()
+                if principal.sees(live.CHANNEL_AUDIENCE)
+            },
+            "teams": {
+                t: figures
+                for t, figures in found["teams"].items()
+                if principal.sees(live.team_audience(t))
             },
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -67,6 +68,26 @@ def _forecast_accuracy(server: LiveServer, page) -> None:  # type: ignore[no-unt
     expect(section.get_by_test_id("accuracy-table").locator("tbody tr")).to_have_count(24)
 
 
+def _by_channel_and_team(server: LiveServer, browser, page) -> None:  # type: ignore[no-untyped-def]
+    """Today's figures by team (the supervisor's team: agent1 answered the chat) and by
+    channel (admins only: the supervisor has no such table), pushed by the server."""
+    team = ok(server.api("admin").get("/api/v1/teams"))[0]["id"]
+    team_row = page.locator(f'[data-testid="today-teams"] tr[data-team="{team}"]')
+    expect(team_row.locator("[data-kpi=handled]")).to_have_text("1")
+    expect(team_row.locator("[data-kpi=occupancy]")).to_have_text(re.compile(r"^\d+(\.\d)? %$"))
+    expect(page.get_by_test_id("today-channels")).to_have_count(0)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    admin = context.new_page()
+    log_in(admin, server.base, "admin", server.passwords["admin"], "/supervisor")
+    chat = admin.locator('[data-testid="today-channels"] tr[data-channel="chat"]')
+    expect(chat.locator("[data-kpi=offered]")).to_have_text("1")
+    expect(chat.locator("[data-kpi=answered]")).to_have_text("1")
+    expect(chat.locator("th")).to_have_text("Chat")
+    expect(admin.locator(f'[data-testid="today-teams"] tr[data-team="{team}"]')).to_be_visible()
+    assert axe_violations(admin) == []
+    context.close()
+
+
 def test_reports_show_the_figures_and_download_csv(server: LiveServer, browser) -> None:  # type: ignore[no-untyped-def]
     _answer_one_chat(server)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
@@ -75,6 +96,7 @@ def test_reports_show_the_figures_and_download_csv(server: LiveServer, browser) 
     # The console counts the contact once the rollups have it (read again on routing's events).
     today = page.locator('[data-testid="today"] tr[data-queue="support"]')
     expect(today.locator("[data-kpi=offered]")).to_have_text("1")
+    _by_channel_and_team(server, browser, page)
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
     expect(page.get_by_role("link", name="Reports")).to_have_attribute("aria-current", "page")

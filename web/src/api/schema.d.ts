@@ -13,6 +13,8 @@ export interface paths {
          * Agent Report
          * @description Agent figures per interval: handled, talk, hold, wrap-up, AHT, state time, occupancy.
          *     Admins see every agent; supervisors the agents of their teams (another is 404).
+         *     `team_id`: the team's members of now only (a team the supervisor does not supervise is
+         *     404); the report's `total` is then the team's figures (docs/kpis.md, "Live figures").
          */
         get: operations["agent_report_api_v1_analytics_agents_get"];
         put?: never;
@@ -7301,6 +7303,8 @@ export interface components {
             start: string;
             /** Timezone */
             timezone: string;
+            /** @description The report's agents together over the whole range: their sums added, the KPIs of those sums (with `team_id`: the team's figures). */
+            total: components["schemas"]["KpiAgentInterval"];
         };
         /** KpiAgentSums */
         KpiAgentSums: {
@@ -11281,6 +11285,7 @@ export interface operations {
                 interval?: "15m" | "30m" | "60m" | "day" | "week" | "month";
                 /** @description First instant, on a 15-minute boundary; without an offset it is in the tenant's zone. Default: today's midnight in the tenant's zone. */
                 start?: string | null;
+                team_id?: string | null;
             };
             header?: never;
             path?: never;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DeskStore } from "./store";
 import type { EventMessage, SnapshotMessage } from "./types";
-import { agentToday, applyAnalytics, emptyAnalytics, type QueueFigures, type QueueInterval, shownAt } from "./analytics";
+import { agentToday, applyAnalytics, emptyAnalytics, type QueueFigures, type QueueInterval, secondsIn, shownAt } from "./analytics";
 
 function interval(start: string, end: string, offered: number, sl: number | null): QueueInterval {
   const sums = {
@@ -60,7 +60,7 @@ describe("pushed queue figures", () => {
     expect(store.state!.analytics.queues.support.today.sums.offered).toBe(5);
     // A snapshot of a server without the section (older) gives an empty one.
     store.applySnapshot({ ...snapshot, state: {} } as SnapshotMessage);
-    expect(store.state!.analytics).toEqual({ queues: {}, agents: {} });
+    expect(store.state!.analytics).toEqual({ queues: {}, channels: {}, agents: {}, teams: {} });
   });
 });
 
@@ -99,5 +99,47 @@ describe("pushed agent figures", () => {
       state: { analytics: { queues: {} } },
     } as unknown as SnapshotMessage);
     expect(store.state.analytics.agents).toEqual({});
+  });
+});
+
+describe("pushed channel and team figures", () => {
+  const team = {
+    team_id: "t1",
+    timezone: "UTC",
+    today: {
+      start: "2026-12-06T00:00:00Z",
+      end: "2026-12-07T00:00:00Z",
+      sums: { handled: 3, talk_seconds: 90, hold_seconds: 0, wrap_seconds: 30, state_seconds: { available: 100, busy: 90, wrap_up: 30, "away:lunch": 600, away: 60 } },
+      kpis: { aht_seconds: 40, occupancy: 0.5 },
+    },
+  };
+
+  it("keeps each channel's and team's latest figures apart from the queues' and agents'", () => {
+    const view = emptyAnalytics();
+    applyAnalytics(view, "analytics.channel_figures", { ...figures, queue_id: undefined, channel: "chat" });
+    applyAnalytics(view, "analytics.team_figures", team);
+    applyAnalytics(view, "analytics.team_figures", { ...team, today: { ...team.today, kpis: { aht_seconds: 41, occupancy: 0.6 } } });
+    expect(Object.keys(view.channels)).toEqual(["chat"]);
+    expect(shownAt(view.channels.chat, at("2026-12-06T10:07:00Z")).today?.sums.offered).toBe(3);
+    expect(view.teams.t1.today.kpis.occupancy).toBe(0.6);
+    expect(view.queues).toEqual({});
+    expect(view.agents).toEqual({});
+  });
+
+  it("drops a deleted team's figures (the store)", () => {
+    const store = new DeskStore("admin");
+    const state = { analytics: { teams: { t1: team } }, directory: { users: {}, teams: { t1: { id: "t1", name: "A", members: {} } } } };
+    store.applySnapshot({ type: "snapshot", reason: "register", last_event_id: 1, state } as unknown as SnapshotMessage);
+    const deleted = { type: "event", id: 2, event: "team.deleted", version: 1, occurred_at: "", actor_id: null,
+                      subject: { type: "team", id: "t1" }, data: { team_id: "t1" } };
+    store.handle(deleted as EventMessage);
+    expect(store.state!.analytics.teams).toEqual({});
+  });
+
+  it("adds a team's time per state whatever the reason", () => {
+    const today = agentToday(team, at("2026-12-06T12:00:00Z"));
+    expect(secondsIn(today, ["away"])).toBe(660);
+    expect(secondsIn(today, ["busy", "wrap_up"])).toBe(120);
+    expect(secondsIn(null, ["available"])).toBe(0);
   });
 });

@@ -89,8 +89,11 @@ export class DeskStore {
       else if (domain === "voice") applyVoice(this.state.voice, message.event, message.data);
       else if (domain === "analytics") applyAnalytics(this.state.analytics, message.event, message.data);
       else if (domain === "im") applyIm(this.state.im, message.event, message.data, this.viewer);
-      else if (domain === "user" || domain === "team")
+      else if (domain === "user" || domain === "team") {
         applyDirectory(this.state.directory, message.event, message.data, this.viewer);
+        // A deleted team has no figures (the server sends none for it: docs/realtime.md).
+        if (message.event === "team.deleted") delete this.state.analytics.teams[message.data.team_id];
+      }
       else this.appliers.get(domain)?.(this.state, message);
     } catch (error) {
       if (!(error instanceof UnknownEvent)) throw error;

@@ -1,7 +1,7 @@
 // The realtime protocol's messages and the snapshot's sections (docs/realtime.md). The socket
 // is not in /openapi.json, so these are written here; the voice call is the API's CallOut.
 import type { components } from "../api/schema";
-import type { AgentFigures, QueueFigures } from "./analytics";
+import type { AgentFigures, ChannelFigures, QueueFigures, TeamFigures } from "./analytics";
 
 export type AgentState = "offline" | "available" | "busy" | "wrap_up" | "away";
 export const AGENT_STATES: AgentState[] = ["available", "busy", "wrap_up", "away", "offline"];
@@ -117,7 +117,9 @@ export interface ImSection {
 /** Today's KPIs of the queues the viewer sees, by queue id (realtime/analytics.ts). */
 export interface AnalyticsSection {
   queues: Record<string, QueueFigures>;
+  channels: Record<string, ChannelFigures>; // by channel: admins only (docs/kpis.md "Live figures")
   agents: Record<string, AgentFigures>; // by agent id: today's figures of the agents one sees
+  teams: Record<string, TeamFigures>; // by team id: the teams one supervises (admins: all)
 }
 
 export interface DeskState {

@@ -5,6 +5,7 @@ import { useDesk, useNow } from "../hooks";
 import { formatDuration, t } from "../i18n";
 import { shownAt } from "../realtime/analytics";
 import { bars, percent, type QueueReport, tenantDay } from "./today";
+import { TodayBy } from "./TodayBy";
 
 /** Today's KPIs per queue the supervisor sees, as the server pushes them (the snapshot's
  * `analytics` section and its `analytics.queue_figures` events: docs/kpis.md, "Live figures"),
@@ -121,6 +122,7 @@ export function Today() {
           )}
         </>
       )}
+      <TodayBy />
     </section>
   );
 }
