@@ -34,13 +34,12 @@ from omnidesk.channels.voice.calls import (
 from omnidesk.channels.voice.context import VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.channels.voice.media.sdp import (
-    NoCommonCodec,
     SdpError,
     SessionDescription,
     accept_answer,
-    negotiate,
 )
 from omnidesk.channels.voice.outbound import (
+    answering_leg,
     end_unconnected,
     refusal_text,
     ringback,
@@ -289,19 +288,10 @@ async def softphone_calls_agent(
     if refusal is not None:
         await sip_call.reject(*refusal)
         return
-    try:
-        offer = SessionDescription.parse(sip_call.remote_sdp or b"")
-    except SdpError:
-        await sip_call.reject(400, "Bad SDP")
+    opened = await answering_leg(ctx, sip_call)
+    if opened is None:
         return
-    caller_leg = await ctx.media.open_leg()
-    try:
-        answer, params = negotiate(offer, local_ip=ctx.host, local_port=caller_leg.local_port)
-    except (NoCommonCodec, SdpError):
-        await ctx.media.close_leg(caller_leg)
-        await sip_call.reject(488, "Not Acceptable Here")
-        return
-    caller_leg.configure(params)
+    caller_leg, answer = opened
     call_id = uuid.uuid4().hex
     try:
         contact_id = await start_contact(

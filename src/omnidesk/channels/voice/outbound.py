@@ -346,19 +346,10 @@ async def _agent_call(
     except ValueError:
         await sip_call.reject(484, "Not A Phone Number")
         return
-    try:
-        offer = SessionDescription.parse(sip_call.remote_sdp or b"")
-    except SdpError:
-        await sip_call.reject(400, "Bad SDP")
+    opened = await answering_leg(ctx, sip_call)
+    if opened is None:
         return
-    agent_leg = await ctx.media.open_leg()
-    try:
-        answer, params = negotiate(offer, local_ip=ctx.host, local_port=agent_leg.local_port)
-    except (NoCommonCodec, SdpError):
-        await ctx.media.close_leg(agent_leg)
-        await sip_call.reject(488, "Not Acceptable Here")
-        return
-    agent_leg.configure(params)
+    agent_leg, answer = opened
     call_id = uuid.uuid4().hex
     # Before dialling: the agent is busy in routing from now on, so no queued call rings them
     # while the number rings.
@@ -432,6 +423,28 @@ async def _agent_call(
     finally:
         if contact_id is not None and not connected:
             await end_unconnected(ctx, tenant_id, agent_id, contact_id)
+
+
+async def answering_leg(
+    ctx: VoiceContext, sip_call: IncomingCall
+) -> tuple[Leg, SessionDescription] | None:
+    """A media leg configured for a phone's INVITE and the SDP answer to send when the call is
+    answered; None once the INVITE is refused (400 for an offer that does not parse, 488 when
+    no codec is shared). The phone's calls to a number and to a colleague both start here."""
+    try:
+        offer = SessionDescription.parse(sip_call.remote_sdp or b"")
+    except SdpError:
+        await sip_call.reject(400, "Bad SDP")
+        return None
+    leg = await ctx.media.open_leg()
+    try:
+        answer, params = negotiate(offer, local_ip=ctx.host, local_port=leg.local_port)
+    except (NoCommonCodec, SdpError):
+        await ctx.media.close_leg(leg)
+        await sip_call.reject(488, "Not Acceptable Here")
+        return None
+    leg.configure(params)
+    return leg, answer
 
 
 async def start_contact(
