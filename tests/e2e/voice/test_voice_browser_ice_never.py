@@ -93,6 +93,10 @@ async def test_a_browser_whose_ice_never_completes_sends_the_caller_back_to_the_
             await _wait(lambda: ring.state == "ended", CONNECT_S + 5, "the leg to fail")
             took = loop.time() - answered_at
             await _wait(lambda: call.state == "queued", 5, "the caller back in line")
+            # (Logged once routing was told: after the call is back in line.)
+            await _wait(
+                lambda: any(e["event"] == "voice.ring_missed" for e in logs), 10, "ring_missed"
+            )
         # Bounded by the connect deadline, well before the "answered without audio" wait.
         assert took < CONNECT_S + 2 < MEDIA_S, took
         assert ring.end_reason == f"ICE did not complete within {CONNECT_S:g} s"
@@ -103,11 +107,16 @@ async def test_a_browser_whose_ice_never_completes_sends_the_caller_back_to_the_
         assert missed["reason"] == "media_failed" and "ICE did not complete" in missed["detail"]
         # The caller is still on the line, waiting (not hung up), and the miss is told as any.
         assert not call.ended and voice.calls.get(call.id) is call
-        events = [e["data"] for e in all_events(as_user("admin"), after)[0]]
-        assert any(
-            e.get("reason") == "media_failed" and "ICE did not complete" in e.get("detail", "")
-            for e in events
-        ), events
+        told = await _wait(
+            lambda: [
+                e["data"]
+                for e in all_events(as_user("admin"), after)[0]
+                if e["event"] == "voice.ring_missed"
+            ],
+            10,
+            "voice.ring_missed to be written",
+        )
+        assert told[0]["reason"] == "media_failed" and "ICE did not complete" in told[0]["detail"]
 
         # agent2 comes along: the call is offered again, and a browser whose ICE works answers
         # it and hears the caller.
