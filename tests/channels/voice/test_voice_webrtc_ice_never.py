@@ -46,7 +46,7 @@ async def test_a_browser_whose_ice_never_completes_ends_its_leg_at_the_deadline(
     phones.connect_timeout_s = DEADLINE_S
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))  # receives the server's checks, answers none
-    stuck, fine = RTCPeerConnection(), RTCPeerConnection()
+    stuck, fine, moved = RTCPeerConnection(), RTCPeerConnection(), RTCPeerConnection()
     try:
         phone = phones.register(uuid.uuid4(), uuid.uuid4())
         other = phones.register(uuid.uuid4(), uuid.uuid4())
@@ -85,10 +85,17 @@ async def test_a_browser_whose_ice_never_completes_ends_its_leg_at_the_deadline(
         )
         await asyncio.sleep(DEADLINE_S + 0.5)  # past its own deadline: a connected leg stays
         assert working.state == "confirmed" and "fine" not in ended
+        # A renegotiated connection gets its own deadline, and one that comes up stays too.
+        answer = await working.renegotiate(await browser_offer(moved))
+        await moved.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        await asyncio.sleep(DEADLINE_S + 0.5)
+        assert working.pc is not None and working.pc.connectionState == "connected"
+        assert working.state == "confirmed" and "fine" not in ended
     finally:
         silent.close()
         await stuck.close()
         await fine.close()
+        await moved.close()
         await phones.close()
 
 

@@ -552,7 +552,7 @@ class BrowserCall:
         await self.sample_quality()  # the old connection's last figures
         self.quality.restart()
         old, self.pc = self.pc, pc
-        self._connected = False
+        self._connected = pc.connectionState == "connected"  # (its changes were ignored so far)
         self._start_deadline()  # the new connection must come up in time as the first did
         self.relay.track = track  # the mix goes to the new connection from the next frame
         if old is not None:
@@ -627,6 +627,8 @@ class BrowserCall:
         await asyncio.sleep(limit)
         pc = self.pc
         if self.state != "confirmed" or pc is None or self._connected:
+            return
+        if pc.connectionState == "connected":  # (a state change not seen: stays up)
             return
         reason = f"ICE did not complete within {limit:g} s"
         log.warning(
