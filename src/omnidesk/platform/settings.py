@@ -196,6 +196,11 @@ class Settings(BaseSettings):
     # its loss concealment on poor networks; off: G.711 only, no transcoding (Opus costs CPU:
     # docs/voice.md, the browser phone bench).
     voice_webrtc_opus: bool = False
+    # How long a browser phone's answered connection may take to come up (ICE and DTLS) before
+    # its leg ends with "ICE did not complete" (a queued call goes back to the queue). aioice
+    # alone would go on checking for about a minute, or for ever without end-of-candidates.
+    # 0: no deadline.
+    voice_webrtc_connect_timeout_seconds: float = Field(default=10.0, ge=0)
     voice_live_quality_seconds: float = Field(default=15.0, ge=0, le=3600)
 
     # The built browser app (web/dist, made by `make install`), served at "/". Unset: the

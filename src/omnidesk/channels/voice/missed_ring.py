@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from omnidesk.channels.voice.call_events import RingMissed
-from omnidesk.channels.voice.calls import Ring, VoiceCall, utcnow
+from omnidesk.channels.voice.calls import AgentPhone, Ring, VoiceCall, utcnow
 from omnidesk.channels.voice.context import RingLimit, VoiceContext
 from omnidesk.channels.voice.media.leg import Leg
 from omnidesk.platform.events import Audience
@@ -66,22 +66,40 @@ def ring_wait(limit: RingLimit, offer_expires_at: datetime | None) -> RingWait:
     return RingWait(max(0.0, offer_left) + OFFER_GUARD_S, OFFER_TIMEOUT)
 
 
-async def wait_for_media(leg: Leg, timeout_s: float) -> None:
+async def wait_for_media(leg: Leg, timeout_s: float, phone: AgentPhone | None = None) -> None:
     """Return once the answered phone's first RTP packet arrived; MediaFailed after
     `timeout_s` without one. Our side sends from the moment the leg is configured (silence
-    until bridged), so a phone that only echoes what it gets is heard too. 0: no check."""
+    until bridged), so a phone that only echoes what it gets is heard too. 0: no check.
+    A `phone` that ends meanwhile fails it at once, with the phone's reason: a browser phone
+    whose connection never came up ends with "ICE did not complete" (webrtc.py), and the
+    caller need not wait out the rest of `timeout_s` for that."""
     if timeout_s <= 0 or leg.source_addr is not None:
         return
+    loop = asyncio.get_running_loop()
     arrived = asyncio.Event()
+    gone: asyncio.Future[str] = loop.create_future()
+
+    async def on_ended(reason: str) -> None:
+        if not gone.done():
+            gone.set_result(reason)
+
     leg.on_media = arrived.set
+    if phone is not None:
+        # (Replaced by the answered call's own handler once bridged: queueing.py.)
+        phone.on_ended = on_ended
+    media = asyncio.ensure_future(arrived.wait())
     try:
-        await asyncio.wait_for(arrived.wait(), timeout_s)
-    except TimeoutError:
-        raise MediaFailed(
-            f"no audio from the softphone within {timeout_s:g} s of answering"
-        ) from None
+        await asyncio.wait((media, gone), timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        media.cancel()
         leg.on_media = None
+        if phone is not None and phone.on_ended is on_ended:
+            phone.on_ended = None
+    if arrived.is_set():
+        return
+    if gone.done():
+        raise MediaFailed(f"the phone's leg ended before its audio arrived: {gone.result()}")
+    raise MediaFailed(f"no audio from the softphone within {timeout_s:g} s of answering")
 
 
 async def report_missed(

@@ -272,7 +272,7 @@ async def _ring_agent(ctx: VoiceContext, call: VoiceCall, ring: Ring) -> None:
         answer = await asyncio.wait_for(ring.sip.wait_answer(), wait.seconds)
         leg.configure(accept_answer(offer, SessionDescription.parse(answer)))
         ring.answered = True
-        await wait_for_media(leg, ctx.answer_media_timeout_s)
+        await wait_for_media(leg, ctx.answer_media_timeout_s, ring.sip)
     except CallFailed as exc:
         failure = RingFailure(ring_refusal(exc), exc.status, exc.reason)
     except TimeoutError:

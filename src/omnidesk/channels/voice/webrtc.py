@@ -149,6 +149,9 @@ class BrowserPhones:
         self.addresses: list[str] = []
         # Opus first where the browser offers it (voice_webrtc_opus), else G.711 only.
         self.opus = False
+        # How long an answered connection may take to come up (voice_webrtc_connect_timeout_
+        # seconds) before the leg ends with "ICE did not complete"; 0: no deadline.
+        self.connect_timeout_s = 10.0
         self._phones: dict[tuple[uuid.UUID, uuid.UUID], BrowserPhone] = {}
         self.ringing: dict[str, BrowserCall] = {}  # ring (offer) id → the call ringing it
         # The calls out of a browser whose number still rings, by call id (browser_dial.py).
@@ -410,6 +413,8 @@ class BrowserCall:
         self.pc: RTCPeerConnection | None = None
         self.relay: _Relay | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._deadline: asyncio.Task[None] | None = None  # _connect_deadline's
+        self._connected = False  # the call's current connection came up (ICE and DTLS)
         self.quality = WebRtcSampler()  # the leg's audio figures (quality.py)
         # The call this leg is (or will be) the agent side of, when that call's id is chosen
         # before the call exists (a callback's: its call is made once the customer answers),
@@ -457,6 +462,7 @@ class BrowserCall:
         self._phones.ringing.pop(self.offer_id, None)
         self._answer.set_result(self._engine_answer())
         self._tasks.append(asyncio.create_task(self._sample_quality(), name="browser-quality"))
+        self._start_deadline()
         return answer
 
     async def _connect(self, sdp: str) -> str:
@@ -546,6 +552,8 @@ class BrowserCall:
         await self.sample_quality()  # the old connection's last figures
         self.quality.restart()
         old, self.pc = self.pc, pc
+        self._connected = pc.connectionState == "connected"  # (its changes were ignored so far)
+        self._start_deadline()  # the new connection must come up in time as the first did
         self.relay.track = track  # the mix goes to the new connection from the next frame
         if old is not None:
             with contextlib.suppress(Exception):
@@ -601,10 +609,43 @@ class BrowserCall:
             with contextlib.suppress(Exception):  # a closing connection has no report
                 self.quality.add(await self.pc.getStats())
 
+    def _start_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        if self._phones.connect_timeout_s > 0:
+            self._deadline = asyncio.create_task(
+                self._connect_deadline(self._phones.connect_timeout_s), name="browser-deadline"
+            )
+
+    async def _connect_deadline(self, limit: float) -> None:
+        """End the leg when its connection is not up in time. A browser whose offer is valid
+        but whose candidates nobody answers (a firewall, a stale address) leaves aioice
+        checking: each check is retransmitted for about a minute, and an offer without
+        end-of-candidates (which a browser need not signal) is never given up. Meanwhile the
+        other side hears silence; ending the leg lets its call move on (a queued call goes back
+        to the queue: missed_ring.wait_for_media)."""
+        await asyncio.sleep(limit)
+        pc = self.pc
+        if self.state != "confirmed" or pc is None or self._connected:
+            return
+        if pc.connectionState == "connected":  # (a state change not seen: stays up)
+            return
+        reason = f"ICE did not complete within {limit:g} s"
+        log.warning(
+            "voice.browser_ice_failed",
+            offer=self.offer_id,
+            reason=reason,
+            ice_state=pc.iceConnectionState,
+            state=pc.connectionState,
+        )
+        await self._end(reason, notify=True)
+
     async def _on_state(self, pc: RTCPeerConnection) -> None:
         if pc is not self.pc:
             return  # a connection replaced by renegotiate(), or not yet the call's
         log.info("voice.browser_connection", offer=self.offer_id, state=pc.connectionState)
+        if pc.connectionState == "connected":
+            self._connected = True
         if pc.connectionState in ("failed", "closed"):
             await self._end(f"browser connection {pc.connectionState}", notify=True)
 
@@ -626,6 +667,8 @@ class BrowserCall:
         self._fail(487, reason)
         for task in self._tasks:
             task.cancel()
+        if self._deadline is not None and self._deadline is not asyncio.current_task():
+            self._deadline.cancel()  # (not itself: it is ending the leg)
         await self.sample_quality()  # the call's totals, before the connection closes
         if self.pc is not None:
             with contextlib.suppress(Exception):

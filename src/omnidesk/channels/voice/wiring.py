@@ -41,6 +41,7 @@ async def start_voice(settings: Settings, services: AppServices, routing: Routin
     server.browser_phones.ice_servers = ice_servers(settings)
     server.browser_phones.addresses = [str(a) for a in settings.voice_webrtc_addresses]
     server.browser_phones.opus = settings.voice_webrtc_opus
+    server.browser_phones.connect_timeout_s = settings.voice_webrtc_connect_timeout_seconds
     await server.start()
     if settings.voice_live_quality_seconds > 0:
         server.spawn(
