@@ -48,6 +48,12 @@ class ImapPoller:
         for task in tasks:
             task.cancel()
         for task in tasks:
+            # Cancel again until it ends: on Python 3.11 asyncio.wait_for loses a cancel that
+            # lands as its awaitable completes (here: a server push arriving during stop), and
+            # the session would then IDLE on while the app's shutdown waits for it for ever.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
