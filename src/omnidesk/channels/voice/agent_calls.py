@@ -229,10 +229,26 @@ async def _ring(ctx: VoiceContext, call_id: str, d: Dialling) -> None:
     phone, leg = ring.result()
     await _tell_callee(ctx, d, call_id, "ring_ended", why="answered")
     assert d.callee_id is not None
+    callee = (phone, leg)
+    caller = (d.browser, d.leg)
+    await _connected(ctx, call_id, d, started, callee, caller, d.contact_id, "browser phone")
+
+
+async def _connected(
+    ctx: VoiceContext,
+    call_id: str,
+    parties: Dialling | _Parties,
+    started: datetime,
+    callee: tuple[AgentPhone, Leg],
+    caller: tuple[AgentPhone | IncomingCall, Leg],
+    contact_id: str | None,
+    phone_kind: str,
+) -> None:
+    """The callee answered: the live call between two agents, whichever phone called."""
     call = VoiceCall(
-        tenant_id=d.tenant_id,
-        sip=phone,  # the far side: the callee's phone
-        leg=leg,
+        tenant_id=parties.tenant_id,
+        sip=callee[0],  # the far side: the callee's phone
+        leg=callee[1],
         caller=None,
         number=None,
         trunk_id=None,
@@ -240,12 +256,12 @@ async def _ring(ctx: VoiceContext, call_id: str, d: Dialling) -> None:
         started_at=started,
         id=call_id,
     )
-    call.agent_id, call.agent_sip, call.agent_leg = d.agent_id, d.browser, d.leg
-    call.attributes.update({"callee_id": d.callee_id, "agent_outbound": True})
-    if d.contact_id is not None:
-        call.contact_id = d.contact_id
-        ctx.by_contact[d.contact_id] = call
-    await start_connected(ctx, call, "agent call (browser phone)")
+    call.agent_id, call.agent_sip, call.agent_leg = parties.agent_id, caller[0], caller[1]
+    call.attributes.update({"callee_id": parties.callee_id, "agent_outbound": True})
+    if contact_id is not None:
+        call.contact_id = contact_id
+        ctx.by_contact[contact_id] = call
+    await start_connected(ctx, call, f"agent call ({phone_kind})")
 
 
 async def _failed(ctx: VoiceContext, d: Dialling, started: datetime, reason: str) -> None:
@@ -345,21 +361,8 @@ async def softphone_calls_agent(
         log.info("voice.agent_call_failed", agent=agent_id, callee=callee, why=failure)
         return
     await _tell_callee(ctx, parties, call_id, "ring_ended", why="answered")
-    call = VoiceCall(
-        tenant_id=tenant_id,
-        sip=phone,  # the far side: the callee's phone
-        leg=leg,
-        caller=None,
-        number=None,
-        trunk_id=None,
-        direction="outbound",
-        started_at=started,
-        id=call_id,
-    )
-    call.agent_id, call.agent_sip, call.agent_leg = agent_id, sip_call, caller_leg
-    call.attributes.update({"callee_id": callee, "agent_outbound": True})
-    if contact_id is not None:
-        call.contact_id = contact_id
-        ctx.by_contact[contact_id] = call
     log.info("voice.agent_calling", call=call_id, agent=agent_id, callee=callee, softphone=True)
-    await start_connected(ctx, call, "agent call (softphone)")
+    answered = (phone, leg)
+    await _connected(
+        ctx, call_id, parties, started, answered, (sip_call, caller_leg), contact_id, "softphone"
+    )
