@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,21 @@ async def test_a_slow_shutdown_names_what_each_task_waits_for(
     [report] = [e for e in logs if e["event"] == "shutdown is slow"]
     [line] = [t for t in report["tasks"] if t.startswith("stuck-service:")]
     assert "stuck_stop:" in line and "wait:" in line, line
+
+
+def test_ordered_ids_are_uuid7_and_sort_by_when_they_were_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Rows inserted in batches (new customers) get these ids so that their indexes grow at one
+    # edge: a later millisecond's id sorts after an earlier one's, as text too (SQLite stores
+    # a uuid as its hex), and ids of one millisecond still differ.
+    now = [1_797_000_000_000_000_000]
+    monkeypatch.setattr(database.time, "time_ns", lambda: now[0])
+    first = [database.ordered_id() for _ in range(50)]
+    now[0] += 1_000_000
+    later = database.ordered_id()
+    assert {i.version for i in [*first, later]} == {7}
+    assert {i.variant for i in first} == {uuid.RFC_4122}
+    assert len(set(first)) == 50
+    assert all(i < later and i.hex < later.hex for i in first)
+    assert later.int >> 80 == 1_797_000_000_001

@@ -28,7 +28,7 @@ from omnidesk.crm.models import Customer, Identity
 from omnidesk.crm.normalize import IdentityKey, IdentityKind
 from omnidesk.crm.schemas import IdentityIn
 from omnidesk.platform.auth.principal import Principal
-from omnidesk.platform.database import utcnow
+from omnidesk.platform.database import ordered_id, utcnow
 from omnidesk.platform.errors import Conflict, NotFound
 from omnidesk.platform.events import Audience
 from omnidesk.platform.uow import UnitOfWork
@@ -113,7 +113,9 @@ async def _create(
 ) -> dict[IdentityKey, Resolution]:
     assert uow.tenant_id is not None
     now = utcnow()
-    planned = {key: Resolution(uuid.uuid4(), uuid.uuid4(), True) for key in keys}
+    # Time-ordered ids: a batch's rows go in at one edge of the primary keys and of the
+    # identities' customer index (a random uuid4 each dirtied a page per row and index).
+    planned = {key: Resolution(ordered_id(), ordered_id(), True) for key in keys}
     await conn.execute(
         insert(_CUSTOMERS),
         [
@@ -131,26 +133,31 @@ async def _create(
             for r in planned.values()
         ],
     )
-    # One executemany without RETURNING (which SQLite runs row by row), then one lookup tells
-    # which identities are ours and which a concurrent transaction inserted first.
-    await conn.execute(
-        repo.insert_ignoring(uow.session, _IDS, ["tenant_id", "kind", "provider", "value"]),
-        [
-            {
-                "id": r.identity_id,
-                "tenant_id": uow.tenant_id,
-                "customer_id": r.customer_id,
-                "kind": key.kind.value,
-                "provider": key.provider,
-                "value": key.value,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for key, r in planned.items()
-        ],
+    # RETURNING names the identities this statement inserted (ON CONFLICT DO NOTHING returns
+    # no row for a key a concurrent transaction inserted first); SQLAlchemy sends the rows as
+    # multi-row VALUES statements ("insertmanyvalues"), not a statement per row.
+    inserted = set(
+        (
+            await conn.execute(
+                repo.insert_ignoring(
+                    uow.session, _IDS, ["tenant_id", "kind", "provider", "value"]
+                ).returning(_IDS.c.id),
+                [
+                    {
+                        "id": r.identity_id,
+                        "tenant_id": uow.tenant_id,
+                        "customer_id": r.customer_id,
+                        "kind": key.kind.value,
+                        "provider": key.provider,
+                        "value": key.value,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for key, r in planned.items()
+                ],
+            )
+        ).scalars()
     )
-    stored = await lookup_many(conn, uow.tenant_id, keys)
-    inserted = {r.identity_id for r in stored.values()}
     lost = [key for key, r in planned.items() if r.identity_id not in inserted]
     if lost:
         # Concurrent first contacts won these: drop our customers and take theirs.
@@ -159,7 +166,7 @@ async def _create(
                 _CUSTOMERS.c.id.in_([planned[key].customer_id for key in lost])
             )
         )
-        planned.update({key: stored[key] for key in lost})
+        planned.update(await lookup_many(conn, uow.tenant_id, lost))
     audience = Audience.of(users=[uow.actor_id] if uow.actor_id else [])
     for key, r in planned.items():
         if r.created:

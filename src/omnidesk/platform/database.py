@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import os
 import sqlite3
 import time
 import uuid
@@ -81,6 +82,21 @@ def utcnow() -> datetime:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def ordered_id() -> uuid.UUID:
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. For rows
+    inserted many at a time into large tables: ids made one after the other sort together,
+    so their primary key (and any index led by them) grows at one edge instead of touching a
+    random page per row (at 1,000,000 customers that was most of a batch's pages written:
+    docs/crm.md "Speed"). Unique as uuid4 is (74 random bits within a millisecond)."""
+    millis = time.time_ns() // 1_000_000
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | int.from_bytes(os.urandom(10)) & _RANDOM_74
+    return uuid.UUID(int=value | _VERSION_7)
+
+
+_RANDOM_74 = (0xFFF << 64) | 0x3FFF_FFFF_FFFF_FFFF  # rand_a (12 bits) and rand_b (62 bits)
+_VERSION_7 = (0x7 << 76) | (0b10 << 62)  # version 7, RFC 9562 variant
 
 
 class TenantScoped:
