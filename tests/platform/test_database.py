@@ -111,3 +111,23 @@ async def test_a_slow_shutdown_names_what_each_task_waits_for(
     [report] = [e for e in logs if e["event"] == "shutdown is slow"]
     [line] = [t for t in report["tasks"] if t.startswith("stuck-service:")]
     assert "stuck_stop:" in line and "wait:" in line, line
+
+
+async def test_json_values_read_back_whole_including_integers_beyond_64_bits(
+    db: Database,
+) -> None:
+    """PostgreSQL's JSON is decoded by orjson, which would turn an integer beyond 64 bits
+    (PostgreSQL keeps any) into a float: such values must still read back exact."""
+    from sqlalchemy import JSON, bindparam, cast, select
+
+    value = {"big": 123456789012345678901234567890, "list": [1.5, "ä", None, {"n": -3}]}
+    small = {"id": "c1", "n": 2**63 - 1}
+    session = db.session(SYSTEM)
+    try:
+        for wanted in (value, small):
+            param = bindparam("v", wanted, type_=JSON)
+            # SQLite: a JSON value is text (CAST would take its numeric affinity).
+            stmt = select(cast(param, JSON) if db.backend == "postgresql" else param)
+            assert await session.scalar(stmt) == wanted
+    finally:
+        await session.close()

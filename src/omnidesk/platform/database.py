@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import enum
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -332,14 +333,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         )
 
 
+# 19 digits in a row: perhaps an integer beyond 64 bits, which orjson would turn into a float.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
 def _json_loads(text: str | bytes) -> Any:
     """JSON and JSONB values from PostgreSQL, decoded by orjson (several times json.loads'
-    speed). What orjson refuses and PostgreSQL accepts (integers beyond 64 bits) falls back to
-    json. PostgreSQL only: SQLite's JSON is text written by json.dumps, which may hold NaN."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
+    speed). A value that may hold an integer beyond 64 bits (PostgreSQL keeps any; orjson
+    would decode it as a float, losing digits) goes to json, which keeps it exact. PostgreSQL
+    only: SQLite's JSON is text written by json.dumps, which may hold NaN (orjson refuses)."""
+    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode()):
         return json.loads(text)
+    return orjson.loads(text)
 
 
 class Database:
