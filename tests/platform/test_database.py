@@ -130,3 +130,23 @@ def test_ordered_ids_are_uuid7_and_sort_by_when_they_were_made(
     assert len(set(first)) == 50
     assert all(i < later and i.hex < later.hex for i in first)
     assert later.int >> 80 == 1_797_000_000_001
+
+
+async def test_json_values_read_back_whole_including_integers_beyond_64_bits(
+    db: Database,
+) -> None:
+    """PostgreSQL's JSON is decoded by orjson, which would turn an integer beyond 64 bits
+    (PostgreSQL keeps any) into a float: such values must still read back exact."""
+    from sqlalchemy import JSON, bindparam, cast, select
+
+    value = {"big": 123456789012345678901234567890, "list": [1.5, "ä", None, {"n": -3}]}
+    small = {"id": "c1", "n": 2**63 - 1}
+    session = db.session(SYSTEM)
+    try:
+        for wanted in (value, small):
+            param = bindparam("v", wanted, type_=JSON)
+            # SQLite: a JSON value is text (CAST would take its numeric affinity).
+            stmt = select(cast(param, JSON) if db.backend == "postgresql" else param)
+            assert await session.scalar(stmt) == wanted
+    finally:
+        await session.close()

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import JSON, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from omnidesk.analytics.agent_states import OpenState
 from omnidesk.analytics.facts import SUM_FIELDS, LogEvent, from_us
@@ -66,14 +67,71 @@ async def _upsert(
     keys: list[str],
     update: Callable[[Any, Any], dict[str, Any]],
 ) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE, as one executemany of the table's statement
-    (compiled once and cached, not one bound parameter per value in a statement of its own)."""
+    """INSERT … ON CONFLICT (keys) DO UPDATE of `rows` (each with the same columns, no two
+    with the same keys).
+
+    SQLite: one executemany of the table's statement (compiled once and cached, not one bound
+    parameter per value in a statement of its own); in-process, each row costs little.
+    PostgreSQL (tables without a JSON column in `rows`, see below): one statement whose rows
+    come from `unnest` of one array per column. An
+    executemany there is a statement execution per row (pipelined, but each parsed, bound,
+    run and answered): in a profile of `bench kpis` the rollup upserts were a third of the
+    ingester's Python time and most of the database's. The array form is one execution
+    whatever the row count, and its text never changes, so it stays compiled and prepared."""
     if not rows:
         return
     table = model.__table__
+    columns = list(rows[0])
+    dialect = session.get_bind().dialect.name
+    # A JSON column stays on executemany: psycopg would send nested lists as a
+    # multi-dimensional array, not as one JSON value per row.
+    if dialect == "postgresql" and not any(_is_json(table.c[name]) for name in columns):
+        await session.execute(
+            _unnest_upsert(table, tuple(columns), tuple(keys), update),
+            {f"a_{name}": [row[name] for row in rows] for name in columns},
+        )
+        return
     stmt = _insert(session, table)
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_=update(table.c, stmt.excluded))
     await session.execute(stmt, rows)
+
+
+def _is_json(column: Any) -> bool:
+    return isinstance(column.type, JSON)
+
+
+def _type(column: Any) -> Any:
+    """A column's type; a foreign key declared without one (`tenant_id`) has its target's."""
+    if isinstance(column.type, NullType) and column.foreign_keys:
+        return next(iter(column.foreign_keys)).column.type
+    return column.type
+
+
+# Built once per (table, columns, keys, update): SQLAlchemy's compiled cache then serves it.
+_UNNEST_UPSERTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _unnest_upsert(
+    table: Any,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    update: Callable[[Any, Any], dict[str, Any]],
+) -> Any:
+    """INSERT INTO table (columns) SELECT * FROM unnest(:a_col1, :a_col2, …) ON CONFLICT (keys)
+    DO UPDATE SET update(…): PostgreSQL zips the arrays into rows."""
+    cache_key = (table, columns, keys, update.__code__)
+    stmt = _UNNEST_UPSERTS.get(cache_key)
+    if stmt is None:
+        arrays = [
+            bindparam(f"a_{name}", type_=postgresql.ARRAY(_type(table.c[name]))) for name in columns
+        ]
+        source = select(func.unnest(*arrays).table_valued(*columns).render_derived())
+        insert_ = postgresql.insert(table).from_select(list(columns), source)
+        stmt = insert_.on_conflict_do_update(
+            index_elements=list(keys), set_=update(table.c, insert_.excluded)
+        )
+        _UNNEST_UPSERTS[cache_key] = stmt
+    return stmt
 
 
 async def settings(session: AsyncSession, tenant_id: uuid.UUID) -> KpiSettings:

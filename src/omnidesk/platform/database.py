@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import json
 import os
+import re
 import sqlite3
 import time
 import uuid
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -346,13 +349,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         )
 
 
+# 19 digits in a row: perhaps an integer beyond 64 bits, which orjson would turn into a float.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def _json_loads(text: str | bytes) -> Any:
+    """JSON and JSONB values from PostgreSQL, decoded by orjson (several times json.loads'
+    speed). A value that may hold an integer beyond 64 bits (PostgreSQL keeps any; orjson
+    would decode it as a float, losing digits) goes to json, which keeps it exact. PostgreSQL
+    only: SQLite's JSON is text written by json.dumps, which may hold NaN (orjson refuses)."""
+    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode()):
+        return json.loads(text)
+    return orjson.loads(text)
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.urls = resolve_urls(url)
         self.backend = self.urls.backend
         kwargs: dict[str, Any] = {"echo": echo}
         if self.backend == "postgresql":
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=10, max_overflow=20, pool_pre_ping=True, json_deserializer=_json_loads
+            )
         else:
             kwargs["connect_args"] = {"factory": _SqliteConnection}
         self.engine: AsyncEngine = create_async_engine(self.urls.async_url, **kwargs)
