@@ -27,7 +27,8 @@ from kpi_events import Log
 from sqlalchemy import select
 
 from omnidesk.analytics import ingester
-from omnidesk.analytics.scheduler import ReportScheduler
+from omnidesk.analytics.models import ReportSchedule
+from omnidesk.analytics.scheduler import Job, ReportScheduler, _period
 from omnidesk.platform.audit import AuditEntry
 from omnidesk.platform.database import SYSTEM, Database
 from omnidesk.platform.eventlog import EventSequence
@@ -155,11 +156,14 @@ def test_schedules_are_validated_versioned_and_scoped(
     assert _field(supervisor.post(URL, json=unknown)) == "sender_address"
     # Another team's queue: not found, as the exports answer.
     assert _field(supervisor.post(URL, json=schedule(queue_id="hidden")), 404) == "queue_id"
+    assert _field(supervisor.post(URL, json=schedule(language="fr"))) == "language"
+    assert _field(supervisor.post(URL, json=schedule(language="DE"))) == "language"
     assert ok(supervisor.get(URL)) == []
     # A weekly one of the supervisor's queue.
     weekly = schedule(cadence="weekly", weekday=0, period="previous_week", format="xlsx")
     created = ok(supervisor.post(URL, json=weekly), 201)
     assert created["version"] == 1 and created["weekday"] == 0 and created["last_run"] is None
+    assert created["language"] == "en"  # none given: English (no tenant-wide language exists)
     due = datetime.fromisoformat(created["next_due_at"])
     assert due.weekday() == 0 and due > datetime.now(UTC)
     sid = created["id"]
@@ -176,16 +180,24 @@ def test_schedules_are_validated_versioned_and_scoped(
     assert (saved["name"], saved["version"]) == ("Weekly queues", 2)
     stale = supervisor.put(f"{URL}/{sid}", json=changed)
     assert stale.status_code == 409 and stale.json()["code"] == "version_conflict"
+    # The language: changed when given, refused when unknown (nothing changed), and kept by a
+    # change that does not name it.
+    german = {**changed, "language": "de", "version": 2}
+    assert _field(supervisor.put(f"{URL}/{sid}", json={**german, "language": "xx"})) == "language"
+    assert ok(supervisor.get(f"{URL}/{sid}"))["language"] == "en"
+    assert ok(supervisor.put(f"{URL}/{sid}", json=german))["language"] == "de"
+    kept = ok(supervisor.put(f"{URL}/{sid}", json={**changed, "version": 3}))
+    assert (kept["language"], kept["version"]) == ("de", 4)
     assert _field(supervisor.put(f"{URL}/{sid}", json=weekly)) == "version"
     assert supervisor.delete(f"{URL}/{sid}", params={"version": 1}).status_code == 409
-    assert ok(supervisor.get(f"{URL}/{sid}"))["version"] == 2
-    assert supervisor.delete(f"{URL}/{sid}", params={"version": 2}).status_code == 204
+    assert ok(supervisor.get(f"{URL}/{sid}"))["version"] == 4
+    assert supervisor.delete(f"{URL}/{sid}", params={"version": 4}).status_code == 204
     assert supervisor.get(f"{URL}/{sid}").status_code == 404
     db = app.state.services.db
     actions = client.portal.call(_audit_actions, db)  # type: ignore[union-attr]
     assert actions == [
         "report_schedule.create",
-        "report_schedule.update",
+        *["report_schedule.update"] * 3,
         "report_schedule.delete",
     ]
 
@@ -222,6 +234,24 @@ def _attachment(mail: EmailMessage) -> tuple[str, bytes]:
     raw = part.get_payload(decode=True)
     assert isinstance(raw, bytes)
     return str(part.get_filename()), raw
+
+
+def _subject(mail: EmailMessage) -> str:
+    # Python folds a subject that does not fit one line right after "Subject:"; unfolded,
+    # the space that starts the next line is the one a client drops after the colon.
+    return str(mail["Subject"]).lstrip()
+
+
+def _language(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return str(body["Content-Language"])
+
+
+def _text(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content()).replace("\r\n", "\n")  # CRLF on the wire (SMTP)
 
 
 def test_a_due_schedule_is_mailed_once_retried_and_caught_up(
@@ -275,6 +305,13 @@ def test_a_due_schedule_is_mailed_once_retried_and_caught_up(
     assert datetime.fromisoformat(start) == day.astimezone(UTC)
     # The attachment is the export route's file for that range, to the byte.
     name, content = _attachment(mail)
+    # No language given: English, the reported day as the local date in the report zone.
+    assert _subject(mail) == f"Daily queues: Queue report ({name})"
+    assert _language(mail) == "en"
+    assert _text(mail) == (
+        f"Queue report for {day.date().isoformat()} (Europe/Riga), as scheduled in Omnidesk "
+        f"(Daily queues).\nThe file is attached: {name}.\n"
+    )
     params = {"start": start, "end": end, "interval": "60m", "queue_id": "kpi", "format": "csv"}
     export = admin.get("/api/v1/analytics/queues/export", params=params)
     assert export.status_code == 200
@@ -334,3 +371,90 @@ def test_a_due_schedule_is_mailed_once_retried_and_caught_up(
     assert (sent["manual"], sent["status"], sent["attempts"]) == (True, "sent", 1)
     missing = admin.post(f"{URL}/{uuid.uuid4()}/send-now")
     assert missing.status_code == 404, missing.text
+
+
+def test_mails_are_in_the_schedules_language(
+    client: TestClient, app: FastAPI, as_user: Any, tenants: Any, relay: tuple[Relay, int]
+) -> None:
+    """A German and a Latvian schedule, sent now: subject and text in that language, the
+    period as local dates of the report zone (a week as its first and last day)."""
+    handler, port = relay
+    client.portal.call(app.state.report_scheduler.stop)  # type: ignore[union-attr]
+    admin = as_user("admin")
+    _queues(admin, tenants["demo"].ids)
+    _account(admin, port)
+    zone = {"short_abandon_seconds": 5, "abandons_in_sl": "missed", "timezone": "Europe/Riga"}
+    ok(admin.put("/api/v1/analytics/settings", json=zone))
+    german = schedule(name="Täglich", language="de", recipients=["de@example.com"])
+    latvian = schedule(
+        name="Nedēļas aģenti",
+        report="agents",
+        queue_id=None,
+        cadence="weekly",
+        weekday=0,
+        period="previous_week",
+        language="lv",
+        recipients=["lv@example.com"],
+    )
+    riga = ZoneInfo("Europe/Riga")
+    periods: dict[str, tuple[datetime, datetime]] = {}
+    for body in (german, latvian):
+        created = ok(admin.post(URL, json=body), 201)
+        assert created["language"] == body["language"]
+        run = ok(admin.post(f"{URL}/{created['id']}/send-now"), 202)
+        periods[body["language"]] = (
+            datetime.fromisoformat(run["period_start"]).astimezone(riga),
+            datetime.fromisoformat(run["period_end"]).astimezone(riga),
+        )
+    scheduler = ReportScheduler(
+        app.state.services.db,
+        app.state.routing,
+        app.state.services.identities,
+        app.state.report_mail,
+    )
+    client.portal.call(scheduler.tick)  # type: ignore[union-attr]
+    mails = {str(m["To"]): m for m in (handler.received.get(timeout=10) for _ in range(2))}
+    assert handler.received.empty()
+
+    de = mails["de@example.com"]
+    name = _attachment(de)[0]
+    assert _subject(de) == f"Täglich: Warteschlangenbericht ({name})"
+    assert _language(de) == "de"
+    assert de["Auto-Submitted"] == "auto-generated"
+    day = periods["de"][0].date()
+    assert periods["de"][1].date() == day + timedelta(days=1)
+    assert _text(de) == (
+        f"Warteschlangenbericht für den {day.isoformat()} (Europe/Riga), wie in Omnidesk "
+        f"geplant (Täglich).\nDie Datei ist angehängt: {name}.\n"
+    )
+
+    lv = mails["lv@example.com"]
+    name = _attachment(lv)[0]
+    assert _subject(lv) == f"Nedēļas aģenti: Aģentu atskaite ({name})"
+    assert _language(lv) == "lv"
+    assert lv["Auto-Submitted"] == "auto-generated"
+    first, end = periods["lv"][0].date(), periods["lv"][1].date()
+    assert first.weekday() == 0 and end - first == timedelta(days=7)
+    last = end - timedelta(days=1)
+    assert _text(lv) == (
+        f"Aģentu atskaite no {first.isoformat()} līdz {last.isoformat()} (Europe/Riga), kā "
+        f"ieplānots Omnidesk (Nedēļas aģenti).\nFails ir pievienots: {name}.\n"
+    )
+
+
+def test_a_period_is_named_by_its_local_dates() -> None:
+    """A whole local month as its first and last day; a period whose ends are not local
+    midnights (the tenant's zone changed after the run was recorded) with its times."""
+    riga = ZoneInfo("Europe/Riga")
+
+    def job(start: datetime, end: datetime, zone: str) -> Job:
+        return Job(uuid.uuid4(), uuid.uuid4(), ReportSchedule(), start, end, 1, zone)
+
+    month = job(
+        datetime(2026, 11, 1, tzinfo=riga), datetime(2026, 12, 1, tzinfo=riga), "Europe/Riga"
+    )
+    assert _period(month, "es") == "del 2026-11-01 al 2026-11-30"
+    assert _period(month, "en") == "for 2026-11-01 to 2026-11-30"
+    # Riga's midnights are 22:00 UTC the day before in winter.
+    moved = replace(month, zone="UTC")
+    assert _period(moved, "de") == "von 2026-10-31 22:00 bis 2026-11-30 22:00"

@@ -244,6 +244,8 @@ class ReportSchedule(TenantScoped, Base):
     at_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local in the tenant's zone
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     sender_address: Mapped[str] = mapped_column(String(254))
+    # The mail's words: en | de | es | lv (mail_texts.py).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     owner_id: Mapped[uuid.UUID]
     # Due times before this are not sent (a new schedule does not mail the past).
     active_from: Mapped[datetime] = mapped_column(default=utcnow)

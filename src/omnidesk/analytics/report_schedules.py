@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from omnidesk.analytics import mail_texts, schedules, service
 from omnidesk.analytics import repository as repo
-from omnidesk.analytics import schedules, service
 from omnidesk.analytics.models import ReportRun, ReportSchedule
 from omnidesk.analytics.schemas import (
     Interval,
@@ -96,6 +96,12 @@ def _apply(row: ReportSchedule, data: KpiReportScheduleIn, by: Principal, now: d
     row.cadence, row.weekday, row.at_time = timing
     row.recipients = list(data.recipients)
     row.sender_address = data.sender_address.lower()
+    if data.language is not None:
+        row.language = data.language
+    elif row.language is None:
+        # A new schedule (no tenant-wide language exists to default to): English. On a
+        # change, a client that does not know the field keeps the language someone chose.
+        row.language = mail_texts.DEFAULT
     row.owner_id = by.user_id
     row.updated_at = now
 
@@ -132,6 +138,7 @@ def out(row: ReportSchedule, zone: ZoneInfo, last: ReportRun | None) -> KpiRepor
         at=row.at_time,
         recipients=list(row.recipients),
         sender_address=row.sender_address,
+        language=mail_texts.language_of(row.language),
         owner_id=str(row.owner_id),
         next_due_at=schedules.next_due(timing_of(row), max(utcnow(), row.active_from), zone),
         last_run=run_out(last) if last is not None else None,

@@ -24,7 +24,7 @@ import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Final
@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from omnidesk.analytics import report_files, schedules
+from omnidesk.analytics import mail_texts, report_files, schedules
 from omnidesk.analytics.models import KpiSettings, ReportRun, ReportSchedule
 from omnidesk.analytics.ports import MailFailed, ReportMail
 from omnidesk.analytics.report_files import ReportFile
@@ -79,6 +79,7 @@ class Job:
     period_start: datetime
     period_end: datetime
     attempts: int  # including the one being made
+    zone: str = "UTC"  # the tenant's report time zone (KPI settings): the mail's dates are in it
 
 
 class ReportScheduler:
@@ -230,8 +231,17 @@ class ReportScheduler:
             if schedule is not None:
                 # Kept as read: the commit below would expire it.
                 session.expunge(schedule)
+            zone = await session.scalar(select(KpiSettings.timezone))
             job = (
-                Job(run_id, tenant_id, schedule, run.period_start, run.period_end, run.attempts + 1)
+                Job(
+                    run_id,
+                    tenant_id,
+                    schedule,
+                    run.period_start,
+                    run.period_end,
+                    run.attempts + 1,
+                    zone or "UTC",
+                )
                 if schedule is not None
                 else None
             )
@@ -359,22 +369,31 @@ class ReportScheduler:
             await session.close()
 
 
-_REPORTS: Final = {"queues": "Queue report", "agents": "Agent report", "contacts": "Contact report"}
-
-
 def _compose(job: Job, file: ReportFile) -> EmailMessage:
+    """The mail in the schedule's language; its period as local dates of the report zone."""
     schedule = job.schedule
-    what = _REPORTS.get(schedule.report, schedule.report)
+    language = mail_texts.language_of(schedule.language)
+    words = mail_texts.TEXTS[language]
+    what = words.get(schedule.report, schedule.report)
     mail = EmailMessage()
     mail["To"] = ", ".join(schedule.recipients)
     mail["Subject"] = f"{schedule.name}: {what} ({file.filename})"
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     # Mail sent on a schedule is automatic (RFC 3834): nobody's out-of-office answers it.
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(
-        f"{what} for {_span(job)}, as scheduled in Omnidesk ({schedule.name}).\n"
-        f"The file is attached: {file.filename}.\n"
+    body = mail_texts.text(
+        language,
+        "body",
+        report=what,
+        period=_period(job, language),
+        zone=job.zone,
+        name=schedule.name,
     )
+    attached = mail_texts.text(language, "attached", filename=file.filename)
+    mail.set_content(f"{body}\n{attached}\n")
+    # The text's language (RFC 3282), for readers and filters: after set_content, which clears
+    # Content-* headers; the attachment below moves it onto the text part, the one it describes.
+    mail["Content-Language"] = language
     kind, _, charset = file.media_type.partition("; charset=")
     major, _, minor = kind.partition("/")
     params = {"charset": charset} if charset else {}
@@ -384,5 +403,16 @@ def _compose(job: Job, file: ReportFile) -> EmailMessage:
     return mail
 
 
-def _span(job: Job) -> str:
-    return f"{job.period_start.isoformat()} to {job.period_end.isoformat()} (UTC)"
+def _period(job: Job, language: str) -> str:
+    """A whole local day, week or month as its first and last date (a reader counts days
+    inclusively: the previous day is one date, not "the 7th to the 8th"). A period not on local
+    midnights (the tenant's zone changed after the run was recorded) keeps its times."""
+    zone = ZoneInfo(job.zone)
+    start, end = job.period_start.astimezone(zone), job.period_end.astimezone(zone)
+    if start.time() == end.time() == time(0):
+        first, last = start.date(), end.date() - timedelta(days=1)
+        if first == last:
+            return mail_texts.text(language, "day", day=first.isoformat())
+        return mail_texts.text(language, "days", first=first.isoformat(), last=last.isoformat())
+    shown = "%Y-%m-%d %H:%M"
+    return mail_texts.text(language, "span", start=start.strftime(shown), end=end.strftime(shown))

@@ -238,6 +238,8 @@ class KpiFcrReport(BaseModel):
 ScheduleReport = Literal["queues", "agents", "contacts"]
 SchedulePeriod = Literal["previous_day", "previous_week", "previous_month"]
 ScheduleCadence = Literal["daily", "weekly", "monthly"]
+# The product's languages (analytics/mail_texts.py has the mail's words in each).
+ScheduleLanguage = Literal["en", "de", "es", "lv"]
 MailAddress = Annotated[
     str,
     Field(min_length=3, max_length=254, pattern=r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.\-]{1,189}$"),
@@ -270,6 +272,11 @@ class KpiReportScheduleIn(Input):
     recipients: Annotated[list[MailAddress], Field(min_length=1, max_length=50)]
     sender_address: MailAddress = Field(
         description="The email channel account (with SMTP settings) the mail is sent from."
+    )
+    language: ScheduleLanguage | None = Field(
+        default=None,
+        description="The language of the mail's subject and text (the attached file is not "
+        "translated). Omitted: en for a new schedule; on PUT the schedule keeps its language.",
     )
     version: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="On PUT: the version the change was made on (stale: 409)."
@@ -304,6 +311,7 @@ class KpiReportScheduleOut(BaseModel):
     at: str
     recipients: list[str]
     sender_address: str
+    language: ScheduleLanguage
     owner_id: str
     next_due_at: datetime
     last_run: KpiReportRunOut | None

@@ -199,6 +199,10 @@ def test_scheduled_emails_are_added_refused_on_the_field_and_deleted(
     form.get_by_label("Weekday").select_option("0")
     form.get_by_label("Recipients").fill("lead@example.com\nnot-an-address")
     form.get_by_label("Sent from").fill("nobody@example.com")
+    # The mail's language starts at the screens' (English here); German chosen.
+    language = form.get_by_label("Language of the email")
+    expect(language).to_have_value("en")
+    language.select_option("de")
     form.get_by_role("button", name="Save").click()
     # The form's own check: under the field, the input marked invalid.
     recipients = form.get_by_label("Recipients")
@@ -216,6 +220,9 @@ def test_scheduled_emails_are_added_refused_on_the_field_and_deleted(
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Morning queues")
     expect(row).to_contain_text("Mondays at 07:00: the previous day")
+    expect(row).to_contain_text("CSV · Deutsch")
+    (saved,) = ok(admin.get("/api/v1/analytics/report-schedules"))
+    assert saved["language"] == "de"
     assert axe_violations(page) == []
     part.get_by_role("heading", name="Scheduled emails").scroll_into_view_if_needed()
     screenshot(page, "supervisor-scheduled-emails")

@@ -7874,6 +7874,11 @@ export interface components {
              * @enum {string}
              */
             interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            /**
+             * Language
+             * @description The language of the mail's subject and text (the attached file is not translated). Omitted: en for a new schedule; on PUT the schedule keeps its language.
+             */
+            language?: ("en" | "de" | "es" | "lv") | null;
             /** Name */
             name: string;
             /**
@@ -7933,6 +7938,11 @@ export interface components {
              * @enum {string}
              */
             interval: "15m" | "30m" | "60m" | "day" | "week" | "month";
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "en" | "de" | "es" | "lv";
             last_run: components["schemas"]["KpiReportRunOut"] | null;
             /** Name */
             name: string;

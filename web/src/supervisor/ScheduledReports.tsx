@@ -2,11 +2,11 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, ok } from "../api/client";
 import { type Errors, errorsOf, Field, FormError, OtherErrors } from "../admin/Problem";
 import { useDeskContext } from "../context";
-import { formatDateTime, t } from "../i18n";
+import { formatDateTime, LANGUAGES, language, t } from "../i18n";
 import { INTERVALS } from "./reports";
-import { bodyOf, CADENCES, check, type Draft, draftOf, emptyDraft, PERIODS, type Run, type Schedule } from "./reportSchedules";
+import { bodyOf, CADENCES, check, type Draft, draftOf, emptyDraft, MAIL_LANGUAGES, PERIODS, type Run, type Schedule } from "./reportSchedules";
 
-const SHOWN = new Set(["name", "report", "queue_id", "agent_id", "interval", "period", "format", "cadence", "weekday", "at", "recipients", "sender_address"]);
+const SHOWN = new Set(["name", "report", "queue_id", "agent_id", "interval", "period", "format", "cadence", "weekday", "at", "recipients", "sender_address", "language"]);
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 
 /** The Reports screen's "Scheduled emails": reports mailed on a cadence (docs/kpis.md,
@@ -123,7 +123,7 @@ export function ScheduledReports() {
                 <th scope="row">{s.name}</th>
                 <td>
                   {t(`reports.kinds.${s.report}`)}
-                  {s.report !== "agents" && <> · {queueName(s.queue_id)}</>} · {s.format.toUpperCase()}
+                  {s.report !== "agents" && <> · {queueName(s.queue_id)}</>} · {s.format.toUpperCase()} · <span lang={s.language}>{LANGUAGES[s.language]}</span>
                 </td>
                 <td>{when(s)}</td>
                 <td>{s.recipients.length}</td>
@@ -154,7 +154,7 @@ export function ScheduledReports() {
       )}
       {runs && <RunList runs={runs.runs} />}
       {draft === null ? (
-        <button type="button" onClick={() => { setErrors({}); setDraft(emptyDraft(list?.[0]?.sender_address ?? "")); }}>
+        <button type="button" onClick={() => { setErrors({}); setDraft(emptyDraft(list?.[0]?.sender_address ?? "", language())); }}>
           {t("reports.schedules.add")}
         </button>
       ) : (
@@ -274,6 +274,17 @@ export function ScheduledReports() {
           </Field>
           <Field id="schedule-sender" field="sender_address" label={t("reports.schedules.sender")} errors={errors}>
             {(attrs) => <input {...attrs} type="email" value={draft.sender} onInput={(e) => change({ sender: (e.target as HTMLInputElement).value })} />}
+          </Field>
+          <Field id="schedule-language" field="language" label={t("reports.schedules.language")} errors={errors}>
+            {(attrs) => (
+              <select {...attrs} value={draft.language} onChange={(e) => change({ language: (e.target as HTMLSelectElement).value as Draft["language"] })}>
+                {MAIL_LANGUAGES.map((l) => (
+                  <option key={l} value={l} lang={l}>
+                    {LANGUAGES[l]}
+                  </option>
+                ))}
+              </select>
+            )}
           </Field>
           <OtherErrors errors={errors} shown={(name) => SHOWN.has(name.split(".")[0])} />
           <button type="submit" disabled={busy}>

@@ -15,7 +15,9 @@ describe("scheduled report form", () => {
       queue_id: "q1",
       recipients: ["a@x.org", "b@x.org", "c@x.org"],
       sender_address: "reports@example.com",
+      language: "en",
     });
+    expect(bodyOf({ ...draft, ...emptyDraft("r@x.org", "lv") }).language).toBe("lv");
     const agents = bodyOf({ ...draft, report: "agents", cadence: "weekly", weekday: 4, version: 3 });
     expect(agents.queue_id).toBeUndefined();
     expect([agents.agent_id, agents.weekday, agents.version]).toEqual(["a1", 4, 3]);
@@ -38,10 +40,10 @@ describe("scheduled report form", () => {
     const saved = {
       id: "s1", name: "W", report: "agents", queue_id: null, channel: null, agent_id: "a1", interval: "day",
       period: "previous_week", format: "xlsx", cadence: "weekly", weekday: 0, at: "06:30",
-      recipients: ["a@x.org", "b@x.org"], sender_address: "r@x.org", owner_id: "u", next_due_at: "2026-12-07T04:30:00Z",
+      recipients: ["a@x.org", "b@x.org"], sender_address: "r@x.org", language: "de", owner_id: "u", next_due_at: "2026-12-07T04:30:00Z",
       last_run: null, created_at: "2026-12-01T00:00:00Z", updated_at: "2026-12-01T00:00:00Z", version: 2,
     } as const;
     const draft = draftOf({ ...saved, recipients: [...saved.recipients] });
-    expect(bodyOf(draft)).toMatchObject({ agent_id: "a1", weekday: 0, version: 2, recipients: ["a@x.org", "b@x.org"], interval: "day" });
+    expect(bodyOf(draft)).toMatchObject({ agent_id: "a1", weekday: 0, version: 2, recipients: ["a@x.org", "b@x.org"], interval: "day", language: "de" });
   });
 });

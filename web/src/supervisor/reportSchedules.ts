@@ -9,6 +9,9 @@ export type Run = Schemas["KpiReportRunOut"];
 export const PERIODS = ["previous_day", "previous_week", "previous_month"] as const;
 export const CADENCES = ["daily", "weekly", "monthly"] as const;
 export const MAX_RECIPIENTS = 50;
+// The languages a report mail can be written in (the product's, as the screens').
+export const MAIL_LANGUAGES = ["en", "de", "es", "lv"] as const;
+export type MailLanguage = (typeof MAIL_LANGUAGES)[number];
 
 export interface Draft {
   id: string | null;
@@ -25,9 +28,12 @@ export interface Draft {
   at: string;
   recipients: string; // one address a line (or separated by commas)
   sender: string;
+  language: MailLanguage;
 }
 
-export function emptyDraft(sender = ""): Draft {
+/** A new schedule: its mail in `language` (the form passes the screens' language, which
+ * whoever adds it most likely reads; it is shown and can be changed before saving). */
+export function emptyDraft(sender = "", language: MailLanguage = "en"): Draft {
   return {
     id: null,
     version: null,
@@ -43,6 +49,7 @@ export function emptyDraft(sender = ""): Draft {
     at: "07:00",
     recipients: "",
     sender,
+    language,
   };
 }
 
@@ -62,6 +69,7 @@ export function draftOf(s: Schedule): Draft {
     at: s.at,
     recipients: s.recipients.join("\n"),
     sender: s.sender_address,
+    language: s.language,
   };
 }
 
@@ -87,6 +95,7 @@ export function bodyOf(d: Draft): ScheduleIn {
     interval: d.interval,
     recipients: addresses(d.recipients),
     sender_address: d.sender.trim(),
+    language: d.language,
   };
   if (d.report !== "agents" && d.queue) body.queue_id = d.queue;
   if (d.report === "agents" && d.agent) body.agent_id = d.agent;
