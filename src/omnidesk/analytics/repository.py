@@ -108,6 +108,7 @@ def _type(column: Any) -> Any:
 
 
 # Built once per (table, columns, keys, update): SQLAlchemy's compiled cache then serves it.
+# `update` is keyed by its code: store()'s update functions close over nothing.
 _UNNEST_UPSERTS: dict[tuple[Any, ...], Any] = {}
 
 

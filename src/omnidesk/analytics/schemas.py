@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from omnidesk.analytics.mail_texts import MailLanguage
 from omnidesk.platform.schemas import Input
 
 Interval = Literal["15m", "30m", "60m", "day", "week", "month"]
@@ -238,8 +239,8 @@ class KpiFcrReport(BaseModel):
 ScheduleReport = Literal["queues", "agents", "contacts"]
 SchedulePeriod = Literal["previous_day", "previous_week", "previous_month"]
 ScheduleCadence = Literal["daily", "weekly", "monthly"]
-# The product's languages (analytics/mail_texts.py has the mail's words in each).
-ScheduleLanguage = Literal["en", "de", "es", "lv"]
+# The languages a scheduled mail's words exist in.
+ScheduleLanguage = MailLanguage
 MailAddress = Annotated[
     str,
     Field(min_length=3, max_length=254, pattern=r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.\-]{1,189}$"),

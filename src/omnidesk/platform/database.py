@@ -350,7 +350,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 # 19 digits in a row: perhaps an integer beyond 64 bits, which orjson would turn into a float.
-_LONG_DIGITS = re.compile(r"\d{19}")
+# psycopg hands its loader bytes: searched as they are, not decoded first.
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 def _json_loads(text: str | bytes) -> Any:
@@ -358,7 +359,7 @@ def _json_loads(text: str | bytes) -> Any:
     speed). A value that may hold an integer beyond 64 bits (PostgreSQL keeps any; orjson
     would decode it as a float, losing digits) goes to json, which keeps it exact. PostgreSQL
     only: SQLite's JSON is text written by json.dumps, which may hold NaN (orjson refuses)."""
-    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode()):
+    if _LONG_DIGITS.search(text.encode() if isinstance(text, str) else text):
         return json.loads(text)
     return orjson.loads(text)
 
